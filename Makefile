@@ -1,0 +1,53 @@
+# Everything a fresh machine needs is installed by these targets (see README).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+ASSETS := web/static/vendor/.stamp
+
+.PHONY: run test test-fast bench lint install assets chromium clean
+
+run: $(STAMP) $(ASSETS)
+	COMPLAINTS_DEMO=1 $(BIN)/complaints init --demo
+	$(BIN)/complaints serve
+
+test: $(STAMP) $(ASSETS) chromium
+	$(BIN)/ruff check .
+	$(BIN)/complaints validate workflows
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not browser and not postgres" -x $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+install: $(STAMP)
+
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+assets: $(ASSETS)
+
+# bpmn-js and friends come from npm (no CDN); only their dist files are served.
+$(ASSETS): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p web/static/vendor
+	cp -r node_modules/bpmn-js/dist web/static/vendor/bpmn-js
+	touch $@
+
+# Browser tests drive Debian's Chromium (a test tool's own browser download does not work here).
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		echo "installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+clean:
+	rm -rf $(VENV) node_modules web/static/vendor instance .pytest_cache

@@ -1,0 +1,147 @@
+"""Complete-task cost: raw SpiffWorkflow against the engine, as a complaint's history grows.
+
+raw    = deserialize the whole workflow (spec included, SpiffWorkflow's own serializer) → complete one
+         task → serialize, all in memory, no database.
+engine = `services.complete_task`: lock, load, validate, run, compact, save state, task table, audit,
+         commit — on the default SQLite file database.
+
+Both complete the same tasks of the same model at the same round of the "not satisfied" loop.
+"""
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from sqlalchemy import select
+
+from engine import runtime, services
+from engine.bootstrap import init_system
+from engine.config import load_settings
+from engine.db import UnitOfWork, open_database
+from engine.models import Complaint, WorkTask
+from engine.versions import load_version
+from tests.lifecycle import ANSWERS, INTAKE, WORKER
+
+ROUNDS = (1, 5, 20)
+SAMPLES = 25
+ROUND_TASKS = ("analyse_and_propose", "approve_solution", "implement_solution", "follow_up")
+
+
+def _open_row(db, complaint_id):
+    with UnitOfWork(db, write=False) as uow:
+        return uow.session.scalars(select(WorkTask).where(
+            WorkTask.complaint_id == complaint_id, WorkTask.status == "open")).one()
+
+
+def _complete(db, actors, complaint_id, **overrides):
+    row = _open_row(db, complaint_id)
+    data = dict(ANSWERS[row.name], **overrides.get(row.name, {}))
+    with UnitOfWork(db) as uow:
+        services.complete_task(uow, actors[WORKER[row.name]], row.id, data)
+    return row.name
+
+
+def _drive_to_round(db, actors, complaint_id, target_round):
+    """Advance a fresh complaint to the start of `target_round` (its analyse_and_propose open)."""
+    for name in ("judge_validity", "hand_over"):
+        _complete(db, actors, complaint_id)
+    current = 1
+    while current < target_round:
+        name = _complete(db, actors, complaint_id, follow_up={"satisfied": False},
+                         gm_decide={"decision": "handle_again"})
+        if name == "follow_up":
+            current += 1
+        if _open_row(db, complaint_id).name == "gm_decide":
+            _complete(db, actors, complaint_id, gm_decide={"decision": "handle_again"})
+
+
+def _raw_cycle_ms(db, complaint_ids) -> tuple[float, int]:
+    """Rebuild each complaint as a plain SpiffWorkflow JSON and time raw cycles over one round."""
+    serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
+    timings, size = [], 0
+    with UnitOfWork(db, write=False) as uow:
+        for cid in complaint_ids:
+            complaint = uow.session.get(Complaint, cid)
+            version = load_version(uow.session, complaint.version_id)
+            workflow = _uncompacted(db, cid, version)
+            state = serializer.serialize_json(workflow)
+            size = len(state)
+            for name in ROUND_TASKS:
+                started = time.perf_counter()
+                wf = serializer.deserialize_json(state)
+                wf.script_engine = runtime.script_engine()
+                task = runtime.ready_user_tasks(wf)[0]
+                assert task.task_spec.bpmn_id == name, task.task_spec.bpmn_id
+                answers = dict(ANSWERS[name], **({"satisfied": False} if name == "follow_up" else {}))
+                runtime.run_user_task(wf, task, answers)
+                state = serializer.serialize_json(wf)
+                timings.append(time.perf_counter() - started)
+    return statistics.median(timings) * 1000, size
+
+
+def _uncompacted(db, complaint_id, version):
+    """Replay the complaint's audited task completions on a plain workflow (history kept whole)."""
+    from engine.audit import timeline
+
+    with UnitOfWork(db, write=False) as uow:
+        events = timeline(uow.session, complaint_id)
+    wf = runtime.start(version, events[0].data, runtime.script_engine())
+    for event in events:
+        if event.kind == "task_completed":
+            task = runtime.ready_user_tasks(wf)[0]
+            runtime.run_user_task(wf, task, event.data)
+    return wf
+
+
+def _engine_cycle_ms(db, actors, complaint_ids) -> tuple[float, int]:
+    timings = []
+    for cid in complaint_ids:
+        for _ in ROUND_TASKS:
+            row = _open_row(db, cid)
+            data = dict(ANSWERS[row.name], **({"satisfied": False} if row.name == "follow_up" else {}))
+            started = time.perf_counter()
+            with UnitOfWork(db) as uow:
+                services.complete_task(uow, actors[WORKER[row.name]], row.id, data)
+            timings.append(time.perf_counter() - started)
+    with UnitOfWork(db, write=False) as uow:
+        size = len(uow.session.get(Complaint, complaint_ids[0]).state)
+    return statistics.median(timings) * 1000, size
+
+
+def run() -> list[dict]:
+    """Measure and print; return the rows."""
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+        settings = replace(load_settings({}), database_url=url, instance_dir=Path(tmp))
+        db = open_database(url)
+        init_system(db, settings, demo=True)
+        with UnitOfWork(db, write=False) as uow:
+            actors = {u: services.actor_by_username(uow, u) for u in set(WORKER.values())}
+        for target in ROUNDS:
+            ids = []
+            for _ in range(SAMPLES):
+                with UnitOfWork(db) as uow:
+                    ids.append(services.start_complaint(uow, actors["agent1"], dict(INTAKE)).complaint_id)
+                _drive_to_round(db, actors, ids[-1], target)
+            raw_ms, raw_size = _raw_cycle_ms(db, ids)
+            engine_ms, engine_size = _engine_cycle_ms(db, actors, ids)
+            rows.append({"round": target, "raw_ms": raw_ms, "engine_ms": engine_ms,
+                         "raw_bytes": raw_size, "engine_bytes": engine_size})
+        db.dispose()
+    base_raw, base_engine = rows[0]["raw_ms"], rows[0]["engine_ms"]
+    print("complete one task — median of", SAMPLES * len(ROUND_TASKS), "tasks per round (SQLite file)")
+    print(f"{'round':>5} {'raw ms':>8} {'engine ms':>10} {'engine/raw':>10} {'raw vs r1':>9} "
+          f"{'engine vs r1':>12} {'raw state':>10} {'engine state':>12}")
+    for r in rows:
+        print(f"{r['round']:>5} {r['raw_ms']:>8.2f} {r['engine_ms']:>10.2f} {r['engine_ms'] / r['raw_ms']:>10.2f} "
+              f"{r['raw_ms'] / base_raw:>9.2f} {r['engine_ms'] / base_engine:>12.2f} "
+              f"{r['raw_bytes']:>10,} {r['engine_bytes']:>12,}")
+    print(f"targets: engine/raw at round 1 <= 1.5 -> {rows[0]['engine_ms'] / rows[0]['raw_ms']:.2f}; "
+          f"engine round {ROUNDS[-1]} / round 1 <= 1.3 -> {rows[-1]['engine_ms'] / base_engine:.2f}")
+    return rows

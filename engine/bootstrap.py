@@ -1,0 +1,81 @@
+"""Bringing a system up: the database schema, the models in `workflows/`, demo users."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from sqlalchemy import select
+from werkzeug.security import generate_password_hash
+
+from engine import clock
+from engine.config import Settings
+from engine.db import Database, UnitOfWork, open_database, upgrade_schema
+from engine.deploy import deploy_bundle, read_bundle, validate_bundle
+from engine.models import ProcessVersion, User
+from engine.services import add_user
+
+DEMO_PASSWORD = "demo-pass-2026"
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    username: str
+    role: str
+    department: str | None
+    display_name: str
+
+
+DEMO_USERS = (
+    DemoUser("agent1", "agent", None, "王芳 (客服)"),
+    DemoUser("agent2", "agent", None, "李娜 (回访专员)"),
+    DemoUser("head_logistics", "department_head", "logistics", "张伟 (储运部经理)"),
+    DemoUser("head_quality", "department_head", "quality", "刘洋 (质量管理部经理)"),
+    DemoUser("head_cs", "department_head", "customer_service", "陈静 (客服部主管)"),
+    DemoUser("head_sales", "department_head", "sales", "杨磊 (销售部经理)"),
+    DemoUser("head_after_sales", "department_head", "after_sales", "赵敏 (售后部经理)"),
+    DemoUser("cs_manager", "cs_manager", None, "孙丽 (客服部经理)"),
+    DemoUser("gm", "general_manager", None, "周强 (总经理)"),
+    DemoUser("owner", "process_owner", None, "吴昊 (流程负责人)"),
+    DemoUser("admin", "admin", None, "系统管理员"),
+)
+
+
+def connect(settings: Settings) -> Database:
+    """Open the configured database and apply the clock override, if allowed."""
+    clock.configure(settings.allow_clock_override, settings.clock_now)
+    return open_database(settings.database_url)
+
+
+def deploy_workflows(db: Database, settings: Settings, deployed_by: str = "startup") -> list[ProcessVersion]:
+    """Deploy `workflows/` if its content is not the current version already (raises ModelInvalid)."""
+    bundle = validate_bundle(read_bundle(settings.workflows_dir))
+    with UnitOfWork(db) as uow:
+        current = uow.session.scalar(select(ProcessVersion).where(
+            ProcessVersion.process_id == bundle.process_id, ProcessVersion.content_hash == bundle.content_hash,
+            ProcessVersion.is_current.is_(True)))
+        if current is None:
+            current, _created = deploy_bundle(uow.session, bundle, deployed_by)
+        uow.commit()
+        return [current]
+
+
+@cache
+def _demo_password_hash() -> str:
+    return generate_password_hash(DEMO_PASSWORD)
+
+
+def create_demo_users(db: Database) -> list[DemoUser]:
+    """Create the demo users that do not exist yet; return all of them."""
+    for demo in DEMO_USERS:
+        with UnitOfWork(db) as uow:
+            if uow.session.scalar(select(User.id).where(User.username == demo.username)) is None:
+                add_user(uow, demo.username, demo.role, DEMO_PASSWORD, department=demo.department,
+                         display_name=demo.display_name, password_hash=_demo_password_hash())
+    return list(DEMO_USERS)
+
+
+def init_system(db: Database, settings: Settings, demo: bool = False) -> list[DemoUser]:
+    """Create/upgrade the schema, deploy the models, and (with `demo`) create the demo users."""
+    upgrade_schema(db)
+    deploy_workflows(db, settings)
+    return create_demo_users(db) if demo else []

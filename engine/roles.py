@@ -1,0 +1,38 @@
+"""Roles (BPMN lane names), departments, and the acting person."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+AGENT = "agent"
+DEPARTMENT_HEAD = "department_head"
+CS_MANAGER = "cs_manager"
+GENERAL_MANAGER = "general_manager"
+PROCESS_OWNER = "process_owner"
+ADMIN = "admin"
+
+#: Roles that work on complaints; every user task's lane must be one of these.
+LANE_ROLES = (AGENT, DEPARTMENT_HEAD, CS_MANAGER, GENERAL_MANAGER)
+ROLES = (*LANE_ROLES, PROCESS_OWNER, ADMIN)
+#: Roles that may record a new complaint.
+INTAKE_ROLES = (AGENT, CS_MANAGER)
+#: Roles that see every complaint (the others see their department's or their own).
+OVERSEER_ROLES = (CS_MANAGER, GENERAL_MANAGER, ADMIN)
+
+DEPARTMENTS = ("logistics", "quality", "customer_service", "sales", "after_sales")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who performs an action: a user, or the system (timers)."""
+
+    id: int | None
+    username: str
+    role: str
+    department: str | None = None
+
+    @property
+    def is_system(self) -> bool:
+        return self.id is None
+
+
+SYSTEM = Actor(id=None, username="system", role="system")

@@ -1,0 +1,230 @@
+"""The `complaints` command: operate the system from a shell.
+
+Exit status: 0 done, 2 invalid input (messages name the field), 3 conflict (stale or already
+completed), 4 forbidden (wrong role). `--json` prints machine-readable output.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from engine import services
+from engine.bootstrap import DEMO_PASSWORD, connect, init_system
+from engine.config import load_settings
+from engine.db import UnitOfWork
+from engine.deploy import ModelInvalid, read_bundle, validate_bundle
+from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
+from engine.roles import ADMIN, DEPARTMENTS, ROLES, Actor
+
+EXIT_INVALID, EXIT_CONFLICT, EXIT_FORBIDDEN = 2, 3, 4
+#: The shell operator, when no --user is given for a read-only command.
+OPERATOR = Actor(id=None, username="cli", role=ADMIN)
+
+
+class _Context:
+    def __init__(self) -> None:
+        self.settings = load_settings()
+        self._db = None
+
+    @property
+    def db(self):
+        if self._db is None:
+            self._db = connect(self.settings)
+        return self._db
+
+
+pass_ctx = click.make_pass_decorator(_Context, ensure=True)
+
+
+def _fail(err: Exception, as_json: bool) -> None:
+    code = {InvalidInput: EXIT_INVALID, NotFound: EXIT_INVALID, Conflict: EXIT_CONFLICT,
+            Forbidden: EXIT_FORBIDDEN, ModelInvalid: EXIT_INVALID}.get(type(err), 1)
+    if as_json:
+        body: dict = {"error": type(err).__name__, "message": str(err)}
+        if isinstance(err, InvalidInput):
+            body["fields"] = err.errors
+        if isinstance(err, ModelInvalid):
+            body["problems"] = [p.as_dict() for p in err.problems]
+        click.echo(json.dumps(body, ensure_ascii=False, indent=2), err=True)
+    elif isinstance(err, InvalidInput):
+        for field, messages in err.errors.items():
+            click.echo(f"error: {field}: {'; '.join(messages)}", err=True)
+    else:
+        click.echo(f"error: {err}", err=True)
+    sys.exit(code)
+
+
+def _read_json_stdin() -> object:
+    text = sys.stdin.read()
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise InvalidInput({"_input": [f"stdin is not JSON: {err.msg} (line {err.lineno})"]}) from err
+
+
+def _actor(ctx: _Context, username: str | None) -> Actor:
+    if username is None:
+        return OPERATOR
+    with UnitOfWork(ctx.db, write=False) as uow:
+        return services.actor_by_username(uow, username)
+
+
+def _emit(as_json: bool, payload, text: str) -> None:
+    click.echo(json.dumps(payload, ensure_ascii=False, indent=2, default=str) if as_json else text)
+
+
+@click.group()
+def main() -> None:
+    """Complaint-handling workflow system."""
+
+
+@main.command()
+@click.option("--demo", is_flag=True, help="Also create the demo users and print their passwords.")
+@pass_ctx
+def init(ctx: _Context, demo: bool) -> None:
+    """Create or upgrade the database and deploy the models in workflows/."""
+    try:
+        users = init_system(ctx.db, ctx.settings, demo=demo)
+    except ModelInvalid as err:
+        _fail(err, False)
+    click.echo(f"database ready: {ctx.db.engine.url.render_as_string(hide_password=True)}")
+    if users:
+        click.echo(f"demo users (password for all: {DEMO_PASSWORD}):")
+        for user in users:
+            dept = f" / {user.department}" if user.department else ""
+            click.echo(f"  {user.username:<18} {user.role}{dept}  {user.display_name}")
+
+
+@main.group()
+def users() -> None:
+    """Manage users."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option("--department", type=click.Choice(DEPARTMENTS))
+@click.option("--display-name")
+@click.option("--email")
+@click.option("--password-stdin", is_flag=True, required=True, help="Read the password from stdin.")
+@pass_ctx
+def users_add(ctx: _Context, name, role, department, display_name, email, password_stdin) -> None:
+    """Add a user."""
+    password = sys.stdin.readline().rstrip("\n")
+    try:
+        with UnitOfWork(ctx.db) as uow:
+            user_id = services.add_user(uow, name, role, password, department=department,
+                                        display_name=display_name, email=email)
+    except ServiceError as err:
+        _fail(err, False)
+    click.echo(f"user {name} created (id {user_id})")
+
+
+@main.command()
+@click.option("--user", "username", required=True, help="The agent recording the complaint.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def start(ctx: _Context, username: str, as_json: bool) -> None:
+    """Record a complaint (intake JSON on stdin) and start its lifecycle."""
+    try:
+        intake = _read_json_stdin()
+        actor = _actor(ctx, username)
+        with UnitOfWork(ctx.db) as uow:
+            result = services.start_complaint(uow, actor, intake)
+    except ServiceError as err:
+        _fail(err, as_json)
+    _emit(as_json, result.__dict__, f"complaint {result.reference} (id {result.complaint_id}) started; "
+          f"next: {', '.join(t['task'] + ' [' + t['role'] + ']' for t in result.open_tasks)}")
+
+
+@main.command()
+@click.option("--user", "username", help="Whose lists (default: all open tasks).")
+@click.option("--scope", type=click.Choice(["mine", "queue", "overdue", "due_soon"]), default="queue")
+@click.option("--page", default=1, type=int)
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def tasks(ctx: _Context, username: str | None, scope: str, page: int, as_json: bool) -> None:
+    """List open tasks."""
+    try:
+        actor = _actor(ctx, username)
+        with UnitOfWork(ctx.db, write=False) as uow:
+            result = services.task_list(uow, actor, scope, page=page)
+    except ServiceError as err:
+        _fail(err, as_json)
+    items = [dict(t.__dict__, created_at=t.created_at.isoformat(),
+                  due_at=t.due_at.isoformat() if t.due_at else None) for t in result.items]
+    lines = [f"{t['id']}  {t['reference']}  {t['name']:<22} {t['role']:<16} {t['department'] or '-':<16} "
+             f"{t['assignee'] or '-':<14} due {t['due_at'] or '-'}" for t in items]
+    _emit(as_json, {"total": result.total, "page": result.page, "items": items},
+          "\n".join(lines) or "no open tasks")
+
+
+@main.command()
+@click.argument("complaint_id", type=int)
+@click.option("--user", "username")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def show(ctx: _Context, complaint_id: int, username: str | None, as_json: bool) -> None:
+    """Show a complaint: status, variables, open tasks and their forms, audit trail."""
+    try:
+        actor = _actor(ctx, username)
+        with UnitOfWork(ctx.db, write=False) as uow:
+            details = services.complaint_details(uow, actor, complaint_id)
+    except ServiceError as err:
+        _fail(err, as_json)
+    text = [f"{details['reference']}  status={details['status']}  outcome={details['outcome'] or '-'}  "
+            f"level={details['level']}  department={details['department'] or '-'}  round={details['round'] or '-'}"]
+    text += [f"  open: {t['id']} {t['task']} [{t['role']}] holder={t['assignee'] or '-'}"
+             for t in details["open_tasks"]]
+    text += [f"  {e['at']}  {e['actor']:<14} {e['kind']:<18} {e['task'] or ''}" for e in details["audit"]]
+    _emit(as_json, details, "\n".join(text))
+
+
+@main.command()
+@click.argument("task_id")
+@click.option("--user", "username", required=True)
+@click.option("--version", "expected_version", type=int, help="Refuse if the complaint changed since this version.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def complete(ctx: _Context, task_id: str, username: str, expected_version: int | None, as_json: bool) -> None:
+    """Complete a task with form data (JSON on stdin)."""
+    try:
+        data = _read_json_stdin()
+        actor = _actor(ctx, username)
+        with UnitOfWork(ctx.db) as uow:
+            result = services.complete_task(uow, actor, task_id, data, expected_version)
+    except ServiceError as err:
+        _fail(err, as_json)
+    _emit(as_json, result.__dict__, f"{result.reference}: {result.status}; next: " +
+          (", ".join(t["task"] + " [" + t["role"] + "]" for t in result.open_tasks) or "nothing"))
+
+
+@main.command("validate")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True)
+def validate_cmd(paths: tuple[Path, ...], as_json: bool) -> None:
+    """Validate model folders or files (a file is checked with the folder it sits in)."""
+    failed = False
+    report = []
+    for path in paths:
+        folder = path if path.is_dir() else path.parent
+        try:
+            bundle = validate_bundle(read_bundle(folder))
+            report.append({"path": str(path), "ok": True, "process": bundle.process_id,
+                           "hash": bundle.content_hash})
+            if not as_json:
+                click.echo(f"{path}: ok ({bundle.process_id}, {bundle.content_hash[:12]})")
+        except ModelInvalid as err:
+            failed = True
+            report.append({"path": str(path), "ok": False, "problems": [p.as_dict() for p in err.problems]})
+            if not as_json:
+                for problem in err.problems:
+                    click.echo(f"{folder / problem.file if problem.file != '(bundle)' else folder}:"
+                               f"{problem.line or ''}: [{problem.element_id or '-'}] {problem.message}"
+                               + (f" (hint: {problem.hint})" if problem.hint else ""), err=True)
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+    sys.exit(EXIT_INVALID if failed else 0)
