@@ -263,8 +263,9 @@ def _check_script(path: str, node, source: str | None, what: str) -> list[ModelP
 
 
 def _owner_id(node) -> str | None:
+    """The id of the model element a node belongs to (event definitions name their event)."""
     while node is not None:
-        if node.get("id"):
+        if node.get("id") and not etree.QName(node).localname.endswith("EventDefinition"):
             return node.get("id")
         node = node.getparent()
     return None

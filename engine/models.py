@@ -131,7 +131,8 @@ class Complaint(Base):
     state: Mapped[str] = mapped_column(Text)
     lock_version: Mapped[int] = mapped_column(Integer, default=1)
 
-    __mapper_args__ = {"version_id_col": lock_version}
+    # Optimistic lock: bumped once per recorded step (engine.progress), checked on every UPDATE.
+    __mapper_args__ = {"version_id_col": lock_version, "version_id_generator": False}
 
 
 class WorkTask(Base):
@@ -262,3 +263,61 @@ class Notification(Base):
     sent_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class Draft(Base):
+    """A task form saved half-filled: one per user and task, the raw values as typed (name → list of text)."""
+
+    __tablename__ = "drafts"
+    __table_args__ = (UniqueConstraint("task_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[str] = mapped_column(ForeignKey("work_tasks.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    values: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    saved_at: Mapped[datetime]
+
+
+class Comment(Base):
+    """An internal note on a complaint by a member of staff (never shown to the customer)."""
+
+    __tablename__ = "comments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class Contact(Base):
+    """One contact with the customer: when, through which channel, who spoke, and what was said."""
+
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    contacted_at: Mapped[datetime]
+    channel: Mapped[str] = mapped_column(String(40))
+    summary: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class Evidence(Base):
+    """An evidence file (photo, chat or call record). Stored under a random name; never deleted.
+
+    `complaint_id` is empty only between upload and the intake that attaches it.
+    """
+
+    __tablename__ = "evidence"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"), index=True)
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    original_name: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(10))
+    media_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[datetime]

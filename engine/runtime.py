@@ -4,20 +4,33 @@ The SpiffWorkflow details live here and in `store`; services never touch task tr
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from uuid import UUID
 
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    DurationTimerEventDefinition,
+    TimeDateEventDefinition,
+    TimerEventDefinition,
+)
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 
-from engine.sandbox import make_script_engine
+from engine.model_functions import MODEL_FUNCTIONS
+from engine.sandbox import SandboxedEnvironment
 from engine.versions import LoadedVersion
 
+#: Far enough to hold a timer back while its deferral request waits for a decision.
+_HELD = "9999-01-01T00:00:00+00:00"
 
-def script_engine(service_handler=None):
+
+def script_engine() -> PythonScriptEngine:
     """A fresh sandboxed script engine (never SpiffWorkflow's default one: notes, trap 3)."""
-    return make_script_engine(service_handler=service_handler)
+    return PythonScriptEngine(environment=SandboxedEnvironment(functions=MODEL_FUNCTIONS))
 
 
 def start(version: LoadedVersion, data: dict, engine) -> BpmnWorkflow:
@@ -75,3 +88,69 @@ def outcome(workflow: BpmnWorkflow) -> str | None:
     ends = [t for t in workflow.get_tasks(state=TaskState.COMPLETED) if isinstance(t.task_spec, EndEvent)
             and t.workflow is workflow]
     return max(ends, key=lambda t: t.last_state_change).task_spec.bpmn_id if ends else None
+
+
+@dataclass(frozen=True)
+class WaitingTimer:
+    """A timer event waiting in the workflow, with its absolute deadline."""
+
+    task_id: str
+    name: str
+    kind: str  # the boundary event's `sla` property: warning, deadline; "timer" otherwise
+    due_at: datetime
+    attached_task_id: str | None
+    attached_task_name: str | None
+
+
+def waiting_timers(workflow: BpmnWorkflow) -> list[WaitingTimer]:
+    """Every WAITING date or duration timer, with the user task a boundary timer is attached to."""
+    found = []
+    for task in workflow.get_tasks(state=TaskState.WAITING):
+        definition = getattr(task.task_spec, "event_definition", None)
+        if not isinstance(definition, (DurationTimerEventDefinition, TimeDateEventDefinition)):
+            continue
+        value = task._get_internal_data("event_value")
+        if value is None:  # not evaluated yet: SpiffWorkflow fixes it when the timer is first checked
+            definition.has_fired(task)
+            value = task._get_internal_data("event_value")
+        attached = None
+        if isinstance(task.task_spec, BoundaryEvent) and task.parent is not None:
+            attached = next((c for c in task.parent.children if not isinstance(c.task_spec, BoundaryEvent)), None)
+        props = (task.task_spec.extensions or {}).get("properties", {})
+        found.append(WaitingTimer(
+            task_id=str(task.id), name=task.task_spec.bpmn_id, kind=props.get("sla", "timer"),
+            due_at=TimerEventDefinition.get_datetime(value),
+            attached_task_id=str(attached.id) if attached else None,
+            attached_task_name=attached.task_spec.bpmn_id if attached else None,
+        ))
+    return found
+
+
+def task_state(workflow: BpmnWorkflow, task_id: str) -> str | None:
+    """The state name of a task (COMPLETED, CANCELLED, …), or None when it is not in the workflow."""
+    task = find_task(workflow, task_id)
+    return TaskState.get_name(task.state) if task is not None else None
+
+
+def fire_due_timers(workflow: BpmnWorkflow, hold: set[str] = frozenset()) -> None:
+    """Fire every timer that is due now (by the program's clock), except the task ids in `hold`."""
+    held = {}
+    for task_id in hold:
+        task = find_task(workflow, task_id)
+        if task is not None:
+            held[task_id] = task._get_internal_data("event_value")
+            task._set_internal_data(event_value=_HELD)
+    workflow.refresh_timers()
+    for task_id, value in held.items():
+        find_task(workflow, task_id)._set_internal_data(event_value=value)
+    workflow.do_engine_steps()
+
+
+def move_timer(workflow: BpmnWorkflow, task_id: str, delta: timedelta) -> datetime:
+    """Move a waiting timer's deadline by `delta`; return the new deadline."""
+    task = find_task(workflow, task_id)
+    if task is None or task.state != TaskState.WAITING:
+        raise ValueError(f"timer {task_id} is not waiting")
+    due = TimerEventDefinition.get_datetime(task._get_internal_data("event_value")) + delta
+    task._set_internal_data(event_value=due.isoformat())
+    return due

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from engine import audit, clock, runtime, store, worklist
+from engine import audit, clock, deadlines, progress, runtime, store, worklist
 from engine.db import UnitOfWork
 from engine.deploy import current_version
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -32,8 +32,6 @@ from forms.validate import validate
 
 DEFAULT_PROCESS = "complaint_lifecycle"
 
-#: Complaint columns copied from the workflow's variables after every step (for lists and reports).
-_TRACKED = ("category", "level", "department", "round", "valid", "satisfied")
 _INTAKE_COLUMNS = ("customer_name", "customer_contact", "customer_id", "channel", "order_id", "product",
                    "description", "demand", "category", "level")
 
@@ -143,7 +141,7 @@ def start_complaint(uow: UnitOfWork, actor: Actor, intake: Any, process_id: str 
     session.flush()
     complaint.reference = f"TS{now:%Y%m%d}-{complaint.id:06d}"
     audit.record(session, complaint.id, actor, "complaint_started", data=data)
-    open_rows = _save(session, complaint, workflow, version, now)
+    open_rows = progress.record(session, complaint, workflow, version, now)
     uow.commit()
     return _result(session, complaint, open_rows)
 
@@ -174,7 +172,7 @@ def complete_task(uow: UnitOfWork, actor: Actor, task_id: str, data: Any,
     if complaint.first_response_at is None:
         complaint.first_response_at = now
     audit.record(session, complaint.id, actor, "task_completed", task_id=task_id, task_name=row.name, data=clean)
-    open_rows = _save(session, complaint, workflow, version, now)
+    open_rows = progress.record(session, complaint, workflow, version, now)
     uow.commit()
     return _result(session, complaint, open_rows)
 
@@ -225,31 +223,10 @@ def _check_can_act(actor: Actor, row: WorkTask, expected_version: int | None, co
                         (f" of department {row.department!r}" if row.department else ""))
     if row.status != "open":
         raise Conflict(f"this task was already {row.status}")
-    if row.assignee_id not in (None, actor.id):
+    if row.assignee_id not in (None, actor.id) and not worklist.is_escalated_to(actor, row):
         raise Conflict("this task is held by someone else")
     if expected_version is not None and expected_version != complaint.lock_version:
         raise Conflict("the complaint changed since the form was opened")
-
-
-def _save(session: Session, complaint: Complaint, workflow, version: LoadedVersion,
-          now: datetime) -> list[WorkTask]:
-    """Write the workflow's new state and everything mirrored from it; return the open task rows."""
-    variables = runtime.current_data(workflow)
-    complaint.variables = variables
-    for name in _TRACKED:
-        if name in variables:
-            setattr(complaint, name, variables[name])
-    complaint.updated_at = now
-    open_rows = worklist.sync(session, complaint, workflow, version, now)
-    end = runtime.outcome(workflow)
-    if end is not None and complaint.status == "open":
-        complaint.status = "closed"
-        complaint.outcome = end
-        complaint.closed_at = now
-        audit.record(session, complaint.id, SYSTEM, "complaint_closed", data={"outcome": end})
-    complaint.state = store.dump_state(workflow)
-    session.flush()
-    return open_rows
 
 
 def _result(session: Session, complaint: Complaint, open_rows: list[WorkTask]) -> StepResult:
@@ -270,6 +247,7 @@ def _task_dict(session: Session, row: WorkTask) -> dict:
         "id": row.id, "task": row.name, "title": row.title, "title_en": row.title_en, "role": row.role,
         "department": row.department, "assignee": assignee.username if assignee else None,
         "due_at": row.due_at.isoformat() if row.due_at else None,
+        "warned": row.warned_at is not None, "escalated_to": row.escalated_to,
     }
 
 
@@ -310,6 +288,7 @@ def complaint_details(uow: UnitOfWork, actor: Actor, complaint_id: int) -> dict:
         "created_at": complaint.created_at.isoformat(),
         "closed_at": complaint.closed_at.isoformat() if complaint.closed_at else None,
         "variables": complaint.variables, "open_tasks": tasks,
+        "breaches": deadlines.breaches(uow.session, complaint.id),
         "audit": [
             {"at": e.at.isoformat(), "actor": e.actor_name, "kind": e.kind, "task": e.task_name, "data": e.data}
             for e in audit.timeline(uow.session, complaint.id)

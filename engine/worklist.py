@@ -25,8 +25,10 @@ SORTS = {
 
 
 def sync(session: Session, complaint: Complaint, workflow, version: LoadedVersion, now: datetime,
-         due_times: dict[str, datetime] | None = None) -> list[WorkTask]:
-    """Make the complaint's open rows match the workflow's READY user tasks; return the open rows.
+         due_times: dict[str, datetime] | None = None) -> tuple[list[WorkTask], list[WorkTask]]:
+    """Make the complaint's open rows match the workflow's READY user tasks.
+
+    Returns (the open rows, the rows created now).
 
     Rows whose task is no longer ready were cancelled by the workflow (e.g. an interrupting timer).
     """
@@ -42,6 +44,7 @@ def sync(session: Session, complaint: Complaint, workflow, version: LoadedVersio
         elif row_id in due_times:
             row.due_at = due_times[row_id]
     still_open = [row for row_id, row in rows.items() if row_id in ready]
+    created = []
     for task_id, task in ready.items():
         if task_id in rows:
             continue
@@ -55,16 +58,25 @@ def sync(session: Session, complaint: Complaint, workflow, version: LoadedVersio
         )
         session.add(row)
         still_open.append(row)
+        created.append(row)
         audit.record(session, complaint.id, SYSTEM, "task_opened", task_id=task_id, task_name=meta.name,
                      data={"role": row.role, "department": row.department})
-    return still_open
+    return still_open, created
 
 
 def can_work(actor: Actor, row: WorkTask) -> bool:
-    """Does the actor hold the task's role (and department, for department heads)?"""
+    """Does the actor hold the task's role (and department, for department heads), or is the task
+    escalated to the actor's role?"""
+    if is_escalated_to(actor, row):
+        return True
     if actor.role != row.role:
         return False
     return row.role != DEPARTMENT_HEAD or actor.department == row.department
+
+
+def is_escalated_to(actor: Actor, row: WorkTask) -> bool:
+    """Was the task escalated to the actor's role after a missed deadline?"""
+    return row.escalated_to is not None and actor.role == row.escalated_to
 
 
 @dataclass(frozen=True)
@@ -83,6 +95,8 @@ class TaskListItem:
     customer_name: str
     created_at: datetime
     due_at: datetime | None
+    warned: bool = False
+    escalated_to: str | None = None
 
 
 @dataclass(frozen=True)
@@ -111,7 +125,7 @@ def list_tasks(session: Session, actor: Actor, scope: str, now: datetime, *, pag
     else:
         query = query.where(_visible(actor))
     if scope == "queue":
-        query = query.where(WorkTask.role == actor.role)
+        query = query.where(or_(WorkTask.role == actor.role, WorkTask.escalated_to == actor.role))
     elif scope == "overdue":
         query = query.where(WorkTask.due_at < now)
     elif scope == "due_soon":
@@ -128,6 +142,7 @@ def list_tasks(session: Session, actor: Actor, scope: str, now: datetime, *, pag
             id=t.id, complaint_id=c.id, reference=c.reference, name=t.name, title=t.title, title_en=t.title_en,
             role=t.role, department=t.department, assignee=username, level=c.level, category=c.category,
             customer_name=c.customer_name, created_at=t.created_at, due_at=t.due_at,
+            warned=t.warned_at is not None, escalated_to=t.escalated_to,
         )
         for t, c, username in rows
     ]
@@ -140,4 +155,4 @@ def _visible(actor: Actor):
         return WorkTask.id.is_not(None)
     if actor.role == DEPARTMENT_HEAD:
         return (WorkTask.role == actor.role) & (WorkTask.department == actor.department)
-    return or_(WorkTask.role == actor.role, WorkTask.assignee_id == actor.id)
+    return or_(WorkTask.role == actor.role, WorkTask.assignee_id == actor.id, WorkTask.escalated_to == actor.role)

@@ -228,3 +228,27 @@ def validate_cmd(paths: tuple[Path, ...], as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False, indent=2))
     sys.exit(EXIT_INVALID if failed else 0)
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Process what is due now and exit.")
+@click.option("--poll", default=2.0, show_default=True, help="Seconds to sleep when nothing is due.")
+@pass_ctx
+def worker(ctx: _Context, once: bool, poll: float) -> None:
+    """Fire due timers (deadlines, warnings) and send queued e-mail. Run as many as you like."""
+    import signal
+    import threading
+
+    from engine import notifications, timers
+
+    if once:
+        result = timers.run_due(ctx.db)
+        sent = notifications.send_pending(ctx.db, ctx.settings.smtp_url, ctx.settings.mail_sender)
+        click.echo(f"fired {result.fired} timer(s) on {result.complaints} complaint(s); "
+                   f"{result.failed} failed; {sent} e-mail(s) sent")
+        return
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    click.echo("timer worker running (Ctrl-C to stop)")
+    timers.run_worker(ctx.db, ctx.settings.smtp_url, ctx.settings.mail_sender, stop, poll)

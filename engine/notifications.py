@@ -1,0 +1,97 @@
+"""Notifications: written to the outbox in the same transaction as their cause, sent at most once.
+
+Messages are bilingual (Chinese, then English) because the engine does not know the reader's language.
+"""
+from __future__ import annotations
+
+import smtplib
+from datetime import timedelta
+from email.message import EmailMessage
+from urllib.parse import urlparse
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import clock
+from engine.db import Database, UnitOfWork
+from engine.models import Notification, User
+from engine.roles import DEPARTMENT_HEAD
+
+SEND_BATCH = 50
+
+
+def users_for(session: Session, role: str, department: str | None = None) -> list[User]:
+    """Active users of a role (of the department, for department heads)."""
+    query = select(User).where(User.role == role, User.active.is_(True))
+    if role == DEPARTMENT_HEAD and department:
+        query = query.where(User.department == department)
+    return list(session.scalars(query))
+
+
+def notify(session: Session, users: list[User], kind: str, key: str, subject: str, body: str,
+           complaint_id: int | None = None) -> int:
+    """Queue one message per user; `key` makes it unique per user (a repeat is ignored). Returns how many."""
+    if not users:
+        return 0
+    keys = {u.id: f"{kind}:{key}:{u.id}" for u in users}
+    existing = set(session.scalars(select(Notification.dedupe_key).where(
+        Notification.dedupe_key.in_(list(keys.values())))))
+    now = clock.now()
+    added = 0
+    for user in users:
+        if keys[user.id] in existing:
+            continue
+        session.add(Notification(
+            dedupe_key=keys[user.id], user_id=user.id, email=user.email, complaint_id=complaint_id, kind=kind,
+            subject=subject, body=body, created_at=now, next_attempt_at=now,
+        ))
+        added += 1
+    return added
+
+
+def send_pending(db: Database, smtp_url: str | None, sender: str) -> int:
+    """Send queued e-mails (when SMTP is configured). Each message is claimed in its own commit first,
+    so a crash mid-send can never lead to a second copy. Returns how many were sent."""
+    if not smtp_url:
+        return 0
+    sent = 0
+    with UnitOfWork(db) as uow:
+        batch = list(uow.session.scalars(
+            select(Notification).where(Notification.sent_at.is_(None), Notification.attempts == 0,
+                                       Notification.email.is_not(None))
+            .order_by(Notification.id).limit(SEND_BATCH).with_for_update(skip_locked=True)))
+        for message in batch:
+            message.attempts = 1
+            message.next_attempt_at = clock.now() + timedelta(days=3650)
+        uow.commit()
+        claimed = [(m.id, m.email, m.subject, m.body) for m in batch]
+    for message_id, address, subject, body in claimed:
+        error = None
+        try:
+            _smtp_send(smtp_url, sender, address, subject, body)
+        except (OSError, smtplib.SMTPException) as err:
+            error = str(err)
+        with UnitOfWork(db) as uow:
+            message = uow.session.get(Notification, message_id)
+            if error is None:
+                message.sent_at = clock.now()
+                sent += 1
+            else:
+                message.last_error = error
+            uow.commit()
+    return sent
+
+
+def _smtp_send(smtp_url: str, sender: str, to: str, subject: str, body: str) -> None:
+    url = urlparse(smtp_url)
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = sender, to, subject
+    message.set_content(body)
+    smtp_class = smtplib.SMTP_SSL if url.scheme == "smtps" else smtplib.SMTP
+    with smtp_class(url.hostname or "localhost", url.port or (465 if url.scheme == "smtps" else 25),
+                    timeout=10) as smtp:
+        if url.scheme == "smtp+starttls":
+            smtp.starttls()
+        if url.username:
+            smtp.login(url.username, url.password or "")
+        smtp.send_message(message)

@@ -1,0 +1,151 @@
+"""The timer worker: fires due BPMN timers, each exactly once, with any number of workers.
+
+Every complaint is handled in its own transaction. The worker takes the complaint's row lock first
+(`FOR UPDATE SKIP LOCKED` on PostgreSQL, so workers never wait on each other; SQLite serializes
+writers), then reads its due timers, fires them through the engine and commits the new state, the
+fired timer rows and their effects together. A worker killed mid-way commits nothing: the timers stay
+due and the next worker fires them. A firing that fails is retried with backoff; after
+`MAX_ATTEMPTS` it becomes an incident that an administrator retries.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+
+from engine import audit, clock, deferrals, notifications, progress, runtime, store
+from engine.db import Database, UnitOfWork
+from engine.errors import Conflict, Forbidden, NotFound
+from engine.models import Complaint, Timer
+from engine.roles import ADMIN, SYSTEM, Actor
+from engine.versions import load_version
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+BACKOFF = timedelta(seconds=30)
+#: How long a timer held by a pending deferral request waits before it is looked at again.
+HOLD_RECHECK = timedelta(minutes=1)
+BATCH = 100
+
+
+@dataclass
+class RunResult:
+    complaints: int = 0
+    fired: int = 0
+    failed: int = 0
+
+
+def run_due(db: Database, limit: int = BATCH) -> RunResult:
+    """Process the complaints with due timers (at most `limit`); return what happened."""
+    now = clock.now()
+    with UnitOfWork(db, write=False) as uow:
+        candidates = list(uow.session.scalars(
+            select(Timer.complaint_id).where(Timer.status == "waiting", Timer.next_attempt_at <= now)
+            .group_by(Timer.complaint_id).order_by(func.min(Timer.next_attempt_at)).limit(limit)))
+    result = RunResult()
+    for complaint_id in candidates:
+        try:
+            fired = _fire_complaint(db, complaint_id, now)
+        except Exception as err:  # noqa: BLE001 - any failure becomes a retry or an incident, never a crash
+            log.warning("firing timers of complaint %s failed: %s", complaint_id, err)
+            _record_failure(db, complaint_id, now, err)
+            result.failed += 1
+            continue
+        if fired is not None:
+            result.complaints += 1
+            result.fired += fired
+    return result
+
+
+def _fire_complaint(db: Database, complaint_id: int, now: datetime) -> int | None:
+    """Fire the complaint's due timers; None when another worker holds it."""
+    with UnitOfWork(db) as uow:
+        session = uow.session
+        complaint = session.scalars(select(Complaint).where(Complaint.id == complaint_id)
+                                    .with_for_update(skip_locked=True)).one_or_none()
+        if complaint is None:
+            return None
+        due = list(session.scalars(select(Timer).where(
+            Timer.complaint_id == complaint_id, Timer.status == "waiting", Timer.next_attempt_at <= now)))
+        if not due:
+            return 0
+        held_tasks = deferrals.pending_tasks(session, {t.work_task_id for t in due if t.work_task_id})
+        held = {t.id for t in due if t.work_task_id in held_tasks}
+        for timer in due:
+            if timer.id in held:
+                timer.next_attempt_at = now + HOLD_RECHECK
+        if len(held) < len(due):
+            version = load_version(session, complaint.version_id)
+            workflow = store.load_state(complaint.state, version.spec, version.subprocess_specs,
+                                        runtime.script_engine())
+            runtime.fire_due_timers(workflow, hold=held)
+            progress.record(session, complaint, workflow, version, now)
+        fired = sum(1 for t in due if t.status == "fired")
+        uow.commit()
+        return fired
+
+
+def _record_failure(db: Database, complaint_id: int, now: datetime, err: Exception) -> None:
+    message = "".join(traceback.format_exception_only(type(err), err)).strip()[:2000]
+    with UnitOfWork(db) as uow:
+        for timer in uow.session.scalars(select(Timer).where(
+                Timer.complaint_id == complaint_id, Timer.status == "waiting", Timer.next_attempt_at <= now)
+                .with_for_update()):
+            timer.attempts += 1
+            timer.last_error = message
+            if timer.attempts >= MAX_ATTEMPTS:
+                timer.status = "incident"
+                audit.record(uow.session, complaint_id, SYSTEM, "timer_incident", task_name=timer.task_name,
+                             data={"timer": timer.name, "error": message})
+            else:
+                timer.next_attempt_at = now + BACKOFF * 2 ** (timer.attempts - 1)
+        uow.commit()
+
+
+def incidents(uow: UnitOfWork) -> list[Timer]:
+    """Timers whose firing failed after every retry, newest first."""
+    return list(uow.session.scalars(select(Timer).where(Timer.status == "incident")
+                                    .order_by(Timer.next_attempt_at.desc())))
+
+
+def retry_incident(uow: UnitOfWork, actor: Actor, timer_id: str) -> None:
+    """Put an incident back in the queue (administrators only)."""
+    if actor.role != ADMIN:
+        raise Forbidden("only administrators retry incidents")
+    timer = uow.session.get(Timer, timer_id)
+    if timer is None:
+        raise NotFound(f"timer {timer_id} does not exist")
+    if timer.status != "incident":
+        raise Conflict(f"timer is {timer.status}, not an incident")
+    uow.session.execute(update(Timer).where(Timer.id == timer_id).values(
+        status="waiting", attempts=0, next_attempt_at=clock.now()))
+    audit.record(uow.session, timer.complaint_id, actor, "incident_retried", data={"timer": timer.name})
+    uow.commit()
+
+
+def run_worker(db: Database, smtp_url: str | None, sender: str, stop: threading.Event,
+               poll_seconds: float = 2.0) -> None:
+    """Loop until `stop` is set: fire due timers, send queued e-mail, sleep when idle."""
+    while not stop.is_set():
+        try:
+            result = run_due(db)
+            notifications.send_pending(db, smtp_url, sender)
+        except Exception:  # noqa: BLE001 - e.g. the database is briefly down: keep the worker alive
+            log.exception("timer worker pass failed")
+            result = RunResult()
+        if result.complaints == 0 and result.failed == 0:
+            stop.wait(poll_seconds)
+
+
+def start_worker_thread(db: Database, settings) -> threading.Event:
+    """Run the worker in a daemon thread (the embedded default); set the returned event to stop it."""
+    stop = threading.Event()
+    thread = threading.Thread(target=run_worker, args=(db, settings.smtp_url, settings.mail_sender, stop),
+                              name="timer-worker", daemon=True)
+    thread.start()
+    return stop

@@ -1,0 +1,97 @@
+"""The `complaints` command as a user runs it: real processes, real database, exit codes and JSON."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from engine.config import PROJECT_ROOT
+from tests.lifecycle import ANSWERS, INTAKE
+
+CLI = str(Path(sys.executable).parent / "complaints")
+NOW = "2026-11-23T09:00:00+00:00"
+
+
+@pytest.fixture
+def run(database_url, tmp_path):
+    env = dict(os.environ, DATABASE_URL=database_url, COMPLAINTS_INSTANCE=str(tmp_path),
+               COMPLAINTS_ALLOW_CLOCK_OVERRIDE="1", COMPLAINTS_NOW=NOW)
+
+    def call(*args, stdin: object = "", **overrides) -> subprocess.CompletedProcess:
+        text = stdin if isinstance(stdin, str) else json.dumps(stdin)
+        return subprocess.run([CLI, *args], input=text, capture_output=True, text=True, timeout=120,
+                              env=dict(env, **overrides))
+
+    assert call("init", "--demo").returncode == 0
+    return call
+
+
+def test_a_complaint_from_the_command_line(run):
+    started = run("start", "--user", "agent1", "--json", stdin=INTAKE)
+    assert started.returncode == 0, started.stderr
+    complaint_id = json.loads(started.stdout)["complaint_id"]
+
+    listed = json.loads(run("tasks", "--user", "agent1", "--scope", "mine", "--json").stdout)
+    [task] = listed["items"]
+    assert (task["name"], task["assignee"], task["due_at"]) == ("judge_validity", "agent1", "2026-11-23T09:30:00+00:00")
+
+    wrong_role = run("complete", task["id"], "--user", "gm", stdin=ANSWERS["judge_validity"])
+    assert wrong_role.returncode == 4 and "role" in wrong_role.stderr
+    invalid = run("complete", task["id"], "--user", "agent1", stdin={"valid": "maybe"})
+    assert invalid.returncode == 2 and "valid:" in invalid.stderr and "validity_reason:" in invalid.stderr
+    not_json = run("complete", task["id"], "--user", "agent1", stdin="{valid: yes")
+    assert not_json.returncode == 2 and "not JSON" in not_json.stderr
+    stale = run("complete", task["id"], "--user", "agent1", "--version", "1", stdin=ANSWERS["judge_validity"])
+    assert stale.returncode == 3
+    done = run("complete", task["id"], "--user", "agent1", "--json", stdin=ANSWERS["judge_validity"])
+    assert done.returncode == 0, done.stderr
+    assert [t["task"] for t in json.loads(done.stdout)["open_tasks"]] == ["hand_over"]
+    again = run("complete", task["id"], "--user", "agent1", stdin=ANSWERS["judge_validity"])
+    assert again.returncode == 3 and "already completed" in again.stderr
+
+    later = (datetime.fromisoformat(NOW) + timedelta(minutes=11)).isoformat()
+    assert run("worker", "--once", COMPLAINTS_NOW=later).returncode == 0
+    shown = json.loads(run("show", str(complaint_id), "--json").stdout)
+    assert shown["status"] == "open" and shown["variables"]["valid"] is True
+    [open_task] = shown["open_tasks"]
+    assert open_task["task"] == "hand_over" and open_task["role"] == "agent"
+    assert open_task["form"]["schema"]["properties"]["department"]["enum"][0] == "logistics"
+    assert open_task["escalated_to"] == "cs_manager"
+    assert shown["breaches"][0] | {"recorded_at": None} == {
+        "task": "hand_over", "deadline": "2026-11-23T09:10:00+00:00", "person": "agent1", "role": "agent",
+        "department": None, "level": "dissatisfied", "amount": 20, "recorded_at": None}
+    assert [e["kind"] for e in shown["audit"]][:3] == ["complaint_started", "task_opened", "task_completed"]
+
+
+def test_clock_override_needs_to_be_allowed(run):
+    started = run("start", "--user", "agent1", "--json", stdin=INTAKE, COMPLAINTS_ALLOW_CLOCK_OVERRIDE="0")
+    due = json.loads(started.stdout)["open_tasks"][0]["due_at"]
+    assert not due.startswith("2026-11-23T09:30"), "COMPLAINTS_NOW must be ignored without the allow flag"
+
+
+def test_users_and_roles(run):
+    added = run("users", "add", "wang", "--role", "department_head", "--department", "quality",
+                "--password-stdin", stdin="a-long-password\n")
+    assert added.returncode == 0, added.stderr
+    assert run("users", "add", "wang", "--role", "agent", "--password-stdin", stdin="a-long-password\n").returncode == 3
+    short = run("users", "add", "li", "--role", "agent", "--password-stdin", stdin="short\n")
+    assert short.returncode == 2 and "password" in short.stderr
+    forbidden = run("start", "--user", "wang", stdin=INTAKE)
+    assert forbidden.returncode == 4
+
+
+def test_validate_names_file_line_and_element(tmp_path):
+    models = tmp_path / "models"
+    shutil.copytree(PROJECT_ROOT / "workflows", models)
+    assert subprocess.run([CLI, "validate", str(models)], capture_output=True).returncode == 0
+    bpmn = models / "complaint_lifecycle.bpmn"
+    bpmn.write_text(bpmn.read_text(encoding="utf-8").replace(">round = round + 1<", ">import os<"), encoding="utf-8")
+    result = subprocess.run([CLI, "validate", str(bpmn)], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert f"{bpmn}:" in result.stderr and "[next_round]" in result.stderr and "script" in result.stderr

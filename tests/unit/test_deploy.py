@@ -1,0 +1,149 @@
+"""Deploying models: bad and hostile models are refused with file, element and line; versions by hash."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from engine.config import PROJECT_ROOT
+from engine.db import UnitOfWork
+from engine.deploy import MAX_MODEL_FILE_BYTES, ModelInvalid, deploy_bundle, read_bundle, validate_bundle
+from engine.models import Complaint, ProcessVersion
+from engine import services
+from engine.errors import InvalidInput
+from tests.lifecycle import open_task, start, step
+
+BPMN = "complaint_lifecycle.bpmn"
+
+
+@pytest.fixture(scope="module")
+def bundle():
+    return read_bundle(PROJECT_ROOT / "workflows")
+
+
+def broken(bundle, path, old, new):
+    assert old in bundle[path], old
+    return dict(bundle, **{path: bundle[path].replace(old, new, 1)})
+
+
+def problems(files):
+    with pytest.raises(ModelInvalid) as info:
+        validate_bundle(files)
+    return info.value.problems
+
+
+def line_of(text, needle):
+    return text[: text.index(needle)].count("\n") + 1
+
+
+def test_the_shipped_model_is_valid(bundle):
+    validated = validate_bundle(bundle)
+    assert validated.process_id == "complaint_lifecycle"
+    assert len(validated.content_hash) == 64
+
+
+@pytest.mark.parametrize("old, new, element, message", [
+    (">valid == True<", ">valid == = True<", "flow_valid", "condition"),
+    (">valid == True<", ">=valid = true<", "flow_valid", "FEEL"),
+    (">valid == True<", ">__import__('os').system('id')<", "flow_valid", "condition"),
+    (">round = round + 1<", ">import os<", "next_round", "script"),
+    ('attachedToRef="judge_validity"', 'attachedToRef="nowhere"', "judge_validity_warning", "attachedToRef"),
+    ('targetRef="hand_over"', 'targetRef="missing_node"', None, "missing element"),
+    ("<spiffworkflow:calledDecisionId>routing<", "<spiffworkflow:calledDecisionId>nowhere<",
+     "route_department", "decision 'nowhere'"),
+    ('value="forms/hand_over.schema.json"', 'value="forms/missing.schema.json"', "hand_over", "form file"),
+    ('value="forms/hand_over.schema.json"', 'value="../../etc/passwd.schema.json"', "hand_over", "form file"),
+    ('<bpmn:lane id="lane_cs_manager" name="cs_manager">', '<bpmn:lane id="lane_cs_manager" name="janitor">',
+     "cs_sign_off", "lane 'janitor'"),
+    ("duration_fraction(sla_first_response, warning_ratio)", "sla_first_response +",
+     "judge_validity_warning", "timer"),
+])
+def test_bad_models_are_refused_with_element_and_line(bundle, old, new, element, message):
+    files = broken(bundle, BPMN, old, new)
+    found = problems(files)
+    assert any(message in p.message for p in found), found
+    problem = next(p for p in found if message in p.message)
+    assert problem.file == BPMN and problem.line
+    if element:
+        assert problem.element_id == element, found
+        start = line_of(files[BPMN], f'id="{element}"')
+        assert start <= problem.line <= start + 12, (problem, start)
+
+
+def test_user_task_outside_any_lane_is_refused(bundle):
+    found = problems(broken(bundle, BPMN, "<bpmn:flowNodeRef>follow_up</bpmn:flowNodeRef>", ""))
+    assert [(p.element_id, p.message) for p in found] == [("follow_up", "user task is not in any lane")]
+
+
+def test_schema_violation_is_reported_with_the_line(bundle):
+    files = broken(bundle, BPMN, '<bpmn:userTask id="hand_over"', '<bpmn:userTask bogus="1" id="hand_over"')
+    found = problems(files)
+    assert found[0].file == BPMN and found[0].line == line_of(files[BPMN], 'bogus="1"')
+    assert found[0].element_id == "hand_over"
+
+
+def test_dmn_expressions_are_checked(bundle):
+    path = "routing.dmn"
+    text = bundle[path]
+    start = text.index("<outputEntry") if "<outputEntry" in text else text.index("outputEntry")
+    text_start = text.index("<text>", start) + len("<text>")
+    text_end = text.index("</text>", text_start)
+    files = dict(bundle, **{path: text[:text_start] + "__import__('os')" + text[text_end:]})
+    found = problems(files)
+    assert found[0].file == path and "DMN output entry" in found[0].message
+
+
+XXE = """<?xml version="1.0"?>
+<!DOCTYPE definitions [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL">&xxe;</bpmn:definitions>"""
+LAUGHS = """<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL">&lol3;</bpmn:definitions>"""
+
+
+@pytest.mark.parametrize("content, message", [
+    (XXE, "DOCTYPE"),
+    (LAUGHS, "DOCTYPE"),
+    ("this is not xml", "not an XML file"),
+    ("<bpmn:definitions xmlns:bpmn='http://www.omg.org/spec/BPMN/20100524/MODEL'><unclosed>", "malformed XML"),
+    ("<x>" + " " * (MAX_MODEL_FILE_BYTES + 1) + "</x>", "limit"),
+])
+def test_hostile_files_are_refused(bundle, content, message):
+    found = problems(dict(bundle, **{BPMN: content}))
+    assert any(message in p.message for p in found), found
+    assert "root:" not in str(found)
+
+
+def test_a_complaint_stays_on_the_version_it_started_with(system, bundle):
+    first = start(system).complaint_id
+    changed = broken(bundle, "forms/hand_over.schema.json", '"work_order_note"', '"handover_note"')
+    changed = dict(changed, **{"forms/hand_over.uischema.json": changed["forms/hand_over.uischema.json"]
+                               .replace('"work_order_note"', '"handover_note"')})
+    changed["forms/hand_over.schema.json"] = changed["forms/hand_over.schema.json"].replace(
+        '"work_order_note"', '"handover_note"')
+    with UnitOfWork(system.db) as uow:
+        version, created = deploy_bundle(uow.session, validate_bundle(changed), "owner")
+        uow.commit()
+    assert created
+    second = start(system).complaint_id
+    with UnitOfWork(system.db, write=False) as uow:
+        versions = {c.id: c.version_id for c in uow.session.scalars(select(Complaint))}
+        current = uow.session.scalars(select(ProcessVersion).where(ProcessVersion.is_current.is_(True))).one()
+    assert versions[first] != versions[second] == current.id == version.id
+    step(system, first, "judge_validity")
+    step(system, first, "hand_over")  # the old form still asks for work_order_note
+    step(system, second, "judge_validity")
+    with pytest.raises(InvalidInput) as info:
+        step(system, second, "hand_over")  # the new form has no work_order_note
+    assert set(info.value.errors) == {"work_order_note", "handover_note"}
+    with UnitOfWork(system.db) as uow:
+        services.complete_task(uow, system.actor("agent1"), open_task(system, second).id,
+                               {"department": "logistics", "handover_note": "新表单"})
+    assert open_task(system, second).name == "analyse_and_propose"
+
+
+def test_redeploying_the_same_content_reuses_the_version(system, bundle):
+    with UnitOfWork(system.db) as uow:
+        version, created = deploy_bundle(uow.session, validate_bundle(bundle), "owner")
+        uow.commit()
+    assert not created and version.is_current

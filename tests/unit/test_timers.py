@@ -1,0 +1,200 @@
+"""Time limits, warnings, breaches, escalation, penalties and deferrals — time moves by the program's clock."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from engine import clock, deferrals, runtime, services, timers
+from engine.db import UnitOfWork
+from engine.errors import Conflict, Forbidden, InvalidInput
+from engine.models import AuditEvent, Notification, Penalty, Timer, WorkTask
+from tests.lifecycle import ANSWERS, open_task, start, step
+
+LIMITS = {  # level: first-response minutes, penalty, escalation target of the agent's task
+    "dissatisfied": (30, 20, "cs_manager"),
+    "very_dissatisfied": (20, 30, "cs_manager"),
+    "major": (10, 50, "cs_manager"),
+    "crisis": (10, 80, "general_manager"),
+}
+
+
+def count(system, model, **where):
+    with UnitOfWork(system.db, write=False) as uow:
+        query = select(func.count()).select_from(model).filter_by(**where)
+        return uow.session.scalar(query)
+
+
+def timer_rows(system, complaint_id):
+    with UnitOfWork(system.db, write=False) as uow:
+        return {t.name: t for t in uow.session.scalars(select(Timer).where(Timer.complaint_id == complaint_id))}
+
+
+@pytest.mark.parametrize("level", list(LIMITS))
+def test_first_response_breach_escalates_and_records_the_penalty(system, level):
+    minutes, penalty, superior = LIMITS[level]
+    cid = start(system, level=level).complaint_id
+    row = open_task(system, cid)
+    assert row.due_at == clock.now() + timedelta(minutes=minutes)
+    clock.advance(timedelta(minutes=minutes - 1))
+    timers.run_due(system.db)
+    assert count(system, Penalty, complaint_id=cid) == 0
+    clock.advance(timedelta(minutes=1, seconds=1))
+    result = timers.run_due(system.db)
+    assert result.fired >= 1
+    with UnitOfWork(system.db, write=False) as uow:
+        breach = uow.session.scalars(select(Penalty).where(Penalty.complaint_id == cid)).one()
+        task = uow.session.get(WorkTask, row.id)
+    assert (breach.amount, breach.level, breach.task_name) == (penalty, level, "judge_validity")
+    assert breach.person_id == system.actor("agent1").id
+    assert task.status == "open" and task.escalated_to == superior
+    assert count(system, Notification, complaint_id=cid, kind="breach") >= 1
+    # The superior can now finish the task; the work is not lost.
+    with UnitOfWork(system.db) as uow:
+        services.complete_task(uow, system.actor("gm" if superior == "general_manager" else "cs_manager"),
+                               row.id, ANSWERS["judge_validity"])
+    assert open_task(system, cid).name == "hand_over"
+    with UnitOfWork(system.db, write=False) as uow:
+        shown = services.complaint_details(uow, system.actor("gm"), cid)["breaches"]
+    assert shown == [dict(shown[0], amount=penalty, task="judge_validity", person="agent1")]
+
+
+def test_warning_comes_before_the_deadline_and_fires_once(system):
+    cid = start(system).complaint_id
+    clock.advance(timedelta(minutes=24, seconds=1))  # 80% of 30 minutes
+    timers.run_due(system.db)
+    timers.run_due(system.db)
+    row = open_task(system, cid)
+    assert row.warned_at is not None and row.escalated_to is None
+    rows = timer_rows(system, cid)
+    assert rows["judge_validity_warning"].status == "fired"
+    assert rows["judge_validity_deadline"].status == "waiting"
+    assert count(system, AuditEvent, complaint_id=cid, kind="deadline_warning") == 1
+    assert count(system, Notification, complaint_id=cid, kind="warning") == 1
+    assert count(system, Penalty, complaint_id=cid) == 0
+    with UnitOfWork(system.db, write=False) as uow:
+        listed = services.task_list(uow, system.actor("agent1"), "due_soon").items
+    assert [t.id for t in listed] == [row.id] and listed[0].warned
+
+
+def test_timers_of_a_finished_task_are_cancelled(system):
+    cid = start(system).complaint_id
+    step(system, cid, "judge_validity")
+    rows = timer_rows(system, cid)
+    assert rows["judge_validity_deadline"].status == "cancelled"
+    assert rows["hand_over_deadline"].status == "waiting"
+    clock.advance(timedelta(hours=1))
+    timers.run_due(system.db)
+    assert count(system, Penalty, complaint_id=cid, task_name="judge_validity") == 0
+    assert count(system, Penalty, complaint_id=cid, task_name="hand_over") == 1
+
+
+def test_progress_check_opens_for_the_agent_during_implementation(system):
+    cid = start(system).complaint_id
+    for name in ("judge_validity", "hand_over", "analyse_and_propose", "approve_solution"):
+        step(system, cid, name)
+    clock.advance(timedelta(minutes=40, seconds=1))
+    timers.run_due(system.db)
+    with UnitOfWork(system.db, write=False) as uow:
+        names = sorted(t.name for t in uow.session.scalars(
+            select(WorkTask).where(WorkTask.complaint_id == cid, WorkTask.status == "open")))
+    assert names == ["implement_solution", "progress_check"]
+
+
+def _request(system, cid, hours=2):
+    row = open_task(system, cid)
+    with UnitOfWork(system.db) as uow:
+        return row, deferrals.request_deferral(uow, system.actor("agent1"), row.id, "顾客电话关机",
+                                               clock.now() + timedelta(hours=hours))
+
+
+def test_approved_deferral_moves_the_deadline_and_no_breach_is_recorded(system):
+    cid = start(system).complaint_id
+    row, deferral_id = _request(system, cid)
+    with UnitOfWork(system.db) as uow:
+        deferrals.decide_deferral(uow, system.actor("gm"), deferral_id, approve=True, note="同意")
+    new_deadline = clock.now() + timedelta(hours=2)
+    assert timer_rows(system, cid)["judge_validity_deadline"].due_at == new_deadline
+    assert open_task(system, cid).due_at == new_deadline
+    clock.advance(timedelta(minutes=31))
+    timers.run_due(system.db)
+    assert count(system, Penalty, complaint_id=cid) == 0
+    clock.advance(timedelta(hours=2))
+    timers.run_due(system.db)
+    assert count(system, Penalty, complaint_id=cid) == 1  # the new deadline still counts
+    with UnitOfWork(system.db) as uow, pytest.raises(Conflict):
+        deferrals.decide_deferral(uow, system.actor("gm"), deferral_id, approve=False)
+
+
+def test_rejected_deferral_leaves_the_deadline_and_a_pending_one_holds_the_breach(system):
+    cid = start(system).complaint_id
+    row, deferral_id = _request(system, cid)
+    clock.advance(timedelta(minutes=31))
+    timers.run_due(system.db)
+    assert count(system, Penalty, complaint_id=cid) == 0, "held while the request is pending"
+    with UnitOfWork(system.db) as uow:
+        deferrals.decide_deferral(uow, system.actor("gm"), deferral_id, approve=False, note="请继续联系")
+    clock.advance(timers.HOLD_RECHECK)
+    timers.run_due(system.db)
+    with UnitOfWork(system.db, write=False) as uow:
+        breach = uow.session.scalars(select(Penalty).where(Penalty.complaint_id == cid)).one()
+    assert breach.deadline == timer_rows(system, cid)["judge_validity_deadline"].due_at
+    kinds = [k for k, in system_audit(system, cid)]
+    assert kinds.index("deferral_rejected") < kinds.index("deadline_breached")
+
+
+def system_audit(system, cid):
+    with UnitOfWork(system.db, write=False) as uow:
+        return uow.session.execute(select(AuditEvent.kind).where(AuditEvent.complaint_id == cid)
+                                   .order_by(AuditEvent.id)).all()
+
+
+def test_deferral_requests_are_checked(system):
+    cid = start(system).complaint_id
+    row = open_task(system, cid)
+    with UnitOfWork(system.db) as uow, pytest.raises(InvalidInput) as info:
+        deferrals.request_deferral(uow, system.actor("agent1"), row.id, "", clock.now() - timedelta(hours=1))
+    assert set(info.value.errors) == {"reason", "until"}
+    with UnitOfWork(system.db) as uow, pytest.raises(Forbidden):
+        deferrals.request_deferral(uow, system.actor("head_quality"), row.id, "x", clock.now() + timedelta(hours=1))
+    _, deferral_id = _request(system, cid)
+    with UnitOfWork(system.db) as uow, pytest.raises(Conflict):
+        deferrals.request_deferral(uow, system.actor("agent1"), row.id, "again", clock.now() + timedelta(hours=3))
+    with UnitOfWork(system.db) as uow, pytest.raises(Forbidden):
+        deferrals.decide_deferral(uow, system.actor("cs_manager"), deferral_id, approve=True)
+    with UnitOfWork(system.db, write=False) as uow:
+        pending = deferrals.list_deferrals(uow)
+    assert [(d["reference"], d["task"], d["requested_by"]) for d in pending] == [
+        (start_reference(system, cid), "judge_validity", "agent1")]
+
+
+def start_reference(system, cid):
+    with UnitOfWork(system.db, write=False) as uow:
+        return services.get_complaint(uow, system.actor("gm"), cid).reference
+
+
+def test_a_failing_firing_is_retried_then_becomes_an_incident(system, monkeypatch):
+    cid = start(system).complaint_id
+    clock.advance(timedelta(minutes=31))
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("mail relay down")
+
+    monkeypatch.setattr(runtime, "fire_due_timers", broken)
+    for attempt in range(timers.MAX_ATTEMPTS):
+        assert timers.run_due(system.db).failed == 1
+        clock.advance(timers.BACKOFF * 2 ** attempt)
+    rows = timer_rows(system, cid)
+    assert {rows[n].status for n in ("judge_validity_warning", "judge_validity_deadline")} == {"incident"}
+    assert "mail relay down" in rows["judge_validity_deadline"].last_error
+    assert timers.run_due(system.db).complaints == 0
+    monkeypatch.undo()
+    with UnitOfWork(system.db) as uow, pytest.raises(Forbidden):
+        timers.retry_incident(uow, system.actor("gm"), rows["judge_validity_deadline"].id)
+    with UnitOfWork(system.db) as uow:
+        for name in ("judge_validity_warning", "judge_validity_deadline"):
+            timers.retry_incident(uow, system.actor("admin"), rows[name].id)
+    timers.run_due(system.db)
+    assert count(system, Penalty, complaint_id=cid) == 1
+    assert timer_rows(system, cid)["judge_validity_deadline"].status == "fired"
