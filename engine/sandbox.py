@@ -104,6 +104,7 @@ class _Run:
         self.lines = 0
         self.produced = 0
         self.deadline = time.monotonic() + MAX_SECONDS
+        self.stop: _LimitExceeded | None = None
 
     def charge(self, size: int, what: str) -> None:
         """Account for a value of `size` elements/characters before it is made."""
@@ -113,16 +114,27 @@ class _Run:
         if self.produced > MAX_PRODUCED:
             raise SandboxError(f"exceeded the limit of {MAX_PRODUCED:,} elements/characters made in one run")
 
+    def step(self, line: int) -> None:
+        """Count one executed line and stop the script at the limits.
+
+        Once stopped, every further line (an `except` clause being matched while the stop unwinds)
+        raises the same stop again, so the report names the line where the limit was reached.
+        """
+        if self.stop is None:
+            self.lines += 1
+            if self.lines > MAX_LINES:
+                self.stop = _LimitExceeded(f"exceeded the limit of {MAX_LINES:,} executed lines", line)
+            elif time.monotonic() > self.deadline:
+                self.stop = _LimitExceeded(f"exceeded the time limit of {MAX_SECONDS:g} s", line)
+        if self.stop is not None:
+            raise self.stop
+
     def trace(self, frame, event, arg):
-        """sys.settrace hook: count lines of sandboxed code only and stop at the limits."""
+        """sys.settrace hook: count the lines of sandboxed code only."""
         if frame.f_code.co_filename != _SCRIPT_FILENAME:
             return None
         if event == "line":
-            self.lines += 1
-            if self.lines > MAX_LINES:
-                raise _LimitExceeded(f"exceeded the limit of {MAX_LINES:,} executed lines", frame.f_lineno)
-            if time.monotonic() > self.deadline:
-                raise _LimitExceeded(f"exceeded the time limit of {MAX_SECONDS:g} s", frame.f_lineno)
+            self.step(frame.f_lineno)
         return self.trace
 
 
@@ -151,6 +163,12 @@ def _running(traced: bool) -> Iterator[None]:
 
 def _charge(size: int, what: str) -> None:
     _state.run.charge(size, what)
+
+
+def _loop_step(line: int) -> None:
+    """Called at the top of every `while` body. CPython 3.11 reports no line event for a loop that jumps
+    to itself (`while True: pass`), so the tracer alone would never see it spin."""
+    _state.run.step(line)
 
 
 # --- Size guards shared by expressions and scripts ------------------------------------------
@@ -205,7 +223,7 @@ _DIGITS = re.compile(r"\d+")
 
 def _bounded_number(digits: str, what: str) -> int:
     if len(digits) > len(str(MAX_ITEMS)) or int(digits) > MAX_ITEMS:
-        raise SandboxError(f"{what} width {digits[:12]} is larger than {MAX_ITEMS:,}")
+        raise SandboxError(f"{what}: a width or precision of {digits[:12]} is larger than {MAX_ITEMS:,}")
     return int(digits)
 
 
@@ -545,7 +563,10 @@ _EXPRESSION_FUNCTIONS = {
 
 
 class _ExpressionEvaluator(EvalWithCompoundTypes):
-    """simpleeval with our attribute allowlist and checked f-string fields. Holds per-call state: one per call."""
+    """simpleeval with our attribute allowlist and checked f-string fields.
+
+    simpleeval keeps state on the instance while it evaluates, so every call gets its own.
+    """
 
     def __init__(self, names: dict, functions: dict):
         super().__init__(operators=_EXPRESSION_OPERATORS, functions={**_EXPRESSION_FUNCTIONS, **functions},
@@ -568,7 +589,8 @@ _CATCHABLE = (ArithmeticError, AssertionError, AttributeError, LookupError, Name
 # RuntimeError (RecursionError), MemoryError and BaseException stay out: the tracer can fail with
 # them, which switches it off, so a script must not be able to catch them and carry on.
 _CATCHABLE_NAMES = frozenset(
-    name for name, value in vars(builtins).items() if isinstance(value, type) and issubclass(value, _CATCHABLE)
+    name for name, value in vars(builtins).items()
+    if isinstance(value, type) and issubclass(value, _CATCHABLE)
 ) | {"Exception"}
 
 
@@ -633,9 +655,11 @@ class _ScriptPolicy(RestrictingNodeTransformer):
     def visit_ExceptHandler(self, node):
         # the exception types are evaluated while a stop unwinds the script, so they must be plain names
         if node.type is None:
-            self.error(node, "a bare 'except:' is not allowed in scripts; name the error, e.g. 'except ValueError:'")
+            self.error(node, "a bare 'except:' is not allowed in scripts; "
+                             "name the error, e.g. 'except ValueError:'")
         elif not _names_only(node.type):
-            self.error(node, "except clauses must name exception classes, e.g. 'except (KeyError, ValueError):'")
+            self.error(node, "except clauses must name exception classes, "
+                             "e.g. 'except (KeyError, ValueError):'")
         else:
             names = [node.type] if isinstance(node.type, ast.Name) else node.type.elts
             for name in names:
@@ -658,6 +682,13 @@ class _ScriptPolicy(RestrictingNodeTransformer):
         if isinstance(node.func, ast.Name) and node.func.id in _SCRIPT_FORBIDDEN_CALLS:
             self.error(node, f"calling {node.func.id}() is not allowed")
         return super().visit_Call(node)
+
+    def visit_While(self, node):
+        node = super().visit_While(node)
+        step = ast.Expr(_call("_loop_step_", node, ast.Constant(node.lineno)))
+        copy_locations(step, node)
+        node.body.insert(0, step)
+        return node
 
     def visit_BinOp(self, node):
         node = super().visit_BinOp(node)
@@ -712,9 +743,10 @@ _DROPPED_BUILTINS = {
 }
 _SCRIPT_BUILTINS = {name: value for name, value in safe_builtins.items() if name not in _DROPPED_BUILTINS}
 _SCRIPT_BUILTINS.update(
-    str=_guarded_str, repr=_guarded_repr, pow=_guarded_pow, range=_guarded_range, isinstance=_guarded_isinstance,
-    list=_guarded_list, tuple=_guarded_tuple, set=_guarded_set, dict=_guarded_dict, sorted=_guarded_sorted,
-    sum=_guarded_sum, min=min, max=max, any=any, all=all, enumerate=enumerate, zip=zip,
+    str=_guarded_str, repr=_guarded_repr, pow=_guarded_pow, range=_guarded_range,
+    isinstance=_guarded_isinstance, list=_guarded_list, tuple=_guarded_tuple, set=_guarded_set,
+    dict=_guarded_dict, sorted=_guarded_sorted, sum=_guarded_sum,
+    min=min, max=max, any=any, all=all, enumerate=enumerate, zip=zip,
 )
 _SCRIPT_GLOBALS = {
     "__builtins__": _SCRIPT_BUILTINS,
@@ -730,6 +762,7 @@ _SCRIPT_GLOBALS = {
     "_binop_": _binop,
     "_format_": _format_value,
     "_catchable_": _catchable,
+    "_loop_step_": _loop_step,
 }
 _RESERVED_NAMES = frozenset(_SCRIPT_GLOBALS) | {"_print"}  # `_print` holds the print collector
 
@@ -754,21 +787,22 @@ class _DataCheck:
 
     _SCALARS = (str, int, float, bool, type(None))
 
-    def __init__(self):
+    def __init__(self, name: str):
+        self.name = name
         self.values = 0
 
     def check(self, path: str, value, depth: int = 0) -> None:
         self.values += 1
         if self.values > MAX_ITEMS:
-            raise SandboxError(f"task data is too large or refers to itself (more than {MAX_ITEMS:,} values, "
-                               f"at {path})")
+            raise SandboxError(f"variable '{self.name}' is too large (more than {MAX_ITEMS:,} values)")
         kind = type(value)
         if kind in self._SCALARS:
             if kind is float and not math.isfinite(value):
                 raise SandboxError(f"{path} is {value}, which JSON cannot store")
             return
         if depth >= MAX_DEPTH:
-            raise SandboxError(f"{path} is nested more than {MAX_DEPTH} levels deep")
+            raise SandboxError(f"variable '{self.name}' is nested more than {MAX_DEPTH} levels deep "
+                               f"(or contains itself)")
         if kind is dict:
             for key, child in value.items():
                 if type(key) is not str:
@@ -786,11 +820,11 @@ class _DataCheck:
 
 
 def _check_task_data(data: dict) -> None:
-    checker = _DataCheck()
     for name, value in data.items():
         if name == _RESERVED_KEY:
-            raise SandboxError(f"variable '{_RESERVED_KEY}' is reserved by SpiffWorkflow's serializer; rename it")
-        checker.check(f"variable '{name}'", value)
+            raise SandboxError(f"variable '{_RESERVED_KEY}' is reserved by SpiffWorkflow's serializer; "
+                               f"rename it")
+        _DataCheck(name).check(f"variable '{name}'", value)
 
 
 # --- The environment -------------------------------------------------------------------------
@@ -806,7 +840,7 @@ class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
         self._functions = dict(functions or {})
         for name, function in self._functions.items():
             if not name.isidentifier() or name.startswith("_") or not callable(function):
-                raise ValueError(f"function {name!r}: needs a callable under a name that does not start with '_'")
+                raise ValueError(f"function {name!r}: needs a callable under a name not starting with '_'")
         self._service_handler = service_handler
 
     def evaluate(self, expression, context, external_context=None):
