@@ -15,9 +15,11 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimerEventDefinition,
 )
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.exceptions import TaskNotFoundException
+from SpiffWorkflow.exceptions import TaskNotFoundException, WorkflowException
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
 from engine.model_functions import MODEL_FUNCTIONS
@@ -154,3 +156,18 @@ def move_timer(workflow: BpmnWorkflow, task_id: str, delta: timedelta) -> dateti
     due = TimerEventDefinition.get_datetime(task._get_internal_data("event_value")) + delta
     task._set_internal_data(event_value=due.isoformat())
     return due
+
+
+def waits_for_message(workflow: BpmnWorkflow, name: str) -> bool:
+    """Is a catch event of the workflow waiting for the message `name` now?"""
+    return any(e.name == name and e.event_type == "MessageEventDefinition" for e in workflow.waiting_events())
+
+
+def send_message(workflow: BpmnWorkflow, name: str, payload) -> bool:
+    """Deliver a BPMN message and run to the next wait; False if nothing was waiting for it."""
+    try:
+        workflow.send_event(BpmnEvent(MessageEventDefinition(name), payload=payload))
+    except WorkflowException:
+        return False
+    workflow.do_engine_steps()
+    return True
