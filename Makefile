@@ -14,6 +14,7 @@ run: $(STAMP) $(ASSETS)
 test: $(STAMP) $(ASSETS) chromium
 	$(BIN)/ruff check .
 	$(BIN)/complaints validate workflows
+	$(BIN)/complaints test-models workflows
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
@@ -36,10 +37,12 @@ $(STAMP): setup.cfg pyproject.toml
 assets: $(ASSETS)
 
 # bpmn-js and friends come from npm (no CDN); only their dist files are served.
-$(ASSETS): package.json package-lock.json
+$(ASSETS): $(STAMP) package.json package-lock.json $(wildcard web/translations/*/LC_MESSAGES/messages.po)
 	npm ci --no-audit --no-fund --loglevel=error
 	mkdir -p web/static/vendor
+	rm -rf web/static/vendor/bpmn-js
 	cp -r node_modules/bpmn-js/dist web/static/vendor/bpmn-js
+	$(BIN)/pybabel compile -d web/translations
 	touch $@
 
 # Browser tests drive Debian's Chromium (a test tool's own browser download does not work here).

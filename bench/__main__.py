@@ -1,5 +1,10 @@
-"""Run every benchmark and print its figures."""
-from bench import engine_vs_raw
+"""Run every benchmark and print its figures: `make bench` (or `python -m bench [name ...]`)."""
+import sys
+
+from bench import engine_vs_raw, timers
+
+BENCHMARKS = {"engine": engine_vs_raw.run, "timers": timers.run}
 
 if __name__ == "__main__":
-    engine_vs_raw.run()
+    for name in sys.argv[1:] or list(BENCHMARKS):
+        BENCHMARKS[name]()

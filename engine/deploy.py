@@ -31,6 +31,7 @@ from engine.store import dump_spec
 MAX_MODEL_FILE_BYTES = 2 * 1024 * 1024
 MODEL_SUFFIXES = (".bpmn", ".dmn")
 FORM_SUFFIX = ".json"
+TESTS_FOLDER = "tests/"  # model test cases (engine.model_tests), kept with the version
 
 NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
@@ -85,14 +86,11 @@ class ValidatedBundle:
 
 
 def read_bundle(directory: Path) -> dict[str, str]:
-    """Read a process folder: every .bpmn/.dmn file and every JSON file under it."""
+    """Read a process folder: every .bpmn/.dmn file and every JSON file (forms, `tests/` cases) under it."""
     files = {}
     for path in sorted(directory.rglob("*")):
         if path.is_file() and (path.suffix in MODEL_SUFFIXES or path.suffix == FORM_SUFFIX):
-            rel = path.relative_to(directory).as_posix()
-            if rel.startswith("tests/"):
-                continue
-            files[rel] = path.read_text(encoding="utf-8")
+            files[path.relative_to(directory).as_posix()] = path.read_text(encoding="utf-8")
     return files
 
 
@@ -217,7 +215,7 @@ def _element_id_at_line(tree: etree._Element, line: int) -> str | None:
 def _load_forms(files: dict[str, str], problems: list[ModelProblem]) -> dict[str, dict]:
     forms = {}
     for path, text in files.items():
-        if not path.endswith(FORM_SUFFIX):
+        if not path.endswith(FORM_SUFFIX) or path.startswith(TESTS_FOLDER):
             continue
         try:
             document = json.loads(text)

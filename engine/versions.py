@@ -91,6 +91,16 @@ def _build(session: Session, version_id: int) -> LoadedVersion:
     spec, subprocess_specs = load_spec(version.spec_json)
     files = {f.path: f.content for f in session.scalars(
         select(ModelFile).where(ModelFile.version_id == version_id))}
+    return assemble(version.process_id, version.content_hash, spec, subprocess_specs, files)
+
+
+def from_bundle(bundle) -> LoadedVersion:
+    """A version straight from a validated bundle (model tests, previews), without the database."""
+    return assemble(bundle.process_id, bundle.content_hash, bundle.spec, bundle.subprocess_specs, bundle.files)
+
+
+def assemble(process_id: str, content_hash: str, spec, subprocess_specs: dict, files: dict[str, str]) -> LoadedVersion:
+    """Build the task metadata and forms of a parsed spec from the bundle's files."""
     bpmn_path = _bpmn_file_of(files, spec)
     tasks: dict[str, TaskMeta] = {}
     intake = None
@@ -103,7 +113,7 @@ def _build(session: Session, version_id: int) -> LoadedVersion:
             if FORM_PROPERTY in props:
                 intake = _meta(task_spec, files, bpmn_path)
     return LoadedVersion(
-        process_id=version.process_id, content_hash=version.content_hash,
+        process_id=process_id, content_hash=content_hash,
         spec=spec, subprocess_specs=subprocess_specs, tasks=tasks, intake=intake,
     )
 

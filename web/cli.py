@@ -252,3 +252,68 @@ def worker(ctx: _Context, once: bool, poll: float) -> None:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     click.echo("timer worker running (Ctrl-C to stop)")
     timers.run_worker(ctx.db, ctx.settings.smtp_url, ctx.settings.mail_sender, stop, poll)
+
+
+@main.command("test-models")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True)
+def test_models(paths: tuple[Path, ...], as_json: bool) -> None:
+    """Run the model test cases (tests/*.json) of model folders (default: workflows/)."""
+    from engine.config import load_settings
+    from engine.modelling import check_bundle
+
+    failed = False
+    report = []
+    for folder in paths or (load_settings().workflows_dir,):
+        try:
+            checked = check_bundle(read_bundle(folder))
+        except ModelInvalid as err:
+            _fail(err, as_json)
+        for result in checked.results:
+            failed |= not result.passed
+            report.append({"folder": str(folder), "file": result.file, "case": result.name,
+                           "passed": result.passed, "failures": result.failures, "path": result.path})
+            if not as_json:
+                click.echo(f"{'PASS' if result.passed else 'FAIL'}  {folder / result.file}: {result.name}")
+                for failure in result.failures:
+                    click.echo(f"      {failure}")
+        if not checked.results and not as_json:
+            click.echo(f"{folder}: no test cases (add tests/*.json)")
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+    sys.exit(EXIT_INVALID if failed else 0)
+
+
+@main.command("export")
+@click.argument("version_id", type=int)
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@pass_ctx
+def export_cmd(ctx: _Context, version_id: int, folder: Path) -> None:
+    """Write a deployed version's files into FOLDER (to keep models in git)."""
+    from engine.modelling import export_version
+
+    try:
+        with UnitOfWork(ctx.db, write=False) as uow:
+            files = export_version(uow, version_id)
+    except ServiceError as err:
+        _fail(err, False)
+    for path, content in files.items():
+        target = folder / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(content, encoding="utf-8")
+    click.echo(f"wrote {len(files)} file(s) to {folder}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int, help="gunicorn worker processes.")
+@click.option("--threads", default=4, show_default=True, type=int, help="Threads per worker.")
+@click.option("--no-timer-worker", is_flag=True,
+              help="Do not fire timers in this process (run `complaints worker` instead).")
+@pass_ctx
+def serve(ctx: _Context, host: str, port: int, workers: int, threads: int, no_timer_worker: bool) -> None:
+    """Serve the staff web UI with gunicorn (deploys workflows/ first)."""
+    from web.server import serve as run
+
+    run(ctx.settings, host, port, workers, threads, timer_worker=not no_timer_worker)
