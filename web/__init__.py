@@ -1,0 +1,48 @@
+"""The staff web UI: a Flask app built by `create_app` on the engine's services."""
+from __future__ import annotations
+
+from flask import Flask
+
+from engine.bootstrap import connect
+from engine.config import Settings, load_settings
+from engine.db import Database
+from web import auth, complaints, context, errors, i18n, present, search, tasks
+from web.extensions import babel, csrf, login_manager
+from web.secret import secret_key
+
+#: Upper bound of one request body: several evidence files of the allowed size plus the form itself.
+FILES_PER_REQUEST = 10
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None) -> Flask:
+    """Build the app on `settings` (default: the environment) and `db` (default: connect to its database)."""
+    settings = settings or load_settings()
+    db = db or connect(settings)
+    app = Flask(__name__, instance_path=str(settings.instance_dir))
+    app.config.update(
+        SECRET_KEY=secret_key(settings),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=settings.secure_cookies,
+        MAX_CONTENT_LENGTH=settings.evidence_max_bytes * FILES_PER_REQUEST + 1024 * 1024,
+        # A form may stay open for a long call with the customer: the token lives as long as the session.
+        WTF_CSRF_TIME_LIMIT=None,
+        BABEL_DEFAULT_LOCALE=i18n.DEFAULT_LOCALE,
+        BABEL_DEFAULT_TIMEZONE=i18n.DISPLAY_TIMEZONE,
+        BABEL_TRANSLATION_DIRECTORIES="translations",
+        I18N_MARK_MISSING=False,
+    )
+    app.extensions["complaints"] = context.AppState(settings=settings, db=db)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    i18n.init_app(app)
+    errors.init_app(app)
+    context.init_app(app)
+    present.init_app(app)
+    for blueprint in (auth.bp, tasks.bp, complaints.bp, search.bp):
+        app.register_blueprint(blueprint)
+    return app

@@ -1,0 +1,72 @@
+"""Signing in and out, and choosing the language."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import UserMixin, current_user, login_required, login_user, logout_user
+
+from engine import services, staff
+from engine.roles import Actor
+from web.context import actor, reading, safe_next, writing
+from web.extensions import login_manager
+from web.forms import LanguageForm, LoginForm
+
+bp = Blueprint("auth", __name__)
+
+
+class StaffUser(UserMixin):
+    """The signed-in member of staff, as Flask-Login keeps it for one request."""
+
+    def __init__(self, member: staff.StaffMember):
+        self.actor: Actor = member.actor
+        self.display_name = member.display_name
+        self.locale = member.locale
+
+    def get_id(self) -> str:
+        return str(self.actor.id)
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> StaffUser | None:
+    if not user_id.isdigit():
+        return None
+    with reading() as uow:
+        member = staff.load_member(uow, int(user_id))
+    return StaffUser(member) if member else None
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    form = LoginForm(next=request.args.get("next", ""))
+    if form.validate_on_submit():
+        with reading() as uow:
+            found = services.authenticate(uow, form.username.data, form.password.data)
+        if found is not None:
+            with reading() as uow:
+                member = staff.load_member(uow, found.id)
+            login_user(StaffUser(member))
+            flash(_("Welcome, %(name)s.", name=member.display_name), "success")
+            return redirect(safe_next(form.next.data, url_for("tasks.index")))
+        flash(_("The user name or the password is wrong."), "error")
+    return render_template("auth/login.html", form=form)
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    logout_user()  # a POST: CSRFProtect has checked its token
+    flash(_("You are signed out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.post("/language")
+def language():
+    """Switch the language: remembered on the user, or in the session before signing in."""
+    form = LanguageForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if current_user.is_authenticated:
+        with writing() as uow:
+            staff.set_locale(uow, actor(), form.locale.data)
+    session["locale"] = form.locale.data
+    return redirect(safe_next(form.next.data, url_for("tasks.index")))

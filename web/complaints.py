@@ -1,0 +1,163 @@
+"""Recording a complaint, the complaint page (timeline, contacts, comments, evidence, diagram),
+and everything added from it."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+
+from engine import casework, clock, evidence, services
+from engine.access import check_can_record
+from engine.errors import InvalidInput
+from forms.render import raw_values
+from web import schema_forms
+from web.context import actor, reading, state, writing
+from web.forms import CommentForm, ContactForm
+from web.i18n import field_errors, tz
+from web.present import complaint_data, timeline
+
+bp = Blueprint("complaints", __name__)
+
+
+@bp.before_request
+@login_required
+def _signed_in() -> None:
+    """Every page here needs a signed-in user."""
+
+
+# --- intake ------------------------------------------------------------------------------------------
+
+@bp.route("/complaints/new", methods=["GET", "POST"])
+def new():
+    check_can_record(actor())
+    with reading() as uow:
+        meta = services.intake_form(uow)
+    form = meta.form
+    if request.method == "GET":
+        return _intake_page(meta, raw_values(form, {}, tz()), {})
+    values = schema_forms.posted_values()
+    errors: dict[str, list[str]] = {}
+    schema_forms.store_posted_files(form, values, None, errors)
+    evidence_ids = [i for name in schema_forms.file_fields(form) for i in values.get(name, [])]
+    try:
+        with reading() as uow:
+            evidence.pending(uow, actor(), evidence_ids)
+    except InvalidInput as err:
+        errors.update(err.errors)
+    data, more = schema_forms.check(form, values)
+    errors = {**more, **errors}
+    if errors:
+        return _intake_page(meta, values, errors)
+    try:
+        with writing() as uow:
+            result = services.start_complaint(uow, actor(), data)
+    except InvalidInput as err:
+        return _intake_page(meta, values, err.errors)
+    if evidence_ids:
+        with writing() as uow:
+            evidence.attach_pending(uow, actor(), result.complaint_id, evidence_ids)
+    flash(_("Complaint %(reference)s recorded.", reference=result.reference), "success")
+    return redirect(url_for("complaints.show", complaint_id=result.complaint_id))
+
+
+def _intake_page(meta, values: dict[str, list[str]], errors: dict[str, list[str]]) -> str:
+    ids = [i for name in schema_forms.file_fields(meta.form) for i in values.get(name, [])]
+    with reading() as uow:
+        try:
+            uploaded = {e.id: e for e in evidence.pending(uow, actor(), ids)}
+        except InvalidInput:
+            uploaded = {}
+    return render_template("complaints/new.html", meta=meta, has_errors=bool(errors), attached=uploaded,
+                           fields=schema_forms.fields(meta.form, values, errors))
+
+
+# --- the complaint page ------------------------------------------------------------------------------
+
+@bp.get("/complaints/<int:complaint_id>")
+def show(complaint_id: int):
+    return _complaint_page(complaint_id, CommentForm(), ContactForm(formdata=None), {})
+
+
+def _complaint_page(complaint_id: int, comment_form: CommentForm, contact_form: ContactForm,
+                    evidence_errors: dict[str, list[str]], status: int = 200):
+    with reading() as uow:
+        view = casework.complaint_view(uow, actor(), complaint_id)
+    if contact_form.contacted_at.data is None and not contact_form.errors:
+        now = clock.now().astimezone(tz())
+        contact_form.contacted_at.data = now.replace(second=0, microsecond=0, tzinfo=None)
+    return render_template(
+        "complaints/show.html", view=view, c=view.complaint, entries=timeline(view),
+        data=complaint_data(view.forms, view.complaint.variables or {}), comment_form=comment_form,
+        contact_form=contact_form, evidence_errors=field_errors(evidence_errors).get("evidence", []),
+        completed=sorted(set(view.completed_tasks)),
+        current=sorted({t.row.name for t in view.open_tasks}),
+    ), status
+
+
+@bp.get("/complaints/<int:complaint_id>/model.bpmn")
+def model(complaint_id: int):
+    """The BPMN of the model version this complaint runs on (for the diagram)."""
+    with reading() as uow:
+        xml = casework.model_xml(uow, actor(), complaint_id)
+    return Response(xml, mimetype="application/xml", headers={"X-Content-Type-Options": "nosniff"})
+
+
+@bp.post("/complaints/<int:complaint_id>/comments")
+def comment(complaint_id: int):
+    form = CommentForm()
+    if not form.validate_on_submit():
+        return _complaint_page(complaint_id, form, ContactForm(formdata=None), {}, 422)
+    try:
+        with writing() as uow:
+            casework.add_comment(uow, actor(), complaint_id, form.body.data)
+    except InvalidInput as err:
+        form.body.errors = field_errors(err.errors).get("body", [])
+        return _complaint_page(complaint_id, form, ContactForm(formdata=None), {}, 422)
+    flash(_("Comment added."), "success")
+    return redirect(url_for("complaints.show", complaint_id=complaint_id, _anchor="comments"))
+
+
+@bp.post("/complaints/<int:complaint_id>/contacts")
+def contact(complaint_id: int):
+    form = ContactForm()
+    if not form.validate_on_submit():
+        return _complaint_page(complaint_id, CommentForm(formdata=None), form, {}, 422)
+    try:
+        with writing() as uow:
+            casework.record_contact(uow, actor(), complaint_id, form.contacted_at.data.replace(tzinfo=tz()),
+                                    form.channel.data, form.summary.data)
+    except InvalidInput as err:
+        for name, messages in field_errors(err.errors).items():
+            getattr(form, name).errors = messages
+        return _complaint_page(complaint_id, CommentForm(formdata=None), form, {}, 422)
+    flash(_("Contact recorded."), "success")
+    return redirect(url_for("complaints.show", complaint_id=complaint_id, _anchor="contacts"))
+
+
+@bp.post("/complaints/<int:complaint_id>/evidence")
+def upload(complaint_id: int):
+    uploads = [evidence.Upload(filename=f.filename or "", content=f.read())
+               for f in request.files.getlist("files") if f.filename]
+    if not uploads:
+        return _complaint_page(complaint_id, CommentForm(formdata=None), ContactForm(formdata=None),
+                               {"evidence": ["this field is required"]}, 422)
+    try:
+        with writing() as uow:
+            evidence.store_uploads(uow, state().settings, actor(), uploads, complaint_id)
+    except InvalidInput as err:
+        return _complaint_page(complaint_id, CommentForm(formdata=None), ContactForm(formdata=None),
+                               err.errors, 422)
+    flash(_("Evidence added."), "success")
+    return redirect(url_for("complaints.show", complaint_id=complaint_id, _anchor="evidence"))
+
+
+@bp.get("/evidence/<evidence_id>")
+def download(evidence_id: str):
+    """An evidence file, always as a download and never sniffed by the browser."""
+    with reading() as uow:
+        row, path = evidence.open_file(uow, state().settings, actor(), evidence_id)
+    response = send_file(path, mimetype=row.media_type, as_attachment=True, download_name=row.original_name,
+                         max_age=0, etag=False)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -1,0 +1,70 @@
+"""The fixed forms of the UI (sign-in, comments, contacts, search), as Flask-WTF forms.
+
+Task and intake forms are not here: they come from the model's JSON Schema (see `forms.render`).
+"""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    DateTimeLocalField,
+    HiddenField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+from engine.casework import CONTACT_CHANNELS, MAX_TEXT
+from engine.staff import LOCALES
+from web.labels import CONTACT_CHANNELS as CHANNEL_LABELS
+
+REQUIRED = _l("This field is required.")
+
+
+class LoginForm(FlaskForm):
+    username = StringField(_l("User name"), validators=[DataRequired(REQUIRED), Length(max=80)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(REQUIRED), Length(max=200)])
+    next = HiddenField()
+
+
+class LanguageForm(FlaskForm):
+    locale = HiddenField(validators=[InputRequired(), Length(max=10)])
+    next = HiddenField()
+
+    def validate_locale(self, field) -> None:
+        if field.data not in LOCALES:
+            raise ValueError(str(_l("Choose one of the offered values.")))
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something (claim, release, sign out): only the CSRF token."""
+
+
+class CommentForm(FlaskForm):
+    body = TextAreaField(_l("Comment"), validators=[DataRequired(REQUIRED), Length(max=MAX_TEXT)])
+
+
+class ContactForm(FlaskForm):
+    contacted_at = DateTimeLocalField(_l("Time of contact"), format="%Y-%m-%dT%H:%M",
+                                      validators=[InputRequired(REQUIRED)])
+    channel = SelectField(_l("Channel"), choices=[(c, CHANNEL_LABELS[c]) for c in CONTACT_CHANNELS])
+    summary = TextAreaField(_l("What was said"), validators=[DataRequired(REQUIRED), Length(max=MAX_TEXT)])
+
+
+class SearchForm(FlaskForm):
+    """The search filters (a GET form: no CSRF token, nothing is changed)."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField(_l("Text"), validators=[Optional(), Length(max=200)])
+    status = SelectField(_l("Status"), validate_choice=False)
+    level = SelectField(_l("Level"), validate_choice=False)
+    category = SelectField(_l("Category"), validate_choice=False)
+    department = SelectField(_l("Department"), validate_choice=False)
+    channel = SelectField(_l("Channel"), validate_choice=False)
+    created_from = DateField(_l("Received from"), validators=[Optional()])
+    created_to = DateField(_l("Received until"), validators=[Optional()])

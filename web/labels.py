@@ -1,0 +1,95 @@
+"""Names of the engine's codes (roles, departments, statuses, events…) in the page language."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+ROLES = {
+    "agent": _l("Agent"),
+    "department_head": _l("Department head"),
+    "cs_manager": _l("Customer-service manager"),
+    "general_manager": _l("General manager"),
+    "process_owner": _l("Process owner"),
+    "admin": _l("Administrator"),
+    "system": _l("System"),
+}
+
+DEPARTMENTS = {
+    "logistics": _l("Logistics"),
+    "quality": _l("Quality management"),
+    "customer_service": _l("Customer service"),
+    "sales": _l("Sales"),
+    "after_sales": _l("After-sales"),
+}
+
+STATUSES = {"open": _l("Open"), "closed": _l("Closed")}
+
+OUTCOMES = {
+    "end_not_valid": _l("Not valid, customer answered"),
+    "end_archived": _l("Handled and archived"),
+    "end_closed_by_gm": _l("Closed by the general manager"),
+}
+
+CONTACT_CHANNELS = {
+    "phone": _l("Phone"),
+    "sms": _l("SMS"),
+    "email": _l("E-mail"),
+    "on_site": _l("On site"),
+    "platform_message": _l("Platform message"),
+    "other": _l("Other"),
+}
+
+SCOPES = {
+    "mine": _l("My tasks"),
+    "queue": _l("My queue"),
+    "overdue": _l("Overdue"),
+    "due_soon": _l("Due soon"),
+}
+
+#: Timeline sentences by audit event kind; `%(task)s` is the task's title.
+EVENTS = {
+    "complaint_started": _l("recorded the complaint"),
+    "task_opened": _l("Task opened: %(task)s"),
+    "task_completed": _l("completed %(task)s"),
+    "task_claimed": _l("took %(task)s"),
+    "task_released": _l("put %(task)s back into the queue"),
+    "task_cancelled": _l("Task cancelled: %(task)s"),
+    "complaint_closed": _l("The complaint was closed"),
+    "comment_added": _l("added a comment"),
+    "contact_recorded": _l("recorded a contact with the customer"),
+    "evidence_added": _l("added evidence"),
+    "deadline_warning": _l("Deadline near: %(task)s"),
+    "deadline_breached": _l("Deadline passed: %(task)s"),
+    "task_escalated": _l("Escalated: %(task)s"),
+    "deferral_requested": _l("asked to defer %(task)s"),
+    "deferral_approved": _l("approved deferring %(task)s"),
+    "deferral_rejected": _l("rejected deferring %(task)s"),
+    "timer_incident": _l("A deadline timer failed: %(task)s"),
+    "incident_retried": _l("retried a failed deadline timer"),
+}
+#: Field names of engine-made event data (not from a form).
+EVENT_FIELDS = {
+    "role": _l("Role"),
+    "department": _l("Department"),
+    "outcome": _l("Outcome"),
+    "body": _l("Comment"),
+    "contacted_at": _l("Time of contact"),
+    "channel": _l("Channel"),
+    "summary": _l("What was said"),
+    "name": _l("File"),
+    "kind": _l("Type"),
+    "size": _l("Size"),
+    "due_at": _l("Deadline"),
+    "deadline": _l("Deadline"),
+    "amount": _l("Penalty (¥)"),
+    "to": _l("Escalated to"),
+    "person_id": _l("Person responsible (user id)"),
+    "timer": _l("Timer"),
+    "evidence_id": _l("File id"),
+}
+
+
+def label(table: dict, code: str | None) -> str:
+    """The name of `code` in `table`, or the code itself when the engine knows more codes than we do."""
+    if code is None:
+        return ""
+    return str(table[code]) if code in table else code

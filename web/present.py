@@ -1,0 +1,116 @@
+"""Turning engine data into what pages show: titles in the page language, the readable timeline,
+the complaint's data with its form labels, local times."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import Flask
+from flask_babel import format_datetime, gettext
+
+from engine.casework import INTAKE, ComplaintView
+from forms.render import ShownValue, describe_values, enum_labels, merged, task_title, value_text
+from forms.schema import FormDefinition
+from web import labels
+from web.i18n import lang, tz, words
+
+DATETIME_FORMAT = "yyyy-MM-dd HH:mm"
+#: Event data fields whose values are engine codes with names of their own.
+_CODED = {"role": labels.ROLES, "to": labels.ROLES, "department": labels.DEPARTMENTS,
+          "channel": labels.CONTACT_CHANNELS, "outcome": labels.OUTCOMES}
+
+
+def local_time(moment: datetime | str | None) -> str:
+    """A stored (UTC) time in the display time zone, or an empty text."""
+    if moment is None or moment == "":
+        return ""
+    if isinstance(moment, str):
+        try:
+            moment = datetime.fromisoformat(moment)
+        except ValueError:
+            return moment
+    return format_datetime(moment, DATETIME_FORMAT)
+
+
+def title(item) -> str:
+    """A task's title (task row, list item or open task) in the page language."""
+    return task_title(item.title, item.title_en, lang())
+
+
+def enum_label(form: FormDefinition | None, field: str, value) -> str:
+    """The model's label of a coded value (level, category, channel…) in the page language."""
+    if value is None:
+        return ""
+    prop = form.properties.get(field, {}) if form is not None else {}
+    return enum_labels(prop, lang()).get(str(value), str(value))
+
+
+def complaint_data(forms: dict[str, FormDefinition], variables: dict) -> list[ShownValue]:
+    """The complaint's data entered so far, labelled by the forms that ask for it (intake first);
+    the engine's own bookkeeping variables are not shown."""
+    ordered = [forms[INTAKE]] if INTAKE in forms else []
+    ordered += [form for name, form in forms.items() if name != INTAKE]
+    every = merged(ordered)
+    known = {k: v for k, v in variables.items() if k in every.properties}
+    return describe_values(every, known, lang(), words(), tz())
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime
+    kind: str
+    who: str | None
+    text: str
+    values: list[ShownValue]
+
+
+def timeline(view: ComplaintView) -> list[TimelineEntry]:
+    """The complaint's audit events as sentences, newest last, with the data entered at each."""
+    entries = []
+    for event in view.events:
+        task = ""
+        if event.task_name:
+            names = view.titles.get(event.task_name)
+            task = task_title(names[0], names[1], lang()) if names else event.task_name
+        sentence = labels.EVENTS.get(event.kind)
+        text = str(sentence) % {"task": task} if sentence is not None else gettext(
+            "Event %(kind)s %(task)s", kind=event.kind, task=task)
+        who = None if event.actor_id is None else view.names.get(event.actor_name, event.actor_name)
+        values = _event_values(view, event.kind, event.task_name, event.data or {})
+        entries.append(TimelineEntry(at=event.at, kind=event.kind, who=who, text=text, values=values))
+    return entries
+
+
+def _event_values(view: ComplaintView, kind: str, task_name: str | None, data: dict) -> list[ShownValue]:
+    if kind == "complaint_started":
+        return describe_values(view.forms.get(INTAKE), _without_evidence(view, data), lang(), words(), tz())
+    if kind == "task_completed" and task_name in view.forms:
+        return describe_values(view.forms[task_name], data, lang(), words(), tz())
+    shown = []
+    for name, value in data.items():
+        if value in (None, "", []) or name == "evidence_id":
+            continue
+        if name in _CODED:
+            text = labels.label(_CODED[name], str(value))
+        elif name in ("contacted_at", "due_at", "deadline"):
+            text = local_time(value)
+        else:
+            text = value_text({}, value, lang(), words(), tz())
+        shown.append(ShownValue(name=name, label=labels.label(labels.EVENT_FIELDS, name), text=text))
+    return shown
+
+
+def _without_evidence(view: ComplaintView, data: dict) -> dict:
+    # Evidence ids mean nothing to a reader: show the files' names instead.
+    names = {e.id: e.original_name for e in view.evidence}
+    return {k: ([names.get(i, i) for i in v] if k == "evidence" and isinstance(v, list) else v)
+            for k, v in data.items()}
+
+
+def init_app(app: Flask) -> None:
+    app.add_template_filter(local_time, "local_time")
+    app.add_template_global(title, "task_title")
+    app.add_template_global(enum_label, "enum_label")
+    app.add_template_global(labels.label, "label")
+    app.add_template_global(labels, "labels")
+    app.add_template_global(lambda: lang(), "lang")

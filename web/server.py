@@ -1,0 +1,64 @@
+"""Production serving: gunicorn (through its application API) running `create_app()` in each worker,
+with the timer worker thread in the master process unless disabled."""
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+
+from gunicorn.app.base import BaseApplication
+
+from engine.bootstrap import connect, init_system
+from engine.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+class _Gunicorn(BaseApplication):
+    """gunicorn with our options; each worker builds its own app (and database pool) after the fork."""
+
+    def __init__(self, options: dict):
+        self._options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self._options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        from web import create_app
+
+        return create_app()
+
+
+def serve(settings: Settings, host: str, port: int, workers: int, threads: int, timer_worker: bool) -> None:
+    """Bring the database and models up to date, then serve until stopped."""
+    db = connect(settings)
+    init_system(db, settings)
+    db.dispose()
+    stop: dict[str, threading.Event] = {}
+
+    def when_ready(_server) -> None:
+        start = _timer_starter() if timer_worker else None
+        if start is not None:
+            stop["timers"] = start(connect(settings), settings)
+            log.info("timer worker thread started")
+
+    def on_exit(_server) -> None:
+        if "timers" in stop:
+            stop["timers"].set()
+
+    _Gunicorn({
+        "bind": f"{host}:{port}", "workers": workers, "threads": threads,
+        "worker_class": "gthread" if threads > 1 else "sync", "accesslog": "-", "errorlog": "-",
+        "when_ready": when_ready, "on_exit": on_exit,
+    }).run()
+
+
+def _timer_starter():
+    """`engine.timers.start_worker_thread` when this version of the engine has it."""
+    try:
+        timers = importlib.import_module("engine.timers")
+    except ImportError:
+        return None
+    return getattr(timers, "start_worker_thread", None)

@@ -1,0 +1,37 @@
+// Counts down the time left on every element with a data-due attribute (ISO time), once a minute.
+// The words come translated from data attributes on <body>.
+(function () {
+  "use strict";
+  var body = document.body.dataset;
+
+  function word(template, name, value) {
+    return template.replace("{" + name + "}", value);
+  }
+
+  function span(ms) {
+    var minutes = Math.floor(ms / 60000);
+    var days = Math.floor(minutes / 1440);
+    var hours = Math.floor((minutes % 1440) / 60);
+    var parts = [];
+    if (days) parts.push(word(body.tDays, "n", days));
+    if (hours) parts.push(word(body.tHours, "n", hours));
+    if (!days) parts.push(word(body.tMinutes, "n", minutes % 60));
+    return parts.join(" ");
+  }
+
+  function tick() {
+    var now = Date.now();
+    document.querySelectorAll("[data-due]").forEach(function (el) {
+      var due = Date.parse(el.dataset.due);
+      if (isNaN(due)) return;
+      var left = due - now;
+      el.textContent = left >= 0 ? word(body.tLeft, "time", span(left))
+                                 : word(body.tOverdue, "time", span(-left));
+      el.classList.toggle("overdue", left < 0);
+      el.classList.toggle("soon", left >= 0 && left < 2 * 3600 * 1000);
+    });
+  }
+
+  tick();
+  setInterval(tick, 60000);
+})();

@@ -1,0 +1,145 @@
+"""Task lists (mine, queue, overdue, due soon), claiming and releasing, and the task form."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+
+from engine import casework, drafts, evidence, services
+from engine.errors import Conflict, InvalidInput
+from engine.worklist import SCOPES, SORTS
+from forms.render import defaults, describe_values, merged, raw_values, render_instructions, value_text
+from web import schema_forms
+from web.context import actor, reading, safe_next, writing
+from web.forms import ActionForm
+from web.i18n import lang, tz, words
+from web.present import complaint_data, title
+
+bp = Blueprint("tasks", __name__)
+PER_PAGE = 25
+
+
+@bp.before_request
+@login_required
+def _signed_in() -> None:
+    """Every page here needs a signed-in user."""
+
+
+@bp.get("/")
+def index():
+    return redirect(url_for("tasks.task_list", scope="mine"))
+
+
+@bp.get("/tasks/<scope>")
+def task_list(scope: str):
+    if scope not in SCOPES:
+        abort(404)
+    sort = request.args.get("sort", "due")
+    sort = sort if sort in SORTS else "due"
+    descending = request.args.get("desc") == "1"
+    with reading() as uow:
+        page = services.task_list(uow, actor(), scope, page=request.args.get("page", 1, type=int),
+                                  per_page=PER_PAGE, sort=sort, descending=descending)
+        flags = casework.task_flags(uow, page.items)
+        intake = casework.intake_forms(uow).get(casework.INTAKE)
+    return render_template("tasks/list.html", scope=scope, page=page, flags=flags, sort=sort,
+                           descending=descending, intake=intake, action_form=ActionForm(), me=actor())
+
+
+@bp.post("/tasks/<task_id>/claim")
+def claim(task_id: str):
+    with writing() as uow:
+        services.claim_task(uow, actor(), task_id)
+    flash(_("The task is yours now."), "success")
+    return redirect(safe_next(request.form.get("next"), url_for("tasks.task_list", scope="mine")))
+
+
+@bp.post("/tasks/<task_id>/release")
+def release(task_id: str):
+    with writing() as uow:
+        services.release_task(uow, actor(), task_id)
+    flash(_("The task is back in the queue."), "success")
+    return redirect(safe_next(request.form.get("next"), url_for("tasks.task_list", scope="queue")))
+
+
+@bp.get("/task/<task_id>")
+def show(task_id: str):
+    with reading() as uow:
+        view = casework.task_view(uow, actor(), task_id)
+    if view.row.status != "open":
+        return _handled(view, {}), 409
+    form = view.meta.form
+    values = view.draft.values if view.draft else raw_values(form, {**defaults(form), **view.prefill}, tz())
+    return _page(view, values, {})
+
+
+@bp.post("/task/<task_id>")
+def submit(task_id: str):
+    with reading() as uow:
+        view = casework.task_view(uow, actor(), task_id)
+    values = schema_forms.posted_values()
+    if view.row.status != "open":
+        return _handled(view, values), 409
+    form = view.meta.form
+    errors: dict[str, list[str]] = {}
+    schema_forms.store_posted_files(form, values, view.complaint.id, errors)
+    if request.form.get("_action") == "draft":
+        with writing() as uow:
+            drafts.save(uow, actor(), task_id, values)
+        flash(_("Draft saved. You can come back to it at any time."), "success")
+        return redirect(url_for("tasks.show", task_id=task_id))
+    version = request.form.get("_version", type=int)
+    if version is None:
+        abort(400)
+    data, more = schema_forms.check(form, values)
+    errors.update(more)
+    if errors:
+        return _page(view, values, errors, version)
+    try:
+        with writing() as uow:
+            services.complete_task(uow, actor(), task_id, data, version)
+    except InvalidInput as err:
+        return _page(view, values, err.errors, version)
+    except Conflict:
+        return _conflict(task_id, values)
+    with writing() as uow:
+        drafts.discard(uow, task_id)
+    flash(_("Done: %(task)s.", task=title(view.row)), "success")
+    return redirect(url_for("complaints.show", complaint_id=view.complaint.id))
+
+
+def _conflict(task_id: str, values: dict[str, list[str]]):
+    """Someone changed the complaint first. If the task is still open for this user, show the form again
+    with what they typed and the new version; otherwise say it is handled. Either way: 409, nothing saved."""
+    with reading() as uow:
+        view = casework.task_view(uow, actor(), task_id)
+    if view.row.status == "open" and view.assignee in (None, actor().username):
+        flash(_("The complaint changed while you were working on it. Check the form and send it again."),
+              "warning")
+        return _page(view, values, {}), 409
+    return _handled(view, values), 409
+
+
+def _page(view: casework.TaskView, values: dict[str, list[str]], errors: dict[str, list[str]],
+          version: int | None = None) -> str:
+    """The task form with `values` as typed and `errors` beside their fields."""
+    with reading() as uow:
+        attached = {e.id: e for e in evidence.of_complaint(uow, view.complaint.id)}
+    variables = view.complaint.variables or {}
+    every = merged(list(view.forms.values()))
+    source = view.meta.instructions_en if lang() == "en" and view.meta.instructions_en \
+        else view.meta.instructions
+    instructions = render_instructions(source, variables, lambda name, value: value_text(
+        every.properties.get(name, {}), value, lang(), words(), tz()))
+    return render_template(
+        "tasks/form.html", view=view, fields=schema_forms.fields(view.meta.form, values, errors),
+        has_errors=bool(errors), version=view.complaint.lock_version if version is None else version,
+        instructions=instructions, data=complaint_data(view.forms, variables), attached=attached,
+        held_by_other=view.assignee not in (None, actor().username), action_form=ActionForm())
+
+
+def _handled(view: casework.TaskView, values: dict[str, list[str]]) -> str:
+    """The "already handled" page; what the user typed is shown so that nothing is silently lost."""
+    typed = schema_forms.typed_for_display(view.meta.form, values) if values else {}
+    return render_template("tasks/handled.html", view=view,
+                           typed=describe_values(view.meta.form, typed, lang(), words(), tz()))
