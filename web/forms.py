@@ -15,7 +15,8 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from engine.casework import CONTACT_CHANNELS, MAX_TEXT
 from engine.staff import LOCALES
@@ -36,7 +37,7 @@ class LanguageForm(FlaskForm):
 
     def validate_locale(self, field) -> None:
         if field.data not in LOCALES:
-            raise ValueError(str(_l("Choose one of the offered values.")))
+            raise ValidationError(_l("Choose one of the offered values."))
 
 
 class ActionForm(FlaskForm):
@@ -50,7 +51,8 @@ class CommentForm(FlaskForm):
 class ContactForm(FlaskForm):
     contacted_at = DateTimeLocalField(_l("Time of contact"), format="%Y-%m-%dT%H:%M",
                                       validators=[InputRequired(REQUIRED)])
-    channel = SelectField(_l("Channel"), choices=[(c, CHANNEL_LABELS[c]) for c in CONTACT_CHANNELS])
+    channel = SelectField(_l("Channel"),
+                          choices=[SelectChoice(c, CHANNEL_LABELS[c]) for c in CONTACT_CHANNELS])
     summary = TextAreaField(_l("What was said"), validators=[DataRequired(REQUIRED), Length(max=MAX_TEXT)])
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import tzinfo
+from zoneinfo import ZoneInfo
 
 from babel.support import NullTranslations
 from flask import Flask, current_app, request, session
-from flask_babel import Domain, get_locale, get_timezone, gettext
+from flask_babel import Domain, get_locale, gettext
 from flask_login import current_user
 
 from engine.staff import LOCALES
@@ -35,7 +36,8 @@ def lang() -> str:
 
 
 def tz() -> tzinfo:
-    return get_timezone()
+    """The display time zone as a zoneinfo object (safe with `datetime.replace`, unlike pytz zones)."""
+    return ZoneInfo(DISPLAY_TIMEZONE)
 
 
 def words() -> Words:

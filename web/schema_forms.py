@@ -47,9 +47,13 @@ def store_posted_files(form: FormDefinition, values: dict[str, list[str]], compl
 def check(form: FormDefinition, values: dict[str, list[str]]) -> tuple[dict, dict[str, list[str]]]:
     """Typed data and every field error at once (typing errors first, then the schema's)."""
     data, errors = coerce(form, prepare_submission(form, values, tz()))
+    _, more = validate(form, data)
+    errors = {**more, **errors}
     if errors:
-        _, more = validate(form, data)
-        errors = {**more, **errors}
+        # The validator names one missing required field at a time; show them all in one go.
+        for name in form.required:
+            if name not in data and name not in errors:
+                errors[name] = ["this field is required"]
     return data, errors
 
 

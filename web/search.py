@@ -10,6 +10,7 @@ from datetime import datetime, time, timedelta
 from flask import Blueprint, Response, render_template, request, stream_with_context
 from flask_babel import gettext as _
 from flask_login import login_required
+from wtforms.fields.choices import SelectChoice
 
 from engine import casework, clock, search
 from engine.roles import DEPARTMENT_HEAD
@@ -34,15 +35,17 @@ def _signed_in() -> None:
 
 def _form(intake: FormDefinition | None) -> SearchForm:
     form = SearchForm(request.args)
-    every = [("", _("All"))]
-    form.status.choices = every + [(k, str(v)) for k, v in labels.STATUSES.items()]
+    every = [SelectChoice("", _("All"))]
+    form.status.choices = every + [SelectChoice(k, str(v)) for k, v in labels.STATUSES.items()]
     for field in (form.level, form.category, form.channel):
         prop = intake.properties.get(field.name, {}) if intake is not None else {}
-        field.choices = every + [(v, enum_label(intake, field.name, v)) for v in prop.get("enum", [])]
-    form.department.choices = every + [(k, str(v)) for k, v in labels.DEPARTMENTS.items()]
+        field.choices = every + [SelectChoice(v, enum_label(intake, field.name, v))
+                                 for v in prop.get("enum", [])]
+    form.department.choices = every + [SelectChoice(k, str(v)) for k, v in labels.DEPARTMENTS.items()]
     if actor().role == DEPARTMENT_HEAD:
-        form.department.choices = [(actor().department, labels.label(labels.DEPARTMENTS, actor().department))]
-        form.department.data = actor().department
+        own = actor().department
+        form.department.choices = [SelectChoice(own, labels.label(labels.DEPARTMENTS, own))]
+        form.department.data = own
     return form
 
 
@@ -100,7 +103,7 @@ def export():
             yield _csv_line([_cell(v) for v in row])
 
     filename = f"complaints-{clock.now().astimezone(tz()):%Y%m%d-%H%M}.csv"
-    return Response(stream_with_context(lines()), mimetype="text/csv; charset=utf-8",
+    return Response(stream_with_context(lines()), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"',
                              "X-Content-Type-Options": "nosniff"})
 

@@ -50,9 +50,9 @@ def client(app):
 def login(app):
     """`login("agent1")` → a test client signed in as that demo user (each its own cookie jar)."""
 
-    def sign_in(username: str, locale: str | None = None):
+    def sign_in(username: str, locale: str | None = None, password: str = DEMO_PASSWORD):
         client = app.test_client()
-        response = client.post("/login", data={"username": username, "password": DEMO_PASSWORD})
+        response = client.post("/login", data={"username": username, "password": password})
         assert response.status_code == 302, response.get_data(as_text=True)
         if locale:
             client.post("/language", data={"locale": locale, "next": "/"})

@@ -1,0 +1,126 @@
+"""Both languages everywhere: the catalogues are complete and current, pages show no untranslated text,
+and the language follows the user's choice, else the browser, else Chinese."""
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.mofile import read_mo, write_mo
+from babel.messages.pofile import read_po
+
+from engine.db import UnitOfWork
+from engine.models import User
+from tests.lifecycle import open_task, start, step
+from tests.web.conftest import TRANSLATIONS, text_of
+
+ROOT = Path(__file__).resolve().parents[2]
+PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+
+def _source_messages() -> set[str]:
+    with (ROOT / "babel.cfg").open() as cfg:
+        method_map, options_map = parse_mapping_cfg(cfg)
+    keywords = dict(DEFAULT_KEYWORDS, _l=None, lazy_gettext=None)
+    return {message if isinstance(message, str) else message[0]
+            for _file, _line, message, _comments, _context in
+            extract_from_dir(str(ROOT), method_map, options_map, keywords=keywords)}
+
+
+def test_catalogues_are_complete_and_current():
+    with (TRANSLATIONS / "messages.pot").open("rb") as pot_file:
+        pot = {m.id for m in read_po(pot_file) if m.id}
+    assert _source_messages() == pot, "run pybabel extract (see babel.cfg) and update the catalogues"
+    for locale in ("zh", "en"):
+        with (TRANSLATIONS / locale / "LC_MESSAGES" / "messages.po").open("rb") as po_file:
+            catalog = read_po(po_file, locale=locale)
+        for msgid in pot:
+            message = catalog.get(msgid)
+            assert message is not None and message.string and not message.fuzzy, (locale, msgid)
+            placeholders = set(PLACEHOLDER.findall(msgid))
+            assert set(PLACEHOLDER.findall(message.string)) == placeholders, (locale, msgid)
+        compiled = io.BytesIO()
+        write_mo(compiled, catalog)
+        compiled.seek(0)
+        assert {m.id for m in read_mo(compiled) if m.id} == pot
+
+
+@pytest.fixture
+def busy_complaint(system, login):
+    """A complaint half-way through with a comment, a contact and evidence (every part of every page shows),
+    and a closed one."""
+    cid = start(system).complaint_id
+    step(system, cid, "judge_validity")
+    step(system, cid, "hand_over")
+    agent = login("agent1")
+    agent.post(f"/complaints/{cid}/comments", data={"body": "顾客情绪激动"})
+    agent.post(f"/complaints/{cid}/contacts", data={"contacted_at": "2026-11-23T17:05", "channel": "phone",
+                                                    "summary": "已道歉"})
+    agent.post(f"/complaints/{cid}/evidence", content_type="multipart/form-data",
+               data={"files": [(io.BytesIO(b"chat log"), "chat.txt")]})
+    agent.post(f"/tasks/{open_task(system, cid).id}/claim")  # refused (not an agent's task): a 403 page
+    closed = start(system).complaint_id
+    step(system, closed, "judge_validity", valid=False)
+    step(system, closed, "reply_not_valid")
+    return cid, closed
+
+
+@pytest.mark.parametrize("locale", ["zh", "en"])
+def test_every_page_renders_without_untranslated_text(system, login, busy_complaint, locale):
+    cid, closed = busy_complaint
+    task = open_task(system, cid)
+    pages = {
+        "agent1": ["/tasks/mine", "/tasks/queue", "/tasks/overdue", "/tasks/due_soon", "/complaints/new",
+                   f"/complaints/{cid}", f"/complaints/{closed}", "/search", "/search?q=x&status=open",
+                   "/search?created_from=bad"],
+        "head_logistics": ["/tasks/queue", f"/task/{task.id}", f"/complaints/{cid}"],
+        "gm": ["/tasks/overdue", f"/complaints/{closed}"],
+    }
+    for user, urls in pages.items():
+        client = login(user, locale)
+        for url in urls:
+            response = client.get(url)
+            assert response.status_code == 200, (user, url)
+            text_of(response)
+    client = login("head_quality", locale)
+    for url, status in ((f"/complaints/{cid}", 403), ("/complaints/9999", 404), ("/complaints/new", 403),
+                        ("/nowhere", 404)):
+        response = client.get(url)
+        assert response.status_code == status
+        text_of(response)
+    handled = login("agent1", locale).get(f"/task/{_done_task(system, closed)}")
+    assert handled.status_code == 409
+    text_of(handled)
+    assert "<html lang=" in text_of(_anonymous(system, locale).get("/login"))
+
+
+def _anonymous(system, locale):
+    from tests.web.conftest import make_app
+
+    client = make_app(system).test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en-US,en;q=0.9" if locale == "en" else "zh-CN,zh;q=0.9"
+    return client
+
+
+def _done_task(system, cid) -> str:
+    from engine.models import WorkTask
+
+    with UnitOfWork(system.db, write=False) as uow:
+        return uow.session.query(WorkTask).filter_by(complaint_id=cid, status="completed").first().id
+
+
+def test_language_follows_browser_then_user_choice(system, client, login):
+    assert "登录" in text_of(client.get("/login"))  # default: Chinese
+    english = client.get("/login", headers={"Accept-Language": "en-US,en;q=0.8"})
+    assert "Sign in" in text_of(english) and '<html lang="en">' in english.get_data(as_text=True)
+    assert "登录" in text_of(client.get("/login", headers={"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"}))
+    agent = login("agent1")
+    agent.post("/language", data={"locale": "en", "next": "/tasks/mine"})
+    with UnitOfWork(system.db, write=False) as uow:
+        assert uow.session.query(User).filter_by(username="agent1").one().locale == "en"
+    fresh = login("agent1")  # another browser: the stored choice wins over the browser's language
+    assert "My tasks" in text_of(fresh.get("/tasks/mine", headers={"Accept-Language": "zh-CN"}))
+    assert agent.post("/language", data={"locale": "fr"}).status_code == 400
