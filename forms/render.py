@@ -1,6 +1,6 @@
 """Form schemas → field descriptions for templates, and typed values → readable text.
 
-Pure functions: the caller passes the language, the words of its own UI (yes / no / choose…, already
+Pure functions: the caller passes the language, the words of its own UI (yes / no, already
 translated) and the time zone; nothing here knows about HTTP or templates.
 """
 from __future__ import annotations
@@ -24,7 +24,6 @@ class Words:
 
     yes: str = "yes"
     no: str = "no"
-    choose: str = "choose"
 
 
 @dataclass(frozen=True)

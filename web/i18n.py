@@ -42,7 +42,7 @@ def tz() -> tzinfo:
 
 def words() -> Words:
     """The renderer's words in the page language."""
-    return Words(yes=gettext("Yes"), no=gettext("No"), choose=gettext("— choose —"))
+    return Words(yes=gettext("Yes"), no=gettext("No"))
 
 
 class _MarkMissing(NullTranslations):

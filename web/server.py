@@ -3,15 +3,12 @@ with the timer worker thread in the master process unless disabled."""
 from __future__ import annotations
 
 import importlib
-import logging
 import threading
 
 from gunicorn.app.base import BaseApplication
 
 from engine.bootstrap import connect, init_system
 from engine.config import Settings
-
-log = logging.getLogger(__name__)
 
 
 class _Gunicorn(BaseApplication):
@@ -38,11 +35,11 @@ def serve(settings: Settings, host: str, port: int, workers: int, threads: int, 
     db.dispose()
     stop: dict[str, threading.Event] = {}
 
-    def when_ready(_server) -> None:
+    def when_ready(server) -> None:
         start = _timer_starter() if timer_worker else None
         if start is not None:
             stop["timers"] = start(connect(settings), settings)
-            log.info("timer worker thread started")
+            server.log.info("timer worker thread started")
 
     def on_exit(_server) -> None:
         if "timers" in stop:

@@ -15,7 +15,7 @@ from forms.render import (
 from forms.schema import FormDefinition
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-WORDS = Words(yes="是", no="否", choose="请选择")
+WORDS = Words(yes="是", no="否")
 FORM = FormDefinition(
     schema={"type": "object", "required": ["kind", "ok"], "properties": {
         "kind": {"type": "string", "title": "类型", "x-title-en": "Kind", "enum": ["a", "b"],
