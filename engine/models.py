@@ -120,6 +120,9 @@ class Complaint(Base):
     round: Mapped[int | None] = mapped_column(Integer)
     valid: Mapped[bool | None] = mapped_column(Boolean)
     satisfied: Mapped[bool | None] = mapped_column(Boolean)
+    #: The department head's cause analysis and chosen solution type (reports group by them).
+    cause: Mapped[str | None] = mapped_column(Text)
+    solution_type: Mapped[str | None] = mapped_column(String(40), index=True)
     created_at: Mapped[datetime]
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     #: The agent who owns the case: their lane's tasks are assigned to them.
@@ -321,3 +324,59 @@ class Evidence(Base):
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
     uploaded_at: Mapped[datetime]
+
+
+class ApiToken(Base):
+    """A personal API token: only the SHA-256 of the secret is kept; it is shown once, when created."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: The token's first characters, so people can tell their tokens apart in lists.
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class IdempotencyRecord(Base):
+    """A request made with an `Idempotency-Key`: the key, whose it is, a fingerprint of the request and
+    the result it produced, so a repeat returns that result instead of acting twice."""
+
+    __tablename__ = "idempotency_records"
+    __table_args__ = (UniqueConstraint("user_id", "scope", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    scope: Mapped[str] = mapped_column(String(80))
+    key: Mapped[str] = mapped_column(String(200))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class Survey(Base):
+    """The customer's answer to the satisfaction survey of one handling round (at most one per round).
+
+    `applied`: the answer decided the workflow's "satisfied?" gateway; False when the agent's follow-up
+    had already decided it (the answer is kept all the same)."""
+
+    __tablename__ = "surveys"
+    __table_args__ = (UniqueConstraint("complaint_id", "round"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)
+    round: Mapped[int] = mapped_column(Integer)
+    satisfied: Mapped[bool] = mapped_column(Boolean)
+    rating: Mapped[int | None] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    submitted_at: Mapped[datetime] = mapped_column(index=True)
+    applied: Mapped[bool] = mapped_column(Boolean)
+
+
+#: Reports count closed complaints (rounds, satisfaction) by the time they were closed.
+Index("ix_complaints_closed_at", Complaint.closed_at)

@@ -12,7 +12,7 @@ from engine.roles import SYSTEM
 from engine.versions import LoadedVersion
 
 #: Complaint columns copied from the workflow's variables after every step (for lists and reports).
-TRACKED = ("category", "level", "department", "round", "valid", "satisfied")
+TRACKED = ("category", "level", "department", "round", "valid", "satisfied", "cause", "solution_type")
 
 
 def record(session: Session, complaint: Complaint, workflow, version: LoadedVersion,

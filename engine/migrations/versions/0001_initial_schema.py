@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 15:48:44.816851
+Create Date: 2026-11-22 15:57:53.741075
 """
 from alembic import op
 import sqlalchemy as sa
@@ -49,6 +49,22 @@ def upgrade() -> None:
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_users_role'), ['role'], unique=False)
 
+    op.create_table('api_tokens',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=80), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('prefix', sa.String(length=16), nullable=False),
+    sa.Column('created_at', engine.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_used_at', engine.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('revoked_at', engine.models.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('token_hash')
+    )
+    with op.batch_alter_table('api_tokens', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_api_tokens_user_id'), ['user_id'], unique=False)
+
     op.create_table('complaints',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('reference', sa.String(length=40), nullable=True),
@@ -69,6 +85,8 @@ def upgrade() -> None:
     sa.Column('round', sa.Integer(), nullable=True),
     sa.Column('valid', sa.Boolean(), nullable=True),
     sa.Column('satisfied', sa.Boolean(), nullable=True),
+    sa.Column('cause', sa.Text(), nullable=True),
+    sa.Column('solution_type', sa.String(length=40), nullable=True),
     sa.Column('created_at', engine.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('owner_id', sa.Integer(), nullable=True),
@@ -87,13 +105,31 @@ def upgrade() -> None:
     with op.batch_alter_table('complaints', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_complaints_category'), ['category'], unique=False)
         batch_op.create_index(batch_op.f('ix_complaints_channel'), ['channel'], unique=False)
+        batch_op.create_index('ix_complaints_closed_at', ['closed_at'], unique=False)
         batch_op.create_index('ix_complaints_created', ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_complaints_customer_contact'), ['customer_contact'], unique=False)
         batch_op.create_index(batch_op.f('ix_complaints_department'), ['department'], unique=False)
         batch_op.create_index(batch_op.f('ix_complaints_level'), ['level'], unique=False)
         batch_op.create_index(batch_op.f('ix_complaints_owner_id'), ['owner_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_complaints_solution_type'), ['solution_type'], unique=False)
         batch_op.create_index('ix_complaints_status_created', ['status', 'created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_complaints_version_id'), ['version_id'], unique=False)
+
+    op.create_table('idempotency_records',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('scope', sa.String(length=80), nullable=False),
+    sa.Column('key', sa.String(length=200), nullable=False),
+    sa.Column('fingerprint', sa.String(length=64), nullable=False),
+    sa.Column('status_code', sa.Integer(), nullable=False),
+    sa.Column('result', sa.JSON(), nullable=False),
+    sa.Column('created_at', engine.models.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('user_id', 'scope', 'key')
+    )
+    with op.batch_alter_table('idempotency_records', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_idempotency_records_created_at'), ['created_at'], unique=False)
 
     op.create_table('model_files',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -236,6 +272,23 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_penalties_person_id'), ['person_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_penalties_recorded_at'), ['recorded_at'], unique=False)
 
+    op.create_table('surveys',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('complaint_id', sa.Integer(), nullable=False),
+    sa.Column('round', sa.Integer(), nullable=False),
+    sa.Column('satisfied', sa.Boolean(), nullable=False),
+    sa.Column('rating', sa.Integer(), nullable=True),
+    sa.Column('comment', sa.Text(), nullable=True),
+    sa.Column('submitted_at', engine.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('applied', sa.Boolean(), nullable=False),
+    sa.ForeignKeyConstraint(['complaint_id'], ['complaints.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('complaint_id', 'round')
+    )
+    with op.batch_alter_table('surveys', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_surveys_complaint_id'), ['complaint_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_surveys_submitted_at'), ['submitted_at'], unique=False)
+
     op.create_table('timers',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('complaint_id', sa.Integer(), nullable=False),
@@ -321,6 +374,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_timers_complaint_id'))
 
     op.drop_table('timers')
+    with op.batch_alter_table('surveys', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_surveys_submitted_at'))
+        batch_op.drop_index(batch_op.f('ix_surveys_complaint_id'))
+
+    op.drop_table('surveys')
     with op.batch_alter_table('penalties', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_penalties_recorded_at'))
         batch_op.drop_index(batch_op.f('ix_penalties_person_id'))
@@ -357,18 +415,28 @@ def downgrade() -> None:
 
     op.drop_table('audit_events')
     op.drop_table('model_files')
+    with op.batch_alter_table('idempotency_records', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_idempotency_records_created_at'))
+
+    op.drop_table('idempotency_records')
     with op.batch_alter_table('complaints', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_complaints_version_id'))
         batch_op.drop_index('ix_complaints_status_created')
+        batch_op.drop_index(batch_op.f('ix_complaints_solution_type'))
         batch_op.drop_index(batch_op.f('ix_complaints_owner_id'))
         batch_op.drop_index(batch_op.f('ix_complaints_level'))
         batch_op.drop_index(batch_op.f('ix_complaints_department'))
         batch_op.drop_index(batch_op.f('ix_complaints_customer_contact'))
         batch_op.drop_index('ix_complaints_created')
+        batch_op.drop_index('ix_complaints_closed_at')
         batch_op.drop_index(batch_op.f('ix_complaints_channel'))
         batch_op.drop_index(batch_op.f('ix_complaints_category'))
 
     op.drop_table('complaints')
+    with op.batch_alter_table('api_tokens', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_api_tokens_user_id'))
+
+    op.drop_table('api_tokens')
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_users_role'))
 
