@@ -21,16 +21,20 @@ SEND_BATCH = 50
 
 
 def users_for(session: Session, role: str, department: str | None = None) -> list[User]:
-    """Active users of a role (of the department, for department heads)."""
-    query = select(User).where(User.role == role, User.active.is_(True))
-    if role == DEPARTMENT_HEAD and department:
-        query = query.where(User.department == department)
-    return list(session.scalars(query))
+    """Active users of a role (of the department, for department heads), looked up once per transaction."""
+    key = ("users_for", role, department if role == DEPARTMENT_HEAD else None)
+    if key not in session.info:
+        query = select(User).where(User.role == role, User.active.is_(True))
+        if role == DEPARTMENT_HEAD and department:
+            query = query.where(User.department == department)
+        session.info[key] = list(session.scalars(query))
+    return session.info[key]
 
 
 def notify(session: Session, users: list[User], kind: str, key: str, subject: str, body: str,
            complaint_id: int | None = None) -> int:
     """Queue one message per user; `key` makes it unique per user (a repeat is ignored). Returns how many."""
+    users = list({u.id: u for u in users}.values())
     if not users:
         return 0
     keys = {u.id: f"{kind}:{key}:{u.id}" for u in users}

@@ -1,11 +1,11 @@
 """The timer worker: fires due BPMN timers, each exactly once, with any number of workers.
 
-Every complaint is handled in its own transaction. The worker takes the complaint's row lock first
-(`FOR UPDATE SKIP LOCKED` on PostgreSQL, so workers never wait on each other; SQLite serializes
-writers), then reads its due timers, fires them through the engine and commits the new state, the
-fired timer rows and their effects together. A worker killed mid-way commits nothing: the timers stay
-due and the next worker fires them. A firing that fails is retried with backoff; after
-`MAX_ATTEMPTS` it becomes an incident that an administrator retries.
+Every complaint is handled in its own transaction, which starts by locking the next complaint with
+a due timer (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so workers share the queue without waiting on
+each other; SQLite serializes writers), then reads its due timers, fires them through the engine and
+commits the new state, the fired timer rows and their effects together. A worker killed mid-way
+commits nothing: the timers stay due and the next worker fires them. A firing that fails is retried
+with backoff; after `MAX_ATTEMPTS` it becomes an incident that an administrator retries.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import traceback
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from engine import audit, clock, deferrals, notifications, progress, runtime, store
 from engine.db import Database, UnitOfWork
@@ -41,53 +41,62 @@ class RunResult:
 
 
 def run_due(db: Database, limit: int = BATCH) -> RunResult:
-    """Process the complaints with due timers (at most `limit`); return what happened."""
+    """Process up to `limit` complaints with due timers; return what happened."""
     now = clock.now()
-    with UnitOfWork(db, write=False) as uow:
-        candidates = list(uow.session.scalars(
-            select(Timer.complaint_id).where(Timer.status == "waiting", Timer.next_attempt_at <= now)
-            .group_by(Timer.complaint_id).order_by(func.min(Timer.next_attempt_at)).limit(limit)))
     result = RunResult()
-    for complaint_id in candidates:
+    failed: set[int] = set()
+    for _ in range(limit):
+        complaint_id = None
         try:
-            fired = _fire_complaint(db, complaint_id, now)
+            with UnitOfWork(db) as uow:
+                complaint = _claim_next(uow, now, failed)
+                if complaint is None:
+                    break
+                complaint_id = complaint.id
+                result.fired += _fire(uow, complaint, now)
+                uow.commit()
+            result.complaints += 1
         except Exception as err:  # noqa: BLE001 - any failure becomes a retry or an incident, never a crash
+            if complaint_id is None:
+                raise
             log.warning("firing timers of complaint %s failed: %s", complaint_id, err)
             _record_failure(db, complaint_id, now, err)
+            failed.add(complaint_id)
             result.failed += 1
-            continue
-        if fired is not None:
-            result.complaints += 1
-            result.fired += fired
     return result
 
 
-def _fire_complaint(db: Database, complaint_id: int, now: datetime) -> int | None:
-    """Fire the complaint's due timers; None when another worker holds it."""
-    with UnitOfWork(db) as uow:
-        session = uow.session
-        complaint = session.scalars(select(Complaint).where(Complaint.id == complaint_id)
-                                    .with_for_update(skip_locked=True)).one_or_none()
-        if complaint is None:
-            return None
-        due = list(session.scalars(select(Timer).where(
-            Timer.complaint_id == complaint_id, Timer.status == "waiting", Timer.next_attempt_at <= now)))
-        if not due:
-            return 0
-        held_tasks = deferrals.pending_tasks(session, {t.work_task_id for t in due if t.work_task_id})
-        held = {t.id for t in due if t.work_task_id in held_tasks}
-        for timer in due:
-            if timer.id in held:
-                timer.next_attempt_at = now + HOLD_RECHECK
-        if len(held) < len(due):
-            version = load_version(session, complaint.version_id)
-            workflow = store.load_state(complaint.state, version.spec, version.subprocess_specs,
-                                        runtime.script_engine())
-            runtime.fire_due_timers(workflow, hold=held)
-            progress.record(session, complaint, workflow, version, now)
-        fired = sum(1 for t in due if t.status == "fired")
-        uow.commit()
-        return fired
+def _claim_next(uow: UnitOfWork, now: datetime, skip: set[int]) -> Complaint | None:
+    """Lock the complaint whose timer is due first, skipping complaints other workers hold."""
+    due = select(Timer.complaint_id).where(Timer.status == "waiting", Timer.next_attempt_at <= now)
+    if skip:
+        due = due.where(Timer.complaint_id.not_in(skip))
+    first = due.order_by(Timer.next_attempt_at).limit(1).scalar_subquery()
+    if uow.db.is_sqlite:  # one writer at a time: the first due complaint is free
+        return uow.session.scalars(select(Complaint).where(Complaint.id == first)).one_or_none()
+    # Lock a due complaint nobody holds: workers spread over the queue instead of queueing on one row.
+    return uow.session.scalars(
+        select(Complaint).where(Complaint.id.in_(due.scalar_subquery())).order_by(Complaint.id)
+        .limit(1).with_for_update(skip_locked=True)).one_or_none()
+
+
+def _fire(uow: UnitOfWork, complaint: Complaint, now: datetime) -> int:
+    """Fire the locked complaint's due timers; return how many fired."""
+    session = uow.session
+    due = list(session.scalars(select(Timer).where(
+        Timer.complaint_id == complaint.id, Timer.status == "waiting", Timer.next_attempt_at <= now)))
+    held_tasks = deferrals.pending_tasks(session, {t.work_task_id for t in due if t.work_task_id})
+    held = {t.id for t in due if t.work_task_id in held_tasks}
+    for timer in due:
+        if timer.id in held:
+            timer.next_attempt_at = now + HOLD_RECHECK
+    if len(held) < len(due):
+        version = load_version(session, complaint.version_id)
+        workflow = store.load_state(complaint.state, version.spec, version.subprocess_specs,
+                                    runtime.script_engine())
+        runtime.fire_due_timers(workflow, hold=held)
+        progress.record(session, complaint, workflow, version, now)
+    return sum(1 for t in due if t.status == "fired")
 
 
 def _record_failure(db: Database, complaint_id: int, now: datetime, err: Exception) -> None:

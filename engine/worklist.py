@@ -34,8 +34,10 @@ def sync(session: Session, complaint: Complaint, workflow, version: LoadedVersio
     """
     due_times = due_times or {}
     ready = {str(t.id): t for t in ready_user_tasks(workflow)}
+    # Filtered again in memory: a row completed in this transaction may not be flushed yet.
     rows = {r.id: r for r in session.scalars(
-        select(WorkTask).where(WorkTask.complaint_id == complaint.id, WorkTask.status == "open"))}
+        select(WorkTask).where(WorkTask.complaint_id == complaint.id, WorkTask.status == "open"))
+        if r.status == "open"}
     for row_id, row in rows.items():
         if row_id not in ready:
             row.status = "cancelled"

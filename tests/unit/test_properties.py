@@ -1,0 +1,189 @@
+"""Random sequences of actions by random users against the engine; invariants checked after each step.
+
+Invariants: a task is only completed by its role (or the role it was escalated to); rounds never go
+above the level's maximum unless the general manager is deciding or granted more; one open task per
+active step, mirroring exactly the workflow's ready tasks; audit events in order; a deadline is
+penalised at most once; refused actions change nothing.
+"""
+from __future__ import annotations
+
+import tempfile
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+from hypothesis import HealthCheck, event, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from sqlalchemy import func, select
+
+from engine import clock, runtime, services, store, timers
+from engine.bootstrap import DEMO_USERS, init_system
+from engine.config import load_settings
+from engine.db import UnitOfWork, open_database
+from engine.errors import Conflict, Forbidden, InvalidInput
+from engine.models import AuditEvent, Complaint, Penalty, User, WorkTask
+from engine.versions import load_version
+from tests.conftest import START
+from tests.lifecycle import ANSWERS, INTAKE
+
+USERS = [u.username for u in DEMO_USERS]
+LEVELS = ["dissatisfied", "very_dissatisfied", "major", "crisis"]
+CATEGORIES = ["product_quality", "logistics", "service_attitude", "return_exchange", "transaction_dispute"]
+
+
+class ComplaintMachine(RuleBasedStateMachine):
+    def __init__(self):
+        super().__init__()
+        self.tmp = tempfile.TemporaryDirectory()
+        url = f"sqlite:///{Path(self.tmp.name) / 'p.db'}"
+        self.db = open_database(url)
+        clock.set_now(START)
+        init_system(self.db, replace(load_settings({}), database_url=url), demo=True)
+        with UnitOfWork(self.db, write=False) as uow:
+            self.actors = {name: services.actor_by_username(uow, name) for name in USERS}
+        self.complaints: list[int] = []
+
+    def teardown(self):
+        self.db.dispose()
+        self.tmp.cleanup()
+        clock.set_now(None)
+
+    def _open_tasks(self):
+        with UnitOfWork(self.db, write=False) as uow:
+            # A stable order (not the random task ids), so hypothesis can replay and shrink a run.
+            return list(uow.session.scalars(select(WorkTask).where(WorkTask.status == "open")
+                                            .order_by(WorkTask.complaint_id, WorkTask.name)))
+
+    def _snapshot(self, complaint_id):
+        with UnitOfWork(self.db, write=False) as uow:
+            c = uow.session.get(Complaint, complaint_id)
+            events = uow.session.scalar(select(func.count()).select_from(AuditEvent)
+                                        .where(AuditEvent.complaint_id == complaint_id))
+            return c.state, c.lock_version, events
+
+    @precondition(lambda self: len(self.complaints) < 3)  # few complaints, driven deep
+    @rule(user=st.sampled_from(USERS), level=st.sampled_from(LEVELS), category=st.sampled_from(CATEGORIES))
+    def start_complaint(self, user, level, category):
+        actor = self.actors[user]
+        try:
+            with UnitOfWork(self.db) as uow:
+                result = services.start_complaint(uow, actor, dict(INTAKE, level=level, category=category))
+        except Forbidden:
+            assert actor.role not in ("agent", "cs_manager")
+            return
+        assert actor.role in ("agent", "cs_manager")
+        self.complaints.append(result.complaint_id)
+
+    def _answers(self, task, data, flip):
+        answers = dict(ANSWERS.get(task.name, {}))
+        if task.name == "progress_check":
+            answers = {"customer_reached": True, "progress_note": "进行中"}
+        for key in ("satisfied", "approved", "valid"):
+            if key in answers and flip:
+                answers[key] = not answers[key]
+        if task.name == "hand_over":
+            answers["department"] = data.draw(st.sampled_from(["logistics", "quality", "sales"]))
+        if task.name == "gm_decide":
+            answers["decision"] = "handle_again" if flip else "close"
+        return answers
+
+    def _complete(self, task, user, data, flip):
+        actor = self.actors[user]
+        before = self._snapshot(task.complaint_id)
+        try:
+            with UnitOfWork(self.db) as uow:
+                services.complete_task(uow, actor, task.id, self._answers(task, data, flip))
+        except (Forbidden, Conflict) as refused:
+            event(f"refused: {type(refused).__name__}")
+            assert self._snapshot(task.complaint_id) == before
+            return
+        event(f"completed {task.name}")
+        assert actor.role in (task.role, task.escalated_to)
+        if task.role == "department_head" and actor.role == "department_head":
+            assert actor.department == task.department
+
+    def _holders(self, task):
+        return [n for n, a in self.actors.items() if a.role in (task.role, task.escalated_to)]
+
+    @precondition(lambda self: self.complaints)
+    @rule(data=st.data(), flip=st.booleans())
+    def complete_a_task(self, data, flip):
+        tasks = self._open_tasks()
+        if tasks:
+            task = data.draw(st.sampled_from(tasks))
+            # Mostly someone who may act, sometimes anyone: both paths need exercising.
+            self._complete(task, data.draw(st.sampled_from(self._holders(task)) | st.sampled_from(USERS)), data, flip)
+
+    @precondition(lambda self: self.complaints)
+    @rule(data=st.data(), steps=st.integers(min_value=1, max_value=8))
+    def drive_forward(self, data, steps):
+        for _ in range(steps):
+            tasks = self._open_tasks()
+            if not tasks:
+                return
+            task = data.draw(st.sampled_from(tasks))
+            self._complete(task, data.draw(st.sampled_from(self._holders(task))), data, data.draw(st.booleans()))
+
+    @precondition(lambda self: self.complaints)
+    @rule(data=st.data(), junk=st.sampled_from([{"valid": "x"}, {"typename": 1}, {"zz": 1}, [], {"cause": 5}]))
+    def submit_garbage(self, data, junk):
+        tasks = self._open_tasks()
+        if not tasks:
+            return
+        task = data.draw(st.sampled_from(tasks))
+        holder = next(a for a in self.actors.values() if a.role == task.role and
+                      (task.department is None or a.department == task.department))
+        before = self._snapshot(task.complaint_id)
+        try:
+            with UnitOfWork(self.db) as uow:
+                services.complete_task(uow, holder, task.id, junk)
+        except (InvalidInput, Conflict):
+            pass
+        else:
+            raise AssertionError(f"{junk!r} was accepted for {task.name}")
+        assert self._snapshot(task.complaint_id) == before
+
+    @precondition(lambda self: self.complaints)
+    @rule(minutes=st.integers(min_value=1, max_value=24 * 60))
+    def time_passes(self, minutes):
+        clock.advance(timedelta(minutes=minutes))
+        timers.run_due(self.db)
+
+    @invariant()
+    def task_table_mirrors_the_workflows(self):
+        with UnitOfWork(self.db, write=False) as uow:
+            for complaint in uow.session.scalars(select(Complaint)):
+                version = load_version(uow.session, complaint.version_id)
+                workflow = store.load_state(complaint.state, version.spec, version.subprocess_specs,
+                                            runtime.script_engine())
+                ready = sorted(str(t.id) for t in runtime.ready_user_tasks(workflow))
+                rows = list(uow.session.scalars(select(WorkTask).where(
+                    WorkTask.complaint_id == complaint.id, WorkTask.status == "open")))
+                assert sorted(r.id for r in rows) == ready
+                names = [r.name for r in rows]
+                assert len(names) == len(set(names)), names
+                variables = complaint.variables
+                if complaint.status == "open" and variables.get("round", 0) > variables.get("max_rounds", 99):
+                    assert names == ["gm_decide"] or set(names) == {"gm_decide", "progress_check"}, names
+                assert (complaint.status == "closed") == (not ready and complaint.outcome is not None)
+
+    @invariant()
+    def audit_in_order_and_penalties_unique(self):
+        with UnitOfWork(self.db, write=False) as uow:
+            events = list(uow.session.execute(select(AuditEvent.id, AuditEvent.at).order_by(AuditEvent.id)))
+            assert [at for _, at in events] == sorted(at for _, at in events)
+            timers_penalised = list(uow.session.scalars(select(Penalty.timer_id)))
+            assert len(timers_penalised) == len(set(timers_penalised))
+            completed = uow.session.execute(
+                select(AuditEvent.actor_id, WorkTask.role, WorkTask.escalated_to)
+                .join(WorkTask, WorkTask.id == AuditEvent.task_id).where(AuditEvent.kind == "task_completed")).all()
+            roles = dict(uow.session.execute(select(User.id, User.role)).all())
+            for actor_id, role, escalated_to in completed:
+                assert roles[actor_id] in (role, escalated_to)
+
+
+ComplaintMachine.TestCase.settings = settings(
+    max_examples=12, stateful_step_count=40, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+test_random_actions_keep_the_invariants = ComplaintMachine.TestCase
