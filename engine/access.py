@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from engine.errors import Forbidden
 from engine.models import Complaint
-from engine.roles import INTAKE_ROLES, LANE_ROLES, Actor
+from engine.roles import GENERAL_MANAGER, INTAKE_ROLES, LANE_ROLES, Actor
 from engine.services import check_can_view
 
 
@@ -27,3 +27,13 @@ def check_can_contribute(actor: Actor, complaint: Complaint) -> None:
     check_can_view(actor, complaint)
     if not may_contribute(actor):
         raise Forbidden(f"role {actor.role!r} cannot add to complaints")
+
+
+def may_decide_deferrals(actor: Actor) -> bool:
+    """Deferral requests are decided by the general manager (engine.deferrals checks it again)."""
+    return actor.role == GENERAL_MANAGER
+
+
+def check_can_decide_deferrals(actor: Actor) -> None:
+    if not may_decide_deferrals(actor):
+        raise Forbidden("only the general manager decides deferral requests")

@@ -3,12 +3,12 @@ staff pages are built from (the complaint with its timeline, a task with its for
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from engine import audit, clock, drafts, evidence, services
-from engine.access import check_can_contribute, may_contribute
+from engine import audit, clock, deferrals, drafts, evidence, services
+from engine.access import check_can_contribute, check_can_decide_deferrals, may_contribute
 from engine.db import UnitOfWork
 from engine.errors import InvalidInput, NotFound
 from engine.models import AuditEvent, Comment, Complaint, Contact, Evidence, ModelFile, User, WorkTask
@@ -62,6 +62,7 @@ def record_contact(uow: UnitOfWork, actor: Actor, complaint_id: int, contacted_a
         errors["summary"] = _text_errors(summary)
     if errors:
         raise InvalidInput(errors)
+    contacted_at = contacted_at.astimezone(UTC)  # SQLite keeps the wall time only: store UTC
     contact = Contact(complaint_id=complaint.id, recorded_by_id=actor.id, contacted_at=contacted_at,
                       channel=channel, summary=summary, created_at=clock.now())
     uow.session.add(contact)
@@ -124,6 +125,8 @@ class ComplaintView:
     names: dict[str, str]
     completed_tasks: list[str]
     can_contribute: bool
+    #: Deferral requests of the complaint (plain data from engine.deferrals), oldest first.
+    deferrals: list[dict]
 
 
 def complaint_view(uow: UnitOfWork, actor: Actor, complaint_id: int) -> ComplaintView:
@@ -155,6 +158,7 @@ def complaint_view(uow: UnitOfWork, actor: Actor, complaint_id: int) -> Complain
         names=names,
         completed_tasks=[e.task_name for e in events if e.kind == "task_completed" and e.task_name],
         can_contribute=may_contribute(actor),
+        deferrals=deferrals.list_deferrals(uow, status=None, complaint_id=complaint.id),
     )
 
 
@@ -201,6 +205,8 @@ class TaskView:
     #: from an empty form rather than re-submitting last round's answers unseen).
     prefill: dict
     forms: dict[str, FormDefinition]
+    #: A deferral request for this task waits for the general manager.
+    deferral_pending: bool
 
 
 def task_view(uow: UnitOfWork, actor: Actor, task_id: str) -> TaskView:
@@ -214,7 +220,8 @@ def task_view(uow: UnitOfWork, actor: Actor, task_id: str) -> TaskView:
     assignee = _usernames(uow, {row.assignee_id}).get(row.assignee_id) if row.assignee_id else None
     return TaskView(row=row, meta=meta, complaint=complaint, assignee=assignee,
                     draft=drafts.load(uow, actor, task_id), prefill=prefill,
-                    forms=forms_of(load_version(uow.session, complaint.version_id)))
+                    forms=forms_of(load_version(uow.session, complaint.version_id)),
+                    deferral_pending=bool(deferrals.pending_tasks(uow.session, {task_id})))
 
 
 # --- task lists --------------------------------------------------------------------------------------
@@ -236,6 +243,12 @@ def task_flags(uow: UnitOfWork, items: list[TaskListItem]) -> dict[str, TaskFlag
                                .where(WorkTask.id.in_(ids)))
     return {task_id: TaskFlags(warned_at=warned, escalated_to=escalated)
             for task_id, warned, escalated in rows}
+
+
+def pending_deferrals(uow: UnitOfWork, actor: Actor) -> list[dict]:
+    """The deferral requests waiting for the general manager's decision."""
+    check_can_decide_deferrals(actor)
+    return deferrals.list_deferrals(uow, status="pending")
 
 
 def intake_forms(uow: UnitOfWork) -> dict[str, FormDefinition]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import Select, func, or_, select
 
@@ -58,10 +58,11 @@ def _query(actor: Actor, filters: Filters) -> Select:
                           (Complaint.channel, filters.channel)):
         if value:
             query = query.where(column == value)
+    # Compared in UTC: SQLite keeps the wall time only, so another zone's times would shift.
     if filters.created_from is not None:
-        query = query.where(Complaint.created_at >= filters.created_from)
+        query = query.where(Complaint.created_at >= filters.created_from.astimezone(UTC))
     if filters.created_until is not None:
-        query = query.where(Complaint.created_at < filters.created_until)
+        query = query.where(Complaint.created_at < filters.created_until.astimezone(UTC))
     text = (filters.text or "").strip()
     if text:
         pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from flask import Flask, current_app
 from flask_login import current_user
 
-from engine.access import may_record
+from engine.access import may_decide_deferrals, may_record
 from engine.config import Settings
 from engine.db import Database, UnitOfWork
 from engine.roles import Actor
@@ -41,7 +41,8 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def _globals() -> dict:
         signed_in = current_user.is_authenticated
-        return {"can_record": signed_in and may_record(current_user.actor)}
+        return {"can_record": signed_in and may_record(current_user.actor),
+                "can_decide_deferrals": signed_in and may_decide_deferrals(current_user.actor)}
 
 
 def safe_next(target: str | None, default: str) -> str:

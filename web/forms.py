@@ -70,3 +70,18 @@ class SearchForm(FlaskForm):
     channel = SelectField(_l("Channel"), validate_choice=False)
     created_from = DateField(_l("Received from"), validators=[Optional()])
     created_to = DateField(_l("Received until"), validators=[Optional()])
+
+
+class DeferralForm(FlaskForm):
+    """The agent's deferral request (投诉延期处理申请): the customer cannot be reached."""
+
+    until = DateTimeLocalField(_l("New deadline"), format="%Y-%m-%dT%H:%M",
+                               validators=[InputRequired(REQUIRED)])
+    reason = TextAreaField(_l("Why the customer cannot be reached"),
+                           validators=[DataRequired(REQUIRED), Length(max=MAX_TEXT)])
+
+
+class DecisionForm(FlaskForm):
+    """The general manager's decision on a deferral request (the button pressed says which)."""
+
+    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=MAX_TEXT)])

@@ -85,6 +85,15 @@ EVENT_FIELDS = {
     "person_id": _l("Person responsible (user id)"),
     "timer": _l("Timer"),
     "evidence_id": _l("File id"),
+    "reason": _l("Reason"),
+    "until": _l("New deadline"),
+    "note": _l("Note"),
+}
+
+DEFERRAL_STATUSES = {
+    "pending": _l("Waiting for a decision"),
+    "approved": _l("Approved"),
+    "rejected": _l("Rejected"),
 }
 
 

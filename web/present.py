@@ -2,6 +2,7 @@
 the complaint's data with its form labels, local times."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -33,7 +34,9 @@ def local_time(moment: datetime | str | None) -> str:
 
 
 def title(item) -> str:
-    """A task's title (task row, list item or open task) in the page language."""
+    """A task's title (task row, list item, or a task as plain data) in the page language."""
+    if isinstance(item, Mapping):
+        return task_title(item["title"], item.get("title_en"), lang())
     return task_title(item.title, item.title_en, lang())
 
 
@@ -67,11 +70,14 @@ class TimelineEntry:
 def timeline(view: ComplaintView) -> list[TimelineEntry]:
     """The complaint's audit events as sentences, newest last, with the data entered at each."""
     entries = []
+    # Some events (deferral decisions) name the task by id only: its other events give the name.
+    task_names = {e.task_id: e.task_name for e in view.events if e.task_id and e.task_name}
     for event in view.events:
         task = ""
-        if event.task_name:
-            names = view.titles.get(event.task_name)
-            task = task_title(names[0], names[1], lang()) if names else event.task_name
+        task_name = event.task_name or task_names.get(event.task_id)
+        if task_name:
+            names = view.titles.get(task_name)
+            task = task_title(names[0], names[1], lang()) if names else task_name
         sentence = labels.EVENTS.get(event.kind)
         text = str(sentence) % {"task": task} if sentence is not None else gettext(
             "Event %(kind)s %(task)s", kind=event.kind, task=task)
@@ -92,7 +98,7 @@ def _event_values(view: ComplaintView, kind: str, task_name: str | None, data: d
             continue
         if name in _CODED:
             text = labels.label(_CODED[name], str(value))
-        elif name in ("contacted_at", "due_at", "deadline"):
+        elif name in ("contacted_at", "due_at", "deadline", "until"):
             text = local_time(value)
         else:
             text = value_text({}, value, lang(), words(), tz())

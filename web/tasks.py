@@ -1,18 +1,20 @@
 """Task lists (mine, queue, overdue, due soon), claiming and releasing, and the task form."""
 from __future__ import annotations
 
+from datetime import UTC
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from engine import casework, drafts, evidence, services
+from engine import casework, deferrals, drafts, evidence, services
 from engine.errors import Conflict, InvalidInput
 from engine.worklist import SCOPES, SORTS
 from forms.render import defaults, describe_values, merged, raw_values, render_instructions, value_text
 from web import schema_forms
 from web.context import actor, reading, safe_next, writing
-from web.forms import ActionForm
-from web.i18n import lang, tz, words
+from web.forms import ActionForm, DeferralForm
+from web.i18n import field_errors, lang, tz, words
 from web.present import complaint_data, title
 
 bp = Blueprint("tasks", __name__)
@@ -68,9 +70,7 @@ def show(task_id: str):
         view = casework.task_view(uow, actor(), task_id)
     if view.row.status != "open":
         return _handled(view, {}), 409
-    form = view.meta.form
-    values = view.draft.values if view.draft else raw_values(form, {**defaults(form), **view.prefill}, tz())
-    return _page(view, values, {})
+    return _page(view, _initial_values(view), {})
 
 
 @bp.post("/task/<task_id>")
@@ -108,6 +108,36 @@ def submit(task_id: str):
     return redirect(url_for("complaints.show", complaint_id=view.complaint.id))
 
 
+@bp.post("/task/<task_id>/deferral")
+def request_deferral(task_id: str):
+    """Ask the general manager to move the task's deadline (the customer cannot be reached)."""
+    form = DeferralForm()
+    if form.validate_on_submit():
+        try:
+            with writing() as uow:
+                until = form.until.data.replace(tzinfo=tz()).astimezone(UTC)
+                deferrals.request_deferral(uow, actor(), task_id, form.reason.data, until)
+        except InvalidInput as err:
+            for name, messages in field_errors(err.errors).items():
+                (form.until if name in ("until", "task") else form.reason).errors = messages
+        else:
+            flash(_("Deferral requested. The general manager decides."), "success")
+            return redirect(url_for("tasks.show", task_id=task_id))
+    with reading() as uow:
+        view = casework.task_view(uow, actor(), task_id)
+    if view.row.status != "open":
+        return _handled(view, {}), 409
+    return _page(view, _initial_values(view), {}, deferral_form=form), 422
+
+
+def _initial_values(view: casework.TaskView) -> dict[str, list[str]]:
+    """The user's draft, else the schema's defaults and the complaint's data."""
+    if view.draft:
+        return view.draft.values
+    form = view.meta.form
+    return raw_values(form, {**defaults(form), **view.prefill}, tz())
+
+
 def _conflict(task_id: str, values: dict[str, list[str]]):
     """Someone changed the complaint first. If the task is still open for this user, show the form again
     with what they typed and the new version; otherwise say it is handled. Either way: 409, nothing saved."""
@@ -121,7 +151,7 @@ def _conflict(task_id: str, values: dict[str, list[str]]):
 
 
 def _page(view: casework.TaskView, values: dict[str, list[str]], errors: dict[str, list[str]],
-          version: int | None = None) -> str:
+          version: int | None = None, deferral_form: DeferralForm | None = None) -> str:
     """The task form with `values` as typed and `errors` beside their fields."""
     with reading() as uow:
         attached = {e.id: e for e in evidence.of_complaint(uow, view.complaint.id)}
@@ -135,7 +165,8 @@ def _page(view: casework.TaskView, values: dict[str, list[str]], errors: dict[st
         "tasks/form.html", view=view, fields=schema_forms.fields(view.meta.form, values, errors),
         has_errors=bool(errors), version=view.complaint.lock_version if version is None else version,
         instructions=instructions, data=complaint_data(view.forms, variables), attached=attached,
-        held_by_other=view.assignee not in (None, actor().username), action_form=ActionForm())
+        held_by_other=view.assignee not in (None, actor().username), action_form=ActionForm(),
+        deferral_form=deferral_form or DeferralForm(formdata=None))
 
 
 def _handled(view: casework.TaskView, values: dict[str, list[str]]) -> str:

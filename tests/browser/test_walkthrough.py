@@ -13,9 +13,11 @@ from tests.web.test_evidence import png
 pytestmark = pytest.mark.browser
 
 ANSWERS = {
-    "judge_validity": {"valid": "true", "validity_reason": "理由充分，要求合理", "first_response_note": "已安抚顾客"},
+    "judge_validity": {"valid": "true", "validity_reason": "理由充分，要求合理",
+                       "first_response_note": "已安抚顾客"},
     "hand_over": {"work_order_note": "请储运部处理外包装破损"},
-    "analyse_and_propose": {"cause": "运输途中挤压", "responsible_person": "承运商A", "solution_type": "exchange",
+    "analyse_and_propose": {"cause": "运输途中挤压", "responsible_person": "承运商A",
+                            "solution_type": "exchange",
                             "solution_detail": "换新并补偿运费", "compensation_amount": "10",
                             "customer_contacted": "true", "customer_agreed": "true"},
     "approve_solution": {"approved": "true", "approval_comment": "同意"},
@@ -79,7 +81,8 @@ def test_a_complaint_from_intake_to_archive(live_server, pages, tmp_path):
     photo = tmp_path / "破损.png"
     photo.write_bytes(png())
     fill(agent, {"customer_name": "顾客甲", "customer_contact": "13800000000", "channel": "phone",
-                 "order_id": "ORD-1001", "description": "收到的商品外包装破损，内件有划痕。", "demand": "换货并补偿运费",
+                 "order_id": "ORD-1001", "description": "收到的商品外包装破损，内件有划痕。",
+                 "demand": "换货并补偿运费",
                  "category": "logistics", "level": "dissatisfied"})
     agent.set_input_files('input[type=file][name="evidence"]', str(photo))
     agent.click("form.schema-form button[type=submit].primary")
@@ -95,14 +98,16 @@ def test_a_complaint_from_intake_to_archive(live_server, pages, tmp_path):
     fill(agent, ANSWERS["hand_over"])
     agent.click('button[name="_action"][value="submit"]')
     agent.wait_for_url(complaint_url)
-    assert diagram_markers(agent) == {"done": {"judge_validity", "hand_over"}, "current": {"analyse_and_propose"}}
+    assert diagram_markers(agent) == {"done": {"judge_validity", "hand_over"},
+                                      "current": {"analyse_and_propose"}}
 
     for round_number, satisfied in ((1, "false"), (2, "true")):
         work(head, base, "analyse_and_propose", ANSWERS["analyse_and_propose"])
         work(gm, base, "approve_solution", ANSWERS["approve_solution"])
         work(head, base, "implement_solution", ANSWERS["implement_solution"])
         work(agent, base, "follow_up", {"solution_executed": "true", "solution_useful": satisfied,
-                                        "satisfied": satisfied, "follow_up_notes": f"第 {round_number} 轮回访"})
+                                        "satisfied": satisfied,
+                                        "follow_up_notes": f"第 {round_number} 轮回访"})
     agent.goto(complaint_url)
     assert "第 2 轮" in agent.locator("p.meta").inner_text()
     assert diagram_markers(agent)["current"] == {"cs_sign_off"}

@@ -1,0 +1,41 @@
+"""The general manager's decisions on deferral requests (投诉延期处理申请).
+
+Requests are filed from the task page (see `web.tasks.request_deferral`)."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+
+from engine import casework, deferrals
+from web.context import actor, reading, writing
+from web.forms import DecisionForm
+
+bp = Blueprint("deferrals", __name__)
+DECISIONS = {"approve": True, "reject": False}
+
+
+@bp.before_request
+@login_required
+def _signed_in() -> None:
+    """Every page here needs a signed-in user."""
+
+
+@bp.get("/deferrals")
+def index():
+    with reading() as uow:
+        items = casework.pending_deferrals(uow, actor())
+    return render_template("deferrals/index.html", items=items, form=DecisionForm(formdata=None))
+
+
+@bp.post("/deferrals/<int:deferral_id>")
+def decide(deferral_id: int):
+    form = DecisionForm()
+    decision = request.form.get("decision")
+    if decision not in DECISIONS or not form.validate_on_submit():
+        abort(400)
+    with writing() as uow:
+        deferrals.decide_deferral(uow, actor(), deferral_id, DECISIONS[decision], form.note.data or "")
+    flash(_("Deferral approved: the deadline has moved.") if DECISIONS[decision]
+          else _("Deferral rejected: the deadline stays."), "success")
+    return redirect(url_for("deferrals.index"))
