@@ -48,7 +48,7 @@ def _complete(db, actors, complaint_id, **overrides):
 
 def _drive_to_round(db, actors, complaint_id, target_round):
     """Advance a fresh complaint to the start of `target_round` (its analyse_and_propose open)."""
-    for name in ("judge_validity", "hand_over"):
+    for _validity_then_hand_over in range(2):
         _complete(db, actors, complaint_id)
     current = 1
     while current < target_round:

@@ -14,7 +14,7 @@ from engine.deploy import deploy_bundle, read_bundle, validate_bundle
 from engine.models import ProcessVersion, User
 from engine.services import add_user
 
-DEMO_PASSWORD = "demo-pass-2026"
+DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - the demo users' password is printed on purpose
 
 
 @dataclass(frozen=True)

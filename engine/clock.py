@@ -7,7 +7,7 @@ set it (`COMPLAINTS_NOW` with `COMPLAINTS_ALLOW_CLOCK_OVERRIDE=1`, or `set_now`/
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as _spiff_timer
 
@@ -17,7 +17,7 @@ _offset = timedelta(0)
 
 
 def _real_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def now() -> datetime:
@@ -32,9 +32,9 @@ def set_now(moment: datetime | None) -> None:
     """Freeze the clock at `moment` (None: real time again). Naive values are taken as UTC."""
     global _fixed, _offset
     if moment is not None and moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     with _lock:
-        _fixed = moment.astimezone(timezone.utc) if moment else None
+        _fixed = moment.astimezone(UTC) if moment else None
         _offset = timedelta(0)
 
 

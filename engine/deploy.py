@@ -16,11 +16,11 @@ from pathlib import Path
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from lxml import etree
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.models import ModelFile, ProcessVersion
@@ -293,8 +293,9 @@ def _check_bpmn(path: str, tree, decisions: dict[str, str], forms: dict[str, dic
                     problems += _check_expression(path, condition, condition.text, "condition")
         for event in process.iter(f"{{{NS['bpmn']}}}boundaryEvent"):
             if event.get("attachedToRef") not in ids:
+                missing = event.get("attachedToRef")
                 problems.append(ModelProblem(path, event.sourceline, event.get("id"),
-                                             f"attachedToRef points to missing activity {event.get('attachedToRef')!r}"))
+                                             f"attachedToRef points to missing activity {missing!r}"))
         for tag in ("timeDuration", "timeDate", "timeCycle"):
             for timer in process.iter(f"{{{NS['bpmn']}}}{tag}"):
                 problems += _check_expression(path, timer, timer.text, f"timer {tag}")

@@ -5,7 +5,6 @@ Entry points (web, API, CLI) call these with an `Actor` and plain data and get p
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -24,10 +23,9 @@ from engine.roles import (
     INTAKE_ROLES,
     OVERSEER_ROLES,
     ROLES,
-    SYSTEM,
     Actor,
 )
-from engine.versions import LoadedVersion, TaskMeta, load_version
+from engine.versions import TaskMeta, load_version
 from forms.validate import validate
 
 DEFAULT_PROCESS = "complaint_lifecycle"

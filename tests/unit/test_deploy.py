@@ -4,12 +4,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from engine import services
 from engine.config import PROJECT_ROOT
 from engine.db import UnitOfWork
 from engine.deploy import MAX_MODEL_FILE_BYTES, ModelInvalid, deploy_bundle, read_bundle, validate_bundle
-from engine.models import Complaint, ProcessVersion
-from engine import services
 from engine.errors import InvalidInput
+from engine.models import Complaint, ProcessVersion
 from tests.lifecycle import open_task, start, step
 
 BPMN = "complaint_lifecycle.bpmn"
