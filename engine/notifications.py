@@ -10,6 +10,8 @@ from email.message import EmailMessage
 from urllib.parse import urlparse
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from engine import clock
@@ -32,25 +34,18 @@ def users_for(session: Session, role: str, department: str | None = None) -> lis
 
 
 def notify(session: Session, users: list[User], kind: str, key: str, subject: str, body: str,
-           complaint_id: int | None = None) -> int:
-    """Queue one message per user; `key` makes it unique per user (a repeat is ignored). Returns how many."""
+           complaint_id: int | None = None) -> None:
+    """Queue one message per user; `key` makes it unique per user, so a repeat is ignored."""
     users = list({u.id: u for u in users}.values())
     if not users:
-        return 0
-    keys = {u.id: f"{kind}:{key}:{u.id}" for u in users}
-    existing = set(session.scalars(select(Notification.dedupe_key).where(
-        Notification.dedupe_key.in_(list(keys.values())))))
+        return
     now = clock.now()
-    added = 0
-    for user in users:
-        if keys[user.id] in existing:
-            continue
-        session.add(Notification(
-            dedupe_key=keys[user.id], user_id=user.id, email=user.email, complaint_id=complaint_id, kind=kind,
-            subject=subject, body=body, created_at=now, next_attempt_at=now,
-        ))
-        added += 1
-    return added
+    rows = [{"dedupe_key": f"{kind}:{key}:{u.id}", "user_id": u.id, "email": u.email, "complaint_id": complaint_id,
+             "kind": kind, "subject": subject, "body": body, "created_at": now, "next_attempt_at": now,
+             "attempts": 0} for u in users]
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(insert(Notification).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"]))
 
 
 def send_pending(db: Database, smtp_url: str | None, sender: str) -> int:

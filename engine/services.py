@@ -139,9 +139,9 @@ def start_complaint(uow: UnitOfWork, actor: Actor, intake: Any, process_id: str 
     session.flush()
     complaint.reference = f"TS{now:%Y%m%d}-{complaint.id:06d}"
     audit.record(session, complaint.id, actor, "complaint_started", data=data)
-    open_rows = progress.record(session, complaint, workflow, version, now)
+    result = _result(session, complaint, progress.record(session, complaint, workflow, version, now))
     uow.commit()
-    return _result(session, complaint, open_rows)
+    return result
 
 
 def complete_task(uow: UnitOfWork, actor: Actor, task_id: str, data: Any,
@@ -170,9 +170,9 @@ def complete_task(uow: UnitOfWork, actor: Actor, task_id: str, data: Any,
     if complaint.first_response_at is None:
         complaint.first_response_at = now
     audit.record(session, complaint.id, actor, "task_completed", task_id=task_id, task_name=row.name, data=clean)
-    open_rows = progress.record(session, complaint, workflow, version, now)
+    result = _result(session, complaint, progress.record(session, complaint, workflow, version, now))
     uow.commit()
-    return _result(session, complaint, open_rows)
+    return result
 
 
 def claim_task(uow: UnitOfWork, actor: Actor, task_id: str) -> None:
