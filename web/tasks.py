@@ -84,6 +84,8 @@ def submit(task_id: str):
     errors: dict[str, list[str]] = {}
     schema_forms.store_posted_files(form, values, view.complaint.id, errors)
     if request.form.get("_action") == "draft":
+        if errors:  # a refused file: say so rather than save a draft without it
+            return _page(view, values, errors)
         with writing() as uow:
             drafts.save(uow, actor(), task_id, values)
         flash(_("Draft saved. You can come back to it at any time."), "success")

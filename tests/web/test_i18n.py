@@ -77,7 +77,7 @@ def test_every_page_renders_without_untranslated_text(system, login, busy_compla
                    f"/complaints/{cid}", f"/complaints/{closed}", "/search", "/search?q=x&status=open",
                    "/search?created_from=bad"],
         "head_logistics": ["/tasks/queue", f"/task/{task.id}", f"/complaints/{cid}"],
-        "gm": ["/tasks/overdue", f"/complaints/{closed}"],
+        "gm": ["/tasks/overdue", f"/complaints/{closed}", "/deferrals"],
     }
     for user, urls in pages.items():
         client = login(user, locale)
