@@ -30,6 +30,7 @@ from tests.lifecycle import ANSWERS, INTAKE, WORKER
 ROUNDS = (1, 5, 20)
 SAMPLES = 25
 ROUND_TASKS = ("analyse_and_propose", "approve_solution", "implement_solution", "follow_up")
+SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
 
 
 def _open_row(db, complaint_id):
@@ -60,28 +61,11 @@ def _drive_to_round(db, actors, complaint_id, target_round):
             _complete(db, actors, complaint_id, gm_decide={"decision": "handle_again"})
 
 
-def _raw_cycle_ms(db, complaint_ids) -> tuple[float, int]:
-    """Rebuild each complaint as a plain SpiffWorkflow JSON and time raw cycles over one round."""
-    serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
-    timings, size = [], 0
+def _raw_state(db, complaint_id) -> str:
+    """The complaint as SpiffWorkflow itself would store it: spec and whole task tree, one JSON."""
     with UnitOfWork(db, write=False) as uow:
-        for cid in complaint_ids:
-            complaint = uow.session.get(Complaint, cid)
-            version = load_version(uow.session, complaint.version_id)
-            workflow = _uncompacted(db, cid, version)
-            state = serializer.serialize_json(workflow)
-            size = len(state)
-            for name in ROUND_TASKS:
-                started = time.perf_counter()
-                wf = serializer.deserialize_json(state)
-                wf.script_engine = runtime.script_engine()
-                task = runtime.ready_user_tasks(wf)[0]
-                assert task.task_spec.bpmn_id == name, task.task_spec.bpmn_id
-                answers = dict(ANSWERS[name], **({"satisfied": False} if name == "follow_up" else {}))
-                runtime.run_user_task(wf, task, answers)
-                state = serializer.serialize_json(wf)
-                timings.append(time.perf_counter() - started)
-    return statistics.median(timings) * 1000, size
+        version = load_version(uow.session, uow.session.get(Complaint, complaint_id).version_id)
+    return SERIALIZER.serialize_json(_uncompacted(db, complaint_id, version))
 
 
 def _uncompacted(db, complaint_id, version):
@@ -93,24 +77,47 @@ def _uncompacted(db, complaint_id, version):
     wf = runtime.start(version, events[0].data, runtime.script_engine())
     for event in events:
         if event.kind == "task_completed":
-            task = runtime.ready_user_tasks(wf)[0]
-            runtime.run_user_task(wf, task, event.data)
+            runtime.run_user_task(wf, runtime.ready_user_tasks(wf)[0], event.data)
     return wf
 
 
-def _engine_cycle_ms(db, actors, complaint_ids) -> tuple[float, int]:
-    timings = []
+def _answers(name):
+    return dict(ANSWERS[name], **({"satisfied": False} if name == "follow_up" else {}))
+
+
+def _raw_cycle(state: str, name: str) -> tuple[float, str]:
+    started = time.perf_counter()
+    wf = SERIALIZER.deserialize_json(state)
+    wf.script_engine = runtime.script_engine()
+    task = runtime.ready_user_tasks(wf)[0]
+    assert task.task_spec.bpmn_id == name, task.task_spec.bpmn_id
+    runtime.run_user_task(wf, task, _answers(name))
+    state = SERIALIZER.serialize_json(wf)
+    return time.perf_counter() - started, state
+
+
+def _engine_cycle(db, actors, complaint_id) -> float:
+    row = _open_row(db, complaint_id)
+    started = time.perf_counter()
+    with UnitOfWork(db) as uow:
+        services.complete_task(uow, actors[WORKER[row.name]], row.id, _answers(row.name))
+    return time.perf_counter() - started
+
+
+def _measure(db, actors, complaint_ids) -> dict:
+    """Raw and engine cycles over one round of tasks, interleaved so both see the same machine load."""
+    raw, engine, raw_size = [], [], 0
     for cid in complaint_ids:
-        for _ in ROUND_TASKS:
-            row = _open_row(db, cid)
-            data = dict(ANSWERS[row.name], **({"satisfied": False} if row.name == "follow_up" else {}))
-            started = time.perf_counter()
-            with UnitOfWork(db) as uow:
-                services.complete_task(uow, actors[WORKER[row.name]], row.id, data)
-            timings.append(time.perf_counter() - started)
+        state = _raw_state(db, cid)
+        raw_size = len(state)
+        for name in ROUND_TASKS:
+            seconds, state = _raw_cycle(state, name)
+            raw.append(seconds)
+            engine.append(_engine_cycle(db, actors, cid))
     with UnitOfWork(db, write=False) as uow:
-        size = len(uow.session.get(Complaint, complaint_ids[0]).state)
-    return statistics.median(timings) * 1000, size
+        engine_size = len(uow.session.get(Complaint, complaint_ids[0]).state)
+    return {"raw_ms": statistics.median(raw) * 1000, "engine_ms": statistics.median(engine) * 1000,
+            "raw_bytes": raw_size, "engine_bytes": engine_size}
 
 
 def run() -> list[dict]:
@@ -129,10 +136,7 @@ def run() -> list[dict]:
                 with UnitOfWork(db) as uow:
                     ids.append(services.start_complaint(uow, actors["agent1"], dict(INTAKE)).complaint_id)
                 _drive_to_round(db, actors, ids[-1], target)
-            raw_ms, raw_size = _raw_cycle_ms(db, ids)
-            engine_ms, engine_size = _engine_cycle_ms(db, actors, ids)
-            rows.append({"round": target, "raw_ms": raw_ms, "engine_ms": engine_ms,
-                         "raw_bytes": raw_size, "engine_bytes": engine_size})
+            rows.append(dict(round=target, **_measure(db, actors, ids)))
         db.dispose()
     base_raw, base_engine = rows[0]["raw_ms"], rows[0]["engine_ms"]
     print("complete one task — median of", SAMPLES * len(ROUND_TASKS), "tasks per round (SQLite file)")
