@@ -33,6 +33,8 @@ FIRST_RESPONSE_OUTPUT = "sla_first_response"
 TOP = 10
 #: The "all levels" row of the first-response table.
 ALL = "*"
+#: Reports cover these years (the previous period of the first must still be a real date).
+FIRST_YEAR, LAST_YEAR = 1971, 9998
 
 
 # --- periods -------------------------------------------------------------------------------------
@@ -62,7 +64,9 @@ class Period:
 
 
 def period_of(kind: str, day: date, tz: tzinfo) -> Period:
-    """The period of `kind` that contains `day`."""
+    """The period of `kind` that contains `day` (of the years FIRST_YEAR to LAST_YEAR)."""
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise InvalidInput({"date": [f"give a day of the years {FIRST_YEAR} to {LAST_YEAR}"]})
     if kind == "week":
         first = day - timedelta(days=day.weekday())
         after = first + timedelta(days=7)

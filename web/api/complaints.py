@@ -1,0 +1,79 @@
+"""Complaints: record (with an optional Idempotency-Key), list with filters, read with the timeline."""
+from __future__ import annotations
+
+from flask import current_app, request
+
+from engine import idempotency, search, services, surveys
+from engine.models import Complaint
+from web.api import schemas
+from web.api.core import Reply, actor, operation
+from web.context import reading, state, writing
+
+SCOPE = "complaints.create"
+
+
+def customer_link(complaint: Complaint) -> str:
+    """A fresh private link for the complaint's customer."""
+    return surveys.link_url(current_app.secret_key, state().settings.public_base_url, complaint.id,
+                            complaint.reference or "")
+
+
+@operation("/complaints", "POST", tag="complaints", summary="Record a complaint",
+           description="Starts the complaint's lifecycle on the current model version and queues the "
+                       "customer's private link. With an `Idempotency-Key` header a repeat of the same "
+                       "request returns the first answer (header `Idempotent-Replayed: true`) and records "
+                       "nothing; the same key with a different body is a 422.",
+           body=schemas.INTAKE_BODY, response=schemas.CreatedComplaint, status=201, errors=(403, 404, 422),
+           headers={"Idempotency-Key": "makes a repeat of this request harmless (at most 200 characters)"})
+def create_complaint(body: dict):
+    me = actor()
+    key_text = request.headers.get(idempotency.KEY_FIELD)
+    key = idempotency.make_key(me.id, SCOPE, key_text, body) if key_text is not None else None
+    with writing() as uow:
+        recorded = surveys.record_complaint(uow, me, body, current_app.secret_key,
+                                            state().settings.public_base_url, key)
+    headers = {"Location": f"/api/v1/complaints/{recorded.result.complaint_id}"}
+    if recorded.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    data = {**recorded.result.__dict__, "customer_link": recorded.customer_link}
+    return Reply(data, headers=headers)
+
+
+@operation("/complaints", "GET", tag="complaints", summary="List complaints",
+           description="Newest first. Department heads see their own department's complaints only.",
+           query=schemas.ComplaintQuery, response=schemas.ComplaintPage)
+def list_complaints(query: dict):
+    filters = search.Filters(
+        status=query.get("status"), level=query.get("level"), category=query.get("category"),
+        department=query.get("department"), channel=query.get("channel"),
+        created_from=query.get("created_from"), created_until=query.get("created_until"), text=query.get("q"))
+    with reading() as uow:
+        page = search.search(uow, actor(), filters, page=query["page"], per_page=query["per_page"])
+    return {"items": page.items, "page": page.page, "per_page": page.per_page, "total": page.total,
+            "pages": page.pages}
+
+
+@operation("/complaints/form", "GET", tag="complaints", summary="The intake form of the current model",
+           response=schemas.IntakeForm, errors=(404,))
+def intake_form():
+    with reading() as uow:
+        meta = services.intake_form(uow)
+    if meta is None:
+        return {"title": "", "title_en": "", "instructions": "", "instructions_en": "",
+                "form": {"schema": {"type": "object"}, "ui": {}}}
+    return {"title": meta.title, "title_en": meta.title_en, "instructions": meta.instructions,
+            "instructions_en": meta.instructions_en, "form": {"schema": meta.form.schema, "ui": meta.form.ui}}
+
+
+@operation("/complaints/<int(max=2147483647):complaint_id>", "GET", tag="complaints",
+           summary="A complaint with its timeline", response=schemas.ComplaintDetail, errors=(403, 404))
+def get_complaint(complaint_id: int):
+    with reading() as uow:
+        details = services.complaint_details(uow, actor(), complaint_id)
+        complaint = services.get_complaint(uow, actor(), complaint_id)
+    data = {column: getattr(complaint, column) for column in schemas.ComplaintDetail._declared_fields
+            if hasattr(Complaint, column)}
+    data.update(lock_version=complaint.lock_version, process_version=details["process_version"],
+                open_tasks=details["open_tasks"], breaches=details["breaches"], timeline=details["audit"],
+                customer_link=customer_link(complaint))
+    return data

@@ -1,0 +1,60 @@
+"""Process models: the deployed versions, checking an upload, deploying it (process owners, admins)."""
+from __future__ import annotations
+
+from flask import request
+
+from engine import process_models
+from engine.errors import InvalidInput
+from web.api import schemas
+from web.api.core import actor, operation
+from web.context import reading, writing
+
+#: A zipped bundle may hold up to MAX_BUNDLE_BYTES unpacked; compressed it is smaller still.
+MAX_UPLOAD = process_models.MAX_BUNDLE_BYTES + 1024 * 1024
+UPLOAD = "multipart"
+
+
+def _upload() -> process_models.Upload:
+    if request.mimetype != "multipart/form-data":
+        raise InvalidInput({"files": ["send the files as multipart/form-data, field `files`"]})
+    unexpected = sorted(set(request.form) | (set(request.files) - {"files"}))
+    if unexpected:
+        raise InvalidInput({name: ["not a field of this request"] for name in unexpected})
+    files = {}
+    for storage in request.files.getlist("files"):
+        name = storage.filename or ""
+        if name in files:
+            raise InvalidInput({name: ["given twice"]})
+        files[name] = storage.read()
+    return process_models.read_upload(files)
+
+
+@operation("/process-models", "GET", tag="process models", summary="The deployed versions, newest first",
+           query=schemas.ProcessQuery, response=schemas.VersionDoc, many=True, errors=(403,))
+def list_versions(query: dict):
+    with reading() as uow:
+        return process_models.list_versions(uow, actor(), query["process_id"])
+
+
+@operation("/process-models/validate", "POST", tag="process models",
+           summary="Check an uploaded bundle or file without deploying it",
+           description="Upload a zip of the process folder, or single .bpmn/.dmn/.json files, which replace "
+                       "those of the current version. The model is validated and its own test cases run.",
+           query=schemas.ProcessQuery, body=UPLOAD, response=schemas.CheckDoc, errors=(403, 422),
+           max_body=MAX_UPLOAD)
+def validate_upload(query: dict):
+    upload = _upload()
+    with reading() as uow:
+        return process_models.check_upload(uow, actor(), upload, query["process_id"])
+
+
+@operation("/process-models/deploy", "POST", tag="process models",
+           summary="Deploy an uploaded bundle or file as the current version",
+           description="As validate; refused with 422 and every problem when the model is invalid or its "
+                       "test cases fail. Running complaints stay on their version.",
+           query=schemas.ProcessQuery, body=UPLOAD, response=schemas.DeployedDoc, status=201,
+           errors=(403, 422), max_body=MAX_UPLOAD)
+def deploy_upload(query: dict):
+    upload = _upload()
+    with writing() as uow:
+        return process_models.deploy_upload(uow, actor(), upload, query["process_id"])

@@ -1,0 +1,52 @@
+"""The "API tokens" page: the signed-in user creates, sees and revokes their own tokens."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+
+from engine import api_tokens
+from engine.errors import InvalidInput
+from web.context import actor, reading, writing
+
+bp = Blueprint("api_tokens", __name__)
+
+
+@bp.before_request
+@login_required
+def _signed_in() -> None:
+    """Every page here needs a signed-in user."""
+
+
+@bp.route("/account/api-tokens", methods=["GET"])
+def index():
+    return _page()
+
+
+@bp.route("/account/api-tokens", methods=["POST"])
+def create():
+    unexpected = set(request.form) - {"name", "csrf_token"}
+    if unexpected:
+        abort(400)
+    try:
+        with writing() as uow:
+            _id, token = api_tokens.create_token(uow, actor(), actor().username, request.form.get("name", ""))
+    except InvalidInput as err:
+        return _page(errors=err.errors, name=request.form.get("name", "")), 422
+    # Shown once, on this answer only: it is not kept anywhere it could be shown again.
+    return _page(new_token=token)
+
+
+@bp.route("/account/api-tokens/<int:token_id>/revoke", methods=["POST"])
+def revoke(token_id: int):
+    with writing() as uow:
+        api_tokens.revoke_token(uow, actor(), token_id)
+    flash(_("The token was revoked."), "success")
+    return redirect(url_for("api_tokens.index"))
+
+
+def _page(new_token: str | None = None, errors: dict | None = None, name: str = ""):
+    with reading() as uow:
+        tokens = api_tokens.list_tokens(uow, actor())
+    return render_template("api/tokens.html", tokens=tokens, new_token=new_token, errors=errors or {},
+                           name=name, max_name=api_tokens.MAX_NAME)
