@@ -20,6 +20,9 @@ def test_request_and_approve_a_deferral(system, login):
     assert asked.status_code == 302
     assert "延期申请正等待总经理决定。" in text_of(agent.get(f"/task/{task.id}"))
     assert login("head_logistics").get("/deferrals").status_code == 403
+    inbox = text_of(gm.get("/notifications"))
+    assert "延期处理申请 / Deferral request" in inbox and "未发送邮件" in inbox
+    assert "暂无通知" in text_of(login("head_quality").get("/notifications"))
     page = text_of(gm.get("/deferrals"))
     assert "顾客手机关机" in page
     deferral_id = re.search(r'data-deferral="(\d+)"', page).group(1)

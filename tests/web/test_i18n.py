@@ -80,7 +80,7 @@ def test_every_page_renders_without_untranslated_text(system, login, busy_compla
                    f"/complaints/{cid}", f"/complaints/{closed}", "/search", "/search?q=x&status=open",
                    "/search?created_from=bad"],
         "head_logistics": ["/tasks/queue", f"/task/{task.id}", f"/complaints/{cid}"],
-        "gm": ["/tasks/overdue", f"/complaints/{closed}", "/deferrals"],
+        "gm": ["/tasks/overdue", f"/complaints/{closed}", "/deferrals", "/notifications"],
     }
     for user, urls in pages.items():
         client = login(user, locale)

@@ -1,0 +1,23 @@
+"""The signed-in user's notifications (deadline warnings, escalations, deferral decisions…)."""
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+from flask_login import login_required
+
+from engine import inbox
+from web.context import actor, reading
+
+bp = Blueprint("inbox", __name__)
+
+
+@bp.before_request
+@login_required
+def _signed_in() -> None:
+    """Every page here needs a signed-in user."""
+
+
+@bp.get("/notifications")
+def index():
+    with reading() as uow:
+        page = inbox.messages(uow, actor(), page=request.args.get("page", 1, type=int))
+    return render_template("inbox.html", page=page)
