@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from engine import services
+from engine import api_tokens, services
 from engine.bootstrap import DEMO_PASSWORD, connect, init_system
 from engine.config import load_settings
 from engine.db import UnitOfWork
@@ -121,6 +121,54 @@ def users_add(ctx: _Context, name, role, department, display_name, email, passwo
     except ServiceError as err:
         _fail(err, False)
     click.echo(f"user {name} created (id {user_id})")
+
+
+@main.group()
+def tokens() -> None:
+    """Manage personal API tokens (for /api/v1)."""
+
+
+@tokens.command("create")
+@click.option("--user", "username", required=True, help="Whose token: the API acts as this user.")
+@click.option("--name", default="", help="What the token is for (shown in lists).")
+@pass_ctx
+def tokens_create(ctx: _Context, username: str, name: str) -> None:
+    """Create a token and print it: this is the only time it is shown."""
+    try:
+        with UnitOfWork(ctx.db) as uow:
+            _token_id, token = api_tokens.create_token(uow, OPERATOR, username, name)
+    except ServiceError as err:
+        _fail(err, False)
+    click.echo(token)
+
+
+@tokens.command("list")
+@click.option("--user", "username", help="Only this user's tokens.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def tokens_list(ctx: _Context, username: str | None, as_json: bool) -> None:
+    """List tokens (never their secrets)."""
+    with UnitOfWork(ctx.db, write=False) as uow:
+        found = api_tokens.list_tokens(uow, OPERATOR, username)
+    rows = [{"id": t.id, "user": t.username, "name": t.name, "prefix": t.prefix, "created_at": t.created_at,
+             "last_used_at": t.last_used_at, "revoked_at": t.revoked_at} for t in found]
+    _emit(as_json, rows, "\n".join(
+        f"{t.id:>4}  {t.username:<16} {t.prefix}…  {t.name:<24} "
+        f"{'revoked' if t.revoked_at else 'active':<8} last used {t.last_used_at or 'never'}" for t in found)
+        or "no tokens")
+
+
+@tokens.command("revoke")
+@click.argument("token_id", type=int)
+@pass_ctx
+def tokens_revoke(ctx: _Context, token_id: int) -> None:
+    """Revoke a token; requests with it are refused from now on."""
+    try:
+        with UnitOfWork(ctx.db) as uow:
+            api_tokens.revoke_token(uow, OPERATOR, token_id)
+    except ServiceError as err:
+        _fail(err, False)
+    click.echo(f"token {token_id} revoked")
 
 
 @main.command()
