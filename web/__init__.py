@@ -6,7 +6,7 @@ from flask import Flask
 from engine.bootstrap import connect
 from engine.config import Settings, load_settings
 from engine.db import Database
-from web import auth, complaints, context, deferrals, errors, i18n, inbox, present, search, tasks
+from web import api, auth, complaints, context, deferrals, errors, i18n, inbox, present, search, tasks
 from web.extensions import babel, csrf, login_manager
 from web.secret import secret_key
 
@@ -45,4 +45,5 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     present.init_app(app)
     for blueprint in (auth.bp, tasks.bp, complaints.bp, search.bp, deferrals.bp, inbox.bp):
         app.register_blueprint(blueprint)
+    api.init_app(app)
     return app
