@@ -331,7 +331,8 @@ def _response_table(cur: list, prev: list, limits: dict[str, float], cur_end: da
 
 
 def _timeline(cur: list, prev: list, period: Period, before: Period, tz: tzinfo) -> list[Figure]:
-    """New complaints per day (per month for a year), this period against the same position in the last."""
+    """New complaints per day (per month for a year), this period against the same position in the last;
+    days (months) after today have no current figure."""
     now_counts = [0] * len(period.buckets(tz))
     then_counts = [0] * len(before.buckets(tz))
     for rows, counts, span in ((cur, now_counts, period), (prev, then_counts, before)):
@@ -339,7 +340,10 @@ def _timeline(cur: list, prev: list, period: Period, before: Period, tz: tzinfo)
             index = span.bucket_of(row[1], tz)
             if 0 <= index < len(counts):
                 counts[index] += 1
-    return [Figure(n, then_counts[i] if i < len(then_counts) else None, key=day.isoformat())
+    today = clock.now().astimezone(tz).date()
+    # Days still to come have no figure yet (rather than a misleading zero).
+    return [Figure(n if day <= today else None, then_counts[i] if i < len(then_counts) else None,
+                   key=day.isoformat())
             for i, (n, day) in enumerate(zip(now_counts, period.buckets(tz), strict=True))]
 
 

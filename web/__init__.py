@@ -6,7 +6,21 @@ from flask import Flask
 from engine.bootstrap import connect
 from engine.config import Settings, load_settings
 from engine.db import Database
-from web import api, auth, complaints, context, deferrals, errors, i18n, inbox, present, search, tasks
+from web import (
+    api,
+    auth,
+    complaints,
+    context,
+    customer,
+    deferrals,
+    errors,
+    i18n,
+    inbox,
+    present,
+    reports,
+    search,
+    tasks,
+)
 from web.extensions import babel, csrf, login_manager
 from web.secret import secret_key
 
@@ -46,4 +60,6 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     for blueprint in (auth.bp, tasks.bp, complaints.bp, search.bp, deferrals.bp, inbox.bp):
         app.register_blueprint(blueprint)
     api.init_app(app)
+    app.register_blueprint(reports.bp)
+    app.register_blueprint(customer.bp)
     return app

@@ -1,0 +1,101 @@
+"""The customer's private page (no login): the complaint's status in plain words and, at the follow-up
+step, the satisfaction survey. Reached only through the signed link; any fault in it is a plain 404."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import login_required
+
+from engine import services, surveys
+from engine.errors import Conflict, InvalidInput
+from engine.staff import LOCALES
+from web.context import actor, reading, state, writing
+from web.i18n import field_errors
+
+bp = Blueprint("customer", __name__)
+
+#: What the customer is told at each stage (engine.surveys.STAGE_OF_TASK / STAGE_OF_OUTCOME).
+STAGES = {
+    "received": _l("We have received your complaint."),
+    "reviewing": _l("We are looking into your complaint."),
+    "handling": _l("The responsible department is working on a solution for you."),
+    "implementing": _l("The agreed solution is being carried out."),
+    "follow_up": _l("We are checking with you whether the solution worked."),
+    "closing": _l("Your complaint has been resolved and is being closed."),
+    "resolved": _l("Your complaint has been resolved and closed. Thank you for your patience."),
+    "answered": _l("We have answered your complaint and closed it."),
+    "closed": _l("Your complaint is closed."),
+}
+FORM_FIELDS = {"offer", "satisfied", "rating", "comment", "csrf_token"}
+
+
+@bp.before_request
+def _language() -> None:
+    """`?lang=en` or `?lang=zh` switches the page language (kept for the visit)."""
+    chosen = request.args.get("lang")
+    if chosen in LOCALES:
+        session["locale"] = chosen
+
+
+def customer_link(complaint) -> str:
+    """A fresh private link for the complaint's customer (for staff pages to show)."""
+    return surveys.link_url(current_app.secret_key, state().settings.public_base_url, complaint.id,
+                            complaint.reference or "")
+
+
+@bp.app_context_processor
+def _globals() -> dict:
+    return {"customer_link": customer_link}
+
+
+@bp.route("/c/<token>")
+def status(token: str):
+    with reading() as uow:
+        view = surveys.customer_view(uow, current_app.secret_key, token)
+        intake = services.intake_form(uow)
+    return _page(token, view, intake)
+
+
+@bp.route("/c/<token>/survey", methods=["POST"])
+def answer(token: str):
+    if set(request.form) - FORM_FIELDS:
+        abort(400)
+    satisfied = {"yes": True, "no": False}.get(request.form.get("satisfied", ""))
+    rating_text = request.form.get("rating", "").strip()
+    errors: dict[str, list[str]] = {}
+    rating = None
+    if rating_text:
+        rating = int(rating_text) if rating_text.isdigit() and len(rating_text) < 3 else -1
+    given = surveys.Answer(satisfied=satisfied, rating=rating, comment=request.form.get("comment", ""))
+    try:
+        with writing() as uow:
+            surveys.submit_survey(uow, current_app.secret_key, token, request.form.get("offer", ""), given)
+    except InvalidInput as err:
+        errors = err.errors
+    except Conflict:
+        with reading() as uow:
+            view = surveys.customer_view(uow, current_app.secret_key, token)
+            intake = services.intake_form(uow)
+        return _page(token, view, intake, already=True), 409
+    if errors:
+        with reading() as uow:
+            view = surveys.customer_view(uow, current_app.secret_key, token)
+            intake = services.intake_form(uow)
+        return _page(token, view, intake, errors=field_errors(errors), given=given), 422
+    return redirect(url_for("customer.status", token=token, thanks=1))
+
+
+def _page(token: str, view: surveys.CustomerView, intake, errors=None, given=None, already=False):
+    return render_template(
+        "customer/status.html", token=token, view=view, stage=STAGES.get(view.stage, STAGES["handling"]),
+        category_form=intake.form if intake else None, errors=errors or {}, given=given, already=already,
+        thanks=request.args.get("thanks") == "1")
+
+
+@bp.route("/complaints/<int:complaint_id>/customer-link")
+@login_required
+def staff_link(complaint_id: int):
+    """The customer's link of a complaint, for the member of staff who gives it to them."""
+    with reading() as uow:
+        complaint = services.get_complaint(uow, actor(), complaint_id)
+    return render_template("customer/link.html", complaint=complaint, link=customer_link(complaint))
