@@ -47,9 +47,9 @@ $(ASSETS): $(STAMP) package.json package-lock.json $(wildcard web/translations/*
 
 # Browser tests drive Debian's Chromium (a test tool's own browser download does not work here).
 chromium:
-	@if [ ! -x /usr/bin/chromium ]; then \
-		echo "installing Debian's chromium for the browser tests"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	@if [ ! -x /usr/bin/chromium ] || ! dpkg -s fonts-wqy-zenhei >/dev/null 2>&1; then \
+		echo "installing Debian's chromium (and a Chinese font) for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null; \
 	fi
 
 clean:

@@ -32,12 +32,14 @@ class UTCDateTime(TypeDecorator):
     cache_ok = True
 
     def process_bind_param(self, value, dialect):
-        if value is not None and value.tzinfo is None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
-        return value
+        # SQLite keeps only the wall time: store every value as UTC so it reads back the same instant.
+        return value.astimezone(UTC)
 
     def process_result_value(self, value, dialect):
-
         if value is not None and value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value

@@ -77,7 +77,7 @@ def _check_shape(value: Any, path: str, depth: int, errors: dict[str, list[str]]
 def _describe(error, form: FormDefinition) -> list[tuple[str, str]]:
     if error.validator == "required" and not error.path:
         missing = [n for n in form.required if n not in (error.instance or {})]
-        return [(n, "this field is required") for n in missing[:1]] if missing else []
+        return [(n, "this field is required") for n in missing]
     if error.validator == "additionalProperties" and not error.path:
         extra = set(error.instance) - set(form.properties)
         return [(n, "this field is not part of the form") for n in sorted(extra)]

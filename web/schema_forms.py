@@ -48,13 +48,7 @@ def check(form: FormDefinition, values: dict[str, list[str]]) -> tuple[dict, dic
     """Typed data and every field error at once (typing errors first, then the schema's)."""
     data, errors = coerce(form, prepare_submission(form, values, tz()))
     _, more = validate(form, data)
-    errors = {**more, **errors}
-    if errors:
-        # The validator names one missing required field at a time; show them all in one go.
-        for name in form.required:
-            if name not in data and name not in errors:
-                errors[name] = ["this field is required"]
-    return data, errors
+    return data, {**more, **errors}
 
 
 def fields(form: FormDefinition, values: dict[str, list[str]], errors: dict[str, list[str]]) -> list[Field]:
