@@ -15,7 +15,7 @@ from engine.models import AuditEvent, Comment, Complaint, Contact, Evidence, Mod
 from engine.roles import Actor
 from engine.staff import display_names
 from engine.versions import LoadedVersion, TaskMeta, load_version
-from engine.worklist import TaskListItem, can_work
+from engine.worklist import can_work
 from forms.schema import FormDefinition
 
 #: How staff reached the customer (or the customer reached them).
@@ -222,27 +222,6 @@ def task_view(uow: UnitOfWork, actor: Actor, task_id: str) -> TaskView:
                     draft=drafts.load(uow, actor, task_id), prefill=prefill,
                     forms=forms_of(load_version(uow.session, complaint.version_id)),
                     deferral_pending=bool(deferrals.pending_tasks(uow.session, {task_id})))
-
-
-# --- task lists --------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class TaskFlags:
-    """What the deadline timers noted on a task: warned that the deadline is near, escalated past it."""
-
-    warned_at: datetime | None
-    escalated_to: str | None
-
-
-def task_flags(uow: UnitOfWork, items: list[TaskListItem]) -> dict[str, TaskFlags]:
-    """The warning and escalation marks of the listed tasks, by task id."""
-    ids = [item.id for item in items]
-    if not ids:
-        return {}
-    rows = uow.session.execute(select(WorkTask.id, WorkTask.warned_at, WorkTask.escalated_to)
-                               .where(WorkTask.id.in_(ids)))
-    return {task_id: TaskFlags(warned_at=warned, escalated_to=escalated)
-            for task_id, warned, escalated in rows}
 
 
 def pending_deferrals(uow: UnitOfWork, actor: Actor) -> list[dict]:

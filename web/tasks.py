@@ -42,9 +42,8 @@ def task_list(scope: str):
     with reading() as uow:
         page = services.task_list(uow, actor(), scope, page=request.args.get("page", 1, type=int),
                                   per_page=PER_PAGE, sort=sort, descending=descending)
-        flags = casework.task_flags(uow, page.items)
         intake = casework.intake_forms(uow).get(casework.INTAKE)
-    return render_template("tasks/list.html", scope=scope, page=page, flags=flags, sort=sort,
+    return render_template("tasks/list.html", scope=scope, page=page, sort=sort,
                            descending=descending, intake=intake, action_form=ActionForm(), me=actor())
 
 
