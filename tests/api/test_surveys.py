@@ -168,3 +168,24 @@ def test_recording_queues_the_customer_link_once_per_key(system):
         assert uow.session.scalars(select(Notification.email).where(
             Notification.complaint_id == phone.result.complaint_id,
             Notification.kind == "customer_link")).one() is None
+
+
+def test_concurrent_repeats_of_one_key_record_one_complaint(system):
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    agent = system.actor("agent1")
+    key = idempotency.make_key(agent.id, "complaints.create", "same", INTAKE)
+    barrier = Barrier(6)
+
+    def record(_):
+        barrier.wait()
+        with UnitOfWork(system.db) as uow:
+            return surveys.record_complaint(uow, agent, INTAKE, SECRET, "https://x.test", key)
+
+    with ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(record, range(6)))
+    assert len({r.result.complaint_id for r in results}) == 1
+    assert sum(not r.replayed for r in results) == 1
+    with UnitOfWork(system.db, write=False) as uow:
+        assert uow.session.query(Complaint).count() == 1
