@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 15:57:53.741075
+Create Date: 2026-11-22 16:25:48.809382
 """
 from alembic import op
 import sqlalchemy as sa
@@ -131,6 +131,21 @@ def upgrade() -> None:
     with op.batch_alter_table('idempotency_records', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_idempotency_records_created_at'), ['created_at'], unique=False)
 
+    op.create_table('model_drafts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('process_id', sa.String(length=120), nullable=False),
+    sa.Column('base_version_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', engine.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', engine.models.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['base_version_id'], ['process_versions.id'], ),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('user_id', 'process_id')
+    )
+    with op.batch_alter_table('model_drafts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_model_drafts_user_id'), ['user_id'], unique=False)
+
     op.create_table('model_files',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('version_id', sa.Integer(), nullable=False),
@@ -224,6 +239,15 @@ def upgrade() -> None:
     with op.batch_alter_table('evidence', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_evidence_complaint_id'), ['complaint_id'], unique=False)
 
+    op.create_table('model_draft_files',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('draft_id', sa.Integer(), nullable=False),
+    sa.Column('path', sa.String(length=255), nullable=False),
+    sa.Column('content', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['draft_id'], ['model_drafts.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('draft_id', 'path')
+    )
     op.create_table('outbox',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('dedupe_key', sa.String(length=200), nullable=False),
@@ -392,6 +416,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_outbox_complaint_id'))
 
     op.drop_table('outbox')
+    op.drop_table('model_draft_files')
     with op.batch_alter_table('evidence', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_evidence_complaint_id'))
 
@@ -415,6 +440,10 @@ def downgrade() -> None:
 
     op.drop_table('audit_events')
     op.drop_table('model_files')
+    with op.batch_alter_table('model_drafts', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_model_drafts_user_id'))
+
+    op.drop_table('model_drafts')
     with op.batch_alter_table('idempotency_records', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_idempotency_records_created_at'))
 
