@@ -5,6 +5,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 ASSETS := web/static/vendor/.stamp
 
+# The browser modeller (bpmn-js + properties panel + this system's spiffworkflow properties), bundled once.
+MODELLER_BUNDLE = mkdir -p web/static/vendor/modeller && \
+	cp node_modules/@bpmn-io/properties-panel/dist/assets/properties-panel.css web/static/vendor/modeller/ && \
+	node_modules/.bin/esbuild web/static/modeller/modeller.js --bundle --minify --format=iife --target=es2019 \
+		--log-level=warning --outfile=web/static/vendor/modeller/modeller.js
+
 .PHONY: run test test-fast bench lint install assets chromium clean
 
 run: $(STAMP) $(ASSETS)
@@ -37,11 +43,14 @@ $(STAMP): setup.cfg pyproject.toml
 assets: $(ASSETS)
 
 # bpmn-js and friends come from npm (no CDN); only their dist files are served.
-$(ASSETS): $(STAMP) package.json package-lock.json $(wildcard web/translations/*/LC_MESSAGES/messages.po)
+$(ASSETS): $(STAMP) package.json package-lock.json $(wildcard web/translations/*/LC_MESSAGES/messages.po) \
+		$(wildcard web/static/modeller/*.js web/static/modeller/*.json)
 	npm ci --no-audit --no-fund --loglevel=error
 	mkdir -p web/static/vendor
-	rm -rf web/static/vendor/bpmn-js
+	rm -rf web/static/vendor/bpmn-js web/static/vendor/dmn-js web/static/vendor/modeller
 	cp -r node_modules/bpmn-js/dist web/static/vendor/bpmn-js
+	cp -r node_modules/dmn-js/dist web/static/vendor/dmn-js
+	$(MODELLER_BUNDLE)
 	$(BIN)/pybabel compile -d web/translations
 	touch $@
 

@@ -16,6 +16,7 @@ from web import (
     errors,
     i18n,
     inbox,
+    modelling,
     present,
     reports,
     search,
@@ -62,4 +63,5 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     api.init_app(app)
     app.register_blueprint(reports.bp)
     app.register_blueprint(customer.bp)
+    app.register_blueprint(modelling.bp)
     return app
