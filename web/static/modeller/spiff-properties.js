@@ -251,7 +251,6 @@ function slaGroup(element, config) {
 
 /** Adds this system's groups after the standard ones. */
 export default function SpiffPropertiesProvider(propertiesPanel, canvas, modeling, config) {
-  propertiesPanel.registerProvider(500, this);
   const settings = config.spiff || { roles: [], formFiles: [], decisions: [], text: {} };
   this.getGroups = function (element) {
     return function (groups) {
@@ -262,5 +261,6 @@ export default function SpiffPropertiesProvider(propertiesPanel, canvas, modelin
       return [...groups.slice(0, 1), ...ours, ...groups.slice(1)];
     };
   };
+  propertiesPanel.registerProvider(500, this);
 }
 SpiffPropertiesProvider.$inject = ["propertiesPanel", "canvas", "modeling", "config"];
