@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.config import PROJECT_ROOT
@@ -104,3 +104,13 @@ class UnitOfWork:
 
     def commit(self) -> None:
         self.session.commit()
+
+
+#: Errors meaning "the database cannot serve us right now" (down, restarting, unreachable, pool exhausted,
+#: SQLite busy), as opposed to a bug: callers answer 503 and nothing was written.
+UNAVAILABLE = (exc.OperationalError, exc.InterfaceError, exc.TimeoutError)
+
+
+def is_unavailable(err: BaseException) -> bool:
+    """Did `err` come from the database being unreachable (not from a mistake in the request or code)?"""
+    return isinstance(err, UNAVAILABLE) or (isinstance(err, exc.DBAPIError) and err.connection_invalidated)

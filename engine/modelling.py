@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
+from engine import audit
 from engine.db import UnitOfWork
 from engine.deploy import ModelInvalid, ModelProblem, ValidatedBundle, deploy_bundle, validate_bundle
 from engine.errors import Forbidden, NotFound
@@ -57,7 +58,10 @@ def deploy_models(uow: UnitOfWork, actor: Actor, files: dict[str, str]) -> tuple
     report = check_bundle(files)
     if not report.passed:
         raise ModelTestsFailed(report.results)
-    version, _created = deploy_bundle(uow.session, report.bundle, actor.username)
+    version, created = deploy_bundle(uow.session, report.bundle, actor.username)
+    audit.record(uow.session, None, actor, "model_deployed",
+                 data={"process": version.process_id, "version": version.id, "hash": version.content_hash,
+                       "new": created, "tests": len(report.results)})
     uow.commit()
     return version, report
 

@@ -70,6 +70,8 @@ def _check_shape(value: Any, path: str, depth: int, errors: dict[str, list[str]]
             _check_shape(item, path, depth + 1, errors)
     elif isinstance(value, str) and len(value) > MAX_STRING:
         errors.setdefault(field, []).append(f"the text is longer than {MAX_STRING} characters")
+    elif isinstance(value, str) and "\x00" in value:  # PostgreSQL cannot store it
+        errors.setdefault(field, []).append("the text contains a NUL character")
     elif isinstance(value, float) and value != value:  # NaN is not JSON
         errors.setdefault(field, []).append("not a number")
 

@@ -2,11 +2,11 @@
 and everything added from it."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from engine import casework, clock, evidence, services
+from engine import casework, clock, evidence, services, surveys
 from engine.access import check_can_record
 from engine.errors import InvalidInput
 from forms.render import raw_values
@@ -50,7 +50,9 @@ def new():
         return _intake_page(meta, values, errors)
     try:
         with writing() as uow:
-            result = services.start_complaint(uow, actor(), data)
+            # Recorded together with the customer's private link, queued for them in the same transaction.
+            result = surveys.record_complaint(uow, actor(), data, current_app.secret_key,
+                                              state().settings.public_base_url).result
     except InvalidInput as err:
         return _intake_page(meta, values, err.errors)
     if evidence_ids:

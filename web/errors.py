@@ -6,8 +6,10 @@ import logging
 from flask import Flask, render_template
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import exc
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from engine.db import is_unavailable
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 log = logging.getLogger(__name__)
@@ -26,6 +28,7 @@ PAGES = {
     500: (_l("Something went wrong"), _l("The server failed to do this. Nothing was changed; please try "
                                          "again later. If it happens again, tell the administrator.")),
 }
+RETRY_AFTER_SECONDS = "10"
 CSRF_PAGE = (_l("The form has expired"), _l("Your session ended or the form is too old. Go back, reload "
                                             "the page and send it again."))
 
@@ -61,6 +64,16 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(err: HTTPException):
         return error_page(err.code or 500)
+
+    @app.errorhandler(exc.DBAPIError)
+    @app.errorhandler(exc.TimeoutError)  # the connection pool waited in vain
+    def _database(err):
+        if not is_unavailable(err):
+            raise err
+        log.warning("database unavailable: %s", err)
+        # Straight from the Jinja environment: context processors (signed-in user, locale) need the database.
+        page = app.jinja_env.get_template("unavailable.html").render()
+        return page, 503, {"Retry-After": RETRY_AFTER_SECONDS}
 
     @app.errorhandler(InternalServerError)
     def _internal(err):

@@ -65,6 +65,7 @@ EVENTS = {
     "deferral_rejected": _l("rejected deferring %(task)s"),
     "timer_incident": _l("A deadline timer failed: %(task)s"),
     "incident_retried": _l("retried a failed deadline timer"),
+    "survey_answered": _l("The customer answered the satisfaction survey"),
 }
 #: Field names of engine-made event data (not from a form).
 EVENT_FIELDS = {

@@ -141,6 +141,7 @@ def test_refusals_change_nothing(system):
         (InvalidInput, "agent1", {"valid": "perhaps"}, None),
         (InvalidInput, "agent1", {"valid": True}, None),
         (InvalidInput, "agent1", dict(ANSWERS["judge_validity"], typename="x"), None),
+        (InvalidInput, "agent1", dict(ANSWERS["judge_validity"], validity_reason="a\x00b"), None),
         (Conflict, "agent1", ANSWERS["judge_validity"], before[1] - 1),
         (Conflict, "agent2", ANSWERS["judge_validity"], None),  # held by agent1
     ]

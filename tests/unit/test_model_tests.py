@@ -15,7 +15,7 @@ from engine.db import UnitOfWork
 from engine.deploy import read_bundle
 from engine.errors import Forbidden
 from engine.modelling import ModelTestsFailed, check_bundle, deploy_models, export_version, list_versions
-from engine.models import ProcessVersion
+from engine.models import AuditEvent, ProcessVersion
 
 CASES = "tests/lifecycle.json"
 
@@ -73,6 +73,9 @@ def test_deploy_runs_the_model_tests_first(system, files):
         exported = export_version(uow, version.id)
     assert [v["current"] for v in versions] == [True, False]
     assert exported == renamed
+    with UnitOfWork(system.db, write=False) as uow:
+        deployed = uow.session.scalars(select(AuditEvent).where(AuditEvent.kind == "model_deployed")).one()
+    assert (deployed.actor_name, deployed.data["version"], deployed.data["new"]) == ("owner", version.id, True)
 
 
 def test_the_command_fails_on_a_failing_case(tmp_path, files):

@@ -8,6 +8,7 @@ import logging
 from flask import Response
 from werkzeug.exceptions import HTTPException
 
+from engine.db import is_unavailable
 from engine.deploy import ModelInvalid
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.modelling import ModelTestsFailed
@@ -29,6 +30,7 @@ KINDS = {
     415: ("unsupported-media-type", "Unsupported media type"),
     422: ("invalid", "Invalid input"),
     500: ("server-error", "Internal server error"),
+    503: ("unavailable", "Service unavailable"),
 }
 
 
@@ -101,5 +103,8 @@ def register(blueprint) -> None:
 
     @blueprint.errorhandler(Exception)
     def _unexpected(err):
+        if is_unavailable(err):
+            return problem(503, "The database cannot be reached right now; nothing was changed. Try again.",
+                           headers={"Retry-After": "10"})
         log.exception("unhandled API error")
         return problem(500, "The server failed to do this; please try again later.")
