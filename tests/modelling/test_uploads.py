@@ -1,0 +1,112 @@
+"""Models made elsewhere: what this engine can run is accepted into a draft, the rest is refused with the
+element, line and a hint; unsafe, broken or oversized files are refused before anything is stored."""
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from engine.db import UnitOfWork
+from engine.model_support import check_support
+from engine.models import ModelDraft, ProcessVersion
+from tests.modelling.variants import FILES, shipped
+from tests.web.conftest import text_of
+
+
+def upload(client, name: str, data: bytes, url: str = "/models/upload"):
+    return client.post(url, data={"files": (io.BytesIO(data), name)}, content_type="multipart/form-data")
+
+
+def drafts(system) -> list[str]:
+    with UnitOfWork(system.db, write=False) as uow:
+        return [d.process_id for d in uow.session.query(ModelDraft)]
+
+
+@pytest.fixture
+def owner(login):
+    return login("owner", "en")
+
+
+def test_a_camunda_modeler_file_is_accepted_validated_and_deployed(system, owner):
+    response = upload(owner, "diagram_1.bpmn", (FILES / "camunda_return_request.bpmn").read_bytes())
+    assert response.status_code == 303 and response.location.endswith("/models/return_request/draft")
+    assert "Uploaded into your draft: diagram_1.bpmn" in text_of(owner.get(response.location))
+    check = owner.post("/models/return_request/draft/test").json
+    assert check["problems"] == [] and check["passed"] and check["results"] == []
+    # Activity_check names no form: the preview shows the generic one, with the variable its gateway reads.
+    preview = owner.get("/models/return_request/draft/tasks/Activity_check/preview").json["html"]
+    assert 'name="note"' in preview and 'name="acceptable"' in preview
+    deployed = owner.post("/models/return_request/draft/deploy")
+    assert deployed.status_code == 200, deployed.json
+    with UnitOfWork(system.db, write=False) as uow:
+        assert uow.session.query(ProcessVersion).filter_by(process_id="return_request").count() == 1
+    assert "return_request" not in drafts(system)
+
+
+@pytest.mark.parametrize(("name", "element", "line", "message", "hint"), [
+    ("feel_condition.bpmn", "Flow_yes", 44, "FEEL expression", "Python"),
+    ("complex_gateway.bpmn", "Gateway_ok", 26, "complexGateway is not supported", "exclusive or inclusive"),
+])
+def test_what_cannot_run_here_is_refused_at_validation(system, owner, name, element, line, message, hint):
+    response = upload(owner, name, (FILES / name).read_bytes())
+    assert response.status_code == 303 and "/draft" in response.location
+    process_id = response.location.split("/")[-2]
+    check = owner.post(f"/models/{process_id}/draft/validate").json
+    problem = next(p for p in check["problems"] if p["element_id"] == element)
+    assert problem["file"] == name and problem["line"] == line
+    assert message in problem["message"] and hint in problem["hint"]
+    refused = owner.post(f"/models/{process_id}/draft/deploy")
+    assert refused.status_code == 422 and refused.json["problems"]
+
+
+def test_camunda_habits_are_named_with_hints():
+    text = (FILES / "camunda_return_request.bpmn").read_text()
+    text = text.replace('<bpmn:userTask id="Activity_approve" name="Approve the return">',
+                        '<bpmn:userTask id="Activity_approve" name="Approve the return" camunda:formKey="approve">')
+    text = text.replace("acceptable == True", "${acceptable}")
+    text = text.replace('<bpmn:startEvent id="StartEvent_1" name="Return asked">',
+                        '<bpmn:startEvent id="StartEvent_1" name="Return asked"><bpmn:timerEventDefinition '
+                        'id="t"><bpmn:timeDuration xsi:type="bpmn:tFormalExpression">PT30M</bpmn:timeDuration>'
+                        '</bpmn:timerEventDefinition>')
+    dmn = shipped()["routing.dmn"].replace('<text>"logistics"</text>\n        </inputEntry>',
+                                           '<text>"logistics","invoice"</text>\n        </inputEntry>')
+    problems = {p.element_id: p for p in check_support({"r.bpmn": text, "routing.dmn": dmn})}
+    assert "Camunda form" in problems["Activity_approve"].message
+    assert "JUEL" in problems["Flow_yes"].message
+    assert problems["StartEvent_1"].hint.startswith('write it as a Python string: "PT30M"')
+    assert problems["routing_logistics_in"].hint == 'write `? in ("logistics","invoice")` (? is the input value)'
+
+
+@pytest.mark.parametrize(("name", "message"), [
+    ("xxe.bpmn", "DOCTYPE and entity declarations are not allowed"),
+    ("billion_laughs.bpmn", "DOCTYPE and entity declarations are not allowed"),
+    ("not_xml.bpmn", "not an XML file"),
+    ("broken.bpmn", "malformed XML"),
+])
+def test_unsafe_or_broken_xml_is_refused_and_never_stored(system, owner, name, message):
+    data = {"not_xml.bpmn": b"PK\x03\x04 this is a zip, not XML", "broken.bpmn": b"<bpmn:definitions>"}.get(name)
+    content = data if data is not None else (FILES / name).read_bytes()
+    response = upload(owner, name, content)
+    assert response.status_code == 303 and response.location.endswith("/models/")
+    page = text_of(owner.get("/models/"))
+    assert f"{name} was refused" in page and message in page
+    assert drafts(system) == []
+    # Into an existing draft, too.
+    owner.post("/models/complaint_lifecycle/draft/open")
+    again = upload(owner, name, content, url="/models/complaint_lifecycle/draft/upload")
+    assert again.status_code == 303
+    assert message in text_of(owner.get("/models/complaint_lifecycle/draft"))
+    with UnitOfWork(system.db, write=False) as uow:
+        draft = uow.session.query(ModelDraft).one()
+        assert name not in {f.path for f in draft.files}
+
+
+def test_a_50_mb_upload_is_refused_before_it_is_read(system, owner):
+    response = upload(owner, "huge.bpmn", b"<" + b"x" * (50 * 1024 * 1024))
+    assert response.status_code == 413
+    assert "larger than 21 MB, the limit for model files" in text_of(response)
+    assert drafts(system) == []
+    saved = owner.post("/models/complaint_lifecycle/draft/open")
+    assert saved.status_code == 303
+    too_big = owner.post("/models/complaint_lifecycle/draft/files", json={"files": {"a.bpmn": "x" * (22 << 20)}})
+    assert too_big.status_code == 413 and "limit for model files" in too_big.json["error"]
