@@ -23,6 +23,8 @@ class Settings:
     evidence_max_bytes: int
     public_base_url: str
     secure_cookies: bool
+    #: Where the staff work: times are shown and typed in this zone, report periods follow it (stored as UTC).
+    display_timezone: str
 
 
 def load_settings(env: os._Environ[str] | dict[str, str] | None = None) -> Settings:
@@ -42,4 +44,5 @@ def load_settings(env: os._Environ[str] | dict[str, str] | None = None) -> Setti
         evidence_max_bytes=int(env.get("EVIDENCE_MAX_BYTES", str(10 * 1024 * 1024))),
         public_base_url=env.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
         secure_cookies=env.get("SECURE_COOKIES", "0") == "1",
+        display_timezone=env.get("COMPLAINTS_TIMEZONE", "Asia/Shanghai"),
     )

@@ -46,7 +46,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         # A form may stay open for a long call with the customer: the token lives as long as the session.
         WTF_CSRF_TIME_LIMIT=None,
         BABEL_DEFAULT_LOCALE=i18n.DEFAULT_LOCALE,
-        BABEL_DEFAULT_TIMEZONE=i18n.DISPLAY_TIMEZONE,
+        BABEL_DEFAULT_TIMEZONE=settings.display_timezone,
         BABEL_TRANSLATION_DIRECTORIES="translations",
         I18N_MARK_MISSING=False,
     )

@@ -16,8 +16,6 @@ from engine.staff import LOCALES
 from forms.render import Words
 
 DEFAULT_LOCALE = "zh"
-#: The staff work in China; every time shown or typed in the UI is in this zone (stored as UTC).
-DISPLAY_TIMEZONE = "Asia/Shanghai"
 #: Wraps a text that has no translation when `I18N_MARK_MISSING` is on (tests look for it).
 MISSING_MARK = "\u27e6{}\u27e7"
 
@@ -36,8 +34,8 @@ def lang() -> str:
 
 
 def tz() -> tzinfo:
-    """The display time zone as a zoneinfo object (safe with `datetime.replace`, unlike pytz zones)."""
-    return ZoneInfo(DISPLAY_TIMEZONE)
+    """The display time zone (settings) as a zoneinfo object (safe with `datetime.replace`, unlike pytz)."""
+    return ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
 
 
 def words() -> Words:

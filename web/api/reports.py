@@ -1,13 +1,11 @@
 """Reports: the weekly, monthly or yearly analysis as data."""
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from engine import clock, reports
 from web.api import schemas
 from web.api.core import actor, operation
 from web.context import reading
-from web.i18n import DISPLAY_TIMEZONE
+from web.i18n import tz
 
 
 @operation("/reports/<any(week, month, year):kind>", "GET", tag="reports",
@@ -16,7 +14,7 @@ from web.i18n import DISPLAY_TIMEZONE
                        "Periods are calendar weeks (from Monday), months and years in China time.",
            query=schemas.ReportQuery, response=schemas.ReportDoc, errors=(403,))
 def get_report(kind: str, query: dict):
-    zone = ZoneInfo(DISPLAY_TIMEZONE)
+    zone = tz()
     day = query.get("date") or clock.now().astimezone(zone).date()
     with reading() as uow:
         return reports.build_report(uow, actor(), kind, day, zone, query.get("department"))
