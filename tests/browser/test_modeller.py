@@ -89,6 +89,7 @@ def test_process_owner_adds_a_step_and_deploys_it(system, live_server, pages, mo
     page.click("[data-tab=forms]")
     page.once("dialog", lambda dialog: dialog.accept("legal_review"))
     page.click("#form-new")
+    page.wait_for_function("document.getElementById('form-schema').value.includes('\"title\": \"legal_review\"')")
     page.fill("#form-schema", json.dumps(LEGAL_FORM, ensure_ascii=False, indent=2))
     page.wait_for_selector("#form-preview >> text=确认为假货")
 
@@ -98,11 +99,20 @@ def test_process_owner_adds_a_step_and_deploys_it(system, live_server, pages, mo
     assert lanes == ["general_manager"]
     page.click("#bpmn-properties .bio-properties-panel-group-header:has-text('条件')")
     condition = page.locator("#bio-properties-panel-spiff-condition")
-    condition.fill('category == "counterfeit"')
+    condition.fill('category === "counterfeit"')
     condition.press("Tab")
     page.click("#btn-save")
     page.wait_for_selector("#modeller-status.good")
 
+    # A mistake is reported with file, line and element; clicking it selects the element again.
+    page.click("#btn-validate")
+    page.wait_for_selector("#modeller-results[data-state=invalid]")
+    page.evaluate("() => window.modeler.get('selection').select([])")
+    page.click("#modeller-results .problem-where:has-text('[flow_counterfeit]')")
+    selected = "() => window.modeler.get('selection').get().map((e) => e.id)"
+    page.wait_for_function(f"({selected})().includes('flow_counterfeit')")
+    condition.fill('category == "counterfeit"')
+    condition.press("Tab")
     page.click("#btn-validate")
     page.wait_for_selector("#modeller-results[data-state=valid]")
     page.click("#btn-test")

@@ -59,25 +59,38 @@ function start() {
 
   // --- BPMN ---------------------------------------------------------------------------------------
 
+  let bpmnTicket = 0;
   function openBpmn(path) {
     if (!path) return Promise.resolve();
-    return collect().then(() => load(path)).then((xml) => modeler.importXML(xml)).then(() => {
+    const ticket = ++bpmnTicket;
+    return collect().then(() => load(path)).then((xml) => {
+      if (ticket !== bpmnTicket) throw new Error("superseded");
+      bpmnPath = null;  // what the modeller shows is not that file until the import is done
+      return modeler.importXML(xml);
+    }).then(() => {
       bpmnPath = path;
       document.getElementById("bpmn-file").value = path;
       modeler.get("canvas").zoom("fit-viewport");
       root.dataset.ready = "1";
-    }).catch((err) => say(t("The diagram could not be opened:") + " " + err.message, "bad"));
+    }).catch((err) => {
+      if (err.message !== "superseded") say(t("The diagram could not be opened:") + " " + err.message, "bad");
+    });
   }
 
   // --- DMN ----------------------------------------------------------------------------------------
 
+  let dmnTicket = 0;
   function openDmn(path) {
     if (!path || typeof DmnJS === "undefined") return Promise.resolve();
+    const ticket = ++dmnTicket;
     if (!dmn) {
       dmn = new DmnJS({ container: "#dmn-canvas", common: { keyboard: { bindTo: window } } });
-      dmn.on("views.changed", () => {});
     }
-    return collect().then(() => load(path)).then((xml) => dmn.importXML(xml)).then(() => {
+    return collect().then(() => load(path)).then((xml) => {
+      if (ticket !== dmnTicket) throw new Error("superseded");
+      dmnPath = null;
+      return dmn.importXML(xml);
+    }).then(() => {
       dmnPath = path;
       const table = dmn.getViews().find((view) => view.type === "decisionTable");
       if (table) return dmn.open(table);
@@ -85,7 +98,9 @@ function start() {
     }).then(() => {
       dmn.getActiveViewer().on("elements.changed", () => edited.add(dmnPath));
       document.getElementById("dmn-file").value = path;
-    }).catch((err) => say(t("The decision table could not be opened:") + " " + err.message, "bad"));
+    }).catch((err) => {
+      if (err.message !== "superseded") say(t("The decision table could not be opened:") + " " + err.message, "bad");
+    });
   }
 
   // --- forms --------------------------------------------------------------------------------------
@@ -97,10 +112,14 @@ function start() {
 
   function uiPathFor(path) { return path.replace(/\.schema\.json$/, ".uischema.json"); }
 
+  let formTicket = 0;
   function openForm(path) {
     if (!path) return Promise.resolve();
+    // Files load asynchronously: only the form asked for last may fill the editor.
+    const ticket = ++formTicket;
     return collectForm().then(() => Promise.all([load(path), load(uiPathFor(path)).catch(() => "{}")]))
       .then(([schema, ui]) => {
+        if (ticket !== formTicket) return;
         formPath = path;
         schemaBox.value = schema;
         uiBox.value = ui;
