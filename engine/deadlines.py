@@ -51,12 +51,8 @@ def _apply(session: Session, complaint: Complaint, timer: Timer, now: datetime) 
         work.warned_at = now
         audit.record(session, complaint.id, SYSTEM, "deadline_warning", task_id=work.id, task_name=work.name,
                      data={"due_at": _deadline_of(session, work)})
-        notifications.notify(
-            session, holders(session, work), "warning", timer.id,
-            f"【{complaint.reference}】处理时限即将到期 / Deadline approaching",
-            f"投诉 {complaint.reference} 的任务「{work.title}」即将超时，请尽快处理。\n"
-            f"The task \"{work.title_en}\" of complaint {complaint.reference} is close to its deadline.",
-            complaint.id)
+        notifications.notify(session, holders(session, work), "warning", timer.id,
+                             dict(task_params(complaint, work), due=_deadline_of(session, work)), complaint.id)
     elif timer.kind == "deadline" and work is not None:
         _breach(session, complaint, timer, work, now)
 
@@ -78,14 +74,15 @@ def _breach(session: Session, complaint: Complaint, timer: Timer, work: WorkTask
         audit.record(session, complaint.id, SYSTEM, "task_escalated", task_id=work.id, task_name=work.name,
                      data={"to": superior})
         recipients += notifications.users_for(session, superior)
-    notifications.notify(
-        session, recipients, "breach", timer.id,
-        f"【{complaint.reference}】处理超时，已上报 / Deadline missed, escalated",
-        f"投诉 {complaint.reference} 的任务「{work.title}」已超时，罚款 ¥{amount}"
-        + (f"，已上报给 {superior}" if work.escalated_to else "") + "。\n"
-        f"The task \"{work.title_en}\" of complaint {complaint.reference} missed its deadline "
-        f"(penalty ¥{amount})" + (f"; escalated to {superior}." if work.escalated_to else "."),
-        complaint.id)
+    notifications.notify(session, recipients, "breach", timer.id,
+                         dict(task_params(complaint, work), deadline=timer.due_at.isoformat(), amount=amount,
+                              escalated_to=work.escalated_to), complaint.id)
+
+
+def task_params(complaint: Complaint, work: WorkTask) -> dict:
+    """What every message about a task names: the complaint and the task (in both languages)."""
+    return {"reference": complaint.reference, "customer": complaint.customer_name, "task": work.title,
+            "task_en": work.title_en or work.title}
 
 
 def holders(session: Session, work: WorkTask) -> list[User]:

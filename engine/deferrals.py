@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import audit, clock, notifications, progress, runtime, store, worklist
+from engine import audit, clock, deadlines, notifications, progress, runtime, store, worklist
 from engine.db import UnitOfWork
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.models import Complaint, Deferral, Timer, User, WorkTask
@@ -61,12 +61,9 @@ def request_deferral(uow: UnitOfWork, actor: Actor, task_id: str, reason: str, u
                  data={"reason": deferral.reason, "until": until.isoformat(),
                        "deadline": deadline.due_at.isoformat()})
     complaint = session.get(Complaint, row.complaint_id)
-    notifications.notify(
-        session, notifications.users_for(session, GENERAL_MANAGER), "deferral_requested", str(deferral.id),
-        f"【{complaint.reference}】延期处理申请 / Deferral request",
-        f"{actor.username} 申请将「{row.title}」的时限延至 {until:%Y-%m-%d %H:%M} UTC：{deferral.reason}\n"
-        f"{actor.username} asks to move the deadline of \"{row.title_en}\" to {until:%Y-%m-%d %H:%M} UTC.",
-        complaint.id)
+    notifications.notify(session, notifications.users_for(session, GENERAL_MANAGER), "deferral_requested",
+                         str(deferral.id), dict(deadlines.task_params(complaint, row), requester=actor.username,
+                                                until=until.isoformat(), reason=deferral.reason), complaint.id)
     uow.commit()
     return deferral.id
 
@@ -94,13 +91,10 @@ def decide_deferral(uow: UnitOfWork, actor: Actor, deferral_id: int, approve: bo
                  data={"until": deferral.requested_until.isoformat(), "note": note,
                        "deadline": moved_to.isoformat() if moved_to else None})
     requester = session.get(User, deferral.requested_by_id)
-    notifications.notify(
-        session, [requester] if requester else [], "deferral_decided", str(deferral.id),
-        f"【{complaint.reference}】延期申请{'已批准' if approve else '被驳回'} / Deferral "
-        f"{'approved' if approve else 'rejected'}",
-        f"总经理{'批准' if approve else '驳回'}了延期申请。{note}\n"
-        f"The general manager {'approved' if approve else 'rejected'} the deferral request. {note}",
-        complaint.id)
+    work = session.get(WorkTask, deferral.work_task_id)
+    notifications.notify(session, [requester] if requester else [], f"deferral_{deferral.status}", str(deferral.id),
+                         dict(deadlines.task_params(complaint, work), until=deferral.requested_until.isoformat(),
+                              note=note or ""), complaint.id)
     uow.commit()
 
 

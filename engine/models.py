@@ -249,7 +249,7 @@ class Deferral(Base):
 
 
 class Notification(Base):
-    """The outbox: each notification once (`dedupe_key`), sent by SMTP when configured."""
+    """The outbox: each notification once (`dedupe_key`), sent by SMTP when configured, at most once."""
 
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_unsent", "sent_at", "next_attempt_at"),)
@@ -259,9 +259,11 @@ class Notification(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     email: Mapped[str | None] = mapped_column(String(200))
     complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"), index=True)
+    #: What happened; with `params` it is rendered in the reader's language when shown or sent.
     kind: Mapped[str] = mapped_column(String(40))
-    subject: Mapped[str] = mapped_column(String(300))
-    body: Mapped[str] = mapped_column(Text)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: The language for a recipient who is not a user (the customer); users' own setting wins.
+    locale: Mapped[str | None] = mapped_column(String(10))
     created_at: Mapped[datetime]
     next_attempt_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]

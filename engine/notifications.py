@@ -1,10 +1,13 @@
 """Notifications: written to the outbox in the same transaction as their cause, sent at most once.
 
-Messages are bilingual (Chinese, then English) because the engine does not know the reader's language.
+The outbox keeps what happened (`kind` and `params`), not text: the words are chosen in the reader's
+language when the message is shown or sent, by a `Renderer` the entry point hands in (the catalogues
+live with the UI). `Renderer(kind, params, locale) -> (subject, body)`.
 """
 from __future__ import annotations
 
 import smtplib
+from collections.abc import Callable
 from datetime import timedelta
 from email.message import EmailMessage
 from urllib.parse import urlparse
@@ -33,7 +36,11 @@ def users_for(session: Session, role: str, department: str | None = None) -> lis
     return session.info[key]
 
 
-def notify(session: Session, users: list[User], kind: str, key: str, subject: str, body: str,
+Renderer = Callable[[str, dict, str], tuple[str, str]]
+DEFAULT_LOCALE = "zh"
+
+
+def notify(session: Session, users: list[User], kind: str, key: str, params: dict,
            complaint_id: int | None = None) -> None:
     """Queue one message per user; `key` makes it unique per user, so a repeat is ignored."""
     users = list({u.id: u for u in users}.values())
@@ -41,17 +48,18 @@ def notify(session: Session, users: list[User], kind: str, key: str, subject: st
         return
     now = clock.now()
     rows = [{"dedupe_key": f"{kind}:{key}:{u.id}", "user_id": u.id, "email": u.email, "complaint_id": complaint_id,
-             "kind": kind, "subject": subject, "body": body, "created_at": now, "next_attempt_at": now,
-             "attempts": 0} for u in users]
+             "kind": kind, "params": params, "created_at": now, "next_attempt_at": now, "attempts": 0}
+            for u in users]
     dialect = session.get_bind().dialect.name
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
     session.execute(insert(Notification).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"]))
 
 
-def send_pending(db: Database, smtp_url: str | None, sender: str) -> int:
-    """Send queued e-mails (when SMTP is configured). Each message is claimed in its own commit first,
-    so a crash mid-send can never lead to a second copy. Returns how many were sent."""
-    if not smtp_url:
+def send_pending(db: Database, smtp_url: str | None, sender: str, render: Renderer | None) -> int:
+    """Send queued e-mails (when SMTP is configured), each in its reader's language. Each message is
+    claimed in its own commit first, so a crash mid-send can never lead to a second copy. Returns how
+    many were sent."""
+    if not smtp_url or render is None:
         return 0
     sent = 0
     with UnitOfWork(db) as uow:
@@ -62,12 +70,15 @@ def send_pending(db: Database, smtp_url: str | None, sender: str) -> int:
         for message in batch:
             message.attempts = 1
             message.next_attempt_at = clock.now() + timedelta(days=3650)
+        locales = dict(uow.session.execute(select(User.id, User.locale).where(
+            User.id.in_([m.user_id for m in batch if m.user_id is not None]))).all())
         uow.commit()
-        claimed = [(m.id, m.email, m.subject, m.body) for m in batch]
-    for message_id, address, subject, body in claimed:
+        claimed = [(m.id, m.email, m.kind, m.params, locales.get(m.user_id) or m.locale or DEFAULT_LOCALE)
+                   for m in batch]
+    for message_id, address, kind, params, locale in claimed:
         error = None
         try:
-            _smtp_send(smtp_url, sender, address, subject, body)
+            _smtp_send(smtp_url, sender, address, *render(kind, params, locale))
         except (OSError, smtplib.SMTPException) as err:
             error = str(err)
         with UnitOfWork(db) as uow:

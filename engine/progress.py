@@ -39,12 +39,8 @@ def _record(session: Session, complaint: Complaint, workflow, version: LoadedVer
     open_rows, created = worklist.sync(session, complaint, workflow, version, now, due)
     deadlines.sync(session, complaint, workflow, waiting, now)
     for row in created:
-        notifications.notify(
-            session, deadlines.holders(session, row), "assigned", row.id,
-            f"【{complaint.reference}】新任务：{row.title} / New task: {row.title_en}",
-            f"投诉 {complaint.reference}（{complaint.customer_name}）有新的任务「{row.title}」等待处理。\n"
-            f"Complaint {complaint.reference} has a new task \"{row.title_en}\" for you.",
-            complaint.id)
+        notifications.notify(session, deadlines.holders(session, row), "assigned", row.id,
+                             deadlines.task_params(complaint, row), complaint.id)
     end = runtime.outcome(workflow)
     if end is not None and complaint.status == "open":
         complaint.status = "closed"

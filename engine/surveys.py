@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from engine import audit, clock, idempotency, progress, runtime, services, store
+from engine import audit, clock, idempotency, notifications, progress, runtime, services, store
 from engine.db import UnitOfWork
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.models import Complaint, Notification, Survey, WorkTask
@@ -90,12 +90,9 @@ def queue_customer_link(session: Session, complaint: Complaint, url: str) -> Non
     session.add(Notification(
         dedupe_key=f"customer_link:{complaint.id}", user_id=None,
         email=contact if _EMAIL.fullmatch(contact) else None, complaint_id=complaint.id, kind="customer_link",
-        subject=f"您的投诉已受理 / We have received your complaint – {complaint.reference}",
-        body=(f"尊敬的{complaint.customer_name}：您的投诉已登记，编号 {complaint.reference}。"
-              f"您可以通过以下链接查看处理进度（{LINK_MAX_AGE.days} 天内有效）：\n{url}\n\n"
-              f"Dear {complaint.customer_name}, your complaint has been recorded as {complaint.reference}. "
-              f"Follow its progress here (valid for {LINK_MAX_AGE.days} days):\n{url}\n"),
-        created_at=now, next_attempt_at=now,
+        params={"reference": complaint.reference, "customer": complaint.customer_name, "link": url,
+                "days": LINK_MAX_AGE.days},
+        locale=notifications.DEFAULT_LOCALE, created_at=now, next_attempt_at=now,
     ))
 
 

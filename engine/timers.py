@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 
 from engine import audit, clock, deferrals, notifications, progress, runtime, store
+from engine.config import Settings
 from engine.db import Database, UnitOfWork
 from engine.errors import Conflict, Forbidden, NotFound
 from engine.models import Complaint, Timer
@@ -137,13 +138,13 @@ def retry_incident(uow: UnitOfWork, actor: Actor, timer_id: str) -> None:
     uow.commit()
 
 
-def run_worker(db: Database, smtp_url: str | None, sender: str, stop: threading.Event,
+def run_worker(db: Database, settings: Settings, render: notifications.Renderer, stop: threading.Event,
                poll_seconds: float = 2.0) -> None:
     """Loop until `stop` is set: fire due timers, send queued e-mail, sleep when idle."""
     while not stop.is_set():
         try:
             result = run_due(db)
-            notifications.send_pending(db, smtp_url, sender)
+            notifications.send_pending(db, settings.smtp_url, settings.mail_sender, render)
         except Exception:  # noqa: BLE001 - e.g. the database is briefly down: keep the worker alive
             log.exception("timer worker pass failed")
             result = RunResult()
@@ -151,10 +152,10 @@ def run_worker(db: Database, smtp_url: str | None, sender: str, stop: threading.
             stop.wait(poll_seconds)
 
 
-def start_worker_thread(db: Database, settings) -> threading.Event:
+def start_worker_thread(db: Database, settings: Settings, render: notifications.Renderer) -> threading.Event:
     """Run the worker in a daemon thread (the embedded default); set the returned event to stop it."""
     stop = threading.Event()
-    thread = threading.Thread(target=run_worker, args=(db, settings.smtp_url, settings.mail_sender, stop),
+    thread = threading.Thread(target=run_worker, args=(db, settings, render, stop),
                               name="timer-worker", daemon=True)
     thread.start()
     return stop

@@ -288,10 +288,12 @@ def worker(ctx: _Context, once: bool, poll: float) -> None:
     import threading
 
     from engine import notifications, timers
+    from web import mail
 
     if once:
         result = timers.run_due(ctx.db)
-        sent = notifications.send_pending(ctx.db, ctx.settings.smtp_url, ctx.settings.mail_sender)
+        sent = notifications.send_pending(ctx.db, ctx.settings.smtp_url, ctx.settings.mail_sender,
+                                          mail.renderer(ctx.settings))
         click.echo(f"fired {result.fired} timer(s) on {result.complaints} complaint(s); "
                    f"{result.failed} failed; {sent} e-mail(s) sent")
         return
@@ -299,7 +301,7 @@ def worker(ctx: _Context, once: bool, poll: float) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     click.echo("timer worker running (Ctrl-C to stop)")
-    timers.run_worker(ctx.db, ctx.settings.smtp_url, ctx.settings.mail_sender, stop, poll)
+    timers.run_worker(ctx.db, ctx.settings, mail.renderer(ctx.settings), stop, poll)
 
 
 @main.command("test-models")

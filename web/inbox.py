@@ -5,7 +5,9 @@ from flask import Blueprint, render_template, request
 from flask_login import login_required
 
 from engine import inbox
+from web import mail
 from web.context import actor, reading
+from web.i18n import lang, tz
 
 bp = Blueprint("inbox", __name__)
 
@@ -20,4 +22,5 @@ def _signed_in() -> None:
 def index():
     with reading() as uow:
         page = inbox.messages(uow, actor(), page=request.args.get("page", 1, type=int))
-    return render_template("inbox.html", page=page)
+    texts = {n.id: mail.render(n.kind, n.params, lang(), tz()) for n, _reference in page.items}
+    return render_template("inbox.html", page=page, texts=texts)

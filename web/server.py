@@ -2,13 +2,14 @@
 with the timer worker thread in the master process unless disabled."""
 from __future__ import annotations
 
-import importlib
 import threading
 
 from gunicorn.app.base import BaseApplication
 
+from engine import timers
 from engine.bootstrap import connect, init_system
 from engine.config import Settings
+from web import mail
 
 
 class _Gunicorn(BaseApplication):
@@ -36,9 +37,8 @@ def serve(settings: Settings, host: str, port: int, workers: int, threads: int, 
     stop: dict[str, threading.Event] = {}
 
     def when_ready(server) -> None:
-        start = _timer_starter() if timer_worker else None
-        if start is not None:
-            stop["timers"] = start(connect(settings), settings)
+        if timer_worker:
+            stop["timers"] = timers.start_worker_thread(connect(settings), settings, mail.renderer(settings))
             server.log.info("timer worker thread started")
 
     def on_exit(_server) -> None:
@@ -51,11 +51,3 @@ def serve(settings: Settings, host: str, port: int, workers: int, threads: int, 
         "when_ready": when_ready, "on_exit": on_exit,
     }).run()
 
-
-def _timer_starter():
-    """`engine.timers.start_worker_thread` when this version of the engine has it."""
-    try:
-        timers = importlib.import_module("engine.timers")
-    except ImportError:
-        return None
-    return getattr(timers, "start_worker_thread", None)

@@ -157,7 +157,7 @@ def test_recording_queues_the_customer_link_once_per_key(system):
     with UnitOfWork(system.db, write=False) as uow:
         assert uow.session.query(Complaint).count() == 1
         note = uow.session.scalars(select(Notification).where(Notification.kind == "customer_link")).one()
-    assert note.email == "a@b.cn" and note.user_id is None and first.customer_link in note.body
+    assert note.email == "a@b.cn" and note.user_id is None and note.params["link"] == first.customer_link
     other = idempotency.make_key(agent.id, "complaints.create", "k-1", dict(INTAKE, customer_name="乙"))
     with UnitOfWork(system.db) as uow, pytest.raises(InvalidInput):
         surveys.record_complaint(uow, agent, dict(INTAKE, customer_name="乙"), SECRET, "https://x.test",

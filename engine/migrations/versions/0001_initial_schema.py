@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 16:25:48.809382
+Create Date: 2026-11-22 16:38:15.089220
 """
 from alembic import op
 import sqlalchemy as sa
@@ -255,8 +255,8 @@ def upgrade() -> None:
     sa.Column('email', sa.String(length=200), nullable=True),
     sa.Column('complaint_id', sa.Integer(), nullable=True),
     sa.Column('kind', sa.String(length=40), nullable=False),
-    sa.Column('subject', sa.String(length=300), nullable=False),
-    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('params', sa.JSON(), nullable=False),
+    sa.Column('locale', sa.String(length=10), nullable=True),
     sa.Column('created_at', engine.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('next_attempt_at', engine.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('sent_at', engine.models.UTCDateTime(timezone=True), nullable=True),

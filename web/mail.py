@@ -1,0 +1,78 @@
+"""Notification texts in the reader's language: an outbox row's `kind` and `params` → subject and body.
+
+Used for the notifications page and handed to the timer worker for e-mail (`engine.notifications.Renderer`).
+It reads the compiled catalogues directly (no request or app needed: the worker thread has neither).
+"""
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+from functools import cache, partial
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime
+from babel.support import NullTranslations, Translations
+
+from engine.config import Settings
+
+TRANSLATIONS = Path(__file__).parent / "translations"
+
+
+def N_(text: str) -> str:
+    """Mark a text for the catalogue; it is translated later, in the reader's language."""
+    return text
+
+
+#: Subject and body of each kind of notification.
+MESSAGES = {
+    "assigned": (N_("[%(reference)s] New task: %(task)s"),
+                 N_("Complaint %(reference)s (%(customer)s) has a new task for you: %(task)s.")),
+    "warning": (N_("[%(reference)s] Deadline near: %(task)s"),
+                N_("The task %(task)s of complaint %(reference)s is due at %(due)s. Please finish it in time.")),
+    "breach": (N_("[%(reference)s] Deadline missed: %(task)s"),
+               N_("The task %(task)s of complaint %(reference)s missed its deadline (%(deadline)s). "
+                  "Penalty: ¥%(amount)s.")),
+    "deferral_requested": (N_("[%(reference)s] Deferral request: %(task)s"),
+                           N_("%(requester)s asks to move the deadline of %(task)s to %(until)s. "
+                              "Reason: %(reason)s")),
+    "deferral_approved": (N_("[%(reference)s] Deferral approved: %(task)s"),
+                          N_("The general manager approved moving the deadline of %(task)s to %(until)s. "
+                             "%(note)s")),
+    "deferral_rejected": (N_("[%(reference)s] Deferral rejected: %(task)s"),
+                          N_("The general manager rejected moving the deadline of %(task)s; it stays. %(note)s")),
+    "customer_link": (N_("Your complaint %(reference)s"),
+                      N_("Dear %(customer)s, we have recorded your complaint as %(reference)s. Follow its progress "
+                         "here (valid for %(days)s days):\n%(link)s")),
+}
+ESCALATED = N_("It has been escalated to: %(role)s.")
+#: The roles a task can be escalated to (same texts as the role names in `web.labels`).
+ROLE_NAMES = {"cs_manager": N_("Customer-service manager"), "general_manager": N_("General manager")}
+TIMES = ("due", "deadline", "until")
+
+
+@cache
+def _catalogue(locale: str) -> NullTranslations:
+    return Translations.load(str(TRANSLATIONS), [locale])
+
+
+def render(kind: str, params: dict, locale: str, zone: tzinfo) -> tuple[str, str]:
+    """Subject and body of a notification in `locale`, times shown in `zone`."""
+    catalogue = _catalogue(locale)
+    values = dict(params)
+    if locale != "zh":
+        values["task"] = params.get("task_en") or params.get("task")
+    for name in TIMES:
+        if values.get(name):
+            values[name] = format_datetime(datetime.fromisoformat(values[name]), "yyyy-MM-dd HH:mm",
+                                           tzinfo=zone, locale=locale)
+    subject, body = MESSAGES[kind]
+    text = catalogue.gettext(body) % values
+    role = ROLE_NAMES.get(params.get("escalated_to")) if kind == "breach" else None
+    if role:
+        text += " " + catalogue.gettext(ESCALATED) % {"role": catalogue.gettext(role)}
+    return catalogue.gettext(subject) % values, text.strip()
+
+
+def renderer(settings: Settings):
+    """The `engine.notifications.Renderer` for these settings (times in the staff's time zone)."""
+    return partial(render, zone=ZoneInfo(settings.display_timezone))
