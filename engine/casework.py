@@ -74,9 +74,7 @@ def record_contact(uow: UnitOfWork, actor: Actor, complaint_id: int, contacted_a
 
 
 def _contributable(uow: UnitOfWork, actor: Actor, complaint_id: int) -> Complaint:
-    complaint = uow.session.get(Complaint, complaint_id)
-    if complaint is None:
-        raise NotFound(f"complaint {complaint_id} does not exist")
+    complaint = services.get_complaint(uow, actor, complaint_id)
     check_can_contribute(actor, complaint)
     return complaint
 
