@@ -32,6 +32,8 @@ BACKOFF = timedelta(seconds=30)
 #: How long a timer held by a pending deferral request waits before it is looked at again.
 HOLD_RECHECK = timedelta(minutes=1)
 BATCH = 100
+#: How many of the earliest due timers a worker looks at for a complaint no other worker holds.
+CLAIM_WINDOW = 64
 
 
 @dataclass
@@ -75,9 +77,11 @@ def _claim_next(uow: UnitOfWork, now: datetime, skip: set[int]) -> Complaint | N
     first = due.order_by(Timer.next_attempt_at).limit(1).scalar_subquery()
     if uow.db.is_sqlite:  # one writer at a time: the first due complaint is free
         return uow.session.scalars(select(Complaint).where(Complaint.id == first)).one_or_none()
-    # Lock a due complaint nobody holds: workers spread over the queue instead of queueing on one row.
+    # Lock a due complaint nobody holds, among the earliest few (not the whole queue, which may be long):
+    # workers spread over the queue instead of queueing on one row.
+    candidates = due.order_by(Timer.next_attempt_at).limit(CLAIM_WINDOW).scalar_subquery()
     return uow.session.scalars(
-        select(Complaint).where(Complaint.id.in_(due.scalar_subquery())).order_by(Complaint.id)
+        select(Complaint).where(Complaint.id.in_(candidates)).order_by(Complaint.id)
         .limit(1).with_for_update(skip_locked=True)).one_or_none()
 
 
