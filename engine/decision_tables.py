@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.deploy import NS, ModelInvalid, parse_xml
+from engine.model_xml import NS, ModelInvalid, parse_xml
 
 
 @dataclass(frozen=True)

@@ -23,54 +23,19 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from engine import clock
+from engine.model_support import check_trees
+from engine.model_xml import NS, ModelInvalid, ModelProblem, owner_id, parse_xml
 from engine.models import ModelFile, ProcessVersion
 from engine.roles import LANE_ROLES
 from engine.sandbox import SandboxError, check_expression, check_script
 from engine.store import dump_spec
 
-MAX_MODEL_FILE_BYTES = 2 * 1024 * 1024
 MODEL_SUFFIXES = (".bpmn", ".dmn")
 FORM_SUFFIX = ".json"
 TESTS_FOLDER = "tests/"  # model test cases (engine.model_tests), kept with the version
 
-NS = {
-    "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
-    "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core",
-    "dmn": "https://www.omg.org/spec/DMN/20191111/MODEL/",
-}
 FORM_PROPERTY = "formJsonSchemaFilename"
 UI_PROPERTY = "formUiSchemaFilename"
-
-
-@dataclass(frozen=True)
-class ModelProblem:
-    """One reason a model was refused."""
-
-    file: str
-    line: int | None
-    element_id: str | None
-    message: str
-    hint: str | None = None
-
-    def __str__(self) -> str:
-        where = self.file + (f":{self.line}" if self.line else "")
-        element = f" [{self.element_id}]" if self.element_id else ""
-        hint = f" (hint: {self.hint})" if self.hint else ""
-        return f"{where}{element}: {self.message}{hint}"
-
-    def as_dict(self) -> dict:
-        return {
-            "file": self.file, "line": self.line, "element_id": self.element_id,
-            "message": self.message, "hint": self.hint,
-        }
-
-
-class ModelInvalid(Exception):
-    """The bundle cannot be deployed; `problems` says why, each with file, element and line."""
-
-    def __init__(self, problems: list[ModelProblem]):
-        super().__init__("\n".join(str(p) for p in problems))
-        self.problems = problems
 
 
 @dataclass
@@ -102,34 +67,6 @@ def content_hash(files: dict[str, str]) -> str:
     return digest.hexdigest()
 
 
-_SAFE_PARSER_OPTIONS = dict(
-    resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False, huge_tree=False,
-    remove_comments=False,
-)
-
-
-def parse_xml(text: str | bytes, filename: str) -> etree._Element:
-    """Parse model XML safely: no DTD, no entities, no network, bounded size. Raises ModelInvalid."""
-    data = text.encode("utf-8") if isinstance(text, str) else text
-    if len(data) > MAX_MODEL_FILE_BYTES:
-        raise ModelInvalid([ModelProblem(
-            filename, None, None, f"file is {len(data)} bytes; the limit is {MAX_MODEL_FILE_BYTES}")])
-    head = data[:4096].lstrip()
-    if b"<!DOCTYPE" in data[:65536].upper() or b"<!ENTITY" in data[:65536].upper():
-        raise ModelInvalid([ModelProblem(
-            filename, 1, None, "DOCTYPE and entity declarations are not allowed in model files",
-            "remove the <!DOCTYPE …> block; BPMN and DMN files never need one")])
-    if not head.startswith(b"<"):
-        raise ModelInvalid([ModelProblem(filename, 1, None, "not an XML file")])
-    try:
-        root = etree.fromstring(data, etree.XMLParser(**_SAFE_PARSER_OPTIONS))
-    except etree.XMLSyntaxError as err:
-        raise ModelInvalid([ModelProblem(filename, err.lineno, None, f"malformed XML: {err.msg}")]) from err
-    if root.getroottree().docinfo.doctype:
-        raise ModelInvalid([ModelProblem(filename, 1, None, "DOCTYPE is not allowed in model files")])
-    return root
-
-
 def validate_bundle(files: dict[str, str], process_id: str | None = None) -> ValidatedBundle:
     """Run every check on a bundle; return the parsed specs or raise ModelInvalid with all problems."""
     problems: list[ModelProblem] = []
@@ -143,6 +80,8 @@ def validate_bundle(files: dict[str, str], process_id: str | None = None) -> Val
     forms = _load_forms(files, problems)
     if problems:
         raise ModelInvalid(problems)
+    # What other modellers write that this engine cannot run (Camunda habits, FEEL, complex gateways…).
+    unsupported = check_trees(trees)
 
     bpmn_files = [p for p in trees if p.endswith(".bpmn")]
     dmn_files = [p for p in trees if p.endswith(".dmn")]
@@ -168,6 +107,9 @@ def validate_bundle(files: dict[str, str], process_id: str | None = None) -> Val
         process_id = executable[0][0] if executable else ""
     elif process_id not in {pid for pid, _ in executable}:
         problems.append(ModelProblem(bpmn_files[0], None, process_id, "process not found in the bundle"))
+    if unsupported:  # they explain what the generic checks would only call a syntax error
+        named = {(p.file, p.element_id) for p in unsupported}
+        problems = unsupported + [p for p in problems if (p.file, p.element_id) not in named]
     if problems:
         raise ModelInvalid(problems)
 
@@ -239,7 +181,7 @@ def _load_forms(files: dict[str, str], problems: list[ModelProblem]) -> dict[str
 
 
 def _check_expression(path: str, node, source: str | None, what: str) -> list[ModelProblem]:
-    element_id = _owner_id(node)
+    element_id = owner_id(node)
     if source is None or not source.strip():
         return [ModelProblem(path, node.sourceline, element_id, f"{what} is empty")]
     if source.strip().startswith("="):
@@ -256,17 +198,8 @@ def _check_script(path: str, node, source: str | None, what: str) -> list[ModelP
     try:
         check_script(source or "")
     except SandboxError as err:
-        return [ModelProblem(path, node.sourceline, _owner_id(node), f"{what}: {err}")]
+        return [ModelProblem(path, node.sourceline, owner_id(node), f"{what}: {err}")]
     return []
-
-
-def _owner_id(node) -> str | None:
-    """The id of the model element a node belongs to (event definitions name their event)."""
-    while node is not None:
-        if node.get("id") and not etree.QName(node).localname.endswith("EventDefinition"):
-            return node.get("id")
-        node = node.getparent()
-    return None
 
 
 def _check_bpmn(path: str, tree, decisions: dict[str, str], forms: dict[str, dict]) -> list[ModelProblem]:

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from engine.deploy import FORM_SUFFIX, NS, TESTS_FOLDER, ModelInvalid, parse_xml
+from engine.deploy import FORM_SUFFIX, TESTS_FOLDER
+from engine.model_xml import NS, ModelInvalid, parse_xml
 
 ADDED, REMOVED, CHANGED = "added", "removed", "changed"
 BPMN_NS = NS["bpmn"]

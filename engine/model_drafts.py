@@ -15,20 +15,10 @@ from sqlalchemy import select
 
 from engine import clock, modelling
 from engine.db import UnitOfWork
-from engine.deploy import (
-    FORM_PROPERTY,
-    MAX_MODEL_FILE_BYTES,
-    NS,
-    TESTS_FOLDER,
-    ModelInvalid,
-    ModelProblem,
-    current_version,
-    parse_xml,
-    validate_bundle,
-)
+from engine.deploy import FORM_PROPERTY, TESTS_FOLDER, current_version, validate_bundle
 from engine.errors import Forbidden, InvalidInput, NotFound
-from engine.model_support import check_support
 from engine.model_tests import CaseResult
+from engine.model_xml import MAX_MODEL_FILE_BYTES, NS, ModelInvalid, ModelProblem, parse_xml
 from engine.models import ModelDraft, ModelDraftFile, ModelFile, ProcessVersion
 from engine.process_models import BUNDLE_SUFFIXES, MAX_FILES, Upload
 from engine.roles import Actor
@@ -272,13 +262,11 @@ def draft_from_upload(uow: UnitOfWork, actor: Actor, upload: Upload) -> DraftVie
 
 
 def _problems(files: dict[str, str], process_id: str) -> tuple[list[ModelProblem], object]:
-    """Support problems plus validation problems; the validated bundle when there are none."""
-    problems = check_support(files)
+    """Validation problems (support checks included); the validated bundle when there are none."""
     try:
-        bundle = validate_bundle(files, process_id)
+        return [], validate_bundle(files, process_id)
     except ModelInvalid as err:
-        return problems + [p for p in err.problems if p not in problems], None
-    return problems, (bundle if not problems else None)
+        return err.problems, None
 
 
 def check_draft(uow: UnitOfWork, actor: Actor, process_id: str, run_tests: bool = True) -> DraftCheck:

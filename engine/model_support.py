@@ -11,7 +11,7 @@ import re
 from lxml import etree
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
-from engine.deploy import NS, ModelInvalid, ModelProblem, parse_xml
+from engine.model_xml import NS, ModelProblem, owner_id
 
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
@@ -49,29 +49,12 @@ _ISO_TIME = re.compile(r"^(R\d*/)?(P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d
 _JUEL = re.compile(r"^[$#]\{.*\}$", re.S)
 
 
-def check_support(files: dict[str, str]) -> list[ModelProblem]:
-    """Problems with what this engine cannot run, for every BPMN and DMN file of a bundle.
-
-    Files that do not parse are left to `validate_bundle`, which reports why.
-    """
+def check_trees(trees: dict) -> list[ModelProblem]:
+    """Problems with what this engine cannot run, for every parsed BPMN and DMN file of a bundle (by path)."""
     problems: list[ModelProblem] = []
-    for path, text in sorted(files.items()):
-        if not path.endswith((".bpmn", ".dmn")):
-            continue
-        try:
-            tree = parse_xml(text, path)
-        except ModelInvalid:
-            continue
+    for path, tree in sorted(trees.items()):
         problems += _check_bpmn(path, tree) if path.endswith(".bpmn") else _check_dmn(path, tree)
     return problems
-
-
-def _owner(node) -> str | None:
-    while node is not None:
-        if node.get("id") and not etree.QName(node).localname.endswith("EventDefinition"):
-            return node.get("id")
-        node = node.getparent()
-    return None
 
 
 def _check_bpmn(path: str, tree) -> list[ModelProblem]:
@@ -106,7 +89,7 @@ def _check_bpmn(path: str, tree) -> list[ModelProblem]:
 
 
 def _foreign(path: str, node, what: str) -> ModelProblem:
-    return ModelProblem(path, node.sourceline, _owner(node), f"uses {what}, which this engine does not run",
+    return ModelProblem(path, node.sourceline, owner_id(node), f"uses {what}, which this engine does not run",
                         "remove it; forms are JSON Schema files (formJsonSchemaFilename), code is a Python "
                         "script task, decisions are business rule tasks with calledDecisionId")
 
@@ -114,10 +97,10 @@ def _foreign(path: str, node, what: str) -> ModelProblem:
 def _check_expression_text(path: str, node, tag: str) -> list[ModelProblem]:
     source = " ".join((node.text or "").split())
     if _JUEL.match(source):
-        return [ModelProblem(path, node.sourceline, _owner(node), f"{source} is a JUEL expression",
+        return [ModelProblem(path, node.sourceline, owner_id(node), f"{source} is a JUEL expression",
                              "write a Python expression, e.g. `approved == True`")]
     if tag != "conditionExpression" and _ISO_TIME.match(source):
-        return [ModelProblem(path, node.sourceline, _owner(node),
+        return [ModelProblem(path, node.sourceline, owner_id(node),
                              f"timer {source} is not quoted: it would be read as a variable name",
                              f'write it as a Python string: "{source}" (or name a variable holding it)')]
     return []
@@ -139,7 +122,7 @@ def _check_dmn(path: str, tree) -> list[ModelProblem]:
         text = " ".join((entry.findtext("dmn:text", "", NS)).split())
         hint = _feel_entry_hint(text)
         if hint:
-            problems.append(ModelProblem(path, entry.sourceline, entry.get("id") or _owner(entry),
+            problems.append(ModelProblem(path, entry.sourceline, entry.get("id") or owner_id(entry),
                                          f"input entry {text} is FEEL, which this engine does not evaluate", hint))
     return problems
 

@@ -8,9 +8,10 @@ from sqlalchemy import func, select
 
 from engine import audit
 from engine.db import UnitOfWork
-from engine.deploy import ModelInvalid, ModelProblem, ValidatedBundle, deploy_bundle, validate_bundle
+from engine.deploy import ValidatedBundle, deploy_bundle, validate_bundle
 from engine.errors import Forbidden, NotFound
 from engine.model_tests import CaseResult, read_cases, run_cases
+from engine.model_xml import ModelInvalid, ModelProblem
 from engine.models import Complaint, ProcessVersion
 from engine.roles import ADMIN, PROCESS_OWNER, Actor
 from engine.versions import from_bundle

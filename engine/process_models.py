@@ -15,8 +15,9 @@ from sqlalchemy import select
 
 from engine import modelling
 from engine.db import UnitOfWork
-from engine.deploy import FORM_SUFFIX, MAX_MODEL_FILE_BYTES, MODEL_SUFFIXES, ModelInvalid, current_version
+from engine.deploy import FORM_SUFFIX, MODEL_SUFFIXES, current_version
 from engine.errors import Forbidden, InvalidInput
+from engine.model_xml import MAX_MODEL_FILE_BYTES, ModelInvalid
 from engine.models import ModelFile, ProcessVersion
 from engine.roles import Actor
 

@@ -19,9 +19,10 @@ from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.db import UnitOfWork
-from engine.deploy import NS, ModelInvalid, current_version, parse_xml
+from engine.deploy import current_version
 from engine.errors import Forbidden, InvalidInput
 from engine.model_functions import parse_duration
+from engine.model_xml import NS, ModelInvalid, parse_xml
 from engine.models import Complaint, ModelFile, Penalty, Survey, User
 from engine.roles import ADMIN, DEPARTMENT_HEAD, LANE_ROLES, Actor
 

@@ -15,8 +15,9 @@ from engine import api_tokens, services
 from engine.bootstrap import DEMO_PASSWORD, connect, init_system
 from engine.config import load_settings
 from engine.db import UnitOfWork
-from engine.deploy import ModelInvalid, read_bundle, validate_bundle
+from engine.deploy import read_bundle, validate_bundle
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
+from engine.model_xml import ModelInvalid
 from engine.roles import ADMIN, DEPARTMENTS, ROLES, Actor
 
 EXIT_INVALID, EXIT_CONFLICT, EXIT_FORBIDDEN = 2, 3, 4

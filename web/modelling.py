@@ -26,10 +26,10 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from engine import migration, model_drafts, modelling, process_models
 from engine.decision_tables import read_tables
-from engine.deploy import ModelInvalid
 from engine.errors import InvalidInput, NotFound
 from engine.model_diff import diff_bundles
 from engine.model_drafts import DraftCheck
+from engine.model_xml import ModelInvalid
 from engine.roles import LANE_ROLES
 from forms.schema import FormDefinition
 from web import schema_forms

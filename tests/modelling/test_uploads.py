@@ -7,7 +7,8 @@ import io
 import pytest
 
 from engine.db import UnitOfWork
-from engine.model_support import check_support
+from engine.deploy import validate_bundle
+from engine.model_xml import ModelInvalid
 from engine.models import ModelDraft, ProcessVersion
 from tests.modelling.variants import FILES, shipped
 from tests.web.conftest import text_of
@@ -70,7 +71,9 @@ def test_camunda_habits_are_named_with_hints():
                         '</bpmn:timerEventDefinition>')
     dmn = shipped()["routing.dmn"].replace('<text>"logistics"</text>\n        </inputEntry>',
                                            '<text>"logistics","invoice"</text>\n        </inputEntry>')
-    problems = {p.element_id: p for p in check_support({"r.bpmn": text, "routing.dmn": dmn})}
+    with pytest.raises(ModelInvalid) as refused:  # the same checks run for every upload, API call and CLI
+        validate_bundle({"r.bpmn": text, "routing.dmn": dmn})
+    problems = {p.element_id: p for p in refused.value.problems}
     assert "Camunda form" in problems["Activity_approve"].message
     assert "JUEL" in problems["Flow_yes"].message
     assert problems["StartEvent_1"].hint.startswith('write it as a Python string: "PT30M"')

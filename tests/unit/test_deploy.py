@@ -7,8 +7,9 @@ from sqlalchemy import select
 from engine import services
 from engine.config import PROJECT_ROOT
 from engine.db import UnitOfWork
-from engine.deploy import MAX_MODEL_FILE_BYTES, ModelInvalid, deploy_bundle, read_bundle, validate_bundle
+from engine.deploy import deploy_bundle, read_bundle, validate_bundle
 from engine.errors import InvalidInput
+from engine.model_xml import MAX_MODEL_FILE_BYTES, ModelInvalid
 from engine.models import Complaint, ProcessVersion
 from tests.lifecycle import open_task, start, step
 

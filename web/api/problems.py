@@ -9,8 +9,8 @@ from flask import Response
 from werkzeug.exceptions import HTTPException
 
 from engine.db import is_unavailable
-from engine.deploy import ModelInvalid
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
+from engine.model_xml import ModelInvalid
 from engine.modelling import ModelTestsFailed
 
 log = logging.getLogger(__name__)
