@@ -122,7 +122,7 @@ def test_process_owner_adds_a_step_and_deploys_it(system, live_server, pages, mo
     page.click("#btn-deploy")
     page.wait_for_url("**/models/versions/*")
     page.wait_for_selector(".flash-success")
-    page.wait_for_selector("[data-model-diagram][data-ready='1']")
+    page.wait_for_selector("[data-diagram][data-ready='1']")
 
     with UnitOfWork(system.db, write=False) as uow:
         current = uow.session.scalar(select(ProcessVersion).where(ProcessVersion.is_current.is_(True)))
