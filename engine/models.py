@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -61,6 +62,8 @@ class User(Base):
     email: Mapped[str | None] = mapped_column(String(200))
     locale: Mapped[str | None] = mapped_column(String(10))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: Part of every session's identity: raising it ends all of the user's sessions (sign-out, new password).
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime]
 
 
@@ -147,6 +150,9 @@ class WorkTask(Base):
         Index("ix_work_tasks_open_role", "status", "role", "department", "due_at"),
         Index("ix_work_tasks_open_assignee", "status", "assignee_id", "due_at"),
         Index("ix_work_tasks_complaint", "complaint_id", "status"),
+        # The task lists' default order: open rows only, so a page is read in order and the scan stops early.
+        Index("ix_work_tasks_open_due", "due_at", "id", postgresql_where=text("status = 'open'"),
+              sqlite_where=text("status = 'open'")),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)

@@ -29,6 +29,7 @@ from engine.versions import TaskMeta, load_version
 from forms.validate import validate
 
 DEFAULT_PROCESS = "complaint_lifecycle"
+MIN_PASSWORD = 8
 
 _INTAKE_COLUMNS = ("customer_name", "customer_contact", "customer_id", "channel", "order_id", "product",
                    "description", "demand", "category", "level")
@@ -51,8 +52,8 @@ def add_user(uow: UnitOfWork, username: str, role: str, password: str, *, depart
         errors["department"] = [f"department heads need one of {', '.join(DEPARTMENTS)}"]
     if department is not None and department not in DEPARTMENTS:
         errors["department"] = [f"one of {', '.join(DEPARTMENTS)}"]
-    if len(password) < 8:
-        errors["password"] = ["at least 8 characters"]
+    if len(password) < MIN_PASSWORD:
+        errors["password"] = [f"at least {MIN_PASSWORD} characters"]
     if errors:
         raise InvalidInput(errors)
     if uow.session.scalar(select(User.id).where(User.username == username)):

@@ -118,35 +118,36 @@ def list_tasks(session: Session, actor: Actor, scope: str, now: datetime, *, pag
     """One page of open tasks in `scope` for `actor`, read from the task table only."""
     if scope not in SCOPES:
         raise ValueError(f"unknown task list {scope!r}")
-    query = (select(WorkTask, Complaint, User.username)
-             .join(Complaint, Complaint.id == WorkTask.complaint_id)
-             .outerjoin(User, User.id == WorkTask.assignee_id)
-             .where(WorkTask.status == "open"))
-    if scope == "mine":
-        query = query.where(WorkTask.assignee_id == actor.id)
-    else:
-        query = query.where(_visible(actor))
+    conditions = [WorkTask.status == "open"]
+    conditions.append(WorkTask.assignee_id == actor.id if scope == "mine" else _visible(actor))
     if scope == "queue":
-        query = query.where(or_(WorkTask.role == actor.role, WorkTask.escalated_to == actor.role))
+        conditions.append(or_(WorkTask.role == actor.role, WorkTask.escalated_to == actor.role))
     elif scope == "overdue":
-        query = query.where(WorkTask.due_at < now)
+        conditions.append(WorkTask.due_at < now)
     elif scope == "due_soon":
-        query = query.where(WorkTask.due_at >= now, WorkTask.due_at < now + DUE_SOON)
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
+        conditions.extend((WorkTask.due_at >= now, WorkTask.due_at < now + DUE_SOON))
+    # Counted on the task table alone; the list reads only the complaint columns it shows (not its state).
+    total = session.scalar(select(func.count()).select_from(WorkTask).where(*conditions))
     column = SORTS.get(sort, WorkTask.due_at)
     order = column.desc() if descending else column.asc()
-    # NULL due times last either way; id as a tie-breaker keeps pages stable.
-    query = query.order_by(column.is_(None), order, WorkTask.id)
+    query = (select(WorkTask.id, WorkTask.complaint_id, WorkTask.name, WorkTask.title, WorkTask.title_en,
+                    WorkTask.role, WorkTask.department, WorkTask.created_at, WorkTask.due_at, WorkTask.warned_at,
+                    WorkTask.escalated_to, Complaint.reference, Complaint.level, Complaint.category,
+                    Complaint.customer_name, User.username)
+             .join(Complaint, Complaint.id == WorkTask.complaint_id)
+             .outerjoin(User, User.id == WorkTask.assignee_id)
+             .where(*conditions)
+             # NULL due times last either way; id as a tie-breaker keeps pages stable.
+             .order_by(order.nulls_last(), WorkTask.id))
     page = max(1, page)
-    rows = session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
     items = [
         TaskListItem(
-            id=t.id, complaint_id=c.id, reference=c.reference, name=t.name, title=t.title, title_en=t.title_en,
-            role=t.role, department=t.department, assignee=username, level=c.level, category=c.category,
-            customer_name=c.customer_name, created_at=t.created_at, due_at=t.due_at,
-            warned=t.warned_at is not None, escalated_to=t.escalated_to,
+            id=r.id, complaint_id=r.complaint_id, reference=r.reference, name=r.name, title=r.title,
+            title_en=r.title_en, role=r.role, department=r.department, assignee=r.username, level=r.level,
+            category=r.category, customer_name=r.customer_name, created_at=r.created_at, due_at=r.due_at,
+            warned=r.warned_at is not None, escalated_to=r.escalated_to,
         )
-        for t, c, username in rows
+        for r in session.execute(query.limit(per_page).offset((page - 1) * per_page))
     ]
     return Page(items=items, total=total or 0, page=page, per_page=per_page)
 

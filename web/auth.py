@@ -21,18 +21,21 @@ class StaffUser(UserMixin):
         self.actor: Actor = member.actor
         self.display_name = member.display_name
         self.locale = member.locale
+        self.session_epoch = member.session_epoch
 
     def get_id(self) -> str:
-        return str(self.actor.id)
+        # The epoch makes a session end on the server: signing out raises it, so a copied cookie is refused.
+        return f"{self.actor.id}.{self.session_epoch}"
 
 
 @login_manager.user_loader
-def _load_user(user_id: str) -> StaffUser | None:
-    if not user_id.isdigit():
+def _load_user(session_id: str) -> StaffUser | None:
+    user_id, _dot, epoch = session_id.partition(".")
+    if not (user_id.isdigit() and epoch.isdigit()):
         return None
     with reading() as uow:
         member = staff.load_member(uow, int(user_id))
-    return StaffUser(member) if member else None
+    return StaffUser(member) if member and member.session_epoch == int(epoch) else None
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -54,6 +57,8 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    with writing() as uow:
+        staff.end_sessions(uow, actor().id)
     logout_user()  # a POST: CSRFProtect has checked its token
     flash(_("You are signed out."), "info")
     return redirect(url_for("auth.login"))

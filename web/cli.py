@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from engine import api_tokens, services
+from engine import api_tokens, services, staff
 from engine.bootstrap import DEMO_PASSWORD, connect, init_system
 from engine.config import load_settings
 from engine.db import UnitOfWork
@@ -122,6 +122,42 @@ def users_add(ctx: _Context, name, role, department, display_name, email, passwo
     except ServiceError as err:
         _fail(err, False)
     click.echo(f"user {name} created (id {user_id})")
+
+
+def _user_change(ctx: _Context, change, *args) -> None:
+    try:
+        with UnitOfWork(ctx.db) as uow:
+            change(uow, *args)
+    except ServiceError as err:
+        _fail(err, False)
+
+
+@users.command("password")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, required=True, help="Read the new password from stdin.")
+@pass_ctx
+def users_password(ctx: _Context, name, password_stdin) -> None:
+    """Set a user's password (their sessions end)."""
+    _user_change(ctx, staff.set_password, name, sys.stdin.readline().rstrip("\n"))
+    click.echo(f"password of {name} changed; their sessions have ended")
+
+
+@users.command("deactivate")
+@click.argument("name")
+@pass_ctx
+def users_deactivate(ctx: _Context, name) -> None:
+    """Stop a user from signing in (their sessions end at once; their history stays)."""
+    _user_change(ctx, staff.set_active, name, False)
+    click.echo(f"{name} deactivated")
+
+
+@users.command("activate")
+@click.argument("name")
+@pass_ctx
+def users_activate(ctx: _Context, name) -> None:
+    """Let a deactivated user sign in again."""
+    _user_change(ctx, staff.set_active, name, True)
+    click.echo(f"{name} activated")
 
 
 @main.group()

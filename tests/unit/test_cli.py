@@ -84,6 +84,14 @@ def test_users_and_roles(run):
     assert short.returncode == 2 and "password" in short.stderr
     forbidden = run("start", "--user", "wang", stdin=INTAKE)
     assert forbidden.returncode == 4
+    assert run("users", "password", "wang", "--password-stdin", stdin="another-long-one\n").returncode == 0
+    assert run("users", "password", "wang", "--password-stdin", stdin="short\n").returncode == 2
+    assert run("users", "password", "nobody", "--password-stdin", stdin="another-long-one\n").returncode == 2
+    assert run("users", "deactivate", "wang").returncode == 0
+    gone = run("tokens", "create", "--user", "wang")  # a deactivated user acts nowhere
+    assert gone.returncode == 2 and "no active user" in gone.stderr
+    assert run("users", "activate", "wang").returncode == 0
+    assert run("tokens", "create", "--user", "wang").returncode == 0
 
 
 def test_validate_names_file_line_and_element(tmp_path):

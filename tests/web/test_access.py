@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 
+from engine import staff
 from engine.db import UnitOfWork
 from engine.models import AuditEvent, Comment
 from tests.lifecycle import open_task, start, step
@@ -26,6 +27,34 @@ def test_sign_in_and_out(client):
     assert "王芳" in text_of(client.get("/search"))
     assert client.post("/logout").status_code == 302
     assert client.get("/tasks/mine").status_code == 302
+
+
+def _session_cookie(client) -> str:
+    return client.get_cookie("session").value
+
+
+def test_signing_out_ends_the_session_on_the_server(app, login):
+    agent = login("agent1")
+    copied = _session_cookie(agent)
+    assert agent.post("/logout").status_code == 302
+    thief = app.test_client()
+    thief.set_cookie("session", copied)
+    response = thief.get("/tasks/mine")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_a_new_password_or_deactivation_ends_every_session(system, app, login):
+    laptop, phone = login("agent1"), login("agent2")
+    with UnitOfWork(system.db) as uow:
+        staff.set_password(uow, "agent1", "a-new-long-password")
+    assert laptop.get("/tasks/mine").status_code == 302
+    assert phone.get("/tasks/mine").status_code == 200  # other people's sessions are theirs
+    login("agent1", password="a-new-long-password")
+    with UnitOfWork(system.db) as uow:
+        staff.set_active(uow, "agent2", False)
+    assert phone.get("/tasks/mine").status_code == 302
+    refused = app.test_client().post("/login", data={"username": "agent2", "password": "demo-pass-2026"})
+    assert refused.status_code == 200 and "用户名或密码错误" in text_of(refused)
 
 
 def test_sign_in_never_redirects_off_site(client):

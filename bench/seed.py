@@ -1,0 +1,231 @@
+"""Seeding a benchmark database with many complaints whose workflows are real.
+
+A few dozen *templates* are driven through the engine (`services`), one per department and per step of the
+happy path; then each seeded complaint is a clone of one template: its workflow state, task rows, timer rows
+and audit trail copied with fresh UUIDs, a new id and reference, and (for closed complaints) its dates moved
+into the past. A clone is therefore indistinguishable from a complaint that went through the engine: it can
+be opened, its open task worked and completed, its timers fired.
+
+Run on its own: `python -m bench.seed DATABASE_URL [COUNT]` (migrates, deploys workflows/, adds the bench
+staff, then seeds).
+"""
+from __future__ import annotations
+
+import random
+import re
+import sys
+import time
+import uuid
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import func, insert, select, text
+
+from engine import services
+from engine.bootstrap import init_system
+from engine.config import load_settings
+from engine.db import Database, UnitOfWork, open_database
+from engine.models import AuditEvent, Complaint, Timer, User, WorkTask
+from tests.lifecycle import ANSWERS, INTAKE, WORKER
+
+STAFF_PASSWORD = "bench-pass-2026"
+#: category → the department routing.dmn sends it to (one category per department is enough here).
+DEPARTMENTS = {"logistics": "logistics", "product_quality": "quality", "service_attitude": "customer_service",
+               "transaction_dispute": "sales", "return_exchange": "after_sales"}
+HAPPY_PATH = ("judge_validity", "hand_over", "analyse_and_propose", "approve_solution", "implement_solution",
+              "follow_up", "cs_sign_off", "gm_review")
+UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+YEARS_OF_HISTORY = 2
+
+
+@dataclass(frozen=True)
+class Staff:
+    username: str
+    role: str
+    department: str | None
+
+
+def bench_staff(agents: int = 16, heads_per_department: int = 2, managers: int = 3,
+                general_managers: int = 3) -> list[Staff]:
+    """The people the load generator signs in as (32 with the defaults)."""
+    people = [Staff(f"agent{n:02d}", "agent", None) for n in range(1, agents + 1)]
+    people += [Staff(f"head_{d}_{n}", "department_head", d)
+               for d in DEPARTMENTS.values() for n in range(1, heads_per_department + 1)]
+    people += [Staff(f"csm{n}", "cs_manager", None) for n in range(1, managers + 1)]
+    people += [Staff(f"gm{n}", "general_manager", None) for n in range(1, general_managers + 1)]
+    return people
+
+
+def add_staff(db: Database, people: list[Staff]) -> None:
+    """Create the staff accounts that do not exist yet (one password hash shared: hashing is slow on purpose)."""
+    from werkzeug.security import generate_password_hash
+
+    hashed = generate_password_hash(STAFF_PASSWORD)
+    with UnitOfWork(db) as uow:
+        existing = set(uow.session.scalars(select(User.username)))
+        for person in people:
+            if person.username not in existing:
+                services.add_user(uow, person.username, person.role, STAFF_PASSWORD, department=person.department,
+                                  display_name=person.username, password_hash=hashed)
+        uow.commit()
+
+
+def _actor(db: Database, username: str):
+    with UnitOfWork(db, write=False) as uow:
+        return services.actor_by_username(uow, username)
+
+
+def make_templates(db: Database) -> list[int]:
+    """Drive one complaint per department to each point of the happy path; return their ids.
+
+    Uses the demo users (`init_system(..., demo=True)`), so department heads are the demo ones.
+    """
+    heads = {d: f"head_{'cs' if d == 'customer_service' else d}" for d in DEPARTMENTS.values()}
+    ids = []
+    for category, department in DEPARTMENTS.items():
+        for done in range(len(HAPPY_PATH) + 1):
+            with UnitOfWork(db) as uow:
+                result = services.start_complaint(uow, _actor(db, "agent1"), dict(INTAKE, category=category))
+            for name in HAPPY_PATH[:done]:
+                worker = heads[department] if WORKER[name] == "head_logistics" else WORKER[name]
+                answers = dict(ANSWERS[name], **({"department": department} if name == "hand_over" else {}))
+                with UnitOfWork(db) as uow:
+                    result = services.complete_task(uow, _actor(db, worker), result.open_tasks[0]["id"], answers)
+            ids.append(result.complaint_id)
+    return ids
+
+
+@dataclass(frozen=True)
+class Row:
+    """A template row's values (its own id and foreign keys left to the clone), and which hold dates and UUIDs."""
+
+    values: dict
+    dates: tuple[str, ...]
+    ids: tuple[str, ...]
+
+
+@dataclass
+class Template:
+    """One template complaint's rows."""
+
+    complaint: Row
+    tasks: list[Row]
+    timers: list[Row]
+    events: list[Row]
+
+    @property
+    def closed(self) -> bool:
+        return self.complaint.values["status"] == "closed"
+
+
+def _columns(row, skip: tuple[str, ...] = ()) -> Row:
+    values = {c.key: getattr(row, c.key) for c in row.__table__.columns if c.key not in skip}
+    return Row(values, dates=tuple(k for k, v in values.items() if isinstance(v, datetime)),
+               ids=tuple(k for k, v in values.items() if isinstance(v, str) and UUID_RE.fullmatch(v)))
+
+
+def load_templates(db: Database, ids: list[int]) -> list[Template]:
+    with UnitOfWork(db, write=False) as uow:
+        session = uow.session
+        return [Template(
+            complaint=_columns(session.get(Complaint, cid), skip=("id", "reference")),
+            tasks=[_columns(r, skip=("complaint_id",))
+                   for r in session.scalars(select(WorkTask).where(WorkTask.complaint_id == cid))],
+            timers=[_columns(r, skip=("complaint_id",))
+                    for r in session.scalars(select(Timer).where(Timer.complaint_id == cid))],
+            events=[_columns(r, skip=("id", "complaint_id"))
+                    for r in session.scalars(select(AuditEvent).where(AuditEvent.complaint_id == cid))],
+        ) for cid in ids]
+
+
+class _FreshIds(dict):
+    """Old UUID → a new one, made on first sight."""
+
+    def __missing__(self, old: str) -> str:
+        self[old] = new = str(uuid.uuid4())
+        return new
+
+
+def _shifted(row: Row, delta: timedelta, fresh: _FreshIds, **fixed) -> dict:
+    """A copy of `row` with its dates moved by `delta` and its UUIDs renewed through `fresh`."""
+    out = dict(row.values, **fixed)
+    for key in row.dates:
+        out[key] = out[key] + delta
+    for key in row.ids:
+        out[key] = fresh[out[key]]
+    return out
+
+
+def clone(template: Template, cid: int, delta: timedelta) -> tuple[dict, list[dict], list[dict], list[dict]]:
+    """Rows for complaint `cid`, a copy of `template` that happened `delta` later."""
+    fresh = _FreshIds()
+    complaint = _shifted(template.complaint, delta, fresh, id=cid)
+    complaint["reference"] = f"TS{complaint['created_at']:%Y%m%d}-{cid:06d}"
+    complaint["state"] = UUID_RE.sub(lambda m: fresh[m.group(0)], template.complaint.values["state"])
+    tasks = [_shifted(r, delta, fresh, complaint_id=cid) for r in template.tasks]
+    timers = [_shifted(r, delta, fresh, complaint_id=cid) for r in template.timers]
+    events = [_shifted(r, delta, fresh, complaint_id=cid) for r in template.events]
+    return complaint, tasks, timers, events
+
+
+def seed_complaints(db: Database, templates: list[Template], count: int, open_share: float = 0.03,
+                    seed: int = 7, batch: int = 2000) -> dict:
+    """Insert `count` clones: the closed ones spread over the last two years, oldest first, then `open_share`
+    of them open (now, like their templates), so that ids grow with time as they do in use."""
+    rng = random.Random(seed)
+    closed = [t for t in templates if t.closed]
+    still_open = [t for t in templates if not t.closed]
+    opened = round(count * open_share)
+    span = timedelta(days=365 * YEARS_OF_HISTORY).total_seconds()
+    ages = sorted((rng.uniform(86400, span) for _ in range(count - opened)), reverse=True)
+    plan = ([(rng.choice(closed), timedelta(seconds=-age)) for age in ages]
+            # an open clone keeps its template's times: its timers stay as its workflow has them
+            + [(rng.choice(still_open), timedelta(0)) for _ in range(opened)])
+    with UnitOfWork(db, write=False) as uow:
+        first = (uow.session.scalar(select(func.max(Complaint.id))) or 0) + 1
+    totals = {"complaints": count, "open": opened, "tasks": 0, "timers": 0, "events": 0}
+    for start in range(0, count, batch):
+        rows: dict[type, list[dict]] = {Complaint: [], WorkTask: [], Timer: [], AuditEvent: []}
+        for offset, (template, delta) in enumerate(plan[start:start + batch], start):
+            complaint, tasks, timers, events = clone(template, first + offset, delta)
+            rows[Complaint].append(complaint)
+            rows[WorkTask] += tasks
+            rows[Timer] += timers
+            rows[AuditEvent] += events
+        with UnitOfWork(db) as uow:
+            for model, batch_rows in rows.items():
+                if batch_rows:  # Core executemany: the ORM's bulk path would insert these one by one
+                    uow.session.connection().execute(insert(model.__table__), batch_rows)
+            uow.commit()
+        totals["tasks"] += len(rows[WorkTask])
+        totals["timers"] += len(rows[Timer])
+        totals["events"] += len(rows[AuditEvent])
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        if not db.is_sqlite:  # explicit ids leave the serial behind
+            conn.execute(text("SELECT setval(pg_get_serial_sequence('complaints', 'id'), "
+                              "(SELECT max(id) FROM complaints))"))
+        # Statistics and visibility as a database in use has them from autovacuum.
+        conn.execute(text("ANALYZE" if db.is_sqlite else "VACUUM ANALYZE"))
+    return totals
+
+
+def prepare(db: Database, settings, count: int, open_share: float = 0.03) -> dict:
+    """Everything a load run needs: schema, models, demo users, bench staff, templates and `count` clones."""
+    init_system(db, settings, demo=True)
+    add_staff(db, bench_staff())
+    templates = load_templates(db, make_templates(db))
+    return seed_complaints(db, templates, count, open_share)
+
+
+def main(argv: list[str]) -> None:
+    url, count = argv[0], int(argv[1]) if len(argv) > 1 else 100_000
+    settings = replace(load_settings({}), database_url=url, instance_dir=Path("instance"))
+    db = open_database(url)
+    started = time.perf_counter()
+    totals = prepare(db, settings, count)
+    print(f"seeded {totals} in {time.perf_counter() - started:.1f} s")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
