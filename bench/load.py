@@ -79,10 +79,12 @@ def _counts(db) -> dict[str, int]:
 def _locust(url: str, folder: Path) -> dict[str, dict]:
     """Run the staff for WARMUP + SECONDS; return locust's figures per request name."""
     env = dict(os.environ, PYTHONPATH=str(ROOT), BENCH_WARMUP_SECONDS=str(WARMUP))
-    subprocess.run([str(BIN / "locust"), "-f", str(ROOT / "bench" / "locustfile.py"), "--headless",
-                    "-u", str(USERS), "-r", str(max(1, USERS // 4)), "-t", f"{WARMUP + SECONDS}s",
-                    "--host", url, "--csv", str(folder / "load"), "--only-summary", "--loglevel", "WARNING"],
-                   cwd=ROOT, env=env, check=False, stdout=subprocess.DEVNULL)
+    done = subprocess.run([str(BIN / "locust"), "-f", str(ROOT / "bench" / "locustfile.py"), "--headless",
+                           "-u", str(USERS), "-r", str(max(1, USERS // 4)), "-t", f"{WARMUP + SECONDS}s",
+                           "--host", url, "--csv", str(folder / "load"), "--only-summary", "--loglevel", "WARNING"],
+                          cwd=ROOT, env=env, check=False, capture_output=True, text=True)
+    if done.returncode != 0:  # locust's own summary and any traceback of a simulated user
+        print(done.stderr[-20000:], file=sys.stderr)
     with open(folder / "load_failures.csv", newline="") as failures:
         for row in csv.DictReader(failures):
             print(f"  failed {row['Occurrences']}x: {row['Method']} {row['Name']}: {row['Error']}", file=sys.stderr)
@@ -139,8 +141,9 @@ def _print(name, seeded, seed_seconds, stats, before, after, errors_5xx) -> None
         print(f"  {row_name:26} {int(row['Request Count']):7d} {int(row['Failure Count']):6d} "
               f"{float(row['Requests/s']):7.1f} {row['50%']:>7} {row['95%']:>7} {row['99%']:>7}")
     done = {k: after[k] - before[k] for k in after}
-    print(f"  during the run: {done['complaints']} complaints recorded, {done['tasks completed']} tasks completed, "
-          f"{done['timers fired']} timers fired; server 5xx responses: {errors_5xx}")
+    print(f"  during warm-up and run: {done['complaints']} complaints recorded, "
+          f"{done['tasks completed']} tasks completed, {done['timers fired']} timers fired; "
+          f"server 5xx responses: {errors_5xx}")
     failures = int(stats["Aggregated"]["Failure Count"])
     verdicts = [f"errors {failures + errors_5xx} (target 0)"]
     for row_name, target in TARGETS.items():
