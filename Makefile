@@ -24,7 +24,7 @@ test: $(STAMP) $(ASSETS) chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -m "not browser and not postgres" -x $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not browser and not postgres and not faults" -x $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

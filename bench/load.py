@@ -6,8 +6,12 @@ default.
   a fresh schema in BENCH_DATABASE_URL (default: the local `test` database), dropped afterwards.
 * SQLite: `complaints serve` as `make run` starts it (one process, 4 threads, timer worker thread).
 
+After the paced run, the same staff work without pauses for BENCH_CAPACITY_SECONDS: the most each configuration
+takes, which shows where a company outgrows the embedded default.
+
 Environment: BENCH_COMPLAINTS (100000), BENCH_LOAD_SECONDS (120), BENCH_USERS (32), BENCH_THINK_SECONDS (1.0,
-the mean pause of a user between actions), BENCH_WARMUP_SECONDS (15), BENCH_BACKENDS (postgres,sqlite).
+the mean pause of a user between actions), BENCH_WARMUP_SECONDS (15), BENCH_CAPACITY_SECONDS (60),
+BENCH_BACKENDS (postgres,sqlite).
 """
 from __future__ import annotations
 
@@ -36,6 +40,9 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 COMPLAINTS = int(os.environ.get("BENCH_COMPLAINTS", "100000"))
 SECONDS = int(os.environ.get("BENCH_LOAD_SECONDS", "120"))
+THINK = float(os.environ.get("BENCH_THINK_SECONDS", "1.0"))
+#: The same staff without pauses: what the configuration can take at most.
+CAPACITY_SECONDS = int(os.environ.get("BENCH_CAPACITY_SECONDS", "60"))
 USERS = int(os.environ.get("BENCH_USERS", "32"))
 WARMUP = int(os.environ.get("BENCH_WARMUP_SECONDS", "15"))
 POSTGRES = os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -76,19 +83,21 @@ def _counts(db) -> dict[str, int]:
         }
 
 
-def _locust(url: str, folder: Path) -> dict[str, dict]:
-    """Run the staff for WARMUP + SECONDS; return locust's figures per request name."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT), BENCH_WARMUP_SECONDS=str(WARMUP))
+def _locust(url: str, folder: Path, seconds: int, think: float) -> dict[str, dict]:
+    """Run the staff for WARMUP + `seconds` with `think` seconds of pause on average between actions;
+    return locust's figures per request name."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT), BENCH_WARMUP_SECONDS=str(WARMUP), BENCH_THINK_SECONDS=str(think))
+    csv_prefix = folder / f"load_{think}"
     done = subprocess.run([str(BIN / "locust"), "-f", str(ROOT / "bench" / "locustfile.py"), "--headless",
-                           "-u", str(USERS), "-r", str(max(1, USERS // 4)), "-t", f"{WARMUP + SECONDS}s",
-                           "--host", url, "--csv", str(folder / "load"), "--only-summary", "--loglevel", "WARNING"],
+                           "-u", str(USERS), "-r", str(max(1, USERS // 4)), "-t", f"{WARMUP + seconds}s",
+                           "--host", url, "--csv", str(csv_prefix), "--only-summary", "--loglevel", "WARNING"],
                           cwd=ROOT, env=env, check=False, capture_output=True, text=True)
     if done.returncode != 0:  # locust's own summary and any traceback of a simulated user
         print(done.stderr[-20000:], file=sys.stderr)
-    with open(folder / "load_failures.csv", newline="") as failures:
+    with open(f"{csv_prefix}_failures.csv", newline="") as failures:
         for row in csv.DictReader(failures):
             print(f"  failed {row['Occurrences']}x: {row['Method']} {row['Name']}: {row['Error']}", file=sys.stderr)
-    with open(folder / "load_stats.csv", newline="") as stats:
+    with open(f"{csv_prefix}_stats.csv", newline="") as stats:
         return {row["Name"]: row for row in csv.DictReader(stats)}
 
 
@@ -107,7 +116,8 @@ def _measure(name: str, url_of_db: str, serve_args: list[str]) -> dict:
         seed_seconds = time.perf_counter() - started
         port = _free_port()
         log = folder / "server.log"
-        env = dict(os.environ, DATABASE_URL=url_of_db, COMPLAINTS_INSTANCE=str(folder))
+        # XDG_RUNTIME_DIR: gunicorn's control socket goes there, not into a path other servers share.
+        env = dict(os.environ, DATABASE_URL=url_of_db, COMPLAINTS_INSTANCE=str(folder), XDG_RUNTIME_DIR=str(folder))
         with open(log, "w") as out:
             server = subprocess.Popen([str(BIN / "complaints"), "serve", "--port", str(port), *serve_args],
                                       env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -115,8 +125,9 @@ def _measure(name: str, url_of_db: str, serve_args: list[str]) -> dict:
             url = f"http://127.0.0.1:{port}"
             _wait_until_serving(url, server)
             before = _counts(db)
-            stats = _locust(url, folder)
+            stats = _locust(url, folder, SECONDS, THINK)
             after = _counts(db)
+            capacity = _locust(url, folder, CAPACITY_SECONDS, 0.0)
         finally:
             server.send_signal(signal.SIGINT)  # gunicorn's quick shutdown: keep-alive clients are not waited for
             server.wait(60)
@@ -124,15 +135,19 @@ def _measure(name: str, url_of_db: str, serve_args: list[str]) -> dict:
         if errors_5xx:
             print(log.read_text(errors="replace")[-20000:], file=sys.stderr)
         db.dispose()
-    _print(name, seeded, seed_seconds, stats, before, after, errors_5xx)
-    return {"stats": stats, "errors_5xx": errors_5xx}
+    result = {"seeded": seeded, "seed_seconds": seed_seconds, "stats": stats, "capacity": capacity,
+              "done": {k: after[k] - before[k] for k in after}, "errors_5xx": errors_5xx}
+    _print(name, result)
+    return result
 
 
-def _print(name, seeded, seed_seconds, stats, before, after, errors_5xx) -> None:
+def _print(name: str, result: dict) -> None:
+    seeded, stats, done, capacity = result["seeded"], result["stats"], result["done"], result["capacity"]
     print(f"\nload: {name}, {USERS} staff for {SECONDS} s after {WARMUP} s warm-up "
-          f"(pause between actions {os.environ.get('BENCH_THINK_SECONDS', '1.0')} s on average)")
+          f"(pause between actions {THINK} s on average)")
     print(f"  database: {seeded['complaints']:,} complaints ({seeded['open']:,} open), {seeded['tasks']:,} task rows, "
-          f"{seeded['timers']:,} timer rows, {seeded['events']:,} audit events; seeded in {seed_seconds:.0f} s")
+          f"{seeded['timers']:,} timer rows, {seeded['events']:,} audit events; "
+          f"seeded in {result['seed_seconds']:.0f} s")
     print(f"  {'request':26} {'count':>7} {'fails':>6} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7}")
     for row_name in ROWS + ("Aggregated",):
         row = stats.get(row_name)
@@ -140,17 +155,20 @@ def _print(name, seeded, seed_seconds, stats, before, after, errors_5xx) -> None
             continue
         print(f"  {row_name:26} {int(row['Request Count']):7d} {int(row['Failure Count']):6d} "
               f"{float(row['Requests/s']):7.1f} {row['50%']:>7} {row['95%']:>7} {row['99%']:>7}")
-    done = {k: after[k] - before[k] for k in after}
     print(f"  during warm-up and run: {done['complaints']} complaints recorded, "
-          f"{done['tasks completed']} tasks completed, {done['timers fired']} timers fired; "
-          f"server 5xx responses: {errors_5xx}")
-    failures = int(stats["Aggregated"]["Failure Count"])
-    verdicts = [f"errors {failures + errors_5xx} (target 0)"]
+          f"{done['tasks completed']} tasks completed, {done['timers fired']} timers fired")
+    failures = int(stats["Aggregated"]["Failure Count"]) + int(capacity["Aggregated"]["Failure Count"])
+    verdicts = [f"errors {failures + result['errors_5xx']} (target 0; 5xx in the server log "
+                f"{result['errors_5xx']})"]
     for row_name, target in TARGETS.items():
         if row_name in stats:
             p95 = float(stats[row_name]["95%"])
             verdicts.append(f"{row_name} p95 {p95:.0f} ms ({'meets' if p95 <= target else 'misses'} {target} ms)")
     print("  " + "; ".join(verdicts))
+    print(f"  capacity (the same staff without pauses, {CAPACITY_SECONDS} s): "
+          f"{float(capacity['Aggregated']['Requests/s']):.0f} requests/s, "
+          f"{float(capacity['task submit']['Requests/s']):.1f} task submits/s; p95 task list "
+          f"{capacity['task list']['95%']} ms, task submit {capacity['task submit']['95%']} ms")
 
 
 def _postgres_schema() -> tuple[str, callable] | None:

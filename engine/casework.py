@@ -17,10 +17,10 @@ from engine.staff import display_names
 from engine.versions import LoadedVersion, TaskMeta, load_version
 from engine.worklist import can_work
 from forms.schema import FormDefinition
+from forms.validate import on_the_calendar, text_errors
 
 #: How staff reached the customer (or the customer reached them).
 CONTACT_CHANNELS = ("phone", "sms", "email", "on_site", "platform_message", "other")
-MAX_TEXT = 4000
 #: A contact may be recorded a little ahead of the server's clock (clocks of PCs drift), not more.
 FUTURE_TOLERANCE = timedelta(minutes=5)
 #: The name under which the start event's form is listed with the task forms.
@@ -33,7 +33,7 @@ def add_comment(uow: UnitOfWork, actor: Actor, complaint_id: int, body: str) -> 
     """Add an internal note to a complaint."""
     complaint = _contributable(uow, actor, complaint_id)
     body = (body or "").strip()
-    errors = _text_errors(body)
+    errors = text_errors(body)
     if errors:
         raise InvalidInput({"body": errors})
     comment = Comment(complaint_id=complaint.id, author_id=actor.id, body=body, created_at=clock.now())
@@ -54,12 +54,14 @@ def record_contact(uow: UnitOfWork, actor: Actor, complaint_id: int, contacted_a
         errors["contacted_at"] = ["this field is required"]
     elif contacted_at.tzinfo is None:
         errors["contacted_at"] = ["the time needs a time zone"]
+    elif not on_the_calendar(contacted_at):  # year 1 cannot be stored as UTC
+        errors["contacted_at"] = ["not a valid date-time"]
     elif contacted_at > clock.now() + FUTURE_TOLERANCE:
         errors["contacted_at"] = ["the time lies in the future"]
     if channel not in CONTACT_CHANNELS:
         errors["channel"] = ["choose one of the offered values"]
-    if _text_errors(summary):
-        errors["summary"] = _text_errors(summary)
+    if problems := text_errors(summary):
+        errors["summary"] = problems
     if errors:
         raise InvalidInput(errors)
     contacted_at = contacted_at.astimezone(UTC)  # SQLite keeps the wall time only: store UTC
@@ -77,14 +79,6 @@ def _contributable(uow: UnitOfWork, actor: Actor, complaint_id: int) -> Complain
     complaint = services.get_complaint(uow, actor, complaint_id)
     check_can_contribute(actor, complaint)
     return complaint
-
-
-def _text_errors(text: str) -> list[str]:
-    if not text:
-        return ["this field is required"]
-    if len(text) > MAX_TEXT:
-        return [f"at most {MAX_TEXT} characters"]
-    return []
 
 
 # --- the complaint page ------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.models import Complaint, Deferral, Timer, User, WorkTask
 from engine.roles import GENERAL_MANAGER, Actor
 from engine.versions import load_version
+from forms.validate import text_errors
 
 MAX_DEFERRAL = timedelta(days=14)
 
@@ -38,8 +39,11 @@ def request_deferral(uow: UnitOfWork, actor: Actor, task_id: str, reason: str, u
         raise Conflict(f"this task was already {row.status}")
     now = clock.now()
     errors = {}
-    if not reason or not reason.strip():
+    reason = (reason or "").strip()
+    if not reason:
         errors["reason"] = ["say why the customer cannot be reached"]
+    elif problems := text_errors(reason):
+        errors["reason"] = problems
     if until.tzinfo is None:
         errors["until"] = ["give a time zone"]
     elif not now < until <= now + MAX_DEFERRAL:
@@ -54,7 +58,7 @@ def request_deferral(uow: UnitOfWork, actor: Actor, task_id: str, reason: str, u
     if pending_tasks(session, {task_id}):
         raise Conflict("a deferral request for this task is already waiting for a decision")
     deferral = Deferral(complaint_id=row.complaint_id, work_task_id=task_id, requested_by_id=actor.id,
-                        reason=reason.strip(), requested_until=until, status="pending", created_at=now)
+                        reason=reason, requested_until=until, status="pending", created_at=now)
     session.add(deferral)
     session.flush()
     audit.record(session, row.complaint_id, actor, "deferral_requested", task_id=task_id, task_name=row.name,
@@ -72,6 +76,8 @@ def decide_deferral(uow: UnitOfWork, actor: Actor, deferral_id: int, approve: bo
     """The general manager approves (the deadline moves) or rejects (it stays) a pending request."""
     if actor.role != GENERAL_MANAGER:
         raise Forbidden("only the general manager decides deferral requests")
+    if problems := text_errors(note or "", required=False):
+        raise InvalidInput({"note": problems})
     session = uow.session
     deferral = session.get(Deferral, deferral_id)
     if deferral is None:

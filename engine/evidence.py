@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import secrets
 import tempfile
 from dataclasses import dataclass
@@ -33,6 +34,8 @@ NOT_ALLOWED = "this type of file is not accepted"
 EMPTY = "the file is empty"
 UNKNOWN = "no such uploaded file"
 
+#: What `store_uploads` names a file (`secrets.token_hex(16)`); other posted ids are not looked up at all.
+_ID = re.compile(r"[0-9a-f]{32}")
 _TEXT_ENCODINGS = ("utf-8", "gb18030")
 _CONTROL = set(range(0, 32)) - {9, 10, 12, 13}
 
@@ -120,8 +123,9 @@ def store_uploads(uow: UnitOfWork, settings: Settings, actor: Actor, uploads: li
 
 def pending(uow: UnitOfWork, actor: Actor, ids: list[str]) -> list[Evidence]:
     """The actor's uploads that wait for an intake, in the given order; unknown ids are field errors."""
+    wellformed = {i for i in ids if _ID.fullmatch(i)}  # e.g. no NUL, which PostgreSQL refuses with an error
     rows = {r.id: r for r in uow.session.scalars(select(Evidence).where(
-        Evidence.id.in_(ids), Evidence.uploaded_by_id == actor.id, Evidence.complaint_id.is_(None)))}
+        Evidence.id.in_(wellformed), Evidence.uploaded_by_id == actor.id, Evidence.complaint_id.is_(None)))}
     missing = [i for i in ids if i not in rows]
     if missing:
         raise InvalidInput({"evidence": [f"{i}: {UNKNOWN}" for i in missing]})

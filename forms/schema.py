@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from jsonschema import Draft202012Validator
+from jsonschema.protocols import Validator
 
 
 @dataclass(frozen=True)
@@ -38,11 +38,11 @@ class FormDefinition:
         return listed + rest
 
     @cached_property
-    def validator(self) -> Draft202012Validator:
+    def validator(self) -> Validator:
         """The schema's validator, built once per form (forms are shared and never change)."""
-        from forms.validate import FORMAT_CHECKER
+        from forms.validate import FORMAT_CHECKER, FormValidator
 
-        return Draft202012Validator(self.schema, format_checker=FORMAT_CHECKER)
+        return FormValidator(self.schema, format_checker=FORMAT_CHECKER)
 
     def widget(self, name: str) -> str | None:
         return (self.ui.get(name) or {}).get("ui:widget")

@@ -6,24 +6,34 @@ form posts into typed values, keeping every raw value so a page can show back wh
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from jsonschema import FormatChecker
+from jsonschema import Draft202012Validator, FormatChecker, validators
 
 from forms.schema import FormDefinition
 
 MAX_DEPTH = 4
 MAX_STRING = 20000
+#: Free texts entered outside a model's form: comments, contacts, deferral requests and decisions.
+MAX_TEXT = 4000
 RESERVED_KEYS = frozenset({"typename"})  # breaks SpiffWorkflow deserialization (notes, trap 7)
+#: Local times this close to the calendar's ends overflow when shown in another time zone (year 1, 9999).
+CALENDAR_MARGIN = timedelta(days=2)
 
 FORMAT_CHECKER = FormatChecker()
 
 
+def on_the_calendar(moment: datetime) -> bool:
+    """Whether `moment` can be converted to any time zone (it is not within days of year 1 or year 9999)."""
+    wall = moment.replace(tzinfo=None)
+    return datetime.min + CALENDAR_MARGIN <= wall <= datetime.max - CALENDAR_MARGIN
+
+
 @FORMAT_CHECKER.checks("date-time", raises=ValueError)
 def _is_datetime(value: object) -> bool:
-    if isinstance(value, str):
-        datetime.fromisoformat(value)
+    if isinstance(value, str) and not on_the_calendar(datetime.fromisoformat(value)):
+        raise ValueError("the time is too close to the ends of the calendar")
     return True
 
 
@@ -34,26 +44,79 @@ def _is_date(value: object) -> bool:
     return True
 
 
+def _pattern_within_length(validator, pattern, instance, schema):
+    """The `pattern` keyword, skipped for a text already longer than its `maxLength` (which reports it):
+    matching a long hostile text against a model's regular expression can backtrack for seconds."""
+    if isinstance(instance, str) and len(instance) > schema.get("maxLength", MAX_STRING):
+        return
+    yield from Draft202012Validator.VALIDATORS["pattern"](validator, pattern, instance, schema)
+
+
+#: JSON Schema 2020-12 as the forms use it (see `FormDefinition.validator`).
+FormValidator = validators.extend(Draft202012Validator, {"pattern": _pattern_within_length})
+
+
 def validate(form: FormDefinition, data: Any) -> tuple[dict, dict[str, list[str]]]:
     """Check `data` against the form. Returns (clean data with defaults applied, errors by field)."""
     if not isinstance(data, Mapping):
         return {}, {"_form": ["the form data must be an object"]}
-    errors: dict[str, list[str]] = {}
+    refused: dict[str, list[str]] = {}
     for key in data:
         if not isinstance(key, str) or key in RESERVED_KEYS or key.startswith("_"):
-            errors.setdefault(str(key), []).append("this field name is not allowed")
-    _check_shape(data, "", 0, errors)
-    if errors:
-        return {}, errors
-    clean = dict(data)
+            refused.setdefault(str(key), []).append("this field name is not allowed")
+    _check_shape(data, "", 0, refused)
+    # Values refused by their shape are left out of the schema check (their error says it all, and they
+    # may be huge); the other fields are still checked, so that every error shows at once.
+    clean = {key: value for key, value in data.items() if str(key) not in refused}
     for name, prop in form.properties.items():
-        if name not in clean and "default" in prop:
+        if name not in clean and name not in refused and "default" in prop:
             clean[name] = prop["default"]
+    errors = dict(refused)
     for error in form.validator.iter_errors(clean):
         for name, message in _describe(error, form):
+            if name in refused and name != "_form":
+                continue
             if message not in errors.get(name, []):
                 errors.setdefault(name, []).append(message)
     return (clean if not errors else {}), errors
+
+
+def raw_errors(form: FormDefinition, raw: Mapping[str, list[str]]) -> dict[str, list[str]]:
+    """What no posted form may hold, complete or not (a draft neither): names the form does not have,
+    several values for a field of one value, NUL characters, texts longer than MAX_STRING."""
+    errors: dict[str, list[str]] = {}
+    for name, values in raw.items():
+        prop = form.properties.get(name)
+        if prop is None:
+            errors[name] = ["this field is not part of the form"]
+            continue
+        problems = []
+        if "array" not in _kinds(prop) and len(values) > 1:  # a browser sends one; never pick one silently
+            problems.append("give only one value")
+        problems += next(filter(None, (_text_problems(value, MAX_STRING) for value in values)), [])
+        if problems:
+            errors[name] = problems
+    return errors
+
+
+def text_errors(text: str, max_length: int = MAX_TEXT, required: bool = True) -> list[str]:
+    """The errors of one free text outside a model's form (a comment, a contact, a deferral request)."""
+    if not text:
+        return ["this field is required"] if required else []
+    return _text_problems(text, max_length)
+
+
+def _text_problems(text: str, max_length: int) -> list[str]:
+    if len(text) > max_length:
+        return [f"at most {max_length} characters"]
+    if "\x00" in text:  # PostgreSQL cannot store it
+        return ["the text contains a NUL character"]
+    return []
+
+
+def _kinds(prop: Mapping) -> list[str]:
+    kinds = prop.get("type", "string")
+    return list(kinds) if isinstance(kinds, list) else [kinds]
 
 
 def _check_shape(value: Any, path: str, depth: int, errors: dict[str, list[str]]) -> None:
@@ -68,10 +131,8 @@ def _check_shape(value: Any, path: str, depth: int, errors: dict[str, list[str]]
     elif isinstance(value, list):
         for item in value:
             _check_shape(item, path, depth + 1, errors)
-    elif isinstance(value, str) and len(value) > MAX_STRING:
-        errors.setdefault(field, []).append(f"the text is longer than {MAX_STRING} characters")
-    elif isinstance(value, str) and "\x00" in value:  # PostgreSQL cannot store it
-        errors.setdefault(field, []).append("the text contains a NUL character")
+    elif isinstance(value, str) and (problems := _text_problems(value, MAX_STRING)):
+        errors.setdefault(field, []).extend(problems)
     elif isinstance(value, float) and value != value:  # NaN is not JSON
         errors.setdefault(field, []).append("not a number")
 
@@ -105,17 +166,15 @@ _FALSE = {"false", "off", "0", "no"}
 
 
 def coerce(form: FormDefinition, raw: Mapping[str, list[str]]) -> tuple[dict, dict[str, list[str]]]:
-    """Turn posted strings (name → list of values) into typed values. Unknown names are errors,
-    not silently dropped; empty optional fields are left out."""
+    """Turn posted strings (name → list of values) into typed values. Unknown names and the rest of
+    `raw_errors` are errors, not silently dropped; empty optional fields are left out."""
     data: dict[str, Any] = {}
-    errors: dict[str, list[str]] = {}
+    errors = raw_errors(form, raw)
     for name, values in raw.items():
-        prop = form.properties.get(name)
-        if prop is None:
-            errors.setdefault(name, []).append("this field is not part of the form")
+        if name in errors:
             continue
-        kinds = prop.get("type", "string")
-        kinds = kinds if isinstance(kinds, list) else [kinds]
+        prop = form.properties[name]
+        kinds = _kinds(prop)
         try:
             if "array" in kinds:
                 item_kind = (prop.get("items") or {}).get("type", "string")

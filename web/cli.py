@@ -142,22 +142,17 @@ def users_password(ctx: _Context, name, password_stdin) -> None:
     click.echo(f"password of {name} changed; their sessions have ended")
 
 
-@users.command("deactivate")
-@click.argument("name")
-@pass_ctx
-def users_deactivate(ctx: _Context, name) -> None:
-    """Stop a user from signing in (their sessions end at once; their history stays)."""
-    _user_change(ctx, staff.set_active, name, False)
-    click.echo(f"{name} deactivated")
+def _activation(command: str, active: bool, summary: str) -> None:
+    @users.command(command, help=summary)
+    @click.argument("name")
+    @pass_ctx
+    def change(ctx: _Context, name) -> None:
+        _user_change(ctx, staff.set_active, name, active)
+        click.echo(f"{name} {command}d")
 
 
-@users.command("activate")
-@click.argument("name")
-@pass_ctx
-def users_activate(ctx: _Context, name) -> None:
-    """Let a deactivated user sign in again."""
-    _user_change(ctx, staff.set_active, name, True)
-    click.echo(f"{name} activated")
+_activation("deactivate", False, "Stop a user from signing in (their sessions end at once; their history stays).")
+_activation("activate", True, "Let a deactivated user sign in again.")
 
 
 @main.group()

@@ -38,14 +38,16 @@ def new():
     values = schema_forms.posted_values()
     errors: dict[str, list[str]] = {}
     schema_forms.store_posted_files(form, values, None, errors)
-    evidence_ids = [i for name in schema_forms.file_fields(form) for i in values.get(name, [])]
-    try:
-        with reading() as uow:
-            evidence.pending(uow, actor(), evidence_ids)
-    except InvalidInput as err:
-        errors.update(err.errors)
+    file_fields = schema_forms.file_fields(form)
+    evidence_ids = [i for name in file_fields for i in values.get(name, [])]
     data, more = schema_forms.check(form, values)
     errors = {**more, **errors}
+    if not any(name in errors for name in file_fields):  # the schema bounds how many ids are looked up
+        try:
+            with reading() as uow:
+                evidence.pending(uow, actor(), evidence_ids)
+        except InvalidInput as err:
+            errors.update(err.errors)
     if errors:
         return _intake_page(meta, values, errors)
     try:
@@ -70,7 +72,8 @@ def _intake_page(meta, values: dict[str, list[str]], errors: dict[str, list[str]
         except InvalidInput:
             uploaded = {}
     return render_template("complaints/new.html", meta=meta, has_errors=bool(errors), attached=uploaded,
-                           fields=schema_forms.fields(meta.form, values, errors))
+                           fields=schema_forms.fields(meta.form, values, errors),
+                           other_errors=schema_forms.other_errors(meta.form, errors))
 
 
 # --- the complaint page ------------------------------------------------------------------------------

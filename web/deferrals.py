@@ -31,11 +31,12 @@ def index():
 @bp.post("/deferrals/<int:deferral_id>")
 def decide(deferral_id: int):
     form = DecisionForm()
-    decision = request.form.get("decision")
-    if decision not in DECISIONS or not form.validate_on_submit():
+    pressed = request.form.getlist("decision")  # the button: exactly one, never a guess between two
+    if len(pressed) != 1 or pressed[0] not in DECISIONS or not form.validate_on_submit():
         abort(400)
+    approve = DECISIONS[pressed[0]]
     with writing() as uow:
-        deferrals.decide_deferral(uow, actor(), deferral_id, DECISIONS[decision], form.note.data or "")
-    flash(_("Deferral approved: the deadline has moved.") if DECISIONS[decision]
+        deferrals.decide_deferral(uow, actor(), deferral_id, approve, form.note.data or "")
+    flash(_("Deferral approved: the deadline has moved.") if approve
           else _("Deferral rejected: the deadline stays."), "success")
     return redirect(url_for("deferrals.index"))

@@ -18,11 +18,31 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
-from engine.casework import CONTACT_CHANNELS, MAX_TEXT
+from engine.casework import CONTACT_CHANNELS
 from engine.staff import LOCALES
+from forms.validate import MAX_TEXT, on_the_calendar
 from web.labels import CONTACT_CHANNELS as CHANNEL_LABELS
 
 REQUIRED = _l("This field is required.")
+
+
+def on_calendar(form, field) -> None:
+    """A date-time far enough from year 1 and year 9999 to be converted to UTC and back."""
+    if field.data is not None and not on_the_calendar(field.data):
+        raise ValidationError(_l("Enter a date and time."))
+
+
+class OneValueForm(FlaskForm):
+    """A form whose fields take one value each: a field posted twice is an error (WTForms would quietly
+    keep the first value and drop the other)."""
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        for field in self:
+            if field.type != "CSRFTokenField" and len(field.raw_data or ()) > 1:
+                field.errors.append(_l("Give only one value."))
+                valid = False
+        return valid
 
 
 class LoginForm(FlaskForm):
@@ -44,13 +64,13 @@ class ActionForm(FlaskForm):
     """A button that changes something (claim, release, sign out): only the CSRF token."""
 
 
-class CommentForm(FlaskForm):
+class CommentForm(OneValueForm):
     body = TextAreaField(_l("Comment"), validators=[DataRequired(REQUIRED), Length(max=MAX_TEXT)])
 
 
-class ContactForm(FlaskForm):
+class ContactForm(OneValueForm):
     contacted_at = DateTimeLocalField(_l("Time of contact"), format="%Y-%m-%dT%H:%M",
-                                      validators=[InputRequired(REQUIRED)])
+                                      validators=[InputRequired(REQUIRED), on_calendar])
     channel = SelectField(_l("Channel"),
                           choices=[SelectChoice(c, CHANNEL_LABELS[c]) for c in CONTACT_CHANNELS])
     summary = TextAreaField(_l("What was said"), validators=[DataRequired(REQUIRED), Length(max=MAX_TEXT)])
@@ -72,16 +92,16 @@ class SearchForm(FlaskForm):
     created_to = DateField(_l("Received until"), validators=[Optional()])
 
 
-class DeferralForm(FlaskForm):
+class DeferralForm(OneValueForm):
     """The agent's deferral request (投诉延期处理申请): the customer cannot be reached."""
 
     until = DateTimeLocalField(_l("New deadline"), format="%Y-%m-%dT%H:%M",
-                               validators=[InputRequired(REQUIRED)])
+                               validators=[InputRequired(REQUIRED), on_calendar])
     reason = TextAreaField(_l("Why the customer cannot be reached"),
                            validators=[DataRequired(REQUIRED), Length(max=MAX_TEXT)])
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(OneValueForm):
     """The general manager's decision on a deferral request (the button pressed says which)."""
 
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=MAX_TEXT)])

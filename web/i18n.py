@@ -86,6 +86,8 @@ _MESSAGES: list[tuple[re.Pattern, Callable[[re.Match], str]]] = [
     (re.compile(r"this field is required"), lambda m: gettext("This field is required.")),
     (re.compile(r"this field is not part of the form"),
      lambda m: gettext("This field is not part of the form.")),
+    (re.compile(r"give only one value"), lambda m: gettext("Give only one value.")),
+    (re.compile(r"the text contains a NUL character"), lambda m: gettext("The text contains a NUL character.")),
     (re.compile(r"this field name is not allowed|the key .* is not allowed"),
      lambda m: gettext("This field name is not allowed.")),
     (re.compile(r"the value is nested too deeply"), lambda m: gettext("The value is nested too deeply.")),

@@ -56,6 +56,13 @@ def fields(form: FormDefinition, values: dict[str, list[str]], errors: dict[str,
     return describe_form(form, lang(), values, field_errors(errors), words())
 
 
+def other_errors(form: FormDefinition, errors: dict[str, list[str]]) -> list[tuple[str, list[str]]]:
+    """Translated errors that belong to no field of the form (names it does not have, the form as a whole),
+    for the top of the page: they have no field to stand beside."""
+    names = set(form.field_names())
+    return [(name, messages) for name, messages in field_errors(errors).items() if name not in names]
+
+
 def typed_for_display(form: FormDefinition, values: dict[str, list[str]]) -> dict:
     """Posted values for showing back: typed where they could be read, as typed where not."""
     data, _errors = coerce(form, prepare_submission(form, values, tz()))

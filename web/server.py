@@ -1,5 +1,5 @@
 """Production serving: gunicorn (through its application API) running `create_app()` in each worker,
-with the timer worker thread in the master process unless disabled."""
+with a timer worker thread in each worker unless disabled."""
 from __future__ import annotations
 
 import threading
@@ -36,18 +36,22 @@ def serve(settings: Settings, host: str, port: int, workers: int, threads: int, 
     db.dispose()
     stop: dict[str, threading.Event] = {}
 
-    def when_ready(server) -> None:
+    # The timer thread runs in the workers, never in the master: the master forks a worker whenever one
+    # dies, and a fork while another thread holds a lock (SQLite's allocator mutex, the clock's lock)
+    # hands the new worker that lock held for ever, so its first query hangs. Workers never fork.
+    # Several timer threads are safe: each timer fires once however many workers run.
+    def post_worker_init(worker) -> None:
         if timer_worker:
             stop["timers"] = timers.start_worker_thread(connect(settings), settings, mail.renderer(settings))
-            server.log.info("timer worker thread started")
+            worker.log.info("timer worker thread started")
 
-    def on_exit(_server) -> None:
+    def worker_exit(_server, _worker) -> None:
         if "timers" in stop:
             stop["timers"].set()
 
     _Gunicorn({
         "bind": f"{host}:{port}", "workers": workers, "threads": threads,
         "worker_class": "gthread" if threads > 1 else "sync", "accesslog": "-", "errorlog": "-",
-        "when_ready": when_ready, "on_exit": on_exit,
+        "post_worker_init": post_worker_init, "worker_exit": worker_exit,
     }).run()
 

@@ -11,6 +11,7 @@ from engine import casework, deferrals, drafts, evidence, services
 from engine.errors import Conflict, InvalidInput
 from engine.worklist import SCOPES, SORTS
 from forms.render import defaults, describe_values, merged, raw_values, render_instructions, value_text
+from forms.validate import raw_errors
 from web import schema_forms
 from web.context import actor, reading, safe_next, writing
 from web.forms import ActionForm, DeferralForm
@@ -83,7 +84,10 @@ def submit(task_id: str):
     errors: dict[str, list[str]] = {}
     schema_forms.store_posted_files(form, values, view.complaint.id, errors)
     if request.form.get("_action") == "draft":
-        if errors:  # a refused file: say so rather than save a draft without it
+        # A draft may be incomplete, but never holds what no form may (other names, NUL, huge texts);
+        # a refused file is said too rather than saving a draft without it.
+        errors.update(raw_errors(form, values))
+        if errors:
             return _page(view, values, errors)
         with writing() as uow:
             drafts.save(uow, actor(), task_id, values)
@@ -164,7 +168,8 @@ def _page(view: casework.TaskView, values: dict[str, list[str]], errors: dict[st
         every.properties.get(name, {}), value, lang(), words(), tz()))
     return render_template(
         "tasks/form.html", view=view, fields=schema_forms.fields(view.meta.form, values, errors),
-        has_errors=bool(errors), version=view.complaint.lock_version if version is None else version,
+        has_errors=bool(errors), other_errors=schema_forms.other_errors(view.meta.form, errors),
+        version=view.complaint.lock_version if version is None else version,
         instructions=instructions, data=complaint_data(view.forms, variables), attached=attached,
         held_by_other=view.assignee not in (None, actor().username), action_form=ActionForm(),
         deferral_form=deferral_form or DeferralForm(formdata=None))
