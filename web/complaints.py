@@ -49,14 +49,14 @@ def new():
         except InvalidInput as err:
             errors.update(err.errors)
     if errors:
-        return _intake_page(meta, values, errors)
+        return _intake_page(meta, values, errors), 422
     try:
         with writing() as uow:
             # Recorded together with the customer's private link, queued for them in the same transaction.
             result = surveys.record_complaint(uow, actor(), data, current_app.secret_key,
                                               state().settings.public_base_url).result
     except InvalidInput as err:
-        return _intake_page(meta, values, err.errors)
+        return _intake_page(meta, values, err.errors), 422
     if evidence_ids:
         with writing() as uow:
             evidence.attach_pending(uow, actor(), result.complaint_id, evidence_ids)

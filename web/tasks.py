@@ -88,7 +88,7 @@ def submit(task_id: str):
         # a refused file is said too rather than saving a draft without it.
         errors.update(raw_errors(form, values))
         if errors:
-            return _page(view, values, errors)
+            return _page(view, values, errors), 422
         with writing() as uow:
             drafts.save(uow, actor(), task_id, values)
         flash(_("Draft saved. You can come back to it at any time."), "success")
@@ -99,12 +99,12 @@ def submit(task_id: str):
     data, more = schema_forms.check(form, values)
     errors.update(more)
     if errors:
-        return _page(view, values, errors, version)
+        return _page(view, values, errors, version), 422
     try:
         with writing() as uow:
             services.complete_task(uow, actor(), task_id, data, version)
     except InvalidInput as err:
-        return _page(view, values, err.errors, version)
+        return _page(view, values, err.errors, version), 422
     except Conflict:
         return _conflict(task_id, values)
     with writing() as uow:

@@ -98,7 +98,7 @@ def test_intake_with_evidence_keeps_uploads_across_a_failed_submit(system, login
     first = agent.post("/complaints/new", content_type="multipart/form-data",
                        data=dict(INTAKE, customer_name="", evidence=[(io.BytesIO(png()), "照片.png")]))
     html = text_of(first)
-    assert first.status_code == 200 and "照片.png" in html
+    assert first.status_code == 422 and "照片.png" in html
     pending = _rows(system)
     assert len(pending) == 1 and pending[0].complaint_id is None
     assert f'name="evidence" value="{pending[0].id}"' in html
@@ -122,6 +122,6 @@ def test_someone_elses_pending_upload_cannot_be_attached(system, login):
                 data=dict(INTAKE, customer_name="", evidence=[(io.BytesIO(PDF), "x.pdf")]))
     pending = _rows(system)[0]
     response = agent2.post("/complaints/new", data=dict(INTAKE, evidence=[pending.id]))
-    assert response.status_code == 200 and "已上传的文件不可用" in text_of(response)
+    assert response.status_code == 422 and "已上传的文件不可用" in text_of(response)
     assert agent2.get(f"/evidence/{pending.id}").status_code == 404
     assert _rows(system)[0].complaint_id is None

@@ -2,8 +2,8 @@
 least one thing broken. Each must be refused with errors beside the fields (or a designed 400/413), show
 back what was typed, and store nothing; the valid post must still go through.
 
-Designed answers: the schema forms (intake, task forms, drafts) show the form again with status 200, the
-Flask-WTF forms of the complaint and task pages with 422; a task form without its version is a 400, the
+Designed answers: the forms show themselves again with status 422 (the schema forms — intake, task forms,
+drafts — and the Flask-WTF forms of the complaint and task pages alike); a task form without its version is a 400, the
 deferral decision (buttons, no form to show again) a 400 or 422, and a multipart text part over Flask's
 MAX_FORM_MEMORY_SIZE a 413.
 """
@@ -263,7 +263,7 @@ def expect_form_again(response, submission: Post, target: SchemaForm, limit: int
         assert response.status_code == 400
         return
     html = text_of(response)
-    assert response.status_code == 200, response.status_code
+    assert response.status_code == 422, response.status_code
     assert 'class="flash flash-error" role="alert"' in html
     for name in submission.flagged:
         assert f'id="e-{name}"' in html, f"no error beside {name}"
@@ -556,8 +556,8 @@ def test_cases_found_by_fuzzing_are_refused(system, login):
     intake = list(INTAKE.items())
     cases = [  # (client, url, posted, status, a text the answer must show)
         # year 1 or 9999: stored, after which every page showing the complaint failed converting it
-        (agent, "/complaints/new", [*intake, ("received_at", "0001-01-01T00:00")], 200, "请输入日期和时间"),
-        (agent, "/complaints/new", [*intake, ("received_at", "9999-12-31T23:59")], 200, "请输入日期和时间"),
+        (agent, "/complaints/new", [*intake, ("received_at", "0001-01-01T00:00")], 422, "请输入日期和时间"),
+        (agent, "/complaints/new", [*intake, ("received_at", "9999-12-31T23:59")], 422, "请输入日期和时间"),
         # year 1 in the page forms: a 500 converting it to UTC
         (agent, f"/complaints/{cid}/contacts", [("contacted_at", "0001-01-01T00:00"), ("channel", "phone"),
                                                 ("summary", "s")], 422, "请输入日期和时间"),
@@ -565,7 +565,7 @@ def test_cases_found_by_fuzzing_are_refused(system, login):
          "请输入日期和时间"),
         # a field twice: the last (schema forms) or the first (page forms, decisions) value was taken
         (agent, f"/task/{task.id}", [("_version", version), ("valid", "true"), ("valid", "false"),
-                                     ("validity_reason", "理由")], 200, "此项只能填写一个值"),
+                                     ("validity_reason", "理由")], 422, "此项只能填写一个值"),
         (agent, f"/complaints/{cid}/comments", [("body", "甲"), ("body", "乙")], 422, "此项只能填写一个值"),
         (gm, f"/deferrals/{deferral_id}", [("decision", "approve"), ("decision", "reject")], 400, "请求无效"),
         # NUL: stored (and a 500 on PostgreSQL)
@@ -574,14 +574,14 @@ def test_cases_found_by_fuzzing_are_refused(system, login):
          "文本含有不允许的空字符"),
         (gm, f"/deferrals/{deferral_id}", [("decision", "approve"), ("note", "同\x00意")], 422, "未被接受"),
         # drafts kept anything
-        (agent, f"/task/{task.id}", [("_action", "draft"), ("validity_reason", "a\x00")], 200,
+        (agent, f"/task/{task.id}", [("_action", "draft"), ("validity_reason", "a\x00")], 422,
          "文本含有不允许的空字符"),
-        (agent, f"/task/{task.id}", [("_action", "draft"), ("typename", "x")], 200, "<code>typename</code>"),
+        (agent, f"/task/{task.id}", [("_action", "draft"), ("typename", "x")], 422, "<code>typename</code>"),
         # a name the form lacks was refused without saying so: its error had no field to stand beside
         (agent, f"/task/{task.id}", [("_version", version), ("valid", "true"), ("validity_reason", "理由"),
-                                     ("a[b]", "x")], 200, "<code>a[b]</code>: 此字段不属于该表单"),
+                                     ("a[b]", "x")], 422, "<code>a[b]</code>: 此字段不属于该表单"),
         # a NUL hid every other error (here: `valid` is missing)
-        (agent, f"/task/{task.id}", [("_version", version), ("validity_reason", "a\x00")], 200, 'id="e-valid"'),
+        (agent, f"/task/{task.id}", [("_version", version), ("validity_reason", "a\x00")], 422, 'id="e-valid"'),
     ]
     before = fingerprint(system)
     for client, url, pairs, status, shown in cases:

@@ -63,7 +63,7 @@ def test_invalid_input_shows_errors_keeps_values_and_stores_nothing(system, logi
         "_version": version, "cause": "运输<挤压>", "responsible_person": "", "solution_type": "exchange",
         "solution_detail": "换新", "compensation_amount": "十元", "customer_contacted": "true"})
     html = text_of(response)
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert _snapshot(system, cid) == before
     assert "有些字段需要修改" in html
     assert re.search(r'id="field-compensation_amount">.*?请输入数字', html, re.S)
@@ -169,7 +169,7 @@ def test_intake_validation_keeps_everything(system, login):
     response = agent.post("/complaints/new", data=dict(INTAKE, customer_contact="不是电话", level="",
                                                         received_at="昨天"))
     html = text_of(response)
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert re.search(r'id="field-customer_contact">.*?格式不正确', html, re.S)
     assert re.search(r'id="field-level">.*?此项必填', html, re.S)
     assert 'value="不是电话"' in html and 'value="昨天"' in html and "收到的商品外包装破损" in html
