@@ -216,6 +216,11 @@ def task_view(uow: UnitOfWork, actor: Actor, task_id: str) -> TaskView:
                     deferral_pending=bool(deferrals.pending_tasks(uow.session, {task_id})))
 
 
+def check_can_add_to(uow: UnitOfWork, actor: Actor, complaint_id: int) -> None:
+    """May the actor add comments, contacts or evidence to this complaint? (Asked before reading a post.)"""
+    check_can_contribute(actor, services.get_complaint(uow, actor, complaint_id))
+
+
 def pending_deferrals(uow: UnitOfWork, actor: Actor) -> list[dict]:
     """The deferral requests waiting for the general manager's decision."""
     check_can_decide_deferrals(actor)

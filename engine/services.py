@@ -216,10 +216,22 @@ def _lock_task(session: Session, task_id: str) -> tuple[Complaint, WorkTask]:
     return complaint, row
 
 
-def _check_can_act(actor: Actor, row: WorkTask, expected_version: int | None, complaint: Complaint) -> None:
+def check_can_work(uow: UnitOfWork, actor: Actor, task_id: str) -> None:
+    """Refuse an actor whose role may not work the task (asked before anything they sent is read)."""
+    row = uow.session.get(WorkTask, task_id)
+    if row is None:
+        raise NotFound(f"task {task_id} does not exist")
+    _check_role(actor, row)
+
+
+def _check_role(actor: Actor, row: WorkTask) -> None:
     if not worklist.can_work(actor, row):
         raise Forbidden(f"this task is for role {row.role!r}" +
                         (f" of department {row.department!r}" if row.department else ""))
+
+
+def _check_can_act(actor: Actor, row: WorkTask, expected_version: int | None, complaint: Complaint) -> None:
+    _check_role(actor, row)
     if row.status != "open":
         raise Conflict(f"this task was already {row.status}")
     if row.assignee_id not in (None, actor.id) and not worklist.is_escalated_to(actor, row):

@@ -107,8 +107,15 @@ def model(complaint_id: int):
     return Response(xml, mimetype="application/xml", headers={"X-Content-Type-Options": "nosniff"})
 
 
+def _check_can_add_to(complaint_id: int) -> None:
+    """The role first, so that a refusal never depends on what was posted."""
+    with reading() as uow:
+        casework.check_can_add_to(uow, actor(), complaint_id)
+
+
 @bp.post("/complaints/<int:complaint_id>/comments")
 def comment(complaint_id: int):
+    _check_can_add_to(complaint_id)
     form = CommentForm()
     if not form.validate_on_submit():
         return _complaint_page(complaint_id, form, ContactForm(formdata=None), {}, 422)
@@ -124,6 +131,7 @@ def comment(complaint_id: int):
 
 @bp.post("/complaints/<int:complaint_id>/contacts")
 def contact(complaint_id: int):
+    _check_can_add_to(complaint_id)
     form = ContactForm()
     if not form.validate_on_submit():
         return _complaint_page(complaint_id, CommentForm(formdata=None), form, {}, 422)
@@ -141,6 +149,7 @@ def contact(complaint_id: int):
 
 @bp.post("/complaints/<int:complaint_id>/evidence")
 def upload(complaint_id: int):
+    _check_can_add_to(complaint_id)
     uploads = [evidence.Upload(filename=f.filename or "", content=f.read())
                for f in request.files.getlist("files") if f.filename]
     if not uploads:

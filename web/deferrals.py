@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from engine import casework, deferrals
+from engine.access import check_can_decide_deferrals
 from web.context import actor, reading, writing
 from web.forms import DecisionForm
 
@@ -30,6 +31,7 @@ def index():
 
 @bp.post("/deferrals/<int:deferral_id>")
 def decide(deferral_id: int):
+    check_can_decide_deferrals(actor())  # the role first: a refusal never depends on the body
     form = DecisionForm()
     pressed = request.form.getlist("decision")  # the button: exactly one, never a guess between two
     if len(pressed) != 1 or pressed[0] not in DECISIONS or not form.validate_on_submit():

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import current_app, request
 
 from engine import idempotency, search, services, surveys
+from engine.access import check_can_record
 from engine.models import Complaint
 from web.api import schemas
 from web.api.core import Reply, actor, operation
@@ -24,6 +25,7 @@ def customer_link(complaint: Complaint) -> str:
                        "request returns the first answer (header `Idempotent-Replayed: true`) and records "
                        "nothing; the same key with a different body is a 422.",
            body=schemas.INTAKE_BODY, response=schemas.CreatedComplaint, status=201, errors=(403, 404, 422),
+           permits=check_can_record,
            headers={"Idempotency-Key": "makes a repeat of this request harmless (at most 200 characters)"})
 def create_complaint(body: dict):
     me = actor()

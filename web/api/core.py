@@ -52,6 +52,9 @@ class Operation:
     max_body: int = MAX_JSON_BODY
     #: The response is a list of `response` items.
     many: bool = False
+    #: The role check, made before anything is read from the request (so that a refusal never depends on
+    #: the body): called with the actor and the path arguments; raises Forbidden or NotFound.
+    permits: Callable[..., None] | None = None
 
 
 OPERATIONS: list[Operation] = []
@@ -85,6 +88,8 @@ def operation(rule: str, method: str, *, summary: str, tag: str, **options) -> C
                 failure = _authenticate()
                 if failure is not None:
                     return failure
+            if op.permits is not None:
+                op.permits(actor(), **path_args)
             kwargs = dict(path_args)
             if op.query is not None:
                 kwargs["query"] = _load(op.query(), _query_args(), "query")

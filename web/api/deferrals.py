@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from engine import deferrals
+from engine.access import check_can_decide_deferrals
 from web.api import schemas
 from web.api.core import actor, operation
 from web.context import writing
@@ -18,7 +19,7 @@ def request_deferral(body: dict):
 
 @operation("/deferrals/<int(max=2147483647):deferral_id>/decision", "POST", tag="deferrals",
            summary="Approve or reject a deferral request (general manager)", body=schemas.DecisionBody,
-           status=204, errors=(403, 404, 409))
+           status=204, errors=(403, 404, 409), permits=lambda me, deferral_id: check_can_decide_deferrals(me))
 def decide_deferral(deferral_id: int, body: dict):
     with writing() as uow:
         deferrals.decide_deferral(uow, actor(), deferral_id, body["approve"], body["note"])

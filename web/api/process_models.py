@@ -41,7 +41,7 @@ def list_versions(query: dict):
            description="Upload a zip of the process folder, or single .bpmn/.dmn/.json files, which replace "
                        "those of the current version. The model is validated and its own test cases run.",
            query=schemas.ProcessQuery, body=UPLOAD, response=schemas.CheckDoc, errors=(403, 422),
-           max_body=MAX_UPLOAD)
+           max_body=MAX_UPLOAD, permits=process_models.check_can_manage)
 def validate_upload(query: dict):
     upload = _upload()
     with reading() as uow:
@@ -53,7 +53,7 @@ def validate_upload(query: dict):
            description="As validate; refused with 422 and every problem when the model is invalid or its "
                        "test cases fail. Running complaints stay on their version.",
            query=schemas.ProcessQuery, body=UPLOAD, response=schemas.DeployedDoc, status=201,
-           errors=(403, 422), max_body=MAX_UPLOAD)
+           errors=(403, 422), max_body=MAX_UPLOAD, permits=process_models.check_can_manage)
 def deploy_upload(query: dict):
     upload = _upload()
     with writing() as uow:

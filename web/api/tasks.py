@@ -49,10 +49,16 @@ def release_task(task_id: str):
         services.release_task(uow, actor(), task_id)
 
 
+def _check_can_work(me, task_id: str) -> None:
+    with reading() as uow:
+        services.check_can_work(uow, me, task_id)
+
+
 @operation("/tasks/<task_id>/complete", "POST", tag="tasks", summary="Complete a task with its form data",
            description="Give the complaint's `version` read with the task to be refused (409) instead of "
                        "overwriting a change made meanwhile.",
-           body=schemas.CompleteBody, response=schemas.StepResult, errors=(403, 404, 409, 422))
+           body=schemas.CompleteBody, response=schemas.StepResult, errors=(403, 404, 409, 422),
+           permits=lambda me, task_id: _check_can_work(me, task_id))
 def complete_task(task_id: str, body: dict):
     with writing() as uow:
         return services.complete_task(uow, actor(), task_id, body["data"], body["version"])
