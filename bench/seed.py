@@ -33,6 +33,8 @@ STAFF_PASSWORD = "bench-pass-2026"
 #: category → the department routing.dmn sends it to (one category per department is enough here).
 DEPARTMENTS = {"logistics": "logistics", "product_quality": "quality", "service_attitude": "customer_service",
                "transaction_dispute": "sales", "return_exchange": "after_sales"}
+#: The demo department heads (`engine.bootstrap.DEMO_USERS`) who work the templates' department tasks.
+DEMO_HEADS = {d: f"head_{'cs' if d == 'customer_service' else d}" for d in DEPARTMENTS.values()}
 HAPPY_PATH = ("judge_validity", "hand_over", "analyse_and_propose", "approve_solution", "implement_solution",
               "follow_up", "cs_sign_off", "gm_review")
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -81,14 +83,13 @@ def make_templates(db: Database) -> list[int]:
 
     Uses the demo users (`init_system(..., demo=True)`), so department heads are the demo ones.
     """
-    heads = {d: f"head_{'cs' if d == 'customer_service' else d}" for d in DEPARTMENTS.values()}
     ids = []
     for category, department in DEPARTMENTS.items():
         for done in range(len(HAPPY_PATH) + 1):
             with UnitOfWork(db) as uow:
                 result = services.start_complaint(uow, _actor(db, "agent1"), dict(INTAKE, category=category))
             for name in HAPPY_PATH[:done]:
-                worker = heads[department] if WORKER[name] == "head_logistics" else WORKER[name]
+                worker = DEMO_HEADS[department] if WORKER[name] == "head_logistics" else WORKER[name]
                 answers = dict(ANSWERS[name], **({"department": department} if name == "hand_over" else {}))
                 with UnitOfWork(db) as uow:
                     result = services.complete_task(uow, _actor(db, worker), result.open_tasks[0]["id"], answers)
