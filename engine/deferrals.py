@@ -125,7 +125,15 @@ def _deadline_timer(session: Session, task_id: str) -> Timer | None:
         Timer.work_task_id == task_id, Timer.kind == "deadline", Timer.status == "waiting"))
 
 
-def list_deferrals(uow: UnitOfWork, status: str | None = "pending", complaint_id: int | None = None) -> list[dict]:
+def visible_deferrals(uow: UnitOfWork, actor: Actor, status: str | None = "pending",
+                      complaint_id: int | None = None) -> list[dict]:
+    """The requests the actor may see: all for the general manager, who decides them; one's own for others."""
+    mine = None if actor.role == GENERAL_MANAGER else actor.id
+    return list_deferrals(uow, status, complaint_id, requested_by_id=mine)
+
+
+def list_deferrals(uow: UnitOfWork, status: str | None = "pending", complaint_id: int | None = None,
+                   requested_by_id: int | None = None) -> list[dict]:
     """Deferral requests as plain data (pending ones first in line for the general manager)."""
     query = (select(Deferral, WorkTask, Complaint, User.username)
              .join(WorkTask, WorkTask.id == Deferral.work_task_id)
@@ -135,6 +143,8 @@ def list_deferrals(uow: UnitOfWork, status: str | None = "pending", complaint_id
         query = query.where(Deferral.status == status)
     if complaint_id is not None:
         query = query.where(Deferral.complaint_id == complaint_id)
+    if requested_by_id is not None:
+        query = query.where(Deferral.requested_by_id == requested_by_id)
     return [{"id": d.id, "complaint_id": c.id, "reference": c.reference, "task": w.name, "title": w.title,
              "title_en": w.title_en, "requested_by": username, "reason": d.reason,
              "until": d.requested_until, "status": d.status, "created_at": d.created_at,

@@ -38,7 +38,8 @@ def test_openapi_document_is_valid_and_public(client):
             ("POST", "/api/v1/tasks/{task_id}/release"), ("POST", "/api/v1/tasks/{task_id}/complete"),
             ("GET", "/api/v1/reports/{kind}"), ("GET", "/api/v1/process-models"),
             ("POST", "/api/v1/process-models/validate"), ("POST", "/api/v1/process-models/deploy"),
-            ("POST", "/api/v1/deferrals"), ("POST", "/api/v1/deferrals/{deferral_id}/decision")} <= operations
+            ("POST", "/api/v1/deferrals"), ("GET", "/api/v1/deferrals"),
+            ("POST", "/api/v1/deferrals/{deferral_id}/decision")} <= operations
     assert client.get("/api/v1/").get_json() == {"openapi": "/api/v1/openapi.json"}
 
 
@@ -273,6 +274,26 @@ def test_deferral_request_and_decision(system, api):
     body = problem(agent.post("/api/v1/deferrals", json={"task_id": task.id, "reason": "x",
                                                          "until": "2026-11-23T10:00:00"}), 422)
     assert "until" in body["errors"]
+
+
+def test_deferral_lists(system, api):
+    """The general manager sees every request; the others see what they asked for."""
+    agent, head, gm = api("agent1"), api("head_logistics"), api("gm")
+    until = (clock.now() + timedelta(hours=5)).isoformat()
+    first, second = start(system).complaint_id, start(system).complaint_id
+    asked = [agent.post("/api/v1/deferrals", json={"task_id": open_task(system, cid).id, "reason": "关机",
+                                                    "until": until}).get_json()["id"] for cid in (first, second)]
+    assert [d["id"] for d in gm.get("/api/v1/deferrals").get_json()] == asked
+    assert [d["id"] for d in agent.get("/api/v1/deferrals").get_json()] == asked
+    assert head.get("/api/v1/deferrals").get_json() == []
+    decided = gm.post(f"/api/v1/deferrals/{asked[0]}/decision", json={"approve": False, "note": "请再联系"})
+    assert decided.status_code == 204
+    pending = gm.get("/api/v1/deferrals").get_json()
+    assert [d["id"] for d in pending] == [asked[1]] and pending[0]["requested_by"] == "agent1"
+    rejected = gm.get("/api/v1/deferrals?status=rejected").get_json()
+    assert [(d["id"], d["status"], d["note"]) for d in rejected] == [(asked[0], "rejected", "请再联系")]
+    assert [d["id"] for d in agent.get(f"/api/v1/deferrals?status=all&complaint_id={second}").get_json()] == [asked[1]]
+    problem(gm.get("/api/v1/deferrals?status=maybe"), 422)
 
 
 # --- what clients may send -----------------------------------------------------------------------

@@ -277,6 +277,8 @@ MATRIX: dict[str, dict[str, Case]] = {
     "api.release_task": {"POST": api("/api/v1/tasks/{o.task}/release", HOLDER, (204,))},
     "api.complete_task": {"POST": api("/api/v1/tasks/{o.task}/complete", HOLDER, (409,), body=lambda o: {
         "json": {"data": ANSWER, "version": o.stale_version}})},  # stale version: 409
+    # Everyone may list: the general manager sees every request, the others their own.
+    "api.list_deferrals": {"GET": api("/api/v1/deferrals?status=all", STAFF)},
     "api.request_deferral": {"POST": api("/api/v1/deferrals", HOLDER, (409,), object_in_body=True, body=lambda o: {
         "json": {"task_id": o.task, "reason": DEFERRAL["reason"], "until": "2026-11-25T09:00:00+00:00"}})},
     "api.decide_deferral": {"POST": api("/api/v1/deferrals/{o.decided_deferral}/decision", DECIDER, (409,),

@@ -44,6 +44,11 @@ class TaskQuery(Schema):
     per_page = fields.Integer(**_per_page)
 
 
+class DeferralQuery(Schema):
+    status = fields.String(load_default="pending", validate=validate.OneOf(["pending", "approved", "rejected", "all"]))
+    complaint_id = fields.Integer(validate=validate.Range(min=1, max=2147483647))
+
+
 class CompleteBody(Schema):
     data = fields.Dict(required=True, keys=fields.String(),
                        metadata={"description": "the task's form data (see the task's `form.schema`)"})
@@ -348,6 +353,22 @@ class CheckDoc(Schema):
 
 class DeferralCreated(Schema):
     id = fields.Integer()
+
+
+class DeferralDoc(Schema):
+    id = fields.Integer()
+    complaint_id = fields.Integer()
+    reference = fields.String(allow_none=True)
+    task = fields.String(metadata={"description": "the BPMN id of the task whose deadline would move"})
+    title = fields.String()
+    title_en = fields.String(allow_none=True)
+    requested_by = fields.String()
+    reason = fields.String()
+    until = fields.AwareDateTime(metadata={"description": "the requested new deadline"})
+    status = fields.String(metadata={"description": "pending, approved or rejected"})
+    created_at = fields.AwareDateTime()
+    decided_at = fields.AwareDateTime(allow_none=True)
+    note = fields.String(allow_none=True, metadata={"description": "the general manager's note"})
 
 
 class ProblemResponse(Schema):
