@@ -19,12 +19,13 @@ from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from sqlalchemy import select
 
-from engine import runtime, services
 from engine.bootstrap import init_system
+from engine.complaints import services
 from engine.config import load_settings
 from engine.db import UnitOfWork, open_database
 from engine.models import Complaint, WorkTask
-from engine.versions import load_version
+from engine.workflow import runtime
+from engine.workflow.versions import load_version
 from tests.lifecycle import ANSWERS, INTAKE, WORKER
 
 ROUNDS = (1, 5, 20)

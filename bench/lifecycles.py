@@ -16,13 +16,14 @@ from pathlib import Path
 from sqlalchemy import select
 
 from bench.engine_vs_raw import SERIALIZER
-from engine import runtime, services
 from engine.bootstrap import init_system
+from engine.complaints import services
 from engine.config import load_settings
 from engine.db import UnitOfWork, open_database
-from engine.deploy import current_version
 from engine.models import WorkTask
-from engine.versions import load_version
+from engine.workflow import runtime
+from engine.workflow.deploy import current_version
+from engine.workflow.versions import load_version
 from tests.lifecycle import ANSWERS, INTAKE, WORKER
 
 HAPPY_PATH = ("judge_validity", "hand_over", "analyse_and_propose", "approve_solution", "implement_solution",

@@ -22,8 +22,8 @@ from pathlib import Path
 
 from sqlalchemy import func, insert, select, text
 
-from engine import services
 from engine.bootstrap import init_system
+from engine.complaints import services
 from engine.config import load_settings
 from engine.db import Database, UnitOfWork, open_database
 from engine.models import AuditEvent, Complaint, Timer, User, WorkTask

@@ -16,8 +16,9 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, func, select, text
 
-from engine import clock, services
+from engine import clock
 from engine.bootstrap import init_system
+from engine.complaints import services
 from engine.config import load_settings
 from engine.db import UnitOfWork, open_database
 from engine.models import Timer

@@ -8,11 +8,11 @@ from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from engine import clock
+from engine.complaints.services import add_user
 from engine.config import Settings
 from engine.db import Database, UnitOfWork, open_database, upgrade_schema
-from engine.deploy import deploy_bundle, read_bundle, validate_bundle
 from engine.models import ProcessVersion, User
-from engine.services import add_user
+from engine.workflow.deploy import deploy_bundle, read_bundle, validate_bundle
 
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - the demo users' password is printed on purpose
 

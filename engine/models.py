@@ -138,7 +138,7 @@ class Complaint(Base):
     state: Mapped[str] = mapped_column(Text)
     lock_version: Mapped[int] = mapped_column(Integer, default=1)
 
-    # Optimistic lock: bumped once per recorded step (engine.progress), checked on every UPDATE.
+    # Optimistic lock: bumped once per recorded step (engine.complaints.progress), checked on every UPDATE.
     __mapper_args__ = {"version_id_col": lock_version, "version_id_generator": False}
 
 

@@ -12,9 +12,9 @@ from sqlalchemy import create_engine, text
 
 from engine import clock
 from engine.bootstrap import init_system
+from engine.complaints.services import actor_by_username
 from engine.config import load_settings
 from engine.db import Database, UnitOfWork, open_database
-from engine.services import actor_by_username
 
 BACKENDS = ["sqlite"] + (["postgres"] if os.environ.get("TEST_DATABASE_URL") else [])
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)

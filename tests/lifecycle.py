@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from engine import services
+from engine.complaints import services
 from engine.db import UnitOfWork
 from engine.models import WorkTask
 

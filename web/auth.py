@@ -5,8 +5,9 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_babel import gettext as _
 from flask_login import UserMixin, current_user, login_required, login_user, logout_user
 
-from engine import services, staff
-from engine.roles import Actor
+from engine.complaints import services
+from engine.people import users as staff
+from engine.people.roles import Actor
 from web.context import actor, reading, safe_next, writing
 from web.extensions import login_manager
 from web.forms import LanguageForm, LoginForm

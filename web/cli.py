@@ -11,14 +11,16 @@ from pathlib import Path
 
 import click
 
-from engine import api_tokens, services, staff
 from engine.bootstrap import DEMO_PASSWORD, connect, init_system
+from engine.complaints import services
 from engine.config import load_settings
 from engine.db import UnitOfWork
-from engine.deploy import read_bundle, validate_bundle
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
-from engine.model_xml import ModelInvalid
-from engine.roles import ADMIN, DEPARTMENTS, ROLES, Actor
+from engine.people import tokens as api_tokens
+from engine.people import users as staff
+from engine.people.roles import ADMIN, DEPARTMENTS, ROLES, Actor
+from engine.workflow.deploy import read_bundle, validate_bundle
+from engine.workflow.model_xml import ModelInvalid
 
 EXIT_INVALID, EXIT_CONFLICT, EXIT_FORBIDDEN = 2, 3, 4
 #: The shell operator, when no --user is given for a read-only command.
@@ -319,7 +321,7 @@ def worker(ctx: _Context, once: bool, poll: float) -> None:
     import signal
     import threading
 
-    from engine import notifications, timers
+    from engine.complaints import notifications, timers
     from web import mail
 
     if once:
@@ -342,7 +344,7 @@ def worker(ctx: _Context, once: bool, poll: float) -> None:
 def test_models(paths: tuple[Path, ...], as_json: bool) -> None:
     """Run the model test cases (tests/*.json) of model folders (default: workflows/)."""
     from engine.config import load_settings
-    from engine.modelling import check_bundle
+    from engine.modelling.deployment import check_bundle
 
     failed = False
     report = []
@@ -372,7 +374,7 @@ def test_models(paths: tuple[Path, ...], as_json: bool) -> None:
 @pass_ctx
 def export_cmd(ctx: _Context, version_id: int, folder: Path) -> None:
     """Write a deployed version's files into FOLDER (to keep models in git)."""
-    from engine.modelling import export_version
+    from engine.modelling.deployment import export_version
 
     try:
         with UnitOfWork(ctx.db, write=False) as uow:

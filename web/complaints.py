@@ -6,9 +6,11 @@ from flask import Blueprint, Response, current_app, flash, redirect, render_temp
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from engine import casework, clock, evidence, services, surveys
-from engine.access import check_can_record
+from engine import clock
+from engine.complaints import casework, evidence, services
+from engine.complaints import customer_link as surveys
 from engine.errors import InvalidInput
+from engine.people.access import check_can_record
 from forms.render import raw_values
 from web import schema_forms
 from web.context import actor, reading, state, writing

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from flask import Flask, current_app
 from flask_login import current_user
 
-from engine.access import may_decide_deferrals, may_record
 from engine.config import Settings
 from engine.db import Database, UnitOfWork
-from engine.roles import Actor
+from engine.people.access import may_decide_deferrals, may_record
+from engine.people.roles import Actor
 
 
 @dataclass(frozen=True)

@@ -6,15 +6,16 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 
-from engine import services, surveys
+from engine.complaints import customer_link as surveys
+from engine.complaints import services
 from engine.errors import Conflict, InvalidInput
-from engine.staff import LOCALES
+from engine.people.users import LOCALES
 from web.context import actor, reading, state, writing
 from web.i18n import field_errors
 
 bp = Blueprint("customer", __name__)
 
-#: What the customer is told at each stage (engine.surveys.STAGE_OF_TASK / STAGE_OF_OUTCOME).
+#: What the customer is told at each stage (engine.complaints.customer_link.STAGE_OF_TASK / STAGE_OF_OUTCOME).
 STAGES = {
     "received": _l("We have received your complaint."),
     "reviewing": _l("We are looking into your complaint."),

@@ -7,8 +7,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from engine import casework, deferrals
-from engine.access import check_can_decide_deferrals
+from engine.complaints import casework, deferrals
+from engine.people.access import check_can_decide_deferrals
 from web.context import actor, reading, writing
 from web.forms import DecisionForm
 

@@ -18,8 +18,8 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
-from engine.casework import CONTACT_CHANNELS
-from engine.staff import LOCALES
+from engine.complaints.casework import CONTACT_CHANNELS
+from engine.people.users import LOCALES
 from forms.validate import MAX_TEXT, on_the_calendar
 from web.labels import CONTACT_CHANNELS as CHANNEL_LABELS
 

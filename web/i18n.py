@@ -12,7 +12,7 @@ from flask import Flask, current_app, request, session
 from flask_babel import Domain, get_locale, gettext
 from flask_login import current_user
 
-from engine.staff import LOCALES
+from engine.people.users import LOCALES
 from forms.render import Words
 
 DEFAULT_LOCALE = "zh"

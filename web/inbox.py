@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 from flask_login import login_required
 
-from engine import inbox
+from engine.complaints import inbox
 from web import mail
 from web.context import actor, reading
 from web.i18n import lang, tz

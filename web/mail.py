@@ -1,6 +1,6 @@
 """Notification texts in the reader's language: an outbox row's `kind` and `params` → subject and body.
 
-Used for the notifications page and handed to the timer worker for e-mail (`engine.notifications.Renderer`).
+Used for the notifications page and handed to the timer worker for e-mail (`engine.complaints.notifications.Renderer`).
 It reads the compiled catalogues directly (no request or app needed: the worker thread has neither).
 """
 from __future__ import annotations
@@ -74,5 +74,5 @@ def render(kind: str, params: dict, locale: str, zone: tzinfo) -> tuple[str, str
 
 
 def renderer(settings: Settings):
-    """The `engine.notifications.Renderer` for these settings (times in the staff's time zone)."""
+    """The `engine.complaints.notifications.Renderer` for these settings (times in the staff's time zone)."""
     return partial(render, zone=ZoneInfo(settings.display_timezone))

@@ -24,13 +24,16 @@ from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from engine import migration, model_drafts, modelling, process_models
-from engine.decision_tables import read_tables
 from engine.errors import InvalidInput, NotFound
-from engine.model_diff import diff_bundles
-from engine.model_drafts import DraftCheck
-from engine.model_xml import ModelInvalid
-from engine.roles import LANE_ROLES
+from engine.modelling import deployment as modelling
+from engine.modelling import drafts as model_drafts
+from engine.modelling import migration
+from engine.modelling import uploads as process_models
+from engine.modelling.decision_tables import read_tables
+from engine.modelling.diff import diff_bundles
+from engine.modelling.drafts import DraftCheck
+from engine.people.roles import LANE_ROLES
+from engine.workflow.model_xml import ModelInvalid
 from forms.schema import FormDefinition
 from web import schema_forms
 from web.context import actor, reading, state, writing

@@ -9,7 +9,7 @@ from datetime import datetime
 from flask import Flask
 from flask_babel import format_datetime, gettext
 
-from engine.casework import INTAKE, ComplaintView
+from engine.complaints.casework import INTAKE, ComplaintView
 from forms.render import ShownValue, describe_values, enum_labels, merged, task_title, value_text
 from forms.schema import FormDefinition
 from web import labels

@@ -1,5 +1,5 @@
 """The analysis reports (weekly, monthly, yearly): charts beside tables, CSV and Excel export, and a
-printable view. The figures come from `engine.reports`; this module only names and formats them."""
+printable view. The figures come from `engine.complaints.reports`; this module only names and formats them."""
 from __future__ import annotations
 
 import csv
@@ -13,9 +13,10 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
-from engine import clock, reports, services
+from engine import clock
+from engine.complaints import reports, services
 from engine.errors import InvalidInput
-from engine.roles import DEPARTMENT_HEAD, DEPARTMENTS
+from engine.people.roles import DEPARTMENT_HEAD, DEPARTMENTS
 from web import charts, labels
 from web.context import actor, reading
 from web.i18n import tz

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import request
 
-from engine import evidence
+from engine.complaints import evidence
 from engine.errors import InvalidInput
 from forms.render import Field, describe_form, prepare_submission
 from forms.schema import FormDefinition

@@ -12,8 +12,9 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from wtforms.fields.choices import SelectChoice
 
-from engine import casework, clock, search
-from engine.roles import DEPARTMENT_HEAD
+from engine import clock
+from engine.complaints import casework, search
+from engine.people.roles import DEPARTMENT_HEAD
 from forms.schema import FormDefinition
 from web import labels
 from web.context import actor, reading

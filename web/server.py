@@ -6,8 +6,8 @@ import threading
 
 from gunicorn.app.base import BaseApplication
 
-from engine import timers
 from engine.bootstrap import connect, init_system
+from engine.complaints import timers
 from engine.config import Settings
 from web import mail
 

@@ -7,9 +7,10 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from engine import casework, deferrals, drafts, evidence, services
+from engine.complaints import casework, deferrals, evidence, services
+from engine.complaints import form_drafts as drafts
+from engine.complaints.worklist import SCOPES, SORTS
 from engine.errors import Conflict, InvalidInput
-from engine.worklist import SCOPES, SORTS
 from forms.render import defaults, describe_values, merged, raw_values, render_instructions, value_text
 from forms.validate import raw_errors
 from web import schema_forms

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from engine import api_tokens
 from engine.db import UnitOfWork
-from engine.roles import SYSTEM
+from engine.people import tokens as api_tokens
+from engine.people.roles import SYSTEM
 from web import create_app
 
 

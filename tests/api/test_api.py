@@ -11,9 +11,10 @@ import pytest
 from openapi_spec_validator import validate
 from sqlalchemy import func, select
 
-from engine import api_tokens, clock
+from engine import clock
 from engine.db import UnitOfWork
 from engine.models import ApiToken, Complaint, Notification, ProcessVersion
+from engine.people import tokens as api_tokens
 from tests.api.conftest import problem
 from tests.lifecycle import ANSWERS, INTAKE, open_task, start, step
 

@@ -6,8 +6,9 @@ import re
 import pytest
 from sqlalchemy import select
 
-from engine import casework, services, surveys
 from engine.bootstrap import DEMO_PASSWORD
+from engine.complaints import casework, services
+from engine.complaints import customer_link as surveys
 from engine.db import UnitOfWork
 from engine.errors import Conflict
 from engine.models import Complaint, Survey

@@ -13,9 +13,9 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import positive_data_acceptance
 
-from engine import api_tokens
 from engine.db import UnitOfWork
-from engine.roles import SYSTEM
+from engine.people import tokens as api_tokens
+from engine.people.roles import SYSTEM
 from tests.lifecycle import start
 from web import create_app
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from engine import idempotency, services, surveys
+from engine.complaints import customer_link as surveys
+from engine.complaints import idempotency, services
 from engine.db import UnitOfWork
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.models import AuditEvent, Complaint, Notification, Survey, WorkTask

@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from bench.seed import DEMO_HEADS, add_staff, bench_staff, load_templates, make_templates, seed_complaints
-from engine import services
+from engine.complaints import services
 from engine.db import UnitOfWork
 from engine.models import AuditEvent, Complaint, Timer, WorkTask
 from tests.lifecycle import ANSWERS, WORKER, start

@@ -36,12 +36,13 @@ import requests
 from sqlalchemy import func, select, text
 from urllib3.exceptions import NewConnectionError
 
-from engine import api_tokens, runtime, store
 from engine.bootstrap import DEMO_USERS
+from engine.complaints.idempotency import KEY_FIELD
 from engine.db import UnitOfWork
-from engine.idempotency import KEY_FIELD
 from engine.models import AuditEvent, Complaint, IdempotencyRecord, Penalty, Timer, User, WorkTask
-from engine.versions import load_version
+from engine.people import tokens as api_tokens
+from engine.workflow import runtime, store
+from engine.workflow.versions import load_version
 from tests.lifecycle import ANSWERS, INTAKE, start
 from web.api.complaints import SCOPE as CREATE_SCOPE
 

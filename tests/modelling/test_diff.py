@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from engine.model_diff import ADDED, CHANGED, REMOVED, diff_bundles
+from engine.modelling.diff import ADDED, CHANGED, REMOVED, diff_bundles
 from tests.modelling.variants import BPMN, shipped, with_changed_form, with_lane, with_legal_review
 
 

@@ -7,9 +7,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from engine import clock, migration, modelling
+from engine import clock
 from engine.db import UnitOfWork
 from engine.errors import Forbidden
+from engine.modelling import deployment as modelling
+from engine.modelling import migration
 from engine.models import AuditEvent, Complaint, Timer
 from tests.lifecycle import audit_kinds, open_task, start, step
 from tests.modelling.variants import with_changed_form, with_lane, with_legal_review

@@ -7,7 +7,7 @@ import zipfile
 
 import pytest
 
-from engine.deploy import validate_bundle
+from engine.workflow.deploy import validate_bundle
 from tests.modelling.variants import BPMN, with_legal_review
 from tests.web.conftest import make_app, text_of
 

@@ -7,9 +7,9 @@ import io
 import pytest
 
 from engine.db import UnitOfWork
-from engine.deploy import validate_bundle
-from engine.model_xml import ModelInvalid
 from engine.models import ModelDraft, ProcessVersion
+from engine.workflow.deploy import validate_bundle
+from engine.workflow.model_xml import ModelInvalid
 from tests.modelling.variants import FILES, shipped
 from tests.web.conftest import text_of
 

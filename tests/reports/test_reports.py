@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bench.reports import current_version_id, generate, insert_data, staff_of
-from engine import reports
+from engine.complaints import reports
 from engine.db import UnitOfWork
 from engine.errors import Forbidden, InvalidInput
 from tests.lifecycle import start, step

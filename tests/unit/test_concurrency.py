@@ -6,7 +6,7 @@ import threading
 
 from sqlalchemy import func, select
 
-from engine import services
+from engine.complaints import services
 from engine.db import UnitOfWork, open_database
 from engine.errors import Conflict
 from engine.models import AuditEvent, Complaint, WorkTask

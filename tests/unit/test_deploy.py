@@ -4,13 +4,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from engine import services
+from engine.complaints import services
 from engine.config import PROJECT_ROOT
 from engine.db import UnitOfWork
-from engine.deploy import deploy_bundle, read_bundle, validate_bundle
 from engine.errors import InvalidInput
-from engine.model_xml import MAX_MODEL_FILE_BYTES, ModelInvalid
 from engine.models import Complaint, ProcessVersion
+from engine.workflow.deploy import deploy_bundle, read_bundle, validate_bundle
+from engine.workflow.model_xml import MAX_MODEL_FILE_BYTES, ModelInvalid
 from tests.lifecycle import open_task, start, step
 
 BPMN = "complaint_lifecycle.bpmn"

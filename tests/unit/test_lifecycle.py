@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine import services
+from engine.complaints import services
 from engine.db import UnitOfWork
 from engine.errors import Conflict, Forbidden, InvalidInput
 from engine.models import AuditEvent, Complaint

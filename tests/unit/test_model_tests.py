@@ -12,10 +12,10 @@ from sqlalchemy import select
 
 from engine.config import PROJECT_ROOT
 from engine.db import UnitOfWork
-from engine.deploy import read_bundle
 from engine.errors import Forbidden
-from engine.modelling import ModelTestsFailed, check_bundle, deploy_models, export_version, list_versions
+from engine.modelling.deployment import ModelTestsFailed, check_bundle, deploy_models, export_version, list_versions
 from engine.models import AuditEvent, ProcessVersion
+from engine.workflow.deploy import read_bundle
 
 CASES = "tests/lifecycle.json"
 

@@ -17,13 +17,15 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 from sqlalchemy import func, select
 
-from engine import clock, runtime, services, store, timers
+from engine import clock
 from engine.bootstrap import DEMO_USERS, init_system
+from engine.complaints import services, timers
 from engine.config import load_settings
 from engine.db import UnitOfWork, open_database
 from engine.errors import Conflict, Forbidden, InvalidInput
 from engine.models import AuditEvent, Complaint, Penalty, User, WorkTask
-from engine.versions import load_version
+from engine.workflow import runtime, store
+from engine.workflow.versions import load_version
 from tests.conftest import START
 from tests.lifecycle import ANSWERS, INTAKE
 

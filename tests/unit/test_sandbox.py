@@ -14,7 +14,7 @@ from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
 
-from engine.sandbox import (
+from engine.workflow.sandbox import (
     SandboxedEnvironment,
     SandboxError,
     check_expression,

@@ -6,10 +6,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from engine import clock, deferrals, runtime, services, timers
+from engine import clock
+from engine.complaints import deferrals, services, timers
 from engine.db import UnitOfWork
 from engine.errors import Conflict, Forbidden, InvalidInput
 from engine.models import AuditEvent, Notification, Penalty, Timer, WorkTask
+from engine.workflow import runtime
 from tests.lifecycle import ANSWERS, open_task, start, step
 
 LIMITS = {  # level: first-response minutes, penalty, escalation target of the agent's task

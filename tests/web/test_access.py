@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import re
 
-from engine import staff
 from engine.db import UnitOfWork
 from engine.models import AuditEvent, Comment
+from engine.people import users as staff
 from tests.lifecycle import open_task, start, step
 from tests.web.conftest import make_app, text_of
 

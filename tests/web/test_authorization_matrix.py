@@ -27,10 +27,13 @@ from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import select
 
-from engine import api_tokens, deferrals, evidence, model_drafts, surveys
+from engine.complaints import customer_link as surveys
+from engine.complaints import deferrals, evidence
 from engine.db import UnitOfWork
+from engine.modelling import drafts as model_drafts
 from engine.models import AuditEvent, Base, Complaint, ProcessVersion
-from engine.roles import SYSTEM
+from engine.people import tokens as api_tokens
+from engine.people.roles import SYSTEM
 from tests.lifecycle import ANSWERS, INTAKE, open_task, start, step
 
 # --- who -----------------------------------------------------------------------------------------------
@@ -56,17 +59,17 @@ PUBLIC = frozenset({ANONYMOUS, *USERS})
 STAFF = frozenset(USERS)
 #: May see the complaint: department heads see their own department's complaints only.
 READERS = STAFF - {OTHER_HEAD}
-#: May add comments, contacts and evidence: the roles that work on complaints (engine.access).
+#: May add comments, contacts and evidence: the roles that work on complaints (engine.people.access).
 CONTRIBUTORS = frozenset({AGENT, HEAD, CS_MANAGER, GM})
-#: May record a complaint (engine.roles.INTAKE_ROLES).
+#: May record a complaint (engine.people.roles.INTAKE_ROLES).
 RECORDERS = frozenset({AGENT, CS_MANAGER})
 #: May work the open task, `analyse_and_propose` of the logistics department.
 HOLDER = frozenset({HEAD})
 #: Decides deferral requests.
 DECIDER = frozenset({GM})
-#: Manage the process models (engine.modelling.MODELLER_ROLES).
+#: Manage the process models (engine.modelling.deployment.MODELLER_ROLES).
 MODELLERS = frozenset({OWNER, ADMIN})
-#: Receive reports (engine.reports.REPORT_ROLES): everyone but process owners.
+#: Receive reports (engine.complaints.reports.REPORT_ROLES): everyone but process owners.
 REPORT_READERS = STAFF - {OWNER}
 
 # --- what ------------------------------------------------------------------------------------------------

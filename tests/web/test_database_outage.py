@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from engine import api_tokens
 from engine.db import UnitOfWork, open_database
 from engine.models import AuditEvent, Complaint
+from engine.people import tokens as api_tokens
 from tests.lifecycle import INTAKE
 from web import create_app
 

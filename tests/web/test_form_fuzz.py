@@ -22,7 +22,9 @@ from markupsafe import escape
 from sqlalchemy import func, select
 from werkzeug.test import EnvironBuilder
 
-from engine import casework, clock, deferrals, drafts, services, timers
+from engine import clock
+from engine.complaints import casework, deferrals, services, timers
+from engine.complaints import form_drafts as drafts
 from engine.db import UnitOfWork
 from engine.models import Base, WorkTask
 from forms.render import Words, describe_form

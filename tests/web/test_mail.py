@@ -11,7 +11,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select, update
 
-from engine import clock, deferrals, notifications, surveys, timers
+from engine import clock
+from engine.complaints import customer_link as surveys
+from engine.complaints import deferrals, notifications, timers
 from engine.db import UnitOfWork
 from engine.models import Notification, User
 from tests.lifecycle import INTAKE, open_task, start

@@ -98,7 +98,7 @@ def test_task_taken_by_someone_else_is_a_conflict(system, login):
     step(system, cid, "hand_over")
     task = open_task(system, cid)
     with UnitOfWork(system.db) as uow:  # a second head of logistics takes the task
-        from engine import services
+        from engine.complaints import services
 
         services.add_user(uow, "head_logistics2", "department_head", "password-123", department="logistics")
     first = login("head_logistics")

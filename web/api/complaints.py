@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from flask import current_app, request
 
-from engine import idempotency, search, services, surveys
-from engine.access import check_can_record
+from engine.complaints import customer_link as surveys
+from engine.complaints import idempotency, search, services
 from engine.models import Complaint
+from engine.people.access import check_can_record
 from web.api import schemas
 from web.api.core import Reply, actor, operation
 from web.context import reading, state, writing

@@ -17,8 +17,8 @@ from flask import Blueprint, Response, current_app, g, request
 from werkzeug.exceptions import MethodNotAllowed, RequestEntityTooLarge
 from werkzeug.exceptions import NotFound as RouteNotFound
 
-from engine import api_tokens
-from engine.roles import Actor
+from engine.people import tokens as api_tokens
+from engine.people.roles import Actor
 from web.api import problems
 from web.context import state
 

@@ -1,8 +1,8 @@
 """Deferral requests: an agent asks to move a task's deadline; the general manager decides."""
 from __future__ import annotations
 
-from engine import deferrals
-from engine.access import check_can_decide_deferrals
+from engine.complaints import deferrals
+from engine.people.access import check_can_decide_deferrals
 from web.api import schemas
 from web.api.core import actor, operation
 from web.context import reading, writing

@@ -10,8 +10,8 @@ from werkzeug.exceptions import HTTPException
 
 from engine.db import is_unavailable
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
-from engine.model_xml import ModelInvalid
-from engine.modelling import ModelTestsFailed
+from engine.modelling.deployment import ModelTestsFailed
+from engine.workflow.model_xml import ModelInvalid
 
 log = logging.getLogger(__name__)
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from flask import request
 
-from engine import process_models
 from engine.errors import InvalidInput
+from engine.modelling import uploads as process_models
 from web.api import schemas
 from web.api.core import actor, operation
 from web.context import reading, writing

@@ -1,7 +1,8 @@
 """Reports: the weekly, monthly or yearly analysis as data."""
 from __future__ import annotations
 
-from engine import clock, reports
+from engine import clock
+from engine.complaints import reports
 from web.api import schemas
 from web.api.core import actor, operation
 from web.context import reading

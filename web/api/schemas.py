@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from marshmallow import INCLUDE, Schema, fields, validate
 
-from engine.reports import KINDS
-from engine.roles import DEPARTMENTS
-from engine.search import MAX_PER_PAGE
-from engine.worklist import SCOPES, SORTS
+from engine.complaints.reports import KINDS
+from engine.complaints.search import MAX_PER_PAGE
+from engine.complaints.worklist import SCOPES, SORTS
+from engine.people.roles import DEPARTMENTS
 
 MAX_TEXT = 4000
 _page = dict(load_default=1, validate=validate.Range(min=1, max=1_000_000),

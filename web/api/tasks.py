@@ -1,7 +1,7 @@
 """Tasks: the caller's lists, one task with its form, and claiming, releasing and completing it."""
 from __future__ import annotations
 
-from engine import services
+from engine.complaints import services
 from engine.models import User
 from web.api import schemas
 from web.api.core import actor, operation

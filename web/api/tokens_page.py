@@ -5,8 +5,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from engine import api_tokens
 from engine.errors import InvalidInput
+from engine.people import tokens as api_tokens
 from web.context import actor, reading, writing
 
 bp = Blueprint("api_tokens", __name__)

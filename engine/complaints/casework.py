@@ -1,0 +1,235 @@
+"""Working on a complaint beyond its tasks: comments, contacts with the customer, and the views the
+staff pages are built from (the complaint with its timeline, a task with its form)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from engine import audit, clock
+from engine.complaints import deferrals, evidence, services
+from engine.complaints import form_drafts as drafts
+from engine.complaints.worklist import can_work
+from engine.db import UnitOfWork
+from engine.errors import InvalidInput, NotFound
+from engine.models import AuditEvent, Comment, Complaint, Contact, Evidence, ModelFile, User, WorkTask
+from engine.people.access import check_can_contribute, check_can_decide_deferrals, may_contribute
+from engine.people.roles import Actor
+from engine.people.users import display_names
+from engine.workflow.versions import LoadedVersion, TaskMeta, load_version
+from forms.schema import FormDefinition
+from forms.validate import on_the_calendar, text_errors
+
+#: How staff reached the customer (or the customer reached them).
+CONTACT_CHANNELS = ("phone", "sms", "email", "on_site", "platform_message", "other")
+#: A contact may be recorded a little ahead of the server's clock (clocks of PCs drift), not more.
+FUTURE_TOLERANCE = timedelta(minutes=5)
+#: The name under which the start event's form is listed with the task forms.
+INTAKE = "intake"
+
+
+# --- comments and contacts ---------------------------------------------------------------------------
+
+def add_comment(uow: UnitOfWork, actor: Actor, complaint_id: int, body: str) -> int:
+    """Add an internal note to a complaint."""
+    complaint = _contributable(uow, actor, complaint_id)
+    body = (body or "").strip()
+    errors = text_errors(body)
+    if errors:
+        raise InvalidInput({"body": errors})
+    comment = Comment(complaint_id=complaint.id, author_id=actor.id, body=body, created_at=clock.now())
+    uow.session.add(comment)
+    uow.session.flush()
+    audit.record(uow.session, complaint.id, actor, "comment_added", data={"body": body})
+    uow.commit()
+    return comment.id
+
+
+def record_contact(uow: UnitOfWork, actor: Actor, complaint_id: int, contacted_at: datetime | None,
+                   channel: str, summary: str) -> int:
+    """Record one contact with the customer: when, how, and what was said."""
+    complaint = _contributable(uow, actor, complaint_id)
+    summary = (summary or "").strip()
+    errors: dict[str, list[str]] = {}
+    if contacted_at is None:
+        errors["contacted_at"] = ["this field is required"]
+    elif contacted_at.tzinfo is None:
+        errors["contacted_at"] = ["the time needs a time zone"]
+    elif not on_the_calendar(contacted_at):  # year 1 cannot be stored as UTC
+        errors["contacted_at"] = ["not a valid date-time"]
+    elif contacted_at > clock.now() + FUTURE_TOLERANCE:
+        errors["contacted_at"] = ["the time lies in the future"]
+    if channel not in CONTACT_CHANNELS:
+        errors["channel"] = ["choose one of the offered values"]
+    if problems := text_errors(summary):
+        errors["summary"] = problems
+    if errors:
+        raise InvalidInput(errors)
+    contacted_at = contacted_at.astimezone(UTC)  # SQLite keeps the wall time only: store UTC
+    contact = Contact(complaint_id=complaint.id, recorded_by_id=actor.id, contacted_at=contacted_at,
+                      channel=channel, summary=summary, created_at=clock.now())
+    uow.session.add(contact)
+    uow.session.flush()
+    audit.record(uow.session, complaint.id, actor, "contact_recorded",
+                 data={"contacted_at": contacted_at.isoformat(), "channel": channel, "summary": summary})
+    uow.commit()
+    return contact.id
+
+
+def _contributable(uow: UnitOfWork, actor: Actor, complaint_id: int) -> Complaint:
+    complaint = services.get_complaint(uow, actor, complaint_id)
+    check_can_contribute(actor, complaint)
+    return complaint
+
+
+# --- the complaint page ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class OpenTask:
+    """An open task as the complaint page and the task lists show it."""
+
+    row: WorkTask
+    assignee: str | None
+    #: May the viewer work on it (their role, and department for department heads)?
+    workable: bool
+
+
+@dataclass(frozen=True)
+class Note:
+    """A comment or a contact with the display name of who wrote it."""
+
+    item: Comment | Contact
+    author: str
+
+
+@dataclass(frozen=True)
+class ComplaintView:
+    complaint: Complaint
+    open_tasks: list[OpenTask]
+    events: list[AuditEvent]
+    comments: list[Note]
+    contacts: list[Note]
+    evidence: list[Evidence]
+    #: Every form of the complaint's model version by task name (the intake form as `INTAKE`).
+    forms: dict[str, FormDefinition]
+    #: Task name → (title, English title).
+    titles: dict[str, tuple[str, str]]
+    #: Username → display name, for everyone in the timeline.
+    names: dict[str, str]
+    completed_tasks: list[str]
+    can_contribute: bool
+    #: Deferral requests of the complaint (plain data from engine.complaints.deferrals), oldest first.
+    deferrals: list[dict]
+
+
+def complaint_view(uow: UnitOfWork, actor: Actor, complaint_id: int) -> ComplaintView:
+    """Everything the complaint page shows, for someone allowed to see the complaint."""
+    complaint = services.get_complaint(uow, actor, complaint_id)
+    session = uow.session
+    version = load_version(session, complaint.version_id)
+    events = audit.timeline(session, complaint.id)
+    open_rows = list(session.scalars(select(WorkTask).where(
+        WorkTask.complaint_id == complaint.id, WorkTask.status == "open").order_by(WorkTask.created_at)))
+    comments = list(session.execute(
+        select(Comment, User.display_name).join(User, User.id == Comment.author_id)
+        .where(Comment.complaint_id == complaint.id).order_by(Comment.id)))
+    contacts = list(session.execute(
+        select(Contact, User.display_name).join(User, User.id == Contact.recorded_by_id)
+        .where(Contact.complaint_id == complaint.id).order_by(Contact.contacted_at, Contact.id)))
+    assignees = _usernames(uow, {r.assignee_id for r in open_rows if r.assignee_id})
+    names = display_names(uow, {e.actor_name for e in events} | set(assignees.values()))
+    return ComplaintView(
+        complaint=complaint,
+        open_tasks=[OpenTask(row=r, assignee=assignees.get(r.assignee_id), workable=can_work(actor, r))
+                    for r in open_rows],
+        events=events,
+        comments=[Note(item=c, author=name) for c, name in comments],
+        contacts=[Note(item=c, author=name) for c, name in contacts],
+        evidence=evidence.of_complaint(uow, complaint.id),
+        forms=forms_of(version),
+        titles={name: (meta.title, meta.title_en) for name, meta in version.tasks.items()},
+        names=names,
+        completed_tasks=[e.task_name for e in events if e.kind == "task_completed" and e.task_name],
+        can_contribute=may_contribute(actor),
+        deferrals=deferrals.list_deferrals(uow, status=None, complaint_id=complaint.id),
+    )
+
+
+def forms_of(version: LoadedVersion) -> dict[str, FormDefinition]:
+    """All forms of a model version by task name, the intake form under `INTAKE`."""
+    forms = {name: meta.form for name, meta in version.tasks.items()}
+    if version.intake is not None:
+        forms[INTAKE] = version.intake.form
+    return forms
+
+
+def model_xml(uow: UnitOfWork, actor: Actor, complaint_id: int) -> str:
+    """The BPMN file of the model version the complaint runs on."""
+    complaint = services.get_complaint(uow, actor, complaint_id)
+    version = load_version(uow.session, complaint.version_id)
+    files = list(uow.session.scalars(select(ModelFile).where(
+        ModelFile.version_id == complaint.version_id, ModelFile.path.like("%.bpmn"))))
+    for file in files:
+        if f'id="{version.spec.name}"' in file.content:
+            return file.content
+    if files:
+        return files[0].content
+    raise NotFound("the model version has no BPMN file")
+
+
+def _usernames(uow: UnitOfWork, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    return dict(uow.session.execute(select(User.id, User.username).where(User.id.in_(ids))).all())
+
+
+# --- the task page -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TaskView:
+    row: WorkTask
+    meta: TaskMeta
+    complaint: Complaint
+    assignee: str | None
+    #: The actor's saved draft (values as typed), if any.
+    draft: drafts.SavedDraft | None
+    #: Values to start the form with when there is no draft: the complaint's data for fields it already
+    #: has (e.g. the department routing chose), unless this task was completed before (a new round starts
+    #: from an empty form rather than re-submitting last round's answers unseen).
+    prefill: dict
+    forms: dict[str, FormDefinition]
+    #: A deferral request for this task waits for the general manager.
+    deferral_pending: bool
+
+
+def task_view(uow: UnitOfWork, actor: Actor, task_id: str) -> TaskView:
+    """A task the actor may work on, with its form, the complaint, and the values to show."""
+    row, meta, complaint = services.task_for_form(uow, actor, task_id)
+    done_before = uow.session.scalar(select(AuditEvent.id).where(
+        AuditEvent.complaint_id == complaint.id, AuditEvent.kind == "task_completed",
+        AuditEvent.task_name == row.name).limit(1))
+    variables = complaint.variables or {}
+    prefill = {} if done_before else {k: variables[k] for k in meta.form.properties if k in variables}
+    assignee = _usernames(uow, {row.assignee_id}).get(row.assignee_id) if row.assignee_id else None
+    return TaskView(row=row, meta=meta, complaint=complaint, assignee=assignee,
+                    draft=drafts.load(uow, actor, task_id), prefill=prefill,
+                    forms=forms_of(load_version(uow.session, complaint.version_id)),
+                    deferral_pending=bool(deferrals.pending_tasks(uow.session, {task_id})))
+
+
+def check_can_add_to(uow: UnitOfWork, actor: Actor, complaint_id: int) -> None:
+    """May the actor add comments, contacts or evidence to this complaint? (Asked before reading a post.)"""
+    check_can_contribute(actor, services.get_complaint(uow, actor, complaint_id))
+
+
+def pending_deferrals(uow: UnitOfWork, actor: Actor) -> list[dict]:
+    """The deferral requests waiting for the general manager's decision."""
+    check_can_decide_deferrals(actor)
+    return deferrals.list_deferrals(uow, status="pending")
+
+
+def intake_forms(uow: UnitOfWork) -> dict[str, FormDefinition]:
+    """The forms of the current model version (for labelling list columns such as level and category)."""
+    meta = services.intake_form(uow)
+    return {INTAKE: meta.form} if meta is not None else {}

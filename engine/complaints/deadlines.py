@@ -1,0 +1,117 @@
+"""Deadlines: the timer table, and what a fired timer means — a warning, or a breach recorded in the
+penalty ledger and escalated to the holder's superior (the task stays open; no work is lost)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import audit
+from engine.complaints import notifications
+from engine.models import Complaint, Penalty, Timer, User, WorkTask
+from engine.people.roles import AGENT, CS_MANAGER, DEPARTMENT_HEAD, GENERAL_MANAGER, SYSTEM
+from engine.workflow import runtime
+
+#: Whom a breached task escalates to (DOMAIN §4); crisis complaints go to the general manager at once.
+SUPERIOR = {AGENT: CS_MANAGER, DEPARTMENT_HEAD: GENERAL_MANAGER, CS_MANAGER: GENERAL_MANAGER}
+
+
+def sync(session: Session, complaint: Complaint, workflow, waiting: list[runtime.WaitingTimer],
+         now: datetime) -> list[Timer]:
+    """Make the timer table match the workflow; apply the effects of timers that fired. Returns those."""
+    rows = {r.id: r for r in session.scalars(select(Timer).where(
+        Timer.complaint_id == complaint.id, Timer.status.in_(("waiting", "incident"))))}
+    waiting_by_id = {t.task_id: t for t in waiting}
+    fired = []
+    for row_id, row in rows.items():
+        timer = waiting_by_id.get(row_id)
+        if timer is not None:
+            if timer.due_at != row.due_at:  # moved by an approved deferral
+                row.due_at = row.next_attempt_at = timer.due_at
+            continue
+        if runtime.task_state(workflow, row_id) == "COMPLETED":
+            row.status, row.fired_at = "fired", now
+            fired.append(row)
+        else:
+            row.status = "cancelled"
+    for timer in waiting:
+        if timer.task_id not in rows:
+            session.add(Timer(
+                id=timer.task_id, complaint_id=complaint.id, name=timer.name, kind=timer.kind,
+                work_task_id=timer.attached_task_id, task_name=timer.attached_task_name,
+                due_at=timer.due_at, next_attempt_at=timer.due_at, status="waiting", attempts=0,
+            ))
+    for row in fired:
+        _apply(session, complaint, row, now)
+    return fired
+
+
+def _apply(session: Session, complaint: Complaint, timer: Timer, now: datetime) -> None:
+    work = session.get(WorkTask, timer.work_task_id) if timer.work_task_id else None
+    if timer.kind == "warning" and work is not None and work.status == "open":
+        work.warned_at = now
+        audit.record(session, complaint.id, SYSTEM, "deadline_warning", task_id=work.id, task_name=work.name,
+                     data={"due_at": _deadline_of(session, work)})
+        notifications.notify(session, holders(session, work), "warning", timer.id,
+                             dict(task_params(complaint, work), due=_deadline_of(session, work)), complaint.id)
+    elif timer.kind == "deadline" and work is not None:
+        _breach(session, complaint, timer, work, now)
+
+
+def _breach(session: Session, complaint: Complaint, timer: Timer, work: WorkTask, now: datetime) -> None:
+    person_id = work.assignee_id or _sole_holder(session, work)
+    amount = int(complaint.variables.get("penalty") or 0)
+    session.add(Penalty(
+        complaint_id=complaint.id, timer_id=timer.id, work_task_id=work.id, task_name=work.name,
+        deadline=timer.due_at, person_id=person_id, role=work.role, department=work.department,
+        level=complaint.level, amount=amount, recorded_at=now,
+    ))
+    audit.record(session, complaint.id, SYSTEM, "deadline_breached", task_id=work.id, task_name=work.name,
+                 data={"deadline": timer.due_at.isoformat(), "person_id": person_id, "amount": amount})
+    superior = GENERAL_MANAGER if complaint.variables.get("escalate_to_gm") else SUPERIOR.get(work.role)
+    recipients = holders(session, work)
+    if work.status == "open" and superior and superior != work.role and work.escalated_to is None:
+        work.escalated_to, work.escalated_at = superior, now
+        audit.record(session, complaint.id, SYSTEM, "task_escalated", task_id=work.id, task_name=work.name,
+                     data={"to": superior})
+        recipients += notifications.users_for(session, superior)
+    notifications.notify(session, recipients, "breach", timer.id,
+                         dict(task_params(complaint, work), deadline=timer.due_at.isoformat(), amount=amount,
+                              escalated_to=work.escalated_to), complaint.id)
+
+
+def task_params(complaint: Complaint, work: WorkTask) -> dict:
+    """What every message about a task names: the complaint and the task (in both languages)."""
+    return {"reference": complaint.reference, "customer": complaint.customer_name, "task": work.title,
+            "task_en": work.title_en or work.title}
+
+
+def holders(session: Session, work: WorkTask) -> list[User]:
+    """Who holds a task: its assignee, else everyone of its role (and department)."""
+    if work.assignee_id:
+        user = session.get(User, work.assignee_id)
+        return [user] if user is not None else []
+    return notifications.users_for(session, work.role, work.department)
+
+
+def _sole_holder(session: Session, work: WorkTask) -> int | None:
+    """An unclaimed department task is the department head's responsibility when there is just one."""
+    if work.role != DEPARTMENT_HEAD:
+        return None
+    heads = notifications.users_for(session, DEPARTMENT_HEAD, work.department)
+    return heads[0].id if len(heads) == 1 else None
+
+
+def _deadline_of(session: Session, work: WorkTask) -> str | None:
+    return work.due_at.isoformat() if work.due_at else None
+
+
+def breaches(session: Session, complaint_id: int) -> list[dict]:
+    """The complaint's penalty ledger rows as plain data."""
+    rows = session.execute(
+        select(Penalty, User.username).outerjoin(User, User.id == Penalty.person_id)
+        .where(Penalty.complaint_id == complaint_id).order_by(Penalty.id)).all()
+    return [{"task": p.task_name, "deadline": p.deadline.isoformat(), "person": username, "role": p.role,
+             "department": p.department, "level": p.level, "amount": p.amount,
+             "recorded_at": p.recorded_at.isoformat()} for p, username in rows]

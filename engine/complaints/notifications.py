@@ -1,0 +1,107 @@
+"""Notifications: written to the outbox in the same transaction as their cause, sent at most once.
+
+The outbox keeps what happened (`kind` and `params`), not text: the words are chosen in the reader's
+language when the message is shown or sent, by a `Renderer` the entry point hands in (the catalogues
+live with the UI). `Renderer(kind, params, locale) -> (subject, body)`.
+"""
+from __future__ import annotations
+
+import smtplib
+from collections.abc import Callable
+from datetime import timedelta
+from email.message import EmailMessage
+from urllib.parse import urlparse
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from engine import clock
+from engine.db import Database, UnitOfWork
+from engine.models import Notification, User
+from engine.people.roles import DEPARTMENT_HEAD
+
+SEND_BATCH = 50
+
+
+def users_for(session: Session, role: str, department: str | None = None) -> list[User]:
+    """Active users of a role (of the department, for department heads), looked up once per transaction."""
+    key = ("users_for", role, department if role == DEPARTMENT_HEAD else None)
+    if key not in session.info:
+        query = select(User).where(User.role == role, User.active.is_(True))
+        if role == DEPARTMENT_HEAD and department:
+            query = query.where(User.department == department)
+        session.info[key] = list(session.scalars(query))
+    return session.info[key]
+
+
+Renderer = Callable[[str, dict, str], tuple[str, str]]
+DEFAULT_LOCALE = "zh"
+
+
+def notify(session: Session, users: list[User], kind: str, key: str, params: dict,
+           complaint_id: int | None = None) -> None:
+    """Queue one message per user; `key` makes it unique per user, so a repeat is ignored."""
+    users = list({u.id: u for u in users}.values())
+    if not users:
+        return
+    now = clock.now()
+    rows = [{"dedupe_key": f"{kind}:{key}:{u.id}", "user_id": u.id, "email": u.email, "complaint_id": complaint_id,
+             "kind": kind, "params": params, "created_at": now, "next_attempt_at": now, "attempts": 0}
+            for u in users]
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(insert(Notification).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"]))
+
+
+def send_pending(db: Database, smtp_url: str | None, sender: str, render: Renderer | None) -> int:
+    """Send queued e-mails (when SMTP is configured), each in its reader's language. Each message is
+    claimed in its own commit first, so a crash mid-send can never lead to a second copy. Returns how
+    many were sent."""
+    if not smtp_url or render is None:
+        return 0
+    sent = 0
+    with UnitOfWork(db) as uow:
+        batch = list(uow.session.scalars(
+            select(Notification).where(Notification.sent_at.is_(None), Notification.attempts == 0,
+                                       Notification.email.is_not(None))
+            .order_by(Notification.id).limit(SEND_BATCH).with_for_update(skip_locked=True)))
+        for message in batch:
+            message.attempts = 1
+            message.next_attempt_at = clock.now() + timedelta(days=3650)
+        locales = dict(uow.session.execute(select(User.id, User.locale).where(
+            User.id.in_([m.user_id for m in batch if m.user_id is not None]))).all())
+        uow.commit()
+        claimed = [(m.id, m.email, m.kind, m.params, locales.get(m.user_id) or m.locale or DEFAULT_LOCALE)
+                   for m in batch]
+    for message_id, address, kind, params, locale in claimed:
+        error = None
+        try:
+            _smtp_send(smtp_url, sender, address, *render(kind, params, locale))
+        except (OSError, smtplib.SMTPException) as err:
+            error = str(err)
+        with UnitOfWork(db) as uow:
+            message = uow.session.get(Notification, message_id)
+            if error is None:
+                message.sent_at = clock.now()
+                sent += 1
+            else:
+                message.last_error = error
+            uow.commit()
+    return sent
+
+
+def _smtp_send(smtp_url: str, sender: str, to: str, subject: str, body: str) -> None:
+    url = urlparse(smtp_url)
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = sender, to, subject
+    message.set_content(body)
+    smtp_class = smtplib.SMTP_SSL if url.scheme == "smtps" else smtplib.SMTP
+    with smtp_class(url.hostname or "localhost", url.port or (465 if url.scheme == "smtps" else 25),
+                    timeout=10) as smtp:
+        if url.scheme == "smtp+starttls":
+            smtp.starttls()
+        if url.username:
+            smtp.login(url.username, url.password or "")
+        smtp.send_message(message)

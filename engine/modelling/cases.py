@@ -1,0 +1,140 @@
+"""Model tests: cases kept beside a model (`tests/*.json` in its folder) that drive it in memory.
+
+A case gives the intake data, then steps — a user task's form input (one entry per visit), a BPMN
+message, or waiting so that timers fire — and what to expect: the end event, key variables, and
+elements the path must pass in order. Waiting moves the workflow's timers back instead of the
+program's clock, so a run inside the web server disturbs nothing else.
+
+    {"cases": [{"name": "…", "start": {…intake…},
+                "steps": [{"task": "judge_validity", "data": {…}}, {"message": "customer_survey", "payload": true},
+                          {"wait": "PT31M"}],
+                "expect": {"end": "end_archived", "variables": {"round": 1}, "path": ["judge_validity", "gm_review"],
+                           "open": ["progress_check"]}}]}
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from engine.workflow import runtime
+from engine.workflow.deploy import TESTS_FOLDER
+from engine.workflow.functions import parse_duration
+from engine.workflow.versions import LoadedVersion
+from forms.validate import validate
+
+
+@dataclass
+class CaseResult:
+    """The outcome of one case: `failures` say where it went wrong (empty when it passed)."""
+
+    file: str
+    name: str
+    failures: list[str] = field(default_factory=list)
+    path: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+
+def read_cases(files: dict[str, str]) -> dict[str, list[dict]]:
+    """The cases of every test file in a bundle (`tests/*.json`), by file. Raises ValueError if malformed."""
+    cases = {}
+    for path, text in sorted(files.items()):
+        if path.startswith(TESTS_FOLDER) and path.endswith(".json"):
+            try:
+                document = json.loads(text)
+            except json.JSONDecodeError as err:
+                raise ValueError(f"{path}:{err.lineno}: invalid JSON: {err.msg}") from err
+            if not isinstance(document, dict) or not isinstance(document.get("cases"), list):
+                raise ValueError(f'{path}: expected an object with a "cases" list')
+            cases[path] = document["cases"]
+    return cases
+
+
+def run_cases(version: LoadedVersion, cases_by_file: dict[str, list[dict]]) -> list[CaseResult]:
+    """Run every case; never raises for a failing or broken case (that is a failed result)."""
+    results = []
+    for path, cases in cases_by_file.items():
+        for index, case in enumerate(cases):
+            result = CaseResult(file=path, name=str(case.get("name") or f"case {index + 1}"))
+            try:
+                _run(version, case, result)
+            except (SpiffWorkflowException, ValueError, KeyError, TypeError) as err:
+                result.failures.append(f"error: {err}")
+            results.append(result)
+    return results
+
+
+def _run(version: LoadedVersion, case: dict, result: CaseResult) -> None:
+    intake = case.get("start", {})
+    if version.intake is not None:
+        _check_form(version.intake.form, intake, "start", result)
+    workflow = runtime.start(version, intake, runtime.script_engine())
+    for number, step in enumerate(case.get("steps", []), start=1):
+        where = f"step {number}"
+        if "task" in step:
+            ready = {t.task_spec.bpmn_id: t for t in runtime.ready_user_tasks(workflow)}
+            task = ready.get(step["task"])
+            if task is None:
+                result.failures.append(f"{where}: expected task {step['task']!r} to be open; "
+                                       f"open: {sorted(ready) or 'none'}")
+                return
+            data = step.get("data", {})
+            if not _check_form(version.task(step["task"]).form, data, f"{where} ({step['task']})", result):
+                return
+            runtime.run_user_task(workflow, task, data)
+        elif "message" in step:
+            if not runtime.send_message(workflow, step["message"], step.get("payload")):
+                result.failures.append(f"{where}: nothing waits for message {step['message']!r}")
+                return
+        elif "wait" in step:
+            delta = parse_duration(step["wait"])
+            for timer in runtime.waiting_timers(workflow):
+                runtime.move_timer(workflow, timer.task_id, -delta)
+            runtime.fire_due_timers(workflow)
+        else:
+            result.failures.append(f"{where}: a step needs 'task', 'message' or 'wait'")
+            return
+    result.path = _path(workflow)
+    _check_expectations(workflow, case.get("expect", {}), result)
+
+
+def _check_form(form, data, where: str, result: CaseResult) -> bool:
+    _clean, errors = validate(form, data)
+    for name, messages in errors.items():
+        result.failures.append(f"{where}: field {name}: {'; '.join(messages)}")
+    return not errors
+
+
+def _path(workflow) -> list[str]:
+    done = [t for t in workflow.get_tasks(state=TaskState.COMPLETED)
+            if t.task_spec.bpmn_id and not t.task_spec.bpmn_id.startswith("_")]
+    return [t.task_spec.bpmn_id for t in sorted(done, key=lambda t: t.last_state_change)]
+
+
+def _check_expectations(workflow, expect: dict, result: CaseResult) -> None:
+    if "end" in expect:
+        reached = runtime.outcome(workflow)
+        if reached != expect["end"]:
+            open_tasks = [t.task_spec.bpmn_id for t in runtime.ready_user_tasks(workflow)]
+            result.failures.append(f"end: expected {expect['end']!r}, reached {reached!r}"
+                                   + (f" (still open: {open_tasks})" if open_tasks else ""))
+    if "open" in expect:
+        open_tasks = sorted(t.task_spec.bpmn_id for t in runtime.ready_user_tasks(workflow))
+        if open_tasks != sorted(expect["open"]):
+            result.failures.append(f"open tasks: expected {sorted(expect['open'])}, found {open_tasks}")
+    variables = runtime.current_data(workflow)
+    for name, value in expect.get("variables", {}).items():
+        if variables.get(name) != value:
+            result.failures.append(f"variable {name}: expected {value!r}, got {variables.get(name)!r}")
+    position = 0
+    for element in expect.get("path", []):
+        try:
+            position = result.path.index(element, position) + 1
+        except ValueError:
+            result.failures.append(f"path: {element!r} not passed (in this order); path was {result.path}")
+            break

@@ -1,0 +1,354 @@
+"""Model drafts: a process owner's edits to a process model, kept per user and process until deployed.
+
+A draft starts as a copy of the deployed version's files (or of an upload), is edited file by file
+(in the browser modeller, or by uploading files made in another modeller), checked — what the engine
+cannot run (`engine.workflow.support`), `deploy.validate_bundle` and the model's own test cases — and
+deployed through `modelling.deploy_models`, which refuses it unless all of that passes.
+"""
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+
+from engine import clock
+from engine.db import UnitOfWork
+from engine.errors import Forbidden, InvalidInput, NotFound
+from engine.modelling import deployment as modelling
+from engine.modelling.cases import CaseResult
+from engine.modelling.uploads import BUNDLE_SUFFIXES, MAX_FILES, Upload
+from engine.models import ModelDraft, ModelDraftFile, ModelFile, ProcessVersion
+from engine.people.roles import Actor
+from engine.workflow.deploy import FORM_PROPERTY, TESTS_FOLDER, current_version, validate_bundle
+from engine.workflow.model_xml import MAX_MODEL_FILE_BYTES, NS, ModelInvalid, ModelProblem, parse_xml
+from engine.workflow.versions import from_bundle
+from forms.schema import FormDefinition
+
+PROCESS_ID_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
+
+
+@dataclass(frozen=True)
+class DraftView:
+    """A draft's files and where it came from."""
+
+    process_id: str
+    base_version_id: int | None
+    files: dict[str, str]
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class DraftCheck:
+    """The outcome of checking a draft: problems (it cannot be deployed) and its test cases' results."""
+
+    problems: list[ModelProblem]
+    results: list[CaseResult] = field(default_factory=list)
+    content_hash: str | None = None
+    tests_run: bool = False
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems and all(r.passed for r in self.results)
+
+
+def _check_role(actor: Actor) -> None:
+    if actor.role not in modelling.MODELLER_ROLES:
+        raise Forbidden("only process owners and administrators edit process models")
+
+
+def _draft(uow: UnitOfWork, actor: Actor, process_id: str) -> ModelDraft | None:
+    return uow.session.scalar(select(ModelDraft).where(ModelDraft.user_id == actor.id,
+                                                       ModelDraft.process_id == process_id))
+
+
+def _view(draft: ModelDraft) -> DraftView:
+    return DraftView(process_id=draft.process_id, base_version_id=draft.base_version_id,
+                     files={f.path: f.content for f in draft.files}, updated_at=draft.updated_at)
+
+
+def _require(uow: UnitOfWork, actor: Actor, process_id: str) -> ModelDraft:
+    draft = _draft(uow, actor, process_id)
+    if draft is None:
+        raise NotFound(f"you have no draft of {process_id!r}")
+    return draft
+
+
+def get_draft(uow: UnitOfWork, actor: Actor, process_id: str) -> DraftView | None:
+    """The actor's draft of `process_id`, or None."""
+    _check_role(actor)
+    draft = _draft(uow, actor, process_id)
+    return _view(draft) if draft is not None else None
+
+
+def list_drafts(uow: UnitOfWork, actor: Actor) -> list[DraftView]:
+    """The actor's drafts, most recently changed first."""
+    _check_role(actor)
+    drafts = uow.session.scalars(select(ModelDraft).where(ModelDraft.user_id == actor.id)
+                                 .order_by(ModelDraft.updated_at.desc()))
+    return [_view(d) for d in drafts]
+
+
+def open_draft(uow: UnitOfWork, actor: Actor, process_id: str) -> DraftView:
+    """The actor's draft of `process_id`, started from the current version's files if there is none."""
+    _check_role(actor)
+    draft = _draft(uow, actor, process_id)
+    if draft is None:
+        version = current_version(uow.session, process_id)
+        if version is None:
+            raise NotFound(f"no deployed version of {process_id!r}")
+        files = {f.path: f.content for f in uow.session.scalars(
+            select(ModelFile).where(ModelFile.version_id == version.id))}
+        draft = _create(uow, actor, process_id, version.id, files)
+        uow.commit()
+    return _view(draft)
+
+
+def _create(uow: UnitOfWork, actor: Actor, process_id: str, base: int | None, files: dict[str, str]) -> ModelDraft:
+    now = clock.now()
+    draft = ModelDraft(user_id=actor.id, process_id=process_id, base_version_id=base, created_at=now,
+                       updated_at=now, files=[ModelDraftFile(path=p, content=c) for p, c in sorted(files.items())])
+    uow.session.add(draft)
+    uow.session.flush()
+    return draft
+
+
+def check_path(path: str) -> str:
+    """A draft file path as stored: relative, inside the bundle, of a kind a bundle holds."""
+    clean = posixpath.normpath(path.replace("\\", "/")) if path else ""
+    if (not clean or clean.startswith(("/", "..")) or clean == "." or "\0" in clean or len(clean) > 255
+            or not clean.endswith(BUNDLE_SUFFIXES)):
+        raise InvalidInput({"path": ["use a relative path ending in .bpmn, .dmn or .json"]})
+    return clean
+
+
+def _check_content(path: str, content: str) -> None:
+    if len(content.encode("utf-8")) > MAX_MODEL_FILE_BYTES:
+        raise InvalidInput({path: [f"larger than {MAX_MODEL_FILE_BYTES} bytes"]})
+    if path.endswith((".bpmn", ".dmn")):
+        try:  # refuse unsafe or broken XML now: it is never stored
+            parse_xml(content, path)
+        except ModelInvalid as err:
+            raise InvalidInput({path: [p.message + (f" ({p.hint})" if p.hint else "") for p in err.problems]}) \
+                from err
+
+
+def save_files(uow: UnitOfWork, actor: Actor, process_id: str, files: dict[str, str]) -> DraftView:
+    """Add or replace files of the actor's draft. Unsafe XML, bad paths and oversized files are refused."""
+    _check_role(actor)
+    draft = _require(uow, actor, process_id)
+    cleaned = {check_path(path): content for path, content in files.items()}
+    for path, content in cleaned.items():
+        _check_content(path, content)
+    existing = {f.path: f for f in draft.files}
+    if len(set(existing) | set(cleaned)) > MAX_FILES:
+        raise InvalidInput({"files": [f"a bundle holds at most {MAX_FILES} files"]})
+    for path, content in cleaned.items():
+        if path in existing:
+            existing[path].content = content
+        else:
+            draft.files.append(ModelDraftFile(path=path, content=content))
+    draft.updated_at = clock.now()
+    uow.commit()
+    return _view(draft)
+
+
+def delete_file(uow: UnitOfWork, actor: Actor, process_id: str, path: str) -> DraftView:
+    """Remove one file from the actor's draft."""
+    _check_role(actor)
+    draft = _require(uow, actor, process_id)
+    found = next((f for f in draft.files if f.path == path), None)
+    if found is None:
+        raise NotFound(f"the draft has no file {path!r}")
+    draft.files.remove(found)
+    draft.updated_at = clock.now()
+    uow.commit()
+    return _view(draft)
+
+
+def discard(uow: UnitOfWork, actor: Actor, process_id: str) -> None:
+    """Throw the actor's draft away (the deployed versions are untouched)."""
+    _check_role(actor)
+    draft = _require(uow, actor, process_id)
+    uow.session.delete(draft)
+    uow.commit()
+
+
+def executable_process(path: str, text: str) -> str | None:
+    """The id of the first executable process of a BPMN text (None if it has none or does not parse)."""
+    try:
+        tree = parse_xml(text, path)
+    except ModelInvalid:
+        return None
+    for process in tree.iterfind("bpmn:process", NS):
+        if process.get("isExecutable", "true") == "true" and process.get("id"):
+            return process.get("id")
+    return None
+
+
+def _refuse_unsafe(upload: Upload) -> None:
+    errors = {}
+    for path, content in upload.files.items():
+        try:
+            _check_content(path, content)
+        except InvalidInput as err:
+            errors.update(err.errors)
+    if errors:
+        raise InvalidInput(errors)
+
+
+def upload_into_draft(uow: UnitOfWork, actor: Actor, process_id: str, upload: Upload) -> DraftView:
+    """Put uploaded files into the actor's draft of `process_id` (a zip replaces the whole draft).
+
+    Unsafe or broken XML is refused here and never stored; what parses but cannot run is reported
+    when the draft is checked.
+    """
+    _check_role(actor)
+    _refuse_unsafe(upload)
+    if _draft(uow, actor, process_id) is None:
+        open_draft(uow, actor, process_id)
+    draft = _require(uow, actor, process_id)
+    _overlay(uow, draft, process_id, upload)
+    uow.commit()
+    return _view(draft)
+
+
+def _overlay(uow: UnitOfWork, draft: ModelDraft, process_id: str, upload: Upload) -> None:
+    """Lay the upload over the draft's files. A BPMN file that defines the draft's process replaces the
+    draft's file of that process even when the other modeller named it differently, so that the bundle
+    never holds the process twice."""
+    if upload.bundle:
+        stale = list(draft.files)
+    else:
+        defines = any(executable_process(p, t) == process_id for p, t in upload.files.items() if p.endswith(".bpmn"))
+        stale = [f for f in draft.files if defines and f.path.endswith(".bpmn") and f.path not in upload.files
+                 and executable_process(f.path, f.content) == process_id]
+    for item in stale:
+        draft.files.remove(item)
+    uow.session.flush()
+    existing = {f.path: f for f in draft.files}
+    for path, content in sorted(upload.files.items()):
+        if path in existing:
+            existing[path].content = content
+        else:
+            draft.files.append(ModelDraftFile(path=path, content=content))
+    draft.updated_at = clock.now()
+
+
+def draft_from_upload(uow: UnitOfWork, actor: Actor, upload: Upload) -> DraftView:
+    """Start the actor's draft of the process an uploaded BPMN file defines (replacing an older draft).
+
+    Single files are laid over the current version's files when the process is deployed already.
+    """
+    _check_role(actor)
+    _refuse_unsafe(upload)
+    found = [pid for p, t in sorted(upload.files.items()) if p.endswith(".bpmn") and (pid := executable_process(p, t))]
+    if not found:
+        raise InvalidInput({"files": ["no .bpmn file with an executable process in the upload"]})
+    process_id = found[0]
+    if not set(process_id) <= PROCESS_ID_CHARS or len(process_id) > 120:
+        raise InvalidInput({"files": [f"process id {process_id!r}: use letters, digits, '_', '-', '.'"]})
+    old = _draft(uow, actor, process_id)
+    if old is not None:
+        uow.session.delete(old)
+        uow.session.flush()
+    current = current_version(uow.session, process_id)
+    base_files = {} if current is None else {
+        f.path: f.content for f in uow.session.scalars(select(ModelFile).where(ModelFile.version_id == current.id))}
+    draft = _create(uow, actor, process_id, current.id if current else None, base_files)
+    _overlay(uow, draft, process_id, upload)
+    uow.commit()
+    return _view(draft)
+
+
+def _problems(files: dict[str, str], process_id: str) -> tuple[list[ModelProblem], object]:
+    """Validation problems (support checks included); the validated bundle when there are none."""
+    try:
+        return [], validate_bundle(files, process_id)
+    except ModelInvalid as err:
+        return err.problems, None
+
+
+def check_draft(uow: UnitOfWork, actor: Actor, process_id: str, run_tests: bool = True) -> DraftCheck:
+    """Validate the actor's draft and (when it is valid and `run_tests`) run its test cases."""
+    _check_role(actor)
+    files = _view(_require(uow, actor, process_id)).files
+    problems, bundle = _problems(files, process_id)
+    if bundle is None:
+        return DraftCheck(problems=problems)
+    if not run_tests:
+        return DraftCheck(problems=[], content_hash=bundle.content_hash)
+    try:
+        report = modelling.check_bundle(files)
+    except ModelInvalid as err:
+        return DraftCheck(problems=err.problems)
+    return DraftCheck(problems=[], results=report.results, content_hash=report.bundle.content_hash, tests_run=True)
+
+
+def deploy_draft(uow: UnitOfWork, actor: Actor, process_id: str) -> ProcessVersion:
+    """Deploy the actor's draft as the version new complaints start on, then drop the draft.
+
+    Raises ModelInvalid (with every problem) or modelling.ModelTestsFailed; the draft is kept then.
+    """
+    _check_role(actor)
+    draft = _require(uow, actor, process_id)
+    files = _view(draft).files
+    problems, _bundle = _problems(files, process_id)
+    if problems:
+        raise ModelInvalid(problems)
+    if not any(p.startswith(TESTS_FOLDER) for p in files) and draft.base_version_id is not None:
+        # A draft of a running process without its test cases would be deployed untested.
+        raise ModelInvalid([ModelProblem(TESTS_FOLDER, None, None, "the draft has no test cases",
+                                         "keep the tests/*.json files of the process in the draft")])
+    uow.session.delete(draft)
+    version, _report = modelling.deploy_models(uow, actor, files)
+    return version
+
+
+def version_process(uow: UnitOfWork, version_id: int) -> str:
+    """The process id of a deployed version."""
+    version = uow.session.get(ProcessVersion, version_id)
+    if version is None:
+        raise NotFound(f"process version {version_id} does not exist")
+    return version.process_id
+
+
+@dataclass(frozen=True)
+class TaskForm:
+    """A user task of a draft and the form file it names (None: it gets the generic form)."""
+
+    file: str
+    task_id: str
+    name: str
+    form: str | None
+
+
+def task_forms(files: dict[str, str]) -> list[TaskForm]:
+    """The user and manual tasks of every BPMN file of a bundle, with their form files."""
+    found = []
+    for path in sorted(p for p in files if p.endswith(".bpmn")):
+        try:
+            tree = parse_xml(files[path], path)
+        except ModelInvalid:
+            continue
+        for task in tree.iter(f"{{{NS['bpmn']}}}userTask", f"{{{NS['bpmn']}}}manualTask"):
+            form = next((p.get("value") for p in task.iterfind(
+                "bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property", NS)
+                if p.get("name") == FORM_PROPERTY), None)
+            found.append(TaskForm(path, task.get("id") or "", task.get("name") or "", form))
+    return found
+
+
+def preview_task_form(uow: UnitOfWork, actor: Actor, process_id: str, task_id: str) -> FormDefinition:
+    """The form a task of the actor's draft would show, its own or the generic one (free text plus
+    the variables its outgoing conditions read). Raises ModelInvalid while the draft is not valid."""
+    _check_role(actor)
+    files = _view(_require(uow, actor, process_id)).files
+    problems, bundle = _problems(files, process_id)
+    if bundle is None:
+        raise ModelInvalid(problems)
+    version = from_bundle(bundle)
+    if task_id not in version.tasks:
+        raise NotFound(f"the draft has no user task {task_id!r}")
+    return version.task(task_id).form

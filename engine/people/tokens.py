@@ -1,0 +1,120 @@
+"""Personal API tokens: created for a user, shown once, stored as a SHA-256 hash, revocable.
+
+A token acts as its user: the API checks roles exactly as the staff pages do, in the service layer.
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+
+from engine import audit, clock
+from engine.db import Database, UnitOfWork
+from engine.errors import Forbidden, InvalidInput, NotFound
+from engine.models import ApiToken, User
+from engine.people.roles import ADMIN, Actor
+
+#: Every token starts with this, so a leaked one is recognisable (e.g. by secret scanners).
+TOKEN_PREFIX = "cpt_"  # noqa: S105 - a marker, not a secret
+MAX_NAME = 80
+#: `last_used_at` is written at most this often per token: a busy client must not turn reads into writes.
+LAST_USED_PRECISION = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """A token as lists show it (never the secret)."""
+
+    id: int
+    username: str
+    name: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create_token(uow: UnitOfWork, actor: Actor, username: str, name: str = "") -> tuple[int, str]:
+    """Create a token for `username` (oneself, or anyone for an administrator); return (id, token).
+
+    The token is returned only here: what is stored cannot give it back.
+    """
+    session = uow.session
+    user = session.scalar(select(User).where(User.username == username, User.active.is_(True)))
+    if user is None:
+        raise NotFound(f"no active user {username!r}")
+    if actor.role != ADMIN and not actor.is_system and actor.id != user.id:
+        raise Forbidden("you can create tokens only for yourself")
+    name = (name or "").strip() or "API token"
+    if len(name) > MAX_NAME:
+        raise InvalidInput({"name": [f"at most {MAX_NAME} characters"]})
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(user_id=user.id, name=name, token_hash=_hash(token), prefix=token[:10],
+                   created_at=clock.now())
+    session.add(row)
+    session.flush()
+    audit.record(session, None, actor, "api_token_created", data={"token_id": row.id, "user": username,
+                                                                  "name": name})
+    uow.commit()
+    return row.id, token
+
+
+def list_tokens(uow: UnitOfWork, actor: Actor, username: str | None = None) -> list[TokenInfo]:
+    """The tokens of `username` (default: the actor's own; an administrator may list anyone's, or all)."""
+    query = select(ApiToken, User.username).join(User, User.id == ApiToken.user_id).order_by(ApiToken.id)
+    if actor.role == ADMIN or actor.is_system:
+        if username:
+            query = query.where(User.username == username)
+    elif username not in (None, actor.username):
+        raise Forbidden("you can list only your own tokens")
+    else:
+        query = query.where(ApiToken.user_id == actor.id)
+    return [TokenInfo(id=t.id, username=u, name=t.name, prefix=t.prefix, created_at=t.created_at,
+                      last_used_at=t.last_used_at, revoked_at=t.revoked_at)
+            for t, u in uow.session.execute(query).all()]
+
+
+def revoke_token(uow: UnitOfWork, actor: Actor, token_id: int) -> None:
+    """Revoke a token (one's own, or anyone's for an administrator). Revoking twice changes nothing."""
+    row = uow.session.get(ApiToken, token_id)
+    own = row is not None and row.user_id == actor.id
+    if row is None or not (own or actor.role == ADMIN or actor.is_system):
+        raise NotFound(f"token {token_id} does not exist")  # someone else's token is not revealed
+    if row.revoked_at is None:
+        row.revoked_at = clock.now()
+        audit.record(uow.session, None, actor, "api_token_revoked", data={"token_id": row.id})
+        uow.commit()
+
+
+def authenticate(db: Database, token: str) -> Actor | None:
+    """The active user a valid, unrevoked token belongs to, or None. Records when it was last used.
+
+    Reads in a read-only unit of work; the usage time is written (at most once a minute) in its own.
+    """
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        return None
+    with UnitOfWork(db, write=False) as uow:
+        found = uow.session.execute(select(ApiToken, User).join(User, User.id == ApiToken.user_id)
+                                    .where(ApiToken.token_hash == _hash(token))).first()
+    if found is None:
+        return None
+    row, user = found
+    if row.revoked_at is not None or not user.active:
+        return None
+    now = clock.now()
+    if row.last_used_at is None or now - row.last_used_at >= LAST_USED_PRECISION:
+        with UnitOfWork(db) as uow:
+            uow.session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
+            uow.commit()
+    return Actor(id=user.id, username=user.username, role=user.role, department=user.department)
