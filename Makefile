@@ -13,9 +13,11 @@ MODELLER_BUNDLE = mkdir -p web/static/vendor/modeller && \
 
 .PHONY: run test test-fast bench lint install assets chromium clean
 
+# `make run PORT=5001` serves on another port (the customer links follow it unless PUBLIC_BASE_URL is set).
+PORT ?= 5000
 run: $(STAMP) $(ASSETS)
-	COMPLAINTS_DEMO=1 $(BIN)/complaints init --demo
-	$(BIN)/complaints serve
+	$(BIN)/complaints init --demo
+	PUBLIC_BASE_URL="$${PUBLIC_BASE_URL:-http://127.0.0.1:$(PORT)}" $(BIN)/complaints serve --port $(PORT)
 
 test: $(STAMP) $(ASSETS) chromium
 	$(BIN)/ruff check .

@@ -390,7 +390,7 @@ def export_cmd(ctx: _Context, version_id: int, folder: Path) -> None:
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--port", default=5000, show_default=True, type=int, envvar="PORT", help="Also read from PORT.")
 @click.option("--workers", default=1, show_default=True, type=int, help="gunicorn worker processes.")
 @click.option("--threads", default=4, show_default=True, type=int, help="Threads per worker.")
 @click.option("--no-timer-worker", is_flag=True,
@@ -398,6 +398,10 @@ def export_cmd(ctx: _Context, version_id: int, folder: Path) -> None:
 @pass_ctx
 def serve(ctx: _Context, host: str, port: int, workers: int, threads: int, no_timer_worker: bool) -> None:
     """Serve the staff web UI with gunicorn (deploys workflows/ first)."""
+    from web.server import PortBusy
     from web.server import serve as run
 
-    run(ctx.settings, host, port, workers, threads, timer_worker=not no_timer_worker)
+    try:
+        run(ctx.settings, host, port, workers, threads, timer_worker=not no_timer_worker)
+    except PortBusy as err:
+        raise click.ClickException(str(err)) from None

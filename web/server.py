@@ -2,6 +2,8 @@
 with a timer worker thread in each worker unless disabled."""
 from __future__ import annotations
 
+import errno
+import socket
 import threading
 
 from gunicorn.app.base import BaseApplication
@@ -29,8 +31,27 @@ class _Gunicorn(BaseApplication):
         return create_app()
 
 
+class PortBusy(Exception):
+    """The address to serve on is taken by another program."""
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Fail with one clear line, before anything starts, when another program holds the port: gunicorn itself
+    would retry five times and print a traceback-like log."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as err:
+            if err.errno == errno.EADDRINUSE:
+                raise PortBusy(f"port {port} on {host} is already in use: stop the other program or choose another "
+                               f"port (complaints serve --port N, or make run PORT=N)") from None
+            raise
+
+
 def serve(settings: Settings, host: str, port: int, workers: int, threads: int, timer_worker: bool) -> None:
     """Bring the database and models up to date, then serve until stopped."""
+    check_port_free(host, port)
     db = connect(settings)
     init_system(db, settings)
     db.dispose()
