@@ -25,6 +25,8 @@ class Settings:
     secure_cookies: bool
     #: Where the staff work: times are shown and typed in this zone, report periods follow it (stored as UTC).
     display_timezone: str
+    #: A time of receipt (受理时间) older than this many days is refused at intake (a typing error, not a late entry).
+    receipt_max_age_days: int = 7
 
 
 def load_settings(env: os._Environ[str] | dict[str, str] | None = None) -> Settings:
@@ -45,4 +47,5 @@ def load_settings(env: os._Environ[str] | dict[str, str] | None = None) -> Setti
         public_base_url=env.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
         secure_cookies=env.get("SECURE_COOKIES", "0") == "1",
         display_timezone=env.get("COMPLAINTS_TIMEZONE", "Asia/Shanghai"),
+        receipt_max_age_days=int(env.get("COMPLAINTS_RECEIPT_MAX_AGE_DAYS", "7")),
     )

@@ -2,19 +2,63 @@
 penalty ledger and escalated to the holder's superior (the task stays open; no work is lost)."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import audit
 from engine.complaints import notifications
+from engine.errors import Code, InvalidInput
 from engine.models import Complaint, Penalty, Timer, User, WorkTask
 from engine.people.roles import AGENT, CS_MANAGER, DEPARTMENT_HEAD, GENERAL_MANAGER, SYSTEM
 from engine.workflow import runtime
+from engine.workflow.functions import is_no_deadline
 
 #: Whom a breached task escalates to (DOMAIN §4); crisis complaints go to the general manager at once.
 SUPERIOR = {AGENT: CS_MANAGER, DEPARTMENT_HEAD: GENERAL_MANAGER, CS_MANAGER: GENERAL_MANAGER}
+
+
+#: How far ahead of the program's clock a typed-in time of receipt may lie (clocks of desks differ a little).
+CLOCK_SKEW = timedelta(minutes=5)
+#: The levels that are reported to the general manager and the CS manager the moment they are recorded.
+REPORTED_AT_ONCE = ("major", "crisis")
+
+
+def stamp_receipt(data: dict, now: datetime, max_age: timedelta) -> datetime:
+    """Check the intake's time of receipt (受理时间) and write it into `data` as UTC ISO 8601; return it.
+
+    Every clock of the regulation counts from it (docs/data-dictionary.md). Absent means "received now".
+    Refused (InvalidInput on `received_at`): more than `CLOCK_SKEW` in the future, or older than `max_age`.
+    """
+    given = data.get("received_at")
+    if given in (None, ""):
+        received = now
+    else:
+        received = datetime.fromisoformat(str(given))
+        if received.tzinfo is None:  # the form validator adds the zone; data from elsewhere may lack it
+            raise InvalidInput.field("received_at", Code.NEEDS_TIME_ZONE)
+        if received > now + CLOCK_SKEW:
+            raise InvalidInput.field("received_at", Code.TIME_IN_FUTURE)
+        if received < now - max_age:
+            raise InvalidInput.field("received_at", Code.RECEIVED_TOO_LONG_AGO, days=max_age.days)
+        received = min(received, now)  # within the skew: the desk's clock was ahead, not the customer
+    received = received.astimezone(UTC)
+    data["received_at"] = received.isoformat()
+    return received
+
+
+def alert_at_intake(session: Session, complaint: Complaint) -> None:
+    """A 重大投诉 or 危机事件 is reported at once (特殊情况当即汇报): the general manager and the CS manager
+    are told through the outbox in the intake's own transaction, before any deadline passes."""
+    if complaint.level not in REPORTED_AT_ONCE:
+        return
+    recipients = (notifications.users_for(session, GENERAL_MANAGER) + notifications.users_for(session, CS_MANAGER))
+    notifications.notify(session, recipients, "special_case", str(complaint.id),
+                         {"reference": complaint.reference, "customer": complaint.customer_name,
+                          "level": complaint.level, "category": complaint.category}, complaint.id)
+    audit.record(session, complaint.id, SYSTEM, "special_case_reported",
+                 data={"level": complaint.level, "to": [u.username for u in recipients]})
 
 
 def sync(session: Session, complaint: Complaint, workflow, waiting: list[runtime.WaitingTimer],
@@ -36,7 +80,7 @@ def sync(session: Session, complaint: Complaint, workflow, waiting: list[runtime
         else:
             row.status = "cancelled"
     for timer in waiting:
-        if timer.task_id not in rows:
+        if timer.task_id not in rows and not is_no_deadline(timer.due_at):
             session.add(Timer(
                 id=timer.task_id, complaint_id=complaint.id, name=timer.name, kind=timer.kind,
                 work_task_id=timer.attached_task_id, task_name=timer.attached_task_name,
@@ -45,6 +89,17 @@ def sync(session: Session, complaint: Complaint, workflow, waiting: list[runtime
     for row in fired:
         _apply(session, complaint, row, now)
     return fired
+
+
+def due_times(waiting: list[runtime.WaitingTimer]) -> dict[str, datetime]:
+    """Each open task's due time: the earliest of its deadlines (a task may have two, e.g. the first phone
+    contact and the agreement), leaving out deadlines that do not apply (`no_deadline()`)."""
+    due: dict[str, datetime] = {}
+    for timer in waiting:
+        if timer.kind == "deadline" and timer.attached_task_id and not is_no_deadline(timer.due_at):
+            task = timer.attached_task_id
+            due[task] = min(due.get(task, timer.due_at), timer.due_at)
+    return due
 
 
 def _apply(session: Session, complaint: Complaint, timer: Timer, now: datetime) -> None:
@@ -96,11 +151,12 @@ def holders(session: Session, work: WorkTask) -> list[User]:
 
 
 def _sole_holder(session: Session, work: WorkTask) -> int | None:
-    """An unclaimed department task is the department head's responsibility when there is just one."""
-    if work.role != DEPARTMENT_HEAD:
+    """An unclaimed task is the responsibility of the one person who holds its role (of its department):
+    the department head, the CS manager, the general manager. None when several share the role."""
+    if work.role == AGENT:  # agents share a queue: an unclaimed agent task has no one person responsible
         return None
-    heads = notifications.users_for(session, DEPARTMENT_HEAD, work.department)
-    return heads[0].id if len(heads) == 1 else None
+    holders_ = notifications.users_for(session, work.role, work.department)
+    return holders_[0].id if len(holders_) == 1 else None
 
 
 def _deadline_of(session: Session, work: WorkTask) -> str | None:

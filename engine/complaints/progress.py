@@ -37,7 +37,7 @@ def _record(session: Session, complaint: Complaint, workflow, version: LoadedVer
     complaint.updated_at = now
     complaint.lock_version = (complaint.lock_version or 0) + 1
     waiting = runtime.waiting_timers(workflow)
-    due = {t.attached_task_id: t.due_at for t in waiting if t.kind == "deadline" and t.attached_task_id}
+    due = deadlines.due_times(waiting)
     open_rows, created = worklist.sync(session, complaint, workflow, version, now, due)
     deadlines.sync(session, complaint, workflow, waiting, now)
     for row in created:

@@ -259,6 +259,33 @@ def _check_bpmn(path: str, tree, decisions: dict[str, str], forms: dict[str, dic
         for node in process.iter(f"{{{NS['bpmn']}}}userTask", f"{{{NS['bpmn']}}}startEvent",
                                  f"{{{NS['bpmn']}}}manualTask"):
             problems += _check_form_refs(path, node, forms)
+        problems += check_time_limits(path, process)
+    return problems
+
+
+def check_time_limits(path: str, process) -> list[ModelProblem]:
+    """Every user task has a time limit — a timer boundary event marked `sla` = `deadline` — unless the model
+    marks it untimed with a reason (property `untimed`): the regulation wants every step timed
+    (docs/data-dictionary.md, "Time limits")."""
+    timed = set()
+    for event in process.iter(f"{{{NS['bpmn']}}}boundaryEvent"):
+        has_timer = event.find("bpmn:timerEventDefinition", NS) is not None
+        if has_timer and _property(event, "sla") == "deadline":
+            timed.add(event.get("attachedToRef"))
+    problems = []
+    for task in process.iter(f"{{{NS['bpmn']}}}userTask", f"{{{NS['bpmn']}}}manualTask"):
+        if task.get("id") in timed:
+            continue
+        untimed = _property(task, "untimed")
+        if untimed is not None and not untimed.strip():
+            problems.append(ModelProblem(path, task.sourceline, task.get("id"),
+                                         "property untimed needs the reason as its value",
+                                         "say why this step has no time limit"))
+        elif untimed is None:
+            problems.append(ModelProblem(
+                path, task.sourceline, task.get("id"), "user task has no time limit",
+                'attach a timer boundary event with property sla = "deadline", or give the task property '
+                'untimed = "<why it has no limit>"'))
     return problems
 
 

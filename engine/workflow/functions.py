@@ -1,9 +1,11 @@
 """Functions that model expressions and scripts may call (beyond the sandbox's builtins)."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+
+from engine import clock, workcalendar
 
 
 def parse_duration(duration: str) -> timedelta:
@@ -27,5 +29,55 @@ def duration_fraction(duration: str, ratio: float) -> str:
     return format_duration(parse_duration(duration) * ratio)
 
 
+def now() -> str:
+    """The program clock's time as an ISO 8601 UTC date-time (scripts stamp when something happened)."""
+    return clock.now().isoformat()
+
+
+def _moment(value: str) -> datetime:
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def deadline(start: str, duration: str, basis: str = "clock", department: str | None = None) -> str:
+    """When a limit of `duration` counted from `start` (ISO date-time) runs out, as an ISO date-time for a
+    timeDate timer. `basis`: clock, working (the department's working time) or daytime (out of quiet hours);
+    docs/data-dictionary.md explains each."""
+    return workcalendar.due(_moment(start), parse_duration(duration), basis, department).isoformat()
+
+
+def warning(start: str, duration: str, ratio: float, basis: str = "clock", department: str | None = None) -> str:
+    """When to warn that a limit is running out: after `ratio` of it (counted as `deadline` counts), never in
+    quiet hours for a daytime limit."""
+    if not 0 <= ratio <= 1:
+        raise ValueError("ratio must be between 0 and 1")
+    part = parse_duration(duration) * ratio
+    begun = _moment(start)
+    if basis == "daytime":  # warn at the same distance before the (possibly moved) deadline
+        due = workcalendar.due(begun, parse_duration(duration), basis, department)
+        return (due - (parse_duration(duration) - part)).isoformat()
+    return workcalendar.due(begun, part, basis, department).isoformat()
+
+
+#: What a timer waits for when its limit does not apply now (the first contact, once the customer was reached).
+NO_DEADLINE = "9999-12-31T23:59:59+00:00"
+
+
+def no_deadline() -> str:
+    """A date no timer reaches: for a limit that does not apply in this visit of a task."""
+    return NO_DEADLINE
+
+
+def is_no_deadline(moment: datetime) -> bool:
+    """Is this the date of `no_deadline()` (a timer that never fires)?"""
+    return moment.year == 9999
+
+
+def call_time(start: str, duration: str) -> str:
+    """When a customer call falls due: `duration` after `start`, moved out of the quiet hours."""
+    return deadline(start, duration, "daytime")
+
+
 #: Names models may call, handed to the sandbox.
-MODEL_FUNCTIONS = {"duration_fraction": duration_fraction}
+MODEL_FUNCTIONS = {"duration_fraction": duration_fraction, "now": now, "deadline": deadline,
+                   "warning": warning, "call_time": call_time, "no_deadline": no_deadline}

@@ -1,0 +1,115 @@
+"""Working time and quiet hours: how the model's deadline functions turn a limit into a due time.
+
+Three ways to count a limit (the policy table names one per limit, docs/data-dictionary.md):
+
+- ``clock``: calendar time, as the regulation's minutes and hours read;
+- ``working``: working time of the department — its working hours on working days. Working days are the
+  Chinese public-holiday schedule with its 调休 make-up working days, taken from the ``chinese-calendar``
+  package (never a hand-typed list). For a year the package does not cover yet, Monday to Friday are working
+  days and ``covered(year)`` says so, so the gap is visible (`complaints validate` reports it);
+- ``daytime``: calendar time, but a moment that falls in the quiet hours (21:00–08:00), when customers are not
+  called, moves to the end of the quiet hours.
+
+All arithmetic is done in the staff's time zone (`configure`), results are returned in UTC.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import chinese_calendar
+
+BASES = ("clock", "working", "daytime")
+
+
+@dataclass(frozen=True)
+class WorkingHours:
+    """One department's working hours on a working day (a single span, local time)."""
+
+    start: time
+    end: time
+
+    @property
+    def length(self) -> timedelta:
+        return datetime.combine(date.min, self.end) - datetime.combine(date.min, self.start)
+
+
+DEFAULT_HOURS = WorkingHours(time(8, 30), time(17, 30))
+#: Departments whose hours differ from the default (the warehouse ships in the evening).
+DEPARTMENT_HOURS: dict[str, WorkingHours] = {"logistics": WorkingHours(time(8, 0), time(20, 0))}
+QUIET_START = time(21, 0)
+QUIET_END = time(8, 0)
+
+_zone = ZoneInfo("Asia/Shanghai")
+
+
+def configure(timezone: str) -> None:
+    """Count working days and quiet hours in `timezone` (the staff's zone, settings.display_timezone)."""
+    global _zone
+    _zone = ZoneInfo(timezone)
+
+
+def covered(year: int) -> bool:
+    """Does the holiday package know the official schedule (holidays and 调休) of `year`?"""
+    try:
+        chinese_calendar.is_workday(date(year, 1, 1))
+    except NotImplementedError:
+        return False
+    return True
+
+
+def is_working_day(day: date) -> bool:
+    """A working day: not a public holiday, not a weekend unless it is a 调休 make-up working day."""
+    try:
+        return chinese_calendar.is_workday(day)
+    except NotImplementedError:  # a year the package does not cover yet: weekdays only
+        return day.weekday() < 5
+
+
+def hours_of(department: str | None) -> WorkingHours:
+    """The working hours of a department (the default when it has none of its own)."""
+    return DEPARTMENT_HOURS.get(department or "", DEFAULT_HOURS)
+
+
+def add_working_time(start: datetime, duration: timedelta, department: str | None = None) -> datetime:
+    """The moment `duration` of the department's working time after `start` has passed."""
+    hours = hours_of(department)
+    local = start.astimezone(_zone)
+    remaining = duration
+    day = local.date()
+    moment = local
+    for _ in range(3660):  # ten years of days bounds any limit a policy can hold
+        if is_working_day(day):
+            opens = datetime.combine(day, hours.start, _zone)
+            closes = datetime.combine(day, hours.end, _zone)
+            begin = max(moment, opens)
+            if begin < closes:
+                available = closes - begin
+                if remaining <= available:
+                    return (begin + remaining).astimezone(UTC)
+                remaining -= available
+        day += timedelta(days=1)
+        moment = datetime.combine(day, time(0), _zone)
+    raise ValueError(f"working time {duration} after {start.isoformat()} is more than ten years away")
+
+
+def out_of_quiet_hours(moment: datetime) -> datetime:
+    """`moment`, or the end of the quiet hours when it falls inside them (customers are not called then)."""
+    local = moment.astimezone(_zone)
+    if local.time() >= QUIET_START:
+        return datetime.combine(local.date() + timedelta(days=1), QUIET_END, _zone).astimezone(UTC)
+    if local.time() < QUIET_END:
+        return datetime.combine(local.date(), QUIET_END, _zone).astimezone(UTC)
+    return moment.astimezone(UTC)
+
+
+def due(start: datetime, duration: timedelta, basis: str = "clock", department: str | None = None) -> datetime:
+    """When a limit of `duration` counted from `start` on `basis` (clock, working, daytime) runs out."""
+    if basis == "clock":
+        return (start + duration).astimezone(UTC)
+    if basis == "working":
+        return add_working_time(start, duration, department)
+    if basis == "daytime":
+        return out_of_quiet_hours(start + duration)
+    raise ValueError(f"time basis {basis!r}: use one of {', '.join(BASES)}")

@@ -1,0 +1,65 @@
+"""The model check that every user task has a time limit (or says why it has none), and the model test
+cases that walk the progress call and the second visit (docs/data-dictionary.md, "Time limits")."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from engine.modelling.cases import read_cases, run_cases
+from engine.workflow.deploy import read_bundle, validate_bundle
+from engine.workflow.model_xml import ModelInvalid
+from engine.workflow.versions import from_bundle
+
+WORKFLOWS = Path(__file__).resolve().parents[2] / "workflows"
+BPMN = "complaint_lifecycle.bpmn"
+#: The approval's deadline boundary event, as the model writes it.
+APPROVAL_DEADLINE = re.compile(r'    <bpmn:boundaryEvent id="approve_solution_deadline".*?</bpmn:boundaryEvent>\n'
+                               r'.*?<bpmn:sequenceFlow id="approve_solution_deadline_flow"[^>]*/>\n', re.S)
+
+
+def _without_approval_deadline(files: dict[str, str]) -> dict[str, str]:
+    text, removed = APPROVAL_DEADLINE.subn("", files[BPMN])
+    assert removed == 1
+    text = text.replace("<bpmn:flowNodeRef>approve_solution_deadline</bpmn:flowNodeRef>", "")
+    text = text.replace("<bpmn:flowNodeRef>approve_solution_deadline_end</bpmn:flowNodeRef>", "")
+    text = re.sub(r'<bpmndi:BPMN(Shape|Edge) id="approve_solution_deadline(_end|_flow)?_di".*?</bpmndi:BPMN\1>',
+                  "", text, flags=re.S)
+    return dict(files, **{BPMN: text})
+
+
+def test_every_user_task_of_the_lifecycle_has_a_deadline():
+    text = validate_bundle(read_bundle(WORKFLOWS)).files[BPMN]
+    tasks = re.findall(r'<bpmn:userTask id="([a-z_]+)"', text)
+    assert len(tasks) == 12
+    for task in tasks:
+        assert re.search(rf'attachedToRef="{task}">\s*<bpmn:extensionElements>\s*<spiffworkflow:properties>\s*'
+                         rf'<spiffworkflow:property name="sla" value="deadline"', text), task
+
+
+def test_a_user_task_without_a_time_limit_is_refused_naming_it():
+    files = _without_approval_deadline(read_bundle(WORKFLOWS))
+    with pytest.raises(ModelInvalid) as refused:
+        validate_bundle(files)
+    problems = [(p.element_id, p.message) for p in refused.value.problems]
+    assert problems == [("approve_solution", "user task has no time limit")]
+
+
+def test_a_task_marked_untimed_with_a_reason_is_accepted_and_without_one_refused():
+    files = _without_approval_deadline(read_bundle(WORKFLOWS))
+    marker = '<spiffworkflow:property name="title_en" value="Approve the solution" />'
+    with_reason = files[BPMN].replace(marker, marker + '\n          <spiffworkflow:property name="untimed" '
+                                      'value="批示在会上当场作出 decided at the meeting" />')
+    validate_bundle(dict(files, **{BPMN: with_reason}))
+    without = files[BPMN].replace(marker, marker + '\n          <spiffworkflow:property name="untimed" value="" />')
+    with pytest.raises(ModelInvalid, match="untimed needs the reason"):
+        validate_bundle(dict(files, **{BPMN: without}))
+
+
+def test_the_model_test_cases_pass_including_progress_call_and_second_visit():
+    files = read_bundle(WORKFLOWS)
+    results = run_cases(from_bundle(validate_bundle(files)), read_cases(files))
+    names = [r.name for r in results]
+    assert any("3天" in n for n in names) and any("二次到店" in n for n in names)
+    assert [(r.name, r.failures) for r in results if not r.passed] == []
