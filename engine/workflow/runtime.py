@@ -23,7 +23,7 @@ from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
 from engine.workflow.functions import MODEL_FUNCTIONS
-from engine.workflow.sandbox import SandboxedEnvironment
+from engine.workflow.sandbox import make_script_engine
 from engine.workflow.versions import LoadedVersion
 
 #: Far enough to hold a timer back while its deferral request waits for a decision.
@@ -31,8 +31,9 @@ _HELD = "9999-01-01T00:00:00+00:00"
 
 
 def script_engine() -> PythonScriptEngine:
-    """A fresh sandboxed script engine (never SpiffWorkflow's default one: notes, trap 3)."""
-    return PythonScriptEngine(environment=SandboxedEnvironment(functions=MODEL_FUNCTIONS))
+    """A fresh sandboxed script engine (never SpiffWorkflow's default one: notes, trap 3); model code runs in
+    this process's isolated workers (`engine.workflow.sandbox.isolation`)."""
+    return make_script_engine(MODEL_FUNCTIONS, isolated=True)
 
 
 def start(version: LoadedVersion, data: dict, engine) -> BpmnWorkflow:

@@ -1,0 +1,149 @@
+"""Limits, errors and the per-call budget every guard charges (docs/ARCHITECTURE.md, "Model code")."""
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from SpiffWorkflow.exceptions import WorkflowException
+
+# --- Limits ----------------------------------------------------------------------------------
+
+MAX_LINES = 100_000
+"""Executed script lines per call (loop iterations count as lines)."""
+MAX_SECONDS = 1.0
+"""Wall-clock time per script call, watched by the tracer between lines."""
+MAX_ITEMS = 1_000_000
+"""Elements or characters in one value made by a size-growing operation, and values in task data."""
+MAX_PRODUCED = 10_000_000
+"""Elements or characters all size-growing operations of one call may produce together."""
+MAX_INT_BITS = 4096
+"""Bits of an integer made by ``*``, ``**``, ``<<``, ``int()``, or taken by ``//``, ``%``, ``pow()``."""
+MAX_ROUND_DIGITS = 400
+"""``round(x, n)`` with |n| above this computes 10**|n| first: refused."""
+MAX_DEPTH = 100
+"""Nesting of lists and dicts in task data (deeper data breaks JSON encoders), of tuples given to hash()."""
+
+SCRIPT_FILENAME = "<bpmn-script>"
+
+
+class SandboxError(Exception):
+    """A script or expression was refused or failed; str() is a clear message for a person."""
+
+
+class ScriptLimitExceeded(SandboxError, WorkflowException):
+    """Model code was stopped at a limit: the code is at fault, not the request that ran it.
+
+    `limit` names the limit: ``lines``, ``time``, ``size``, ``depth`` (recursion), ``cpu``, ``memory``, ``crash``
+    (the isolated worker died, e.g. of a C stack overflow). `element_id` is the BPMN/DMN element whose code it
+    was, when the engine knows it. A SpiffWorkflow ``WorkflowException`` too, so code that handles engine errors
+    handles this one.
+    """
+
+    def __init__(self, message: str, limit: str, element_id: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.limit = limit
+        self.element_id = element_id
+
+    def at(self, task) -> ScriptLimitExceeded:
+        """The same stop, naming the element of `task` (a SpiffWorkflow task)."""
+        element_id = task.task_spec.bpmn_id
+        stopped = ScriptLimitExceeded(f"element '{element_id}': {self.message}", self.limit, element_id)
+        stopped.task_spec = task.task_spec
+        return stopped
+
+    def __str__(self) -> str:
+        return ". ".join([self.message, *self.notes])
+
+
+class LimitStop(BaseException):
+    """Raised by the tracer. A BaseException, so that no ``except`` clause a script may write catches it:
+    raising from a trace function switches tracing off for the thread, and a caught stop would let the
+    script go on unbounded."""
+
+    def __init__(self, message: str, line: int, limit: str):
+        super().__init__(message)
+        self.line = line
+        self.limit = limit
+
+
+# --- Per-call state --------------------------------------------------------------------------
+
+class Budget:
+    """Budget of one evaluate/execute call; lives on the calling thread only."""
+
+    def __init__(self):
+        self.lines = 0
+        self.produced = 0
+        self.deadline = time.monotonic() + MAX_SECONDS
+        self.stop: LimitStop | None = None
+
+    def charge(self, size: int, what: str) -> None:
+        """Account for a value of `size` elements/characters before it is made."""
+        if size > MAX_ITEMS:
+            raise ScriptLimitExceeded(f"{what} would make a value of more than {MAX_ITEMS:,} elements/characters",
+                                      "size")
+        self.produced += size
+        if self.produced > MAX_PRODUCED:
+            raise ScriptLimitExceeded(f"exceeded the limit of {MAX_PRODUCED:,} elements/characters made in one run",
+                                      "size")
+
+    def step(self, line: int) -> None:
+        """Count one executed line and stop the script at the limits.
+
+        Once stopped, every further line (an `except` clause being matched while the stop unwinds)
+        raises the same stop again, so the report names the line where the limit was reached.
+        """
+        if self.stop is None:
+            self.lines += 1
+            if self.lines > MAX_LINES:
+                self.stop = LimitStop(f"exceeded the limit of {MAX_LINES:,} executed lines", line, "lines")
+            elif time.monotonic() > self.deadline:
+                self.stop = LimitStop(f"exceeded the time limit of {MAX_SECONDS:g} s", line, "time")
+        if self.stop is not None:
+            raise self.stop
+
+    def trace(self, frame, event, arg):
+        """sys.settrace hook: count the lines of sandboxed code only."""
+        if frame.f_code.co_filename != SCRIPT_FILENAME:
+            return None
+        if event == "line":
+            self.step(frame.f_lineno)
+        return self.trace
+
+
+_state = threading.local()
+
+
+@contextmanager
+def running(traced: bool) -> Iterator[None]:
+    """Make a fresh budget current on this thread; with `traced`, also install its tracer.
+
+    sys.settrace only affects the calling thread; the previous tracer (a debugger, coverage) is put back.
+    """
+    run = Budget()
+    outer_run = getattr(_state, "run", None)
+    outer_trace = sys.gettrace()
+    _state.run = run
+    if traced:
+        sys.settrace(run.trace)
+    try:
+        yield
+    finally:
+        if traced:
+            sys.settrace(outer_trace)
+        _state.run = outer_run
+
+
+def charge(size: int, what: str) -> None:
+    """Charge `size` elements/characters to the current call's budget."""
+    _state.run.charge(size, what)
+
+
+def loop_step(line: int) -> None:
+    """Called at the top of every `while` body. CPython 3.11 reports no line event for a loop that jumps
+    to itself (`while True: pass`), so the tracer alone would never see it spin."""
+    _state.run.step(line)
