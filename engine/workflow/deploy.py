@@ -29,6 +29,7 @@ from engine.workflow.model_xml import NS, ModelInvalid, ModelProblem, owner_id, 
 from engine.workflow.sandbox import SandboxError, check_expression, check_script
 from engine.workflow.store import dump_spec
 from engine.workflow.support import check_trees
+from forms.patterns import pattern_problems
 
 MODEL_SUFFIXES = (".bpmn", ".dmn")
 FORM_SUFFIX = ".json"
@@ -176,6 +177,7 @@ def _load_forms(files: dict[str, str], problems: list[ModelProblem]) -> dict[str
                 continue
             if document.get("type") != "object":
                 problems.append(ModelProblem(path, None, None, 'a form schema must have "type": "object"'))
+            problems += [ModelProblem(path, None, where, message) for where, message in pattern_problems(document)]
         forms[path] = document
     return forms
 
