@@ -2,7 +2,7 @@
 
 raw    = SpiffWorkflow alone as a stateless server would use it: start, then for each task deserialize →
          complete → serialize, in memory, no database, no checks.
-engine = `services.start_complaint` + 8 × `services.complete_task` with everything they do (locking,
+engine = `intake.record_complaint` + 8 × `tasks.complete_task` with everything they do (locking,
          validation, task table, timers, audit, notifications) on the default SQLite file database,
          one process.
 """
@@ -17,10 +17,11 @@ from sqlalchemy import select
 
 from bench.engine_vs_raw import SERIALIZER
 from engine.bootstrap import init_system
-from engine.complaints import services
+from engine.complaints import intake, tasks
 from engine.config import load_settings
 from engine.db import UnitOfWork, open_database
 from engine.models import WorkTask
+from engine.people.users import actor_by_username
 from engine.workflow import runtime
 from engine.workflow.deploy import current_version
 from engine.workflow.versions import load_version
@@ -41,13 +42,13 @@ def _raw_lifecycle(version) -> None:
     assert runtime.outcome(SERIALIZER.deserialize_json(state)) == "end_archived"
 
 
-def _engine_lifecycle(db, actors) -> None:
+def _engine_lifecycle(db, settings, actors) -> None:
     with UnitOfWork(db) as uow:
-        result = services.start_complaint(uow, actors["agent1"], dict(INTAKE))
+        result = intake.record_complaint(uow, settings, actors["agent1"], dict(INTAKE), "bench-secret").result
     task_id = result.open_tasks[0]["id"]
     for name in HAPPY_PATH:
         with UnitOfWork(db) as uow:
-            result = services.complete_task(uow, actors[WORKER[name]], task_id, ANSWERS[name])
+            result = tasks.complete_task(uow, actors[WORKER[name]], task_id, ANSWERS[name])
         task_id = result.open_tasks[0]["id"] if result.open_tasks else None
     assert result.status == "closed"
 
@@ -57,17 +58,18 @@ def run() -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'bench.db'}"
         db = open_database(url)
-        init_system(db, replace(load_settings({}), database_url=url, instance_dir=Path(tmp)), demo=True)
+        settings = replace(load_settings({}), database_url=url, instance_dir=Path(tmp))
+        init_system(db, settings, demo=True)
         with UnitOfWork(db, write=False) as uow:
-            actors = {u: services.actor_by_username(uow, u) for u in set(WORKER.values())}
-            version = load_version(uow.session, current_version(uow.session, "complaint_lifecycle").id)
+            actors = {u: actor_by_username(uow, u) for u in set(WORKER.values())}
+            version = load_version(uow.session, current_version(uow.session, settings.process_id).id)
         started = time.perf_counter()
         for _ in range(LIFECYCLES):
             _raw_lifecycle(version)
         raw = LIFECYCLES / (time.perf_counter() - started)
         started = time.perf_counter()
         for _ in range(LIFECYCLES):
-            _engine_lifecycle(db, actors)
+            _engine_lifecycle(db, settings, actors)
         engine = LIFECYCLES / (time.perf_counter() - started)
         with UnitOfWork(db, write=False) as uow:
             assert uow.session.scalar(select(WorkTask.id).where(WorkTask.status == "open")) is None

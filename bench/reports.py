@@ -18,10 +18,10 @@ from sqlalchemy import insert, select
 from engine import clock
 from engine.bootstrap import init_system
 from engine.complaints import reports
-from engine.complaints.services import actor_by_username
 from engine.config import load_settings
 from engine.db import Database, UnitOfWork, open_database
 from engine.models import Complaint, Penalty, ProcessVersion, Survey, User
+from engine.people.users import actor_by_username
 
 COMPLAINTS = 100_000
 TARGET_SECONDS = 1.0

@@ -1,6 +1,6 @@
 """Seeding a benchmark database with many complaints whose workflows are real.
 
-A few dozen *templates* are driven through the engine (`services`), one per department and per step of the
+A few dozen *templates* are driven through the engine (its use cases), one per department and per step of the
 happy path; then each seeded complaint is a clone of one template: its workflow state, task rows, timer rows
 and audit trail copied with fresh UUIDs, a new id and reference, and (for closed complaints) its dates moved
 into the past. A clone is therefore indistinguishable from a complaint that went through the engine: it can
@@ -23,10 +23,11 @@ from pathlib import Path
 from sqlalchemy import func, insert, select, text
 
 from engine.bootstrap import init_system
-from engine.complaints import services
+from engine.complaints import intake, tasks
 from engine.config import load_settings
 from engine.db import Database, UnitOfWork, open_database
 from engine.models import AuditEvent, Complaint, Timer, User, WorkTask
+from engine.people import users
 from tests.lifecycle import ANSWERS, INTAKE, WORKER
 
 STAFF_PASSWORD = "bench-pass-2026"
@@ -46,6 +47,9 @@ class Staff:
     username: str
     role: str
     department: str | None
+
+#: Signs the customers' links of the complaints recorded here.
+LINK_SECRET = "bench-secret"
 
 
 def bench_staff(agents: int = 16, heads_per_department: int = 2, managers: int = 3,
@@ -68,17 +72,17 @@ def add_staff(db: Database, people: list[Staff]) -> None:
         existing = set(uow.session.scalars(select(User.username)))
         for person in people:
             if person.username not in existing:
-                services.add_user(uow, person.username, person.role, STAFF_PASSWORD, department=person.department,
+                users.add_user(uow, person.username, person.role, STAFF_PASSWORD, department=person.department,
                                   display_name=person.username, password_hash=hashed)
         uow.commit()
 
 
 def _actor(db: Database, username: str):
     with UnitOfWork(db, write=False) as uow:
-        return services.actor_by_username(uow, username)
+        return users.actor_by_username(uow, username)
 
 
-def make_templates(db: Database) -> list[int]:
+def make_templates(db: Database, settings) -> list[int]:
     """Drive one complaint per department to each point of the happy path; return their ids.
 
     Uses the demo users (`init_system(..., demo=True)`), so department heads are the demo ones.
@@ -87,12 +91,13 @@ def make_templates(db: Database) -> list[int]:
     for category, department in DEPARTMENTS.items():
         for done in range(len(HAPPY_PATH) + 1):
             with UnitOfWork(db) as uow:
-                result = services.start_complaint(uow, _actor(db, "agent1"), dict(INTAKE, category=category))
+                result = intake.record_complaint(uow, settings, _actor(db, "agent1"), dict(INTAKE, category=category),
+                                                 LINK_SECRET).result
             for name in HAPPY_PATH[:done]:
                 worker = DEMO_HEADS[department] if WORKER[name] == "head_logistics" else WORKER[name]
                 answers = dict(ANSWERS[name], **({"department": department} if name == "hand_over" else {}))
                 with UnitOfWork(db) as uow:
-                    result = services.complete_task(uow, _actor(db, worker), result.open_tasks[0]["id"], answers)
+                    result = tasks.complete_task(uow, _actor(db, worker), result.open_tasks[0]["id"], answers)
             ids.append(result.complaint_id)
     return ids
 
@@ -215,7 +220,7 @@ def prepare(db: Database, settings, count: int, open_share: float = 0.03) -> dic
     """Everything a load run needs: schema, models, demo users, bench staff, templates and `count` clones."""
     init_system(db, settings, demo=True)
     add_staff(db, bench_staff())
-    templates = load_templates(db, make_templates(db))
+    templates = load_templates(db, make_templates(db, settings))
     return seed_complaints(db, templates, count, open_share)
 
 

@@ -18,10 +18,11 @@ from sqlalchemy import create_engine, func, select, text
 
 from engine import clock
 from engine.bootstrap import init_system
-from engine.complaints import services
+from engine.complaints import intake
 from engine.config import load_settings
 from engine.db import UnitOfWork, open_database
 from engine.models import Timer
+from engine.people.users import actor_by_username
 from tests.lifecycle import INTAKE
 
 TIMERS = 10_000
@@ -39,12 +40,13 @@ def _fresh_schema(base: str):
 
 def _seed(url: str) -> tuple:
     db = open_database(url)
-    init_system(db, replace(load_settings({}), database_url=url), demo=True)
+    settings = replace(load_settings({}), database_url=url)
+    init_system(db, settings, demo=True)
     with UnitOfWork(db, write=False) as uow:
-        agent = services.actor_by_username(uow, "agent1")
+        agent = actor_by_username(uow, "agent1")
     for _ in range(TIMERS // 2):
         with UnitOfWork(db) as uow:
-            services.start_complaint(uow, agent, dict(INTAKE))
+            intake.record_complaint(uow, settings, agent, dict(INTAKE), "bench-secret")
     return db
 
 

@@ -10,7 +10,7 @@ from engine.models import AuditEvent
 
 def record(session: Session, complaint_id: int | None, actor, kind: str, *, task_id: str | None = None,
            task_name: str | None = None, data: dict | None = None) -> AuditEvent:
-    """Append one event; `actor` is an `engine.complaints.services.Actor`."""
+    """Append one event; `actor` is an `engine.people.roles.Actor`."""
     event = AuditEvent(
         complaint_id=complaint_id, at=clock.now(), actor_id=actor.id, actor_name=actor.username,
         kind=kind, task_id=task_id, task_name=task_name, data=data or {},

@@ -8,11 +8,11 @@ from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from engine import clock
-from engine.complaints.services import add_user
 from engine.config import Settings
 from engine.db import Database, UnitOfWork, open_database, upgrade_schema
 from engine.models import ProcessVersion, User
-from engine.workflow.deploy import deploy_bundle, read_bundle, validate_bundle
+from engine.people.users import add_user
+from engine.workflow.deploy import current_version, deploy_bundle, last_deployment, read_bundle, validate_bundle
 
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - the demo users' password is printed on purpose
 
@@ -46,17 +46,46 @@ def connect(settings: Settings) -> Database:
     return open_database(settings.database_url)
 
 
-def deploy_workflows(db: Database, settings: Settings, deployed_by: str = "startup") -> list[ProcessVersion]:
-    """Deploy `workflows/` if its content is not the current version already (raises ModelInvalid)."""
+@dataclass(frozen=True)
+class StartupDeployment:
+    """What start-up did with the workflows/ folder: `deployed` it, or left the current version alone."""
+
+    process_id: str
+    deployed: bool
+    folder_hash: str
+    current: ProcessVersion
+
+    def summary(self) -> str:
+        """One line for the operator."""
+        current = self.current
+        if self.deployed:
+            return (f"models: workflows/ deployed as version {current.id} of {self.process_id} "
+                    f"({self.folder_hash[:12]})")
+        return (f"models: workflows/ unchanged since its last start-up deployment; {self.process_id} stays on "
+                f"version {current.id} ({current.source}, by {current.deployed_by})")
+
+
+def deploy_workflows(db: Database, settings: Settings, deployed_by: str = "startup") -> StartupDeployment:
+    """Deploy `workflows/` only if this folder content was never deployed at start-up before.
+
+    Compared with the last start-up deployment, not with the current version: a version deployed
+    deliberately since (modeller, upload, API, `complaints deploy`) stays current across restarts until the
+    folder itself changes (docs/MODELLING.md, "Which version is current"). Raises ModelInvalid.
+    """
     bundle = validate_bundle(read_bundle(settings.workflows_dir))
     with UnitOfWork(db) as uow:
-        current = uow.session.scalar(select(ProcessVersion).where(
-            ProcessVersion.process_id == bundle.process_id, ProcessVersion.content_hash == bundle.content_hash,
-            ProcessVersion.is_current.is_(True)))
-        if current is None:
-            current, _created = deploy_bundle(uow.session, bundle, deployed_by)
+        session = uow.session
+        last = last_deployment(session, bundle.process_id, "startup")
+        last_hash = session.scalar(select(ProcessVersion.content_hash).where(
+            ProcessVersion.id == last.version_id)) if last is not None else None
+        current = current_version(session, bundle.process_id)
+        if last_hash == bundle.content_hash and current is not None:
+            result = StartupDeployment(bundle.process_id, False, bundle.content_hash, current)
+        else:
+            version, _created = deploy_bundle(session, bundle, deployed_by, source="startup")
+            result = StartupDeployment(bundle.process_id, True, bundle.content_hash, version)
         uow.commit()
-        return [current]
+        return result
 
 
 @cache
@@ -74,8 +103,10 @@ def create_demo_users(db: Database) -> list[DemoUser]:
     return list(DEMO_USERS)
 
 
-def init_system(db: Database, settings: Settings, demo: bool = False) -> list[DemoUser]:
-    """Create/upgrade the schema, deploy the models, and (with `demo`) create the demo users."""
+def init_system(db: Database, settings: Settings, demo: bool = False,
+                report=lambda line: None) -> list[DemoUser]:
+    """Create/upgrade the schema, deploy the models (when workflows/ changed: `deploy_workflows`), and
+    (with `demo`) create the demo users. `report` receives the one line saying what happened to the models."""
     upgrade_schema(db)
-    deploy_workflows(db, settings)
+    report(deploy_workflows(db, settings).summary())
     return create_demo_users(db) if demo else []

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+#: The process of the model shipped in workflows/ (override with COMPLAINTS_PROCESS).
+DEFAULT_PROCESS_ID = "complaint_lifecycle"
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,16 @@ class Settings:
     secure_cookies: bool
     #: Where the staff work: times are shown and typed in this zone, report periods follow it (stored as UTC).
     display_timezone: str
+    #: Where sign-in throttling counts failures: "memory://" (each process its own) or e.g. "redis://host:6379".
+    ratelimit_storage_uri: str
+    #: Reverse proxies in front of the app whose X-Forwarded-For / -Proto are trusted (0: none).
+    proxy_hops: int
+    #: Evidence uploaded with an intake form that was never recorded is deleted after this many hours.
+    pending_evidence_hours: int
+    #: At most this many bytes of evidence may wait for an intake per user (further uploads are refused).
+    pending_evidence_max_bytes: int
+    #: The BPMN process new complaints start (the model's process id; the only place it is named).
+    process_id: str = DEFAULT_PROCESS_ID
     #: A time of receipt (受理时间) older than this many days is refused at intake (a typing error, not a late entry).
     receipt_max_age_days: int = 7
 
@@ -47,5 +59,10 @@ def load_settings(env: os._Environ[str] | dict[str, str] | None = None) -> Setti
         public_base_url=env.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
         secure_cookies=env.get("SECURE_COOKIES", "0") == "1",
         display_timezone=env.get("COMPLAINTS_TIMEZONE", "Asia/Shanghai"),
+        process_id=env.get("COMPLAINTS_PROCESS") or DEFAULT_PROCESS_ID,
         receipt_max_age_days=int(env.get("COMPLAINTS_RECEIPT_MAX_AGE_DAYS", "7")),
+        ratelimit_storage_uri=env.get("RATELIMIT_STORAGE_URI") or "memory://",
+        proxy_hops=int(env.get("PROXY_HOPS", "0")),
+        pending_evidence_hours=int(env.get("PENDING_EVIDENCE_HOURS", "24")),
+        pending_evidence_max_bytes=int(env.get("PENDING_EVIDENCE_MAX_BYTES", str(200 * 1024 * 1024))),
     )

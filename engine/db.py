@@ -6,13 +6,19 @@ into spurious conflicts. Read units of work use a plain deferred `BEGIN`.
 """
 from __future__ import annotations
 
+import functools
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.config import PROJECT_ROOT
+
+log = logging.getLogger(__name__)
 
 
 def make_engine(url: str, pool_size: int = 5) -> Engine:
@@ -87,23 +93,92 @@ def upgrade_schema(db: Database) -> None:
 
 
 class UnitOfWork:
-    """One transaction: `with UnitOfWork(db) as uow: ...; uow.commit()`. Leaving without commit rolls back."""
+    """One transaction: `with UnitOfWork(db) as uow: ...`. Leaving without a commit rolls back.
+
+    A use case (`@use_case`) commits it once when it returns; use cases called from inside another one
+    join its transaction and the outermost commits the whole. What cannot be undone by a rollback
+    (files) registers `after_commit` / `after_rollback` actions: they run once the transaction's fate
+    is known, so a file is moved into place only when the rows naming it were committed.
+    """
 
     def __init__(self, db: Database, write: bool = True):
         self.db = db
         self.write = write
         self.session: Session
+        self._depth = 0
+        self._on_commit: list[Callable[[], None]] = []
+        self._on_rollback: list[Callable[[], None]] = []
 
     def __enter__(self) -> UnitOfWork:
         self.session = (self.db.write_sessions if self.write else self.db.read_sessions)()
+        event.listen(self.session, "after_commit", self._committed)
+        event.listen(self.session, "after_rollback", self._rolled_back)
         return self
 
     def __exit__(self, *exc) -> None:
         # close() rolls back whatever was not committed, and leaves loaded objects readable.
         self.session.close()
+        self._rolled_back(self.session)
+
+    @property
+    def in_use_case(self) -> bool:
+        """Is a use case running in this unit of work (whose end will commit)?"""
+        return self._depth > 0
 
     def commit(self) -> None:
+        """Commit now. Inside a use case this is refused: the outermost use case commits when it returns."""
+        if self._depth:
+            raise RuntimeError("a use case commits when it returns; it must not commit half-way")
         self.session.commit()
+
+    def after_commit(self, action: Callable[[], None]) -> None:
+        """Run `action` once this transaction has committed (dropped if it rolls back)."""
+        self._on_commit.append(action)
+
+    def after_rollback(self, action: Callable[[], None]) -> None:
+        """Run `action` if this transaction rolls back or is abandoned (dropped once it commits)."""
+        self._on_rollback.append(action)
+
+    def _committed(self, _session: Session) -> None:
+        actions, self._on_commit, self._on_rollback = self._on_commit, [], []
+        _run_all(actions, "after commit")
+
+    def _rolled_back(self, _session: Session) -> None:
+        actions, self._on_commit, self._on_rollback = self._on_rollback, [], []
+        _run_all(actions, "after rollback")
+
+
+def _run_all(actions: list[Callable[[], None]], when: str) -> None:
+    # The transaction's outcome is final: a failing action is logged, never reported as the use case failing.
+    for action in actions:
+        try:
+            action()
+        except Exception:  # noqa: BLE001
+            log.exception("action %s failed", when)
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def use_case(function: Callable[Concatenate[UnitOfWork, P], R]) -> Callable[Concatenate[UnitOfWork, P], R]:
+    """Make `function(uow, ...)` one use case: it commits `uow` once, when it returns.
+
+    Called from inside another use case it joins that transaction, and the outermost use case commits
+    everything together. Raising commits nothing.
+    """
+    @functools.wraps(function)
+    def run(uow: UnitOfWork, *args: P.args, **kwargs: P.kwargs) -> R:
+        uow._depth += 1
+        try:
+            result = function(uow, *args, **kwargs)
+        finally:
+            uow._depth -= 1
+        if not uow._depth:
+            uow.commit()
+        return result
+
+    return run
 
 
 #: Errors meaning "the database cannot serve us right now" (down, restarting, unreachable, pool exhausted,

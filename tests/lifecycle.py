@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from engine.complaints import services
+from engine.complaints import casework, intake, tasks
 from engine.db import UnitOfWork
 from engine.models import WorkTask
 
@@ -44,9 +44,15 @@ WORKER = {
 }
 
 
-def start(system, user: str = "agent1", **overrides) -> services.StepResult:
+#: The key the tests' customer links are signed with.
+LINK_SECRET = "test-secret"
+
+
+def start(system, user: str = "agent1", **overrides) -> tasks.StepResult:
+    """Record a complaint as the intake page does (`intake.record_complaint`)."""
     with UnitOfWork(system.db) as uow:
-        return services.start_complaint(uow, system.actor(user), dict(INTAKE, **overrides))
+        return intake.record_complaint(uow, system.settings, system.actor(user), dict(INTAKE, **overrides),
+                                       LINK_SECRET).result
 
 
 def open_task(system, complaint_id: int) -> WorkTask:
@@ -57,16 +63,16 @@ def open_task(system, complaint_id: int) -> WorkTask:
     return rows[0]
 
 
-def step(system, complaint_id: int, expect: str, user: str | None = None, **answers) -> services.StepResult:
+def step(system, complaint_id: int, expect: str, user: str | None = None, **answers) -> tasks.StepResult:
     """Complete the complaint's one open task, which must be `expect`, with the default answers + overrides."""
     row = open_task(system, complaint_id)
     assert row.name == expect
     with UnitOfWork(system.db) as uow:
-        return services.complete_task(uow, system.actor(user or WORKER[expect]), row.id,
-                                      dict(ANSWERS[expect], **answers))
+        return tasks.complete_task(uow, system.actor(user or WORKER[expect]), row.id,
+                                   dict(ANSWERS[expect], **answers))
 
 
 def audit_kinds(system, complaint_id: int) -> list[tuple[str, str | None]]:
     with UnitOfWork(system.db, write=False) as uow:
-        details = services.complaint_details(uow, system.actor("gm"), complaint_id)
+        details = casework.complaint_details(uow, system.actor("gm"), complaint_id)
     return [(e["kind"], e["task"]) for e in details["audit"]]

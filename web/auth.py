@@ -3,14 +3,15 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_limiter.errors import RateLimitExceeded
 from flask_login import UserMixin, current_user, login_required, login_user, logout_user
 
-from engine.complaints import services
 from engine.people import users as staff
 from engine.people.roles import Actor
 from web.context import actor, reading, safe_next, writing
 from web.extensions import login_manager
 from web.forms import LanguageForm, LoginForm
+from web.security import throttle_sign_in
 
 bp = Blueprint("auth", __name__)
 
@@ -39,20 +40,45 @@ def _load_user(session_id: str) -> StaffUser | None:
     return StaffUser(member) if member and member.session_epoch == int(epoch) else None
 
 
+#: Seconds a throttled browser is told to wait (the account-and-address window).
+THROTTLED_RETRY_AFTER = "60"
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@throttle_sign_in
 def login():
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
         with reading() as uow:
-            found = services.authenticate(uow, form.username.data, form.password.data)
+            found = staff.authenticate(uow, form.username.data, form.password.data)
         if found is not None:
             with reading() as uow:
                 member = staff.load_member(uow, found.id)
+            _renew_session()
             login_user(StaffUser(member))
             flash(_("Welcome, %(name)s.", name=member.display_name), "success")
             return redirect(safe_next(form.next.data, url_for("tasks.index")))
         flash(_("The user name or the password is wrong."), "error")
     return render_template("auth/login.html", form=form)
+
+
+@bp.app_errorhandler(RateLimitExceeded)
+def _throttled(err: RateLimitExceeded):
+    """Too many failed sign-ins: the sign-in page again, saying why and for how long."""
+    form = LoginForm(formdata=None, next=request.form.get("next", ""))
+    form.username.data = request.form.get("username", "")
+    flash(_("Too many failed sign-ins. Wait a minute and try again; if you forgot your password, "
+            "ask an administrator to set a new one."), "error")
+    return render_template("auth/login.html", form=form), 429, {"Retry-After": THROTTLED_RETRY_AFTER}
+
+
+def _renew_session() -> None:
+    """Start a fresh session at sign-in: nothing planted before it (a CSRF token, a fixed session) survives,
+    only the language chosen on the sign-in page."""
+    locale = session.get("locale")
+    session.clear()
+    if locale:
+        session["locale"] = locale
 
 
 @bp.post("/logout")

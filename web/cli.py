@@ -12,15 +12,18 @@ from pathlib import Path
 import click
 
 from engine.bootstrap import DEMO_PASSWORD, connect, init_system
-from engine.complaints import services
+from engine.complaints import casework, intake
+from engine.complaints import tasks as task_work
 from engine.config import load_settings
 from engine.db import UnitOfWork
-from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
+from engine.errors import Code, Conflict, Forbidden, InvalidInput, NotFound, ServiceError
 from engine.people import tokens as api_tokens
 from engine.people import users as staff
 from engine.people.roles import ADMIN, DEPARTMENTS, ROLES, Actor
 from engine.workflow.deploy import read_bundle, validate_bundle
 from engine.workflow.model_xml import ModelInvalid
+from web import messages
+from web.secret import secret_key
 
 EXIT_INVALID, EXIT_CONFLICT, EXIT_FORBIDDEN = 2, 3, 4
 #: The shell operator, when no --user is given for a read-only command.
@@ -43,20 +46,27 @@ pass_ctx = click.make_pass_decorator(_Context, ensure=True)
 
 
 def _fail(err: Exception, as_json: bool) -> None:
-    code = {InvalidInput: EXIT_INVALID, NotFound: EXIT_INVALID, Conflict: EXIT_CONFLICT,
-            Forbidden: EXIT_FORBIDDEN, ModelInvalid: EXIT_INVALID}.get(type(err), 1)
+    # isinstance, not type: subclasses (a model failing while it runs is InvalidInput) keep their status
+    code = next((status for kind, status in ((InvalidInput, EXIT_INVALID), (NotFound, EXIT_INVALID),
+                                             (Conflict, EXIT_CONFLICT), (Forbidden, EXIT_FORBIDDEN),
+                                             (ModelInvalid, EXIT_INVALID)) if isinstance(err, kind)), 1)
+    english = messages.in_locale("en")
+    text = messages.error_text(err, english) if isinstance(err, ServiceError) else str(err)
     if as_json:
-        body: dict = {"error": type(err).__name__, "message": str(err)}
+        body: dict = {"error": type(err).__name__, "message": text}
+        if isinstance(err, ServiceError):
+            body.update(code=str(err.code), params=err.params)
         if isinstance(err, InvalidInput):
-            body["fields"] = err.errors
+            body["fields"] = messages.field_texts(err.errors, english)
+            body["field_codes"] = messages.as_dicts(err.errors)
         if isinstance(err, ModelInvalid):
             body["problems"] = [p.as_dict() for p in err.problems]
-        click.echo(json.dumps(body, ensure_ascii=False, indent=2), err=True)
+        click.echo(json.dumps(body, ensure_ascii=False, indent=2, default=str), err=True)
     elif isinstance(err, InvalidInput):
-        for field, messages in err.errors.items():
-            click.echo(f"error: {field}: {'; '.join(messages)}", err=True)
+        for field, texts in messages.field_texts(err.errors, english).items():
+            click.echo(f"error: {field}: {' '.join(texts)}", err=True)
     else:
-        click.echo(f"error: {err}", err=True)
+        click.echo(f"error: {text}", err=True)
     sys.exit(code)
 
 
@@ -65,14 +75,14 @@ def _read_json_stdin() -> object:
     try:
         return json.loads(text)
     except json.JSONDecodeError as err:
-        raise InvalidInput({"_input": [f"stdin is not JSON: {err.msg} (line {err.lineno})"]}) from err
+        raise InvalidInput.field("_input", Code.NOT_JSON, line=err.lineno) from err
 
 
 def _actor(ctx: _Context, username: str | None) -> Actor:
     if username is None:
         return OPERATOR
     with UnitOfWork(ctx.db, write=False) as uow:
-        return services.actor_by_username(uow, username)
+        return staff.actor_by_username(uow, username)
 
 
 def _emit(as_json: bool, payload, text: str) -> None:
@@ -90,7 +100,7 @@ def main() -> None:
 def init(ctx: _Context, demo: bool) -> None:
     """Create or upgrade the database and deploy the models in workflows/."""
     try:
-        users = init_system(ctx.db, ctx.settings, demo=demo)
+        users = init_system(ctx.db, ctx.settings, demo=demo, report=click.echo)
     except ModelInvalid as err:
         _fail(err, False)
     click.echo(f"database ready: {ctx.db.engine.url.render_as_string(hide_password=True)}")
@@ -119,7 +129,7 @@ def users_add(ctx: _Context, name, role, department, display_name, email, passwo
     password = sys.stdin.readline().rstrip("\n")
     try:
         with UnitOfWork(ctx.db) as uow:
-            user_id = services.add_user(uow, name, role, password, department=department,
+            user_id = staff.add_user(uow, name, role, password, department=department,
                                         display_name=display_name, email=email)
     except ServiceError as err:
         _fail(err, False)
@@ -165,12 +175,16 @@ def tokens() -> None:
 @tokens.command("create")
 @click.option("--user", "username", required=True, help="Whose token: the API acts as this user.")
 @click.option("--name", default="", help="What the token is for (shown in lists).")
+@click.option("--days", type=int, default=api_tokens.DEFAULT_DAYS, show_default=True,
+              help=f"How long the token lasts (at most {api_tokens.MAX_DAYS} days).")
+@click.option("--read-only", is_flag=True, help="The token may only read (GET), never change anything.")
 @pass_ctx
-def tokens_create(ctx: _Context, username: str, name: str) -> None:
+def tokens_create(ctx: _Context, username: str, name: str, days: int, read_only: bool) -> None:
     """Create a token and print it: this is the only time it is shown."""
     try:
         with UnitOfWork(ctx.db) as uow:
-            _token_id, token = api_tokens.create_token(uow, OPERATOR, username, name)
+            _token_id, token = api_tokens.create_token(uow, OPERATOR, username, name, days=days,
+                                                       read_only=read_only)
     except ServiceError as err:
         _fail(err, False)
     click.echo(token)
@@ -185,11 +199,17 @@ def tokens_list(ctx: _Context, username: str | None, as_json: bool) -> None:
     with UnitOfWork(ctx.db, write=False) as uow:
         found = api_tokens.list_tokens(uow, OPERATOR, username)
     rows = [{"id": t.id, "user": t.username, "name": t.name, "prefix": t.prefix, "created_at": t.created_at,
-             "last_used_at": t.last_used_at, "revoked_at": t.revoked_at} for t in found]
+             "last_used_at": t.last_used_at, "revoked_at": t.revoked_at, "expires_at": t.expires_at,
+             "read_only": t.read_only, "status": _token_status(t)} for t in found]
     _emit(as_json, rows, "\n".join(
-        f"{t.id:>4}  {t.username:<16} {t.prefix}…  {t.name:<24} "
-        f"{'revoked' if t.revoked_at else 'active':<8} last used {t.last_used_at or 'never'}" for t in found)
+        f"{t.id:>4}  {t.username:<16} {t.prefix}…  {t.name:<24} {_token_status(t):<8} "
+        f"{'read-only' if t.read_only else 'read-write':<10} expires {t.expires_at or 'never'}  "
+        f"last used {t.last_used_at or 'never'}" for t in found)
         or "no tokens")
+
+
+def _token_status(token: api_tokens.TokenInfo) -> str:
+    return "revoked" if token.revoked_at else "expired" if token.expired else "active"
 
 
 @tokens.command("revoke")
@@ -212,10 +232,10 @@ def tokens_revoke(ctx: _Context, token_id: int) -> None:
 def start(ctx: _Context, username: str, as_json: bool) -> None:
     """Record a complaint (intake JSON on stdin) and start its lifecycle."""
     try:
-        intake = _read_json_stdin()
+        data = _read_json_stdin()
         actor = _actor(ctx, username)
         with UnitOfWork(ctx.db) as uow:
-            result = services.start_complaint(uow, actor, intake)
+            result = intake.record_complaint(uow, ctx.settings, actor, data, secret_key(ctx.settings)).result
     except ServiceError as err:
         _fail(err, as_json)
     _emit(as_json, result.__dict__, f"complaint {result.reference} (id {result.complaint_id}) started; "
@@ -233,7 +253,7 @@ def tasks(ctx: _Context, username: str | None, scope: str, page: int, as_json: b
     try:
         actor = _actor(ctx, username)
         with UnitOfWork(ctx.db, write=False) as uow:
-            result = services.task_list(uow, actor, scope, page=page)
+            result = task_work.task_list(uow, actor, scope, page=page)
     except ServiceError as err:
         _fail(err, as_json)
     items = [dict(t.__dict__, created_at=t.created_at.isoformat(),
@@ -254,7 +274,7 @@ def show(ctx: _Context, complaint_id: int, username: str | None, as_json: bool) 
     try:
         actor = _actor(ctx, username)
         with UnitOfWork(ctx.db, write=False) as uow:
-            details = services.complaint_details(uow, actor, complaint_id)
+            details = casework.complaint_details(uow, actor, complaint_id)
     except ServiceError as err:
         _fail(err, as_json)
     text = [f"{details['reference']}  status={details['status']}  outcome={details['outcome'] or '-'}  "
@@ -277,7 +297,7 @@ def complete(ctx: _Context, task_id: str, username: str, expected_version: int |
         data = _read_json_stdin()
         actor = _actor(ctx, username)
         with UnitOfWork(ctx.db) as uow:
-            result = services.complete_task(uow, actor, task_id, data, expected_version)
+            result = task_work.complete_task(uow, actor, task_id, data, expected_version)
     except ServiceError as err:
         _fail(err, as_json)
     _emit(as_json, result.__dict__, f"{result.reference}: {result.status}; next: " +
@@ -303,13 +323,57 @@ def validate_cmd(paths: tuple[Path, ...], as_json: bool) -> None:
             failed = True
             report.append({"path": str(path), "ok": False, "problems": [p.as_dict() for p in err.problems]})
             if not as_json:
-                for problem in err.problems:
-                    click.echo(f"{folder / problem.file if problem.file != '(bundle)' else folder}:"
-                               f"{problem.line or ''}: [{problem.element_id or '-'}] {problem.message}"
-                               + (f" (hint: {problem.hint})" if problem.hint else ""), err=True)
+                _print_problems(folder, err, False)
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False, indent=2))
     sys.exit(EXIT_INVALID if failed else 0)
+
+
+@main.command("deploy")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--user", "username", required=True, help="The process owner or administrator deploying.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def deploy_cmd(ctx: _Context, folder: Path, username: str, as_json: bool) -> None:
+    """Deploy a model folder as the current version, after its validation and its own test cases.
+
+    Start-up never undoes this: it redeploys workflows/ only when that folder changes.
+    """
+    from engine.modelling.deployment import ModelTestsFailed, deploy_models
+
+    try:
+        actor = _actor(ctx, username)
+        with UnitOfWork(ctx.db) as uow:
+            version, report = deploy_models(uow, actor, read_bundle(folder), source="cli")
+    except ModelTestsFailed as err:
+        failed = [r for r in err.results if not r.passed]
+        if as_json:
+            click.echo(json.dumps({"error": "ModelTestsFailed", "failed": [
+                {"file": r.file, "case": r.name, "failures": r.failures} for r in failed]},
+                ensure_ascii=False, indent=2), err=True)
+        for result in failed if not as_json else ():
+            click.echo(f"error: {folder / result.file}: {result.name}: {'; '.join(result.failures)}", err=True)
+        sys.exit(EXIT_INVALID)
+    except ModelInvalid as err:
+        _print_problems(folder, err, as_json)
+        sys.exit(EXIT_INVALID)
+    except ServiceError as err:
+        _fail(err, as_json)
+    _emit(as_json, {"version": version.id, "process": version.process_id, "hash": version.content_hash,
+                    "tests": len(report.results)},
+          f"deployed {folder} as version {version.id} of {version.process_id} "
+          f"({version.content_hash[:12]}, {len(report.results)} test case(s) passed)")
+
+
+def _print_problems(folder: Path, err: ModelInvalid, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps({"error": "ModelInvalid", "problems": [p.as_dict() for p in err.problems]},
+                              ensure_ascii=False, indent=2), err=True)
+        return
+    for problem in err.problems:
+        click.echo(f"{folder / problem.file if problem.file != '(bundle)' else folder}:"
+                   f"{problem.line or ''}: [{problem.element_id or '-'}] {problem.message}"
+                   + (f" (hint: {problem.hint})" if problem.hint else ""), err=True)
 
 
 @main.command()
@@ -321,7 +385,7 @@ def worker(ctx: _Context, once: bool, poll: float) -> None:
     import signal
     import threading
 
-    from engine.complaints import notifications, timers
+    from engine.complaints import evidence, notifications, timers
     from web import mail
 
     if once:
@@ -330,12 +394,25 @@ def worker(ctx: _Context, once: bool, poll: float) -> None:
                                           mail.renderer(ctx.settings))
         click.echo(f"fired {result.fired} timer(s) on {result.complaints} complaint(s); "
                    f"{result.failed} failed; {sent} e-mail(s) sent")
+        cleaned = evidence.clean_pending(ctx.db, ctx.settings)
+        click.echo(f"deleted {cleaned.files} expired pending upload(s) ({cleaned.bytes} bytes)")
         return
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     click.echo("timer worker running (Ctrl-C to stop)")
     timers.run_worker(ctx.db, ctx.settings, mail.renderer(ctx.settings), stop, poll)
+
+
+@main.command("clean-evidence")
+@pass_ctx
+def clean_evidence(ctx: _Context) -> None:
+    """Delete uploads whose intake form was never recorded, older than PENDING_EVIDENCE_HOURS (the timer
+    worker does this every few minutes too)."""
+    from engine.complaints import evidence
+
+    cleaned = evidence.clean_pending(ctx.db, ctx.settings)
+    click.echo(f"deleted {cleaned.files} expired pending upload(s) ({cleaned.bytes} bytes)")
 
 
 @main.command("test-models")

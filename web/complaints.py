@@ -2,20 +2,21 @@
 and everything added from it."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
 from engine import clock
-from engine.complaints import casework, evidence, services
-from engine.complaints import customer_link as surveys
+from engine.complaints import casework, evidence, intake
 from engine.errors import InvalidInput
 from engine.people.access import check_can_record
+from forms.errors import FormCode, error
 from forms.render import raw_values
 from web import schema_forms
 from web.context import actor, reading, state, writing
 from web.forms import CommentForm, ContactForm
 from web.i18n import field_errors, tz
+from web.modelling import model_file_response
 from web.present import complaint_data, timeline
 
 bp = Blueprint("complaints", __name__)
@@ -33,35 +34,35 @@ def _signed_in() -> None:
 def new():
     check_can_record(actor())
     with reading() as uow:
-        meta = services.intake_form(uow)
+        meta = intake.intake_form(uow, state().settings.process_id)
     form = meta.form
     if request.method == "GET":
         return _intake_page(meta, raw_values(form, {}, tz()), {})
     values = schema_forms.posted_values()
-    errors: dict[str, list[str]] = {}
-    schema_forms.store_posted_files(form, values, None, errors)
     file_fields = schema_forms.file_fields(form)
-    evidence_ids = [i for name in file_fields for i in values.get(name, [])]
+    earlier = [i for name in file_fields for i in values.get(name, [])]  # uploads kept by a failed post
+    errors: dict[str, list[str]] = {}
+    posted = schema_forms.posted_uploads(form, values, errors)
     data, more = schema_forms.check(form, values)
     errors = {**more, **errors}
     if not any(name in errors for name in file_fields):  # the schema bounds how many ids are looked up
         try:
             with reading() as uow:
-                evidence.pending(uow, actor(), evidence_ids)
+                evidence.pending(uow, actor(), earlier)
         except InvalidInput as err:
             errors.update(err.errors)
+    if not errors:
+        try:
+            with writing() as uow:
+                # One transaction: the complaint, its evidence and the customer's private link, queued for them.
+                result = intake.record_complaint(uow, state().settings, actor(), data, current_app.secret_key,
+                                                 uploads=schema_forms.all_uploads(posted),
+                                                 evidence_ids=earlier).result
+        except InvalidInput as err:
+            errors = dict(err.errors)
     if errors:
+        schema_forms.keep_uploads(posted, values, None, errors)
         return _intake_page(meta, values, errors), 422
-    try:
-        with writing() as uow:
-            # Recorded together with the customer's private link, queued for them in the same transaction.
-            result = surveys.record_complaint(uow, actor(), data, current_app.secret_key,
-                                              state().settings.public_base_url).result
-    except InvalidInput as err:
-        return _intake_page(meta, values, err.errors), 422
-    if evidence_ids:
-        with writing() as uow:
-            evidence.attach_pending(uow, actor(), result.complaint_id, evidence_ids)
     flash(_("Complaint %(reference)s recorded.", reference=result.reference), "success")
     return redirect(url_for("complaints.show", complaint_id=result.complaint_id))
 
@@ -106,7 +107,7 @@ def model(complaint_id: int):
     """The BPMN of the model version this complaint runs on (for the diagram)."""
     with reading() as uow:
         xml = casework.model_xml(uow, actor(), complaint_id)
-    return Response(xml, mimetype="application/xml", headers={"X-Content-Type-Options": "nosniff"})
+    return model_file_response(xml, f"complaint-{complaint_id}-model.bpmn")
 
 
 def _check_can_add_to(complaint_id: int) -> None:
@@ -156,7 +157,7 @@ def upload(complaint_id: int):
                for f in request.files.getlist("files") if f.filename]
     if not uploads:
         return _complaint_page(complaint_id, CommentForm(formdata=None), ContactForm(formdata=None),
-                               {"evidence": ["this field is required"]}, 422)
+                               {"evidence": [error(FormCode.REQUIRED)]}, 422)
     try:
         with writing() as uow:
             evidence.store_uploads(uow, state().settings, actor(), uploads, complaint_id)
@@ -172,7 +173,7 @@ def download(evidence_id: str):
     """An evidence file, always as a download and never sniffed by the browser."""
     with reading() as uow:
         row, path = evidence.open_file(uow, state().settings, actor(), evidence_id)
-    response = send_file(path, mimetype=row.media_type, as_attachment=True, download_name=row.original_name,
+    response = send_file(path, mimetype=row.media_type, as_attachment=True, download_name=evidence.download_name(row),
                          max_age=0, etag=False)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"

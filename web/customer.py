@@ -2,20 +2,23 @@
 step, the satisfaction survey. Reached only through the signed link; any fault in it is a plain 404."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 
 from engine.complaints import customer_link as surveys
-from engine.complaints import services
+from engine.complaints.casework import get_complaint
+from engine.complaints.intake import intake_form
 from engine.errors import Conflict, InvalidInput
+from engine.people.access import may_contribute
 from engine.people.users import LOCALES
 from web.context import actor, reading, state, writing
 from web.i18n import field_errors
 
 bp = Blueprint("customer", __name__)
 
-#: What the customer is told at each stage (engine.complaints.customer_link.STAGE_OF_TASK / STAGE_OF_OUTCOME).
+#: What the customer is told at each stage (the open tasks' `customerStage`; engine.complaints.customer_link).
 STAGES = {
     "received": _l("We have received your complaint."),
     "reviewing": _l("We are looking into your complaint."),
@@ -41,7 +44,7 @@ def _language() -> None:
 def customer_link(complaint) -> str:
     """A fresh private link for the complaint's customer (for staff pages to show)."""
     return surveys.link_url(current_app.secret_key, state().settings.public_base_url, complaint.id,
-                            complaint.reference or "")
+                            complaint.reference or "", complaint.customer_link_generation)
 
 
 @bp.app_context_processor
@@ -53,7 +56,7 @@ def _globals() -> dict:
 def status(token: str):
     with reading() as uow:
         view = surveys.customer_view(uow, current_app.secret_key, token)
-        intake = services.intake_form(uow)
+        intake = intake_form(uow, state().settings.process_id)
     return _page(token, view, intake)
 
 
@@ -76,12 +79,12 @@ def answer(token: str):
     except Conflict:
         with reading() as uow:
             view = surveys.customer_view(uow, current_app.secret_key, token)
-            intake = services.intake_form(uow)
+            intake = intake_form(uow, state().settings.process_id)
         return _page(token, view, intake, already=True), 409
     if errors:
         with reading() as uow:
             view = surveys.customer_view(uow, current_app.secret_key, token)
-            intake = services.intake_form(uow)
+            intake = intake_form(uow, state().settings.process_id)
         return _page(token, view, intake, errors=field_errors(errors), given=given), 422
     return redirect(url_for("customer.status", token=token, thanks=1))
 
@@ -98,5 +101,16 @@ def _page(token: str, view: surveys.CustomerView, intake, errors=None, given=Non
 def staff_link(complaint_id: int):
     """The customer's link of a complaint, for the member of staff who gives it to them."""
     with reading() as uow:
-        complaint = services.get_complaint(uow, actor(), complaint_id)
-    return render_template("customer/link.html", complaint=complaint, link=customer_link(complaint))
+        complaint = get_complaint(uow, actor(), complaint_id)
+    return render_template("customer/link.html", complaint=complaint, link=customer_link(complaint),
+                           can_revoke=may_contribute(actor()))
+
+
+@bp.post("/complaints/<int:complaint_id>/customer-link/revoke")
+@login_required
+def revoke_link(complaint_id: int):
+    """End every link the customer was given (staff who work on the complaint); the link page shows a new one."""
+    with writing() as uow:
+        surveys.revoke_links(uow, actor(), complaint_id)
+    flash(_("The customer's earlier links no longer work. Give them the new link if they need one."), "success")
+    return redirect(url_for("customer.staff_link", complaint_id=complaint_id))

@@ -7,7 +7,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from engine.complaints import casework, deferrals
+from engine.complaints import deferrals
 from engine.people.access import check_can_decide_deferrals
 from web.context import actor, reading, writing
 from web.forms import DecisionForm
@@ -25,7 +25,7 @@ def _signed_in() -> None:
 @bp.get("/deferrals")
 def index():
     with reading() as uow:
-        items = casework.pending_deferrals(uow, actor())
+        items = deferrals.decision_queue(uow, actor())
     return render_template("deferrals/index.html", items=items, form=DecisionForm(formdata=None))
 
 

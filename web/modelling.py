@@ -20,11 +20,12 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from engine.errors import InvalidInput, NotFound
+from engine.errors import Code, InvalidInput, NotFound
 from engine.modelling import deployment as modelling
 from engine.modelling import drafts as model_drafts
 from engine.modelling import migration
@@ -35,11 +36,33 @@ from engine.modelling.drafts import DraftCheck
 from engine.people.roles import LANE_ROLES
 from engine.workflow.model_xml import ModelInvalid
 from forms.schema import FormDefinition
-from web import schema_forms
+from web import messages, schema_forms
 from web.context import actor, reading, state, writing
 from web.errors import error_page
+from web.i18n import field_errors
 
 bp = Blueprint("modelling", __name__, url_prefix="/models")
+
+#: Where a version came from (`engine.workflow.deploy.SOURCES`), as the models pages say it.
+SOURCE_LABELS = {
+    "startup": _l("start-up (workflows/ folder)"), "modeller": _l("modeller"), "upload": _l("upload"),
+    "api": _l("API"), "cli": _l("command line"),
+}
+
+
+def model_file_response(text: str, filename: str, download: bool = True) -> Response:
+    """A model file as data, never as a page: text/plain, not sniffed, under a CSP that sandboxes it (and a
+    download unless `download` is False), so that markup inside a version stored before deploying refused
+    it cannot run in the reader's session. The diagram viewer fetches it as text."""
+    safe_name = "".join(c for c in filename if c.isalnum() or c in "._-") or "model.txt"
+    headers = {"Content-Security-Policy": "sandbox; default-src 'none'", "X-Content-Type-Options": "nosniff"}
+    headers["Content-Disposition"] = f'{"attachment" if download else "inline"}; filename="{safe_name}"'
+    return Response(text, mimetype="text/plain; charset=utf-8", headers=headers)
+
+
+@bp.context_processor
+def _source_labels() -> dict:
+    return {"source_labels": SOURCE_LABELS}
 
 #: A request to these pages may carry a zipped bundle; anything larger is refused before it is read.
 MAX_UPLOAD = process_models.MAX_BUNDLE_BYTES + 1024 * 1024
@@ -79,7 +102,7 @@ def _too_large(_err):
 @bp.get("/")
 def index():
     with reading() as uow:
-        versions = process_models.list_versions(uow, actor())
+        versions = modelling.list_versions(uow, actor())
         drafts = model_drafts.list_drafts(uow, actor())
     processes: dict[str, list[dict]] = {}
     for version in versions:
@@ -90,9 +113,9 @@ def index():
 
 def _version_files(version_id: int) -> tuple[dict, dict[str, str]]:
     with reading() as uow:
-        versions = {v["id"]: v for v in modelling.list_versions(uow)}
+        versions = {v["id"]: v for v in modelling.list_versions(uow, actor())}
         if version_id not in versions:
-            raise NotFound(f"process version {version_id} does not exist")
+            raise NotFound(Code.VERSION_NOT_FOUND, version=version_id)
         return versions[version_id], modelling.export_version(uow, version_id)
 
 
@@ -100,7 +123,7 @@ def _version_files(version_id: int) -> tuple[dict, dict[str, str]]:
 def version(version_id: int):
     info, files = _version_files(version_id)
     with reading() as uow:
-        others = [v for v in modelling.list_versions(uow, info["process_id"]) if v["id"] != version_id]
+        others = [v for v in modelling.list_versions(uow, actor(), info["process_id"]) if v["id"] != version_id]
         candidates = migration.migration_candidates(uow, actor(), version_id)
     bpmn = next((p for p in sorted(files) if p.endswith(".bpmn")), None)
     return render_template("modelling/version.html", version=info, files=sorted(files), bpmn=bpmn,
@@ -113,7 +136,7 @@ def version_file(version_id: int, path: str):
     _info, files = _version_files(version_id)
     if path not in files:
         abort(404)
-    return Response(files[path], mimetype="text/plain; charset=utf-8")
+    return model_file_response(files[path], path.rsplit("/", 1)[-1], download=False)
 
 
 @bp.get("/versions/<int:version_id>/export.zip")
@@ -174,14 +197,14 @@ def _uploaded() -> process_models.Upload:
     for storage in request.files.getlist("files"):
         if storage.filename:
             if storage.filename in files:
-                raise InvalidInput({storage.filename: ["given twice"]})
+                raise InvalidInput.field(storage.filename, Code.DUPLICATE_FILE)
             files[storage.filename] = storage.read()
     return process_models.read_upload(files)
 
 
 def _flash_refusal(err: InvalidInput) -> None:
-    for name, messages in err.errors.items():
-        flash(_("%(file)s was refused: %(reason)s", file=name, reason="; ".join(messages)), "error")
+    for name, texts in field_errors(err.errors).items():
+        flash(_("%(file)s was refused: %(reason)s", file=name, reason=" ".join(texts)), "error")
 
 
 @bp.post("/upload")
@@ -279,7 +302,7 @@ def draft_file(process_id: str, path: str):
         draft = model_drafts.get_draft(uow, actor(), process_id)
     if draft is None or path not in draft.files:
         abort(404)
-    return Response(draft.files[path], mimetype="text/plain; charset=utf-8")
+    return model_file_response(draft.files[path], path.rsplit("/", 1)[-1], download=False)
 
 
 def _json_body() -> dict:
@@ -299,7 +322,7 @@ def save(process_id: str):
         with writing() as uow:
             model_drafts.save_files(uow, actor(), process_id, files)
     except InvalidInput as err:
-        return jsonify(errors=err.errors), 422
+        return jsonify(errors=field_errors(err.errors), codes=messages.as_dicts(err.errors)), 422
     return jsonify(saved=sorted(files))
 
 

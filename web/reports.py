@@ -14,13 +14,15 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from engine import clock
-from engine.complaints import reports, services
-from engine.errors import InvalidInput
+from engine.complaints import intake, reports
+from engine.errors import Code, InvalidInput
 from engine.people.roles import DEPARTMENT_HEAD, DEPARTMENTS
+from forms.errors import FormCode
 from web import charts, labels
-from web.context import actor, reading
+from web.context import actor, reading, state
 from web.i18n import tz
 from web.present import enum_label
+from web.spreadsheet import safe_row, sheet_row
 
 bp = Blueprint("reports", __name__)
 
@@ -216,27 +218,35 @@ def _export_title(column: Column) -> str:
 
 # --- pages ---------------------------------------------------------------------------------------
 
+#: How far from the ends of the calendar a report's date must be (its period and the one compared with).
+REPORT_MARGIN = timedelta(days=800)
+
+
 def _request() -> tuple[str, date, str | None]:
     kind = request.args.get("kind", "month")
     if kind not in reports.KINDS:
-        raise InvalidInput({"kind": [f"one of {', '.join(reports.KINDS)}"]})
+        raise InvalidInput.field("kind", Code.ONE_OF, options=", ".join(reports.KINDS))
     raw = request.args.get("date", "")
     try:
         day = date.fromisoformat(raw) if raw else clock.now().astimezone(tz()).date()
     except ValueError as err:
-        raise InvalidInput({"date": ["not a valid date"]}) from err
+        raise InvalidInput.field("date", FormCode.NOT_A_DATE) from err
+    if not date.min + REPORT_MARGIN <= day <= date.max - REPORT_MARGIN:
+        # A report compares with the year before and ends a year later: those must exist on the calendar.
+        raise InvalidInput.field("date", FormCode.NOT_A_DATE)
     department = request.args.get("department") or None
     if department is not None and department not in DEPARTMENTS:
-        raise InvalidInput({"department": ["choose one of the offered values"]})
+        raise InvalidInput.field("department", FormCode.NOT_AN_OPTION)
     return kind, day, department
 
 
 def _build():
     kind, day, department = _request()
     with reading() as uow:
-        report = reports.build_report(uow, actor(), kind, day, tz(), department)
-        intake = services.intake_form(uow)
-    return report, build_tables(report, intake.form if intake else None)
+        process_id = state().settings.process_id
+        report = reports.build_report(uow, actor(), kind, day, tz(), department, process_id)
+        intake_form = intake.intake_form(uow, process_id)
+    return report, build_tables(report, intake_form.form if intake_form else None)
 
 
 @bp.route("/reports")
@@ -258,13 +268,13 @@ def export_csv():
     report, tables = _build()
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow([str(KIND_NAMES[report.kind]), period_label(report.period),
-                     gettext("compared with %(period)s", period=period_label(report.previous))])
+    writer.writerow(safe_row([str(KIND_NAMES[report.kind]), period_label(report.period),
+                              gettext("compared with %(period)s", period=period_label(report.previous))]))
     for table in tables:
         writer.writerow([])
-        writer.writerow([table.title])
-        writer.writerow([_export_title(c) for c in table.columns])
-        writer.writerows([[exported(cell) for cell in row] for row in table.rows])
+        writer.writerow(safe_row([table.title]))
+        writer.writerow(safe_row([_export_title(c) for c in table.columns]))
+        writer.writerows([safe_row([exported(cell) for cell in row]) for row in table.rows])
     # A byte-order mark so that Excel opens the Chinese text as UTF-8.
     return Response("\ufeff" + out.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{_filename(report)}.csv"'})
@@ -279,11 +289,11 @@ def export_xlsx():
     used: set[str] = set()
     for table in tables:
         sheet = book.create_sheet(_sheet_name(table.title, used))
-        sheet.append([table.title, period_label(report.period),
-                      gettext("compared with %(period)s", period=period_label(report.previous))])
-        sheet.append([_export_title(c) for c in table.columns])
+        sheet.append(sheet_row(sheet, [table.title, period_label(report.period),
+                                       gettext("compared with %(period)s", period=period_label(report.previous))]))
+        sheet.append(sheet_row(sheet, [_export_title(c) for c in table.columns]))
         for row in table.rows:
-            sheet.append([exported(cell) for cell in row])
+            sheet.append(sheet_row(sheet, [exported(cell) for cell in row]))
     out = io.BytesIO()
     book.save(out)
     return Response(out.getvalue(), mimetype=XLSX_TYPE,

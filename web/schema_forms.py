@@ -26,22 +26,46 @@ def file_fields(form: FormDefinition) -> list[str]:
     return [name for name in form.field_names() if form.widget(name) == "file"]
 
 
-def store_posted_files(form: FormDefinition, values: dict[str, list[str]], complaint_id: int | None,
-                       errors: dict[str, list[str]]) -> None:
-    """Store the files posted for the form's file fields and add their ids to `values` (so a form shown
-    again keeps them); refused files become errors of their field."""
+def posted_uploads(form: FormDefinition, values: dict[str, list[str]],
+                   errors: dict[str, list[str]]) -> dict[str, list[evidence.Upload]]:
+    """The files posted for the form's file fields, by field, not stored yet: their ids are added to
+    `values` (the form's data names them), refused files become errors of their field."""
+    posted: dict[str, list[evidence.Upload]] = {}
     for name in file_fields(form):
         uploads = [evidence.Upload(filename=f.filename or "", content=f.read())
                    for f in request.files.getlist(name) if f.filename]
         if not uploads:
             continue
         try:
-            with writing() as uow:
-                ids = evidence.store_uploads(uow, state().settings, actor(), uploads, complaint_id)
+            evidence.check_uploads(uploads, state().settings.evidence_max_bytes)
         except InvalidInput as err:
             errors.setdefault(name, []).extend(err.errors.get("evidence", []))
             continue
-        values[name] = [*values.get(name, []), *ids]
+        values[name] = [*values.get(name, []), *(u.id for u in uploads)]
+        posted[name] = uploads
+    return posted
+
+
+def all_uploads(posted: dict[str, list[evidence.Upload]]) -> list[evidence.Upload]:
+    return [upload for uploads in posted.values() for upload in uploads]
+
+
+def keep_uploads(posted: dict[str, list[evidence.Upload]], values: dict[str, list[str]],
+                 complaint_id: int | None, errors: dict[str, list[str]]) -> None:
+    """Store the files of a form that is shown again (its other fields had errors), so that it keeps them:
+    as the complaint's evidence, or waiting for the intake (`complaint_id` None). A refusal becomes an
+    error of the field, and the files are dropped from `values`."""
+    uploads = all_uploads(posted)
+    if not uploads:
+        return
+    try:
+        with writing() as uow:
+            evidence.store_uploads(uow, state().settings, actor(), uploads, complaint_id)
+    except InvalidInput as err:
+        for name, files in posted.items():
+            gone = {u.id for u in files}
+            values[name] = [i for i in values.get(name, []) if i not in gone]
+            errors.setdefault(name, []).extend(err.errors.get("evidence", []))
 
 
 def check(form: FormDefinition, values: dict[str, list[str]]) -> tuple[dict, dict[str, list[str]]]:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Iterator
 from datetime import datetime, time, timedelta
 
@@ -14,24 +13,25 @@ from wtforms.fields.choices import SelectChoice
 
 from engine import clock
 from engine.complaints import casework, search
+from engine.people.access import check_can_see_complaints
 from engine.people.roles import DEPARTMENT_HEAD
 from forms.schema import FormDefinition
 from web import labels
-from web.context import actor, reading
+from web.context import actor, page_number, reading, state
 from web.forms import SearchForm
 from web.i18n import tz
 from web.present import enum_label, local_time
+from web.spreadsheet import safe_row
 
 bp = Blueprint("search", __name__)
 PER_PAGE = 25
-#: A cell a spreadsheet would run as a formula starts like this (phone numbers such as +86… stay as they are).
-_FORMULA = re.compile(r"^[=@\t\r]|^[+-](?![0-9 ()\-]*$)")
 
 
 @bp.before_request
 @login_required
 def _signed_in() -> None:
-    """Every page here needs a signed-in user."""
+    """Every page here needs a signed-in user whose role sees complaints (not process owners)."""
+    check_can_see_complaints(actor())
 
 
 def _form(intake: FormDefinition | None) -> SearchForm:
@@ -64,11 +64,11 @@ def _filters(form: SearchForm) -> search.Filters:
 @bp.get("/search")
 def index():
     with reading() as uow:
-        intake = casework.intake_forms(uow).get(casework.INTAKE)
+        intake = casework.intake_forms(uow, state().settings.process_id).get(casework.INTAKE)
         form = _form(intake)
         page = None
         if form.validate():
-            page = search.search(uow, actor(), _filters(form), page=request.args.get("page", 1, type=int),
+            page = search.search(uow, actor(), _filters(form), page=page_number(),
                                  per_page=PER_PAGE)
     return render_template("search/index.html", form=form, page=page, intake=intake,
                            query={k: v for k, v in request.args.items() if k != "page"})
@@ -78,7 +78,7 @@ def index():
 def export():
     """The filtered complaints as CSV, UTF-8 with a BOM so that Excel shows Chinese correctly."""
     with reading() as uow:
-        intake = casework.intake_forms(uow).get(casework.INTAKE)
+        intake = casework.intake_forms(uow, state().settings.process_id).get(casework.INTAKE)
         form = _form(intake)
     if not form.validate():
         return index()
@@ -101,7 +101,7 @@ def export():
     def lines() -> Iterator[str]:
         yield "\ufeff" + _csv_line(header)
         for row in rows():
-            yield _csv_line([_cell(v) for v in row])
+            yield _csv_line(safe_row(row))
 
     filename = f"complaints-{clock.now().astimezone(tz()):%Y%m%d-%H%M}.csv"
     return Response(stream_with_context(lines()), mimetype="text/csv",
@@ -113,8 +113,3 @@ def _csv_line(values: list[str]) -> str:
     out = io.StringIO()
     csv.writer(out).writerow(values)
     return out.getvalue()
-
-
-def _cell(value: str) -> str:
-    # What customers typed must not run as a spreadsheet formula when the file is opened.
-    return "'" + value if _FORMULA.match(value) else value

@@ -7,14 +7,14 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from engine.complaints import casework, deferrals, evidence, services
+from engine.complaints import casework, deferrals, evidence, tasks
 from engine.complaints import form_drafts as drafts
 from engine.complaints.worklist import SCOPES, SORTS
 from engine.errors import Conflict, InvalidInput
 from forms.render import defaults, describe_values, merged, raw_values, render_instructions, value_text
 from forms.validate import raw_errors
 from web import schema_forms
-from web.context import actor, reading, safe_next, writing
+from web.context import actor, page_number, reading, safe_next, state, writing
 from web.forms import ActionForm, DeferralForm
 from web.i18n import field_errors, lang, tz, words
 from web.present import complaint_data, title
@@ -42,9 +42,9 @@ def task_list(scope: str):
     sort = sort if sort in SORTS else "due"
     descending = request.args.get("desc") == "1"
     with reading() as uow:
-        page = services.task_list(uow, actor(), scope, page=request.args.get("page", 1, type=int),
+        page = tasks.task_list(uow, actor(), scope, page=page_number(),
                                   per_page=PER_PAGE, sort=sort, descending=descending)
-        intake = casework.intake_forms(uow).get(casework.INTAKE)
+        intake = casework.intake_forms(uow, state().settings.process_id).get(casework.INTAKE)
     return render_template("tasks/list.html", scope=scope, page=page, sort=sort,
                            descending=descending, intake=intake, action_form=ActionForm(), me=actor())
 
@@ -52,7 +52,7 @@ def task_list(scope: str):
 @bp.post("/tasks/<task_id>/claim")
 def claim(task_id: str):
     with writing() as uow:
-        services.claim_task(uow, actor(), task_id)
+        tasks.claim_task(uow, actor(), task_id)
     flash(_("The task is yours now."), "success")
     return redirect(safe_next(request.form.get("next"), url_for("tasks.task_list", scope="mine")))
 
@@ -60,7 +60,7 @@ def claim(task_id: str):
 @bp.post("/tasks/<task_id>/release")
 def release(task_id: str):
     with writing() as uow:
-        services.release_task(uow, actor(), task_id)
+        tasks.release_task(uow, actor(), task_id)
     flash(_("The task is back in the queue."), "success")
     return redirect(safe_next(request.form.get("next"), url_for("tasks.task_list", scope="queue")))
 
@@ -83,15 +83,17 @@ def submit(task_id: str):
         return _handled(view, values), 409
     form = view.meta.form
     errors: dict[str, list[str]] = {}
-    schema_forms.store_posted_files(form, values, view.complaint.id, errors)
+    posted = schema_forms.posted_uploads(form, values, errors)
+    settings = state().settings
     if request.form.get("_action") == "draft":
         # A draft may be incomplete, but never holds what no form may (other names, NUL, huge texts);
         # a refused file is said too rather than saving a draft without it.
         errors.update(raw_errors(form, values))
         if errors:
+            schema_forms.keep_uploads(posted, values, view.complaint.id, errors)
             return _page(view, values, errors), 422
         with writing() as uow:
-            drafts.save(uow, actor(), task_id, values)
+            drafts.save(uow, actor(), task_id, values, schema_forms.all_uploads(posted), settings)
         flash(_("Draft saved. You can come back to it at any time."), "success")
         return redirect(url_for("tasks.show", task_id=task_id))
     version = request.form.get("_version", type=int)
@@ -99,17 +101,20 @@ def submit(task_id: str):
         abort(400)
     data, more = schema_forms.check(form, values)
     errors.update(more)
+    if not errors:
+        try:
+            with writing() as uow:
+                # One transaction: the files, the completion and dropping the task's drafts.
+                tasks.complete_task(uow, actor(), task_id, data, version,
+                                    uploads=schema_forms.all_uploads(posted), settings=settings)
+        except InvalidInput as err:
+            errors = dict(err.errors)
+        except Conflict:
+            schema_forms.keep_uploads(posted, values, view.complaint.id, {})
+            return _conflict(task_id, values)
     if errors:
+        schema_forms.keep_uploads(posted, values, view.complaint.id, errors)
         return _page(view, values, errors, version), 422
-    try:
-        with writing() as uow:
-            services.complete_task(uow, actor(), task_id, data, version)
-    except InvalidInput as err:
-        return _page(view, values, err.errors, version), 422
-    except Conflict:
-        return _conflict(task_id, values)
-    with writing() as uow:
-        drafts.discard(uow, task_id)
     flash(_("Done: %(task)s.", task=title(view.row)), "success")
     return redirect(url_for("complaints.show", complaint_id=view.complaint.id))
 

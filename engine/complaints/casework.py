@@ -8,16 +8,17 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from engine import audit, clock
-from engine.complaints import deferrals, evidence, services
+from engine.complaints import deadlines, deferrals, evidence, intake, tasks
 from engine.complaints import form_drafts as drafts
 from engine.complaints.worklist import can_work
-from engine.db import UnitOfWork
-from engine.errors import InvalidInput, NotFound
+from engine.db import UnitOfWork, use_case
+from engine.errors import Code, InvalidInput, NotFound
 from engine.models import AuditEvent, Comment, Complaint, Contact, Evidence, ModelFile, User, WorkTask
-from engine.people.access import check_can_contribute, check_can_decide_deferrals, may_contribute
+from engine.people.access import check_can_contribute, check_can_view, may_contribute
 from engine.people.roles import Actor
 from engine.people.users import display_names
 from engine.workflow.versions import LoadedVersion, TaskMeta, load_version
+from forms.errors import FormCode, error
 from forms.schema import FormDefinition
 from forms.validate import on_the_calendar, text_errors
 
@@ -31,6 +32,7 @@ INTAKE = "intake"
 
 # --- comments and contacts ---------------------------------------------------------------------------
 
+@use_case
 def add_comment(uow: UnitOfWork, actor: Actor, complaint_id: int, body: str) -> int:
     """Add an internal note to a complaint."""
     complaint = _contributable(uow, actor, complaint_id)
@@ -42,10 +44,10 @@ def add_comment(uow: UnitOfWork, actor: Actor, complaint_id: int, body: str) -> 
     uow.session.add(comment)
     uow.session.flush()
     audit.record(uow.session, complaint.id, actor, "comment_added", data={"body": body})
-    uow.commit()
     return comment.id
 
 
+@use_case
 def record_contact(uow: UnitOfWork, actor: Actor, complaint_id: int, contacted_at: datetime | None,
                    channel: str, summary: str) -> int:
     """Record one contact with the customer: when, how, and what was said."""
@@ -53,15 +55,15 @@ def record_contact(uow: UnitOfWork, actor: Actor, complaint_id: int, contacted_a
     summary = (summary or "").strip()
     errors: dict[str, list[str]] = {}
     if contacted_at is None:
-        errors["contacted_at"] = ["this field is required"]
+        errors["contacted_at"] = [error(FormCode.REQUIRED)]
     elif contacted_at.tzinfo is None:
-        errors["contacted_at"] = ["the time needs a time zone"]
+        errors["contacted_at"] = [error(Code.NEEDS_TIME_ZONE)]
     elif not on_the_calendar(contacted_at):  # year 1 cannot be stored as UTC
-        errors["contacted_at"] = ["not a valid date-time"]
+        errors["contacted_at"] = [error(FormCode.NOT_A_DATE_TIME)]
     elif contacted_at > clock.now() + FUTURE_TOLERANCE:
-        errors["contacted_at"] = ["the time lies in the future"]
+        errors["contacted_at"] = [error(Code.TIME_IN_FUTURE)]
     if channel not in CONTACT_CHANNELS:
-        errors["channel"] = ["choose one of the offered values"]
+        errors["channel"] = [error(FormCode.NOT_AN_OPTION)]
     if problems := text_errors(summary):
         errors["summary"] = problems
     if errors:
@@ -73,17 +75,53 @@ def record_contact(uow: UnitOfWork, actor: Actor, complaint_id: int, contacted_a
     uow.session.flush()
     audit.record(uow.session, complaint.id, actor, "contact_recorded",
                  data={"contacted_at": contacted_at.isoformat(), "channel": channel, "summary": summary})
-    uow.commit()
     return contact.id
 
 
 def _contributable(uow: UnitOfWork, actor: Actor, complaint_id: int) -> Complaint:
-    complaint = services.get_complaint(uow, actor, complaint_id)
+    complaint = get_complaint(uow, actor, complaint_id)
     check_can_contribute(actor, complaint)
     return complaint
 
 
 # --- the complaint page ------------------------------------------------------------------------------
+
+def get_complaint(uow: UnitOfWork, actor: Actor, complaint_id: int) -> Complaint:
+    """A complaint the actor may see (NotFound, Forbidden otherwise)."""
+    complaint = uow.session.get(Complaint, complaint_id)
+    if complaint is None:
+        raise NotFound(Code.COMPLAINT_NOT_FOUND, complaint=complaint_id)
+    check_can_view(actor, complaint)
+    return complaint
+
+
+def complaint_details(uow: UnitOfWork, actor: Actor, complaint_id: int) -> dict:
+    """The complaint as plain data (CLI `show`, API): status, variables, open tasks with their forms,
+    breaches, the audit trail."""
+    complaint = get_complaint(uow, actor, complaint_id)
+    version = load_version(uow.session, complaint.version_id)
+    open_tasks = []
+    for row in tasks.open_rows(uow.session, complaint.id):
+        item = tasks.task_dict(uow.session, row)
+        meta = version.task(row.name)
+        item["form"] = {"schema": meta.form.schema, "ui": meta.form.ui}
+        item["instructions"] = meta.instructions
+        open_tasks.append(item)
+    return {
+        "id": complaint.id, "reference": complaint.reference, "status": complaint.status,
+        "outcome": complaint.outcome, "version": complaint.lock_version,
+        "process_version": version.content_hash[:12], "level": complaint.level,
+        "category": complaint.category, "department": complaint.department, "round": complaint.round,
+        "created_at": complaint.created_at.isoformat(),
+        "closed_at": complaint.closed_at.isoformat() if complaint.closed_at else None,
+        "variables": complaint.variables, "open_tasks": open_tasks,
+        "breaches": deadlines.breaches(uow.session, complaint.id),
+        "audit": [
+            {"at": e.at.isoformat(), "actor": e.actor_name, "kind": e.kind, "task": e.task_name, "data": e.data}
+            for e in audit.timeline(uow.session, complaint.id)
+        ],
+    }
+
 
 @dataclass(frozen=True)
 class OpenTask:
@@ -125,12 +163,11 @@ class ComplaintView:
 
 def complaint_view(uow: UnitOfWork, actor: Actor, complaint_id: int) -> ComplaintView:
     """Everything the complaint page shows, for someone allowed to see the complaint."""
-    complaint = services.get_complaint(uow, actor, complaint_id)
+    complaint = get_complaint(uow, actor, complaint_id)
     session = uow.session
     version = load_version(session, complaint.version_id)
     events = audit.timeline(session, complaint.id)
-    open_rows = list(session.scalars(select(WorkTask).where(
-        WorkTask.complaint_id == complaint.id, WorkTask.status == "open").order_by(WorkTask.created_at)))
+    open_rows = tasks.open_rows(session, complaint.id)
     comments = list(session.execute(
         select(Comment, User.display_name).join(User, User.id == Comment.author_id)
         .where(Comment.complaint_id == complaint.id).order_by(Comment.id)))
@@ -152,7 +189,7 @@ def complaint_view(uow: UnitOfWork, actor: Actor, complaint_id: int) -> Complain
         names=names,
         completed_tasks=[e.task_name for e in events if e.kind == "task_completed" and e.task_name],
         can_contribute=may_contribute(actor),
-        deferrals=deferrals.list_deferrals(uow, status=None, complaint_id=complaint.id),
+        deferrals=deferrals.list_deferrals(uow, actor, status=None, complaint_id=complaint.id),
     )
 
 
@@ -166,7 +203,7 @@ def forms_of(version: LoadedVersion) -> dict[str, FormDefinition]:
 
 def model_xml(uow: UnitOfWork, actor: Actor, complaint_id: int) -> str:
     """The BPMN file of the model version the complaint runs on."""
-    complaint = services.get_complaint(uow, actor, complaint_id)
+    complaint = get_complaint(uow, actor, complaint_id)
     version = load_version(uow.session, complaint.version_id)
     files = list(uow.session.scalars(select(ModelFile).where(
         ModelFile.version_id == complaint.version_id, ModelFile.path.like("%.bpmn"))))
@@ -175,7 +212,7 @@ def model_xml(uow: UnitOfWork, actor: Actor, complaint_id: int) -> str:
             return file.content
     if files:
         return files[0].content
-    raise NotFound("the model version has no BPMN file")
+    raise NotFound(Code.VERSION_HAS_NO_BPMN)
 
 
 def _usernames(uow: UnitOfWork, ids: set[int]) -> dict[int, str]:
@@ -205,7 +242,7 @@ class TaskView:
 
 def task_view(uow: UnitOfWork, actor: Actor, task_id: str) -> TaskView:
     """A task the actor may work on, with its form, the complaint, and the values to show."""
-    row, meta, complaint = services.task_for_form(uow, actor, task_id)
+    row, meta, complaint = tasks.task_for_form(uow, actor, task_id)
     done_before = uow.session.scalar(select(AuditEvent.id).where(
         AuditEvent.complaint_id == complaint.id, AuditEvent.kind == "task_completed",
         AuditEvent.task_name == row.name).limit(1))
@@ -220,16 +257,10 @@ def task_view(uow: UnitOfWork, actor: Actor, task_id: str) -> TaskView:
 
 def check_can_add_to(uow: UnitOfWork, actor: Actor, complaint_id: int) -> None:
     """May the actor add comments, contacts or evidence to this complaint? (Asked before reading a post.)"""
-    check_can_contribute(actor, services.get_complaint(uow, actor, complaint_id))
+    check_can_contribute(actor, get_complaint(uow, actor, complaint_id))
 
 
-def pending_deferrals(uow: UnitOfWork, actor: Actor) -> list[dict]:
-    """The deferral requests waiting for the general manager's decision."""
-    check_can_decide_deferrals(actor)
-    return deferrals.list_deferrals(uow, status="pending")
-
-
-def intake_forms(uow: UnitOfWork) -> dict[str, FormDefinition]:
-    """The forms of the current model version (for labelling list columns such as level and category)."""
-    meta = services.intake_form(uow)
+def intake_forms(uow: UnitOfWork, process_id: str) -> dict[str, FormDefinition]:
+    """The forms of the process's current version (for labelling list columns such as level and category)."""
+    meta = intake.intake_form(uow, process_id)
     return {INTAKE: meta.form} if meta is not None else {}

@@ -7,22 +7,23 @@ gateway exactly as the agent's follow-up would. Whichever comes first wins; the 
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from itsdangerous import BadData, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine import audit, clock
-from engine.complaints import idempotency, notifications, progress, services
-from engine.db import UnitOfWork
-from engine.errors import Conflict, InvalidInput, NotFound
+from engine.complaints import notifications, progress
+from engine.db import UnitOfWork, use_case
+from engine.errors import Code, Conflict, InvalidInput, NotFound
 from engine.models import Complaint, Notification, Survey, WorkTask
 from engine.people.roles import Actor
 from engine.workflow import runtime, store
 from engine.workflow.versions import load_version
+from forms.errors import FormCode, error
 from forms.patterns import pattern_matches
 
 SURVEY_MESSAGE = "customer_survey"
@@ -37,20 +38,9 @@ RATINGS = range(1, 6)
 CUSTOMER = Actor(id=None, username="customer", role="customer")
 _EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"  # matched by RE2: linear in the contact's length
 
-#: What the customer is told while a task is open, by the task's name in the model; other tasks: "handling".
-STAGE_OF_TASK = {
-    "judge_validity": "reviewing",
-    "reply_not_valid": "reviewing",
-    "hand_over": "handling",
-    "analyse_and_propose": "handling",
-    "approve_solution": "handling",
-    "gm_decide": "handling",
-    "implement_solution": "implementing",
-    "progress_check": "implementing",
-    "follow_up": "follow_up",
-    "cs_sign_off": "closing",
-    "gm_review": "closing",
-}
+#: What the customer is told while a task is open comes from the model: the user task's `customerStage`
+#: property (`TaskMeta.customer_stage`), one of STAGE_ORDER; a task without one counts as "handling".
+DEFAULT_STAGE = "handling"
 #: What the customer is told once closed, by the end event; other ends: "closed".
 STAGE_OF_OUTCOME = {"end_archived": "resolved", "end_not_valid": "answered", "end_closed_by_gm": "closed"}
 #: Later stages win when several tasks are open at once (e.g. a progress check beside the implementation).
@@ -59,14 +49,36 @@ STAGE_ORDER = ("received", "reviewing", "handling", "implementing", "follow_up",
 
 # --- the link ------------------------------------------------------------------------------------
 
-def link_token(secret: str, complaint_id: int, reference: str) -> str:
-    """A signed token naming the complaint; valid for LINK_MAX_AGE from now."""
-    return URLSafeTimedSerializer(secret, salt=LINK_SALT).dumps({"c": complaint_id, "r": reference})
+def link_token(secret: str, complaint_id: int, reference: str, generation: int = 0) -> str:
+    """A signed token naming the complaint and its links' generation; valid for LINK_MAX_AGE from now."""
+    data = {"c": complaint_id, "r": reference}
+    if generation:  # links of generation 0 (never revoked) stay exactly as they were before revocation existed
+        data["g"] = generation
+    return URLSafeTimedSerializer(secret, salt=LINK_SALT).dumps(data)
 
 
-def link_url(secret: str, base_url: str, complaint_id: int, reference: str) -> str:
+def link_url(secret: str, base_url: str, complaint_id: int, reference: str, generation: int = 0) -> str:
     """The customer's private address of the complaint's page."""
-    return base_url.rstrip("/") + LINK_PATH + link_token(secret, complaint_id, reference)
+    return base_url.rstrip("/") + LINK_PATH + link_token(secret, complaint_id, reference, generation)
+
+
+def revoke_links(uow: UnitOfWork, actor: Actor, complaint_id: int) -> int:
+    """End every link the customer was given for this complaint (e.g. sent to the wrong person); a new
+    link can be given at once. Returns the new generation. Staff who may add to the complaint may do it."""
+    from engine.people.access import check_can_contribute  # engine.people.access imports engine.complaints
+
+    complaint = uow.session.get(Complaint, complaint_id)
+    if complaint is None:
+        raise NotFound(Code.COMPLAINT_NOT_FOUND, complaint=complaint_id)
+    check_can_contribute(actor, complaint)  # may see it, and works on complaints
+    generation = complaint.customer_link_generation + 1
+    # A plain UPDATE: the complaint's optimistic lock guards workflow steps, which this does not race with.
+    uow.session.execute(update(Complaint).where(Complaint.id == complaint_id)
+                        .values(customer_link_generation=Complaint.customer_link_generation + 1)
+                        .execution_options(synchronize_session=False))
+    audit.record(uow.session, complaint_id, actor, "customer_link_revoked", data={"generation": generation})
+    uow.commit()
+    return generation
 
 
 def _read_link(session: Session, secret: str, token: str) -> Complaint:
@@ -75,13 +87,15 @@ def _read_link(session: Session, secret: str, token: str) -> Complaint:
         data = URLSafeTimedSerializer(secret, salt=LINK_SALT).loads(
             token, max_age=int(LINK_MAX_AGE.total_seconds()))
     except BadData as err:
-        raise NotFound("no such page") from err
+        raise NotFound(Code.PAGE_NOT_FOUND) from err
     if not isinstance(data, dict) or not isinstance(data.get("c"), int):
-        raise NotFound("no such page")
+        raise NotFound(Code.PAGE_NOT_FOUND)
     complaint = session.get(Complaint, data["c"])
-    # The reference guards against a link outliving its database (ids are reused after a reset).
-    if complaint is None or complaint.reference != data.get("r"):
-        raise NotFound("no such page")
+    # The reference guards against a link outliving its database (ids are reused after a reset); the
+    # generation against a link revoked by staff.
+    if (complaint is None or complaint.reference != data.get("r")
+            or data.get("g", 0) != complaint.customer_link_generation):
+        raise NotFound(Code.PAGE_NOT_FOUND)
     return complaint
 
 
@@ -96,63 +110,6 @@ def queue_customer_link(session: Session, complaint: Complaint, url: str) -> Non
                 "days": LINK_MAX_AGE.days},
         locale=notifications.DEFAULT_LOCALE, created_at=now, next_attempt_at=now,
     ))
-
-
-# --- recording a complaint -----------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Recorded:
-    """A recorded complaint: the intake's step result, the customer's link, and whether this answer is
-    the replay of an earlier request with the same idempotency key."""
-
-    result: services.StepResult
-    customer_link: str
-    replayed: bool = False
-
-
-class _Enclosed:
-    """The unit of work an inner use case sees when an outer one owns the commit: commit only flushes."""
-
-    def __init__(self, outer: UnitOfWork):
-        self.session = outer.session
-
-    def commit(self) -> None:
-        self.session.flush()
-
-
-def record_complaint(uow: UnitOfWork, actor: Actor, intake, secret: str, base_url: str,
-                     key: idempotency.Key | None = None) -> Recorded:
-    """Record a complaint (`services.start_complaint`) and queue the customer's link, in one transaction.
-
-    With an idempotency `key`, a repeat of the same request returns the first result and records
-    nothing; the same key with different data is refused (InvalidInput).
-    """
-    session = uow.session
-    if key is not None:
-        stored = idempotency.recall(session, key)
-        if stored is not None:
-            return _replay(stored)
-    result = services.start_complaint(_Enclosed(uow), actor, intake)
-    complaint = session.get(Complaint, result.complaint_id)
-    url = link_url(secret, base_url, complaint.id, complaint.reference)
-    queue_customer_link(session, complaint, url)
-    if key is not None:
-        idempotency.remember(session, key, 201, {"result": asdict(result), "customer_link": url})
-    try:
-        uow.commit()
-    except IntegrityError:
-        # A concurrent request with the same key won the race; nothing of ours was kept.
-        session.rollback()
-        stored = idempotency.recall(session, key) if key is not None else None
-        if stored is None:
-            raise
-        return _replay(stored)
-    return Recorded(result=result, customer_link=url)
-
-
-def _replay(stored: idempotency.Stored) -> Recorded:
-    return Recorded(result=services.StepResult(**stored.result["result"]),
-                    customer_link=stored.result["customer_link"], replayed=True)
 
 
 # --- what the customer sees ----------------------------------------------------------------------
@@ -196,8 +153,13 @@ def _stage(session: Session, complaint: Complaint) -> str:
         return STAGE_OF_OUTCOME.get(complaint.outcome or "", "closed")
     names = session.scalars(select(WorkTask.name).where(WorkTask.complaint_id == complaint.id,
                                                         WorkTask.status == "open"))
-    stages = [STAGE_OF_TASK.get(name, "handling") for name in names] or ["received"]
-    return max(stages, key=STAGE_ORDER.index)
+    tasks = load_version(session, complaint.version_id).tasks
+    stages = [_stage_of(tasks[name].customer_stage if name in tasks else None) for name in names]
+    return max(stages or ["received"], key=STAGE_ORDER.index)
+
+
+def _stage_of(declared: str | None) -> str:
+    return declared if declared in STAGE_ORDER else DEFAULT_STAGE
 
 
 def _waits_for_survey(session: Session, complaint: Complaint) -> bool:
@@ -228,14 +190,15 @@ def check_answer(answer: Answer) -> dict[str, list[str]]:
     """Field errors of an answer (empty when it is acceptable)."""
     errors: dict[str, list[str]] = {}
     if not isinstance(answer.satisfied, bool):
-        errors["satisfied"] = ["this field is required"]
+        errors["satisfied"] = [error(FormCode.REQUIRED)]
     if answer.rating is not None and (isinstance(answer.rating, bool) or answer.rating not in RATINGS):
-        errors["rating"] = ["choose 1 to 5"]
+        errors["rating"] = [error(Code.CHOOSE_BETWEEN, min=min(RATINGS), max=max(RATINGS))]
     if len(answer.comment or "") > MAX_COMMENT:
-        errors["comment"] = [f"at most {MAX_COMMENT} characters"]
+        errors["comment"] = [error(FormCode.TOO_LONG, max=MAX_COMMENT)]
     return errors
 
 
+@use_case
 def submit_survey(uow: UnitOfWork, secret: str, token: str, offer: str, answer: Answer) -> bool:
     """Record the customer's answer to the survey offered in `offer`; return whether it was applied.
 
@@ -249,36 +212,33 @@ def submit_survey(uow: UnitOfWork, secret: str, token: str, offer: str, answer: 
         offered = URLSafeTimedSerializer(secret, salt=OFFER_SALT).loads(
             offer, max_age=int(LINK_MAX_AGE.total_seconds()))
     except BadData as err:
-        raise NotFound("no such survey") from err
+        raise NotFound(Code.SURVEY_NOT_FOUND) from err
     if (not isinstance(offered, dict) or offered.get("c") != complaint.id
             or not isinstance(offered.get("round"), int)):
-        raise NotFound("no such survey")
+        raise NotFound(Code.SURVEY_NOT_FOUND)
     errors = check_answer(answer)
     if errors:
         raise InvalidInput(errors)
     round_ = offered["round"]
-    complaint = session.scalars(select(Complaint).where(Complaint.id == complaint.id).with_for_update()
-                                .execution_options(populate_existing=True)).one()
-    if _survey_of(session, complaint.id, round_) is not None:
-        raise Conflict("this survey was already answered")
     now = clock.now()
-    applied = False
-    if complaint.status == "open" and complaint.round == round_:
-        version = load_version(session, complaint.version_id)
-        workflow = store.load_state(complaint.state, version.spec, version.subprocess_specs,
-                                    runtime.script_engine())
-        if runtime.waits_for_message(workflow, SURVEY_MESSAGE):
-            applied = runtime.send_message(workflow, SURVEY_MESSAGE, answer.satisfied)
-            if applied:
-                progress.record(session, complaint, workflow, version, now)
-    comment = (answer.comment or "").strip() or None
-    session.add(Survey(complaint_id=complaint.id, round=round_, satisfied=answer.satisfied,
-                       rating=answer.rating, comment=comment, submitted_at=now, applied=applied))
-    audit.record(session, complaint.id, CUSTOMER, "survey_answered",
-                 data={"round": round_, "satisfied": answer.satisfied, "rating": answer.rating,
-                       "comment": comment, "applied": applied})
+    with progress.locked_case(session, complaint.id, now) as case:
+        complaint = case.complaint
+        if _survey_of(session, complaint.id, round_) is not None:
+            raise Conflict(Code.SURVEY_ANSWERED)
+        applied = False
+        if complaint.status == "open" and complaint.round == round_:
+            applied = (runtime.waits_for_message(case.workflow, SURVEY_MESSAGE)
+                       and runtime.send_message(case.workflow, SURVEY_MESSAGE, answer.satisfied))
+            if not applied:  # the agent's follow-up came first: the workflow stays as it was
+                case.unchanged()
+        comment = (answer.comment or "").strip() or None
+        session.add(Survey(complaint_id=complaint.id, round=round_, satisfied=answer.satisfied,
+                           rating=answer.rating, comment=comment, submitted_at=now, applied=applied))
+        audit.record(session, complaint.id, CUSTOMER, "survey_answered",
+                     data={"round": round_, "satisfied": answer.satisfied, "rating": answer.rating,
+                           "comment": comment, "applied": applied})
     try:
-        uow.commit()
+        session.flush()
     except IntegrityError as err:  # a concurrent answer for the same round was stored first
-        raise Conflict("this survey was already answered") from err
+        raise Conflict(Code.SURVEY_ANSWERED) from err
     return applied

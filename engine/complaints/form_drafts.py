@@ -7,11 +7,13 @@ from datetime import datetime
 from sqlalchemy import delete, select
 
 from engine import clock
-from engine.complaints.services import check_can_view
+from engine.complaints import evidence
 from engine.complaints.worklist import can_work
-from engine.db import UnitOfWork
-from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
+from engine.config import Settings
+from engine.db import UnitOfWork, use_case
+from engine.errors import Code, Conflict, Forbidden, InvalidInput, NotFound
 from engine.models import Complaint, Draft, WorkTask
+from engine.people.access import check_can_view
 from engine.people.roles import Actor
 
 MAX_VALUES = 200
@@ -23,25 +25,29 @@ class SavedDraft:
     saved_at: datetime
 
 
-def save(uow: UnitOfWork, actor: Actor, task_id: str, values: dict[str, list[str]]) -> None:
-    """Keep the values as typed (no validation: a draft may be incomplete) for the actor's open task."""
+@use_case
+def save(uow: UnitOfWork, actor: Actor, task_id: str, values: dict[str, list[str]],
+         uploads: list[evidence.Upload] | None = None, settings: Settings | None = None) -> None:
+    """Keep the values as typed (no validation: a draft may be incomplete) for the actor's open task,
+    with the files posted with it (`uploads`, needing `settings`), which become the complaint's evidence."""
     row = uow.session.get(WorkTask, task_id)
     if row is None:
-        raise NotFound(f"task {task_id} does not exist")
+        raise NotFound(Code.TASK_NOT_FOUND, task=task_id)
     check_can_view(actor, uow.session.get(Complaint, row.complaint_id))
     if not can_work(actor, row):
-        raise Forbidden(f"this task is for role {row.role!r}")
+        raise Forbidden(Code.TASK_FOR_ROLE, role=row.role)
     if row.status != "open":
-        raise Conflict(f"this task was already {row.status}")
+        raise Conflict(Code.TASK_ALREADY, status=row.status)
     if not _is_plain(values):
-        raise InvalidInput({"_form": ["a draft holds lists of text"]})
+        raise InvalidInput.field("_form", Code.DRAFT_NOT_TEXT)
+    if uploads:
+        evidence.add_files(uow, settings, actor, uploads, row.complaint_id)
     draft = uow.session.scalar(select(Draft).where(Draft.task_id == task_id, Draft.user_id == actor.id))
     if draft is None:
         draft = Draft(task_id=task_id, user_id=actor.id)
         uow.session.add(draft)
     draft.values = values
     draft.saved_at = clock.now()
-    uow.commit()
 
 
 def load(uow: UnitOfWork, actor: Actor, task_id: str) -> SavedDraft | None:
@@ -51,9 +57,9 @@ def load(uow: UnitOfWork, actor: Actor, task_id: str) -> SavedDraft | None:
 
 
 def discard(uow: UnitOfWork, task_id: str) -> None:
-    """Drop every draft of a task that is done (nobody can submit them any more)."""
+    """Drop every draft of a task that is done (nobody can submit them any more), in the caller's
+    unit of work."""
     uow.session.execute(delete(Draft).where(Draft.task_id == task_id))
-    uow.commit()
 
 
 def _is_plain(values: object) -> bool:

@@ -1,20 +1,87 @@
 """Recording a complaint's progress after its workflow moved: variables, task table, timers and
-their effects, notifications, outcome, and the compacted state — all in the caller's transaction."""
+their effects, notifications, outcome, and the compacted state — all in the caller's transaction.
+
+Every step that moves a workflow (completing a task, firing timers, the customer's survey, moving a
+deadline, migrating to a new version) goes through `locked_case`: lock the complaint's row, load its
+workflow, let the step change it, record what follows."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import audit
 from engine.complaints import deadlines, notifications, worklist
+from engine.errors import Code, NotFound
 from engine.models import Complaint, WorkTask
 from engine.people.roles import SYSTEM
 from engine.workflow import runtime, store
-from engine.workflow.versions import LoadedVersion
+from engine.workflow.versions import LoadedVersion, load_version
 
 #: Complaint columns copied from the workflow's variables after every step (for lists and reports).
 TRACKED = ("category", "level", "department", "round", "valid", "satisfied", "cause", "solution_type")
+
+
+class Case:
+    """A locked complaint during one step. Its workflow is loaded on first use, so a step that ends up
+    not needing it (a refusal, a held timer) neither pays for it nor records anything."""
+
+    def __init__(self, session: Session, complaint: Complaint):
+        self.session = session
+        self.complaint = complaint
+        self._version: LoadedVersion | None = None
+        self._workflow: Any = None
+        self._record = False
+        #: The open task rows once the step was recorded.
+        self.open_rows: list[WorkTask] = []
+
+    @property
+    def version(self) -> LoadedVersion:
+        """The model version the complaint runs on."""
+        if self._version is None:
+            self._version = load_version(self.session, self.complaint.version_id)
+        return self._version
+
+    @property
+    def workflow(self) -> Any:
+        """The complaint's workflow, loaded from its stored state; using it means the step is recorded."""
+        if self._workflow is None:
+            version = self.version
+            self._workflow = store.load_state(self.complaint.state, version.spec, version.subprocess_specs,
+                                              runtime.script_engine())
+            self._record = True
+        return self._workflow
+
+    def replace(self, workflow: Any, version: LoadedVersion) -> None:
+        """Continue with another workflow object and version (a migration to a new model version)."""
+        self._workflow, self._version, self._record = workflow, version, True
+
+    def unchanged(self) -> None:
+        """The workflow was only looked at: record nothing."""
+        self._record = False
+
+
+def lock(session: Session, complaint_id: int) -> Complaint:
+    """The complaint's row, locked for this transaction (`FOR UPDATE`) and read as it is once locked."""
+    complaint = session.scalars(select(Complaint).where(Complaint.id == complaint_id).with_for_update()
+                                .execution_options(populate_existing=True)).one_or_none()
+    if complaint is None:
+        raise NotFound(Code.COMPLAINT_NOT_FOUND, complaint=complaint_id)
+    return complaint
+
+
+@contextmanager
+def locked_case(session: Session, complaint: int | Complaint, now: datetime) -> Iterator[Case]:
+    """Lock the complaint (an id; or a row this transaction already locked), hand the step its `Case`,
+    and when the step used the workflow, `record` what follows. A step that raises records nothing."""
+    case = Case(session, complaint if isinstance(complaint, Complaint) else lock(session, complaint))
+    yield case
+    if case._record:
+        case.open_rows = record(session, case.complaint, case._workflow, case.version, now)
 
 
 def record(session: Session, complaint: Complaint, workflow, version: LoadedVersion,

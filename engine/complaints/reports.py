@@ -18,8 +18,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine import clock
+from engine.config import DEFAULT_PROCESS_ID
 from engine.db import UnitOfWork
-from engine.errors import Forbidden, InvalidInput
+from engine.errors import Code, Forbidden, InvalidInput
 from engine.models import Complaint, ModelFile, Penalty, Survey, User
 from engine.people.roles import ADMIN, DEPARTMENT_HEAD, LANE_ROLES, Actor
 from engine.workflow.deploy import current_version
@@ -28,7 +29,6 @@ from engine.workflow.model_xml import NS, ModelInvalid, parse_xml
 
 KINDS = ("week", "month", "year")
 REPORT_ROLES = (*LANE_ROLES, ADMIN)
-PROCESS_ID = "complaint_lifecycle"
 #: The policy decision's output that holds each level's first-response limit (an ISO 8601 duration).
 FIRST_RESPONSE_OUTPUT = "sla_first_response"
 TOP = 10
@@ -67,7 +67,7 @@ class Period:
 def period_of(kind: str, day: date, tz: tzinfo) -> Period:
     """The period of `kind` that contains `day` (of the years FIRST_YEAR to LAST_YEAR)."""
     if not FIRST_YEAR <= day.year <= LAST_YEAR:
-        raise InvalidInput({"date": [f"give a day of the years {FIRST_YEAR} to {LAST_YEAR}"]})
+        raise InvalidInput.field("date", Code.DAY_OUT_OF_RANGE, first=FIRST_YEAR, last=LAST_YEAR)
     if kind == "week":
         first = day - timedelta(days=day.weekday())
         after = first + timedelta(days=7)
@@ -78,7 +78,7 @@ def period_of(kind: str, day: date, tz: tzinfo) -> Period:
         first = date(day.year, 1, 1)
         after = date(day.year + 1, 1, 1)
     else:
-        raise InvalidInput({"period": [f"one of {', '.join(KINDS)}"]})
+        raise InvalidInput.field("period", Code.ONE_OF, options=", ".join(KINDS))
     return Period(kind=kind, first_day=first, start=_utc(first, tz), end=_utc(after, tz))
 
 
@@ -180,23 +180,24 @@ class Report:
 def check_can_read(actor: Actor, department: str | None) -> str | None:
     """The department the actor's report covers (None: all). Department heads see their own only."""
     if actor.role not in REPORT_ROLES:
-        raise Forbidden(f"role {actor.role!r} does not receive reports")
+        raise Forbidden(Code.NO_REPORTS_FOR_ROLE, role=actor.role)
     if actor.role == DEPARTMENT_HEAD:
         if department not in (None, actor.department):
-            raise Forbidden("department heads see their own department's report only")
+            raise Forbidden(Code.OWN_DEPARTMENT_REPORT)
         return actor.department
     return department or None
 
 
 def build_report(uow: UnitOfWork, actor: Actor, kind: str, day: date, tz: tzinfo,
-                 department: str | None = None) -> Report:
-    """The report of the `kind` period containing `day`, compared with the period before it."""
+                 department: str | None = None, process_id: str = DEFAULT_PROCESS_ID) -> Report:
+    """The report of the `kind` period containing `day`, compared with the period before it (time limits
+    from the current version of `process_id`, `Settings.process_id`)."""
     department = check_can_read(actor, department)
     session = uow.session
     now_period = period_of(kind, day, tz)
     before = now_period.previous(tz)
     cur, prev = _Counts(session, now_period, department), _Counts(session, before, department)
-    limits = first_response_limits(session)
+    limits = first_response_limits(session, process_id)
     cur_times, prev_times = _response_times(session, now_period, department), _response_times(
         session, before, department)
     cur_closed, prev_closed = _closed(session, now_period, department), _closed(session, before, department)
@@ -448,7 +449,7 @@ def _top(session: Session, column, period: Period, before: Period, department: s
 
 # --- the policy ----------------------------------------------------------------------------------
 
-def first_response_limits(session: Session, process_id: str = PROCESS_ID) -> dict[str, float]:
+def first_response_limits(session: Session, process_id: str) -> dict[str, float]:
     """Each level's first-response limit in seconds, from the policy decision of the current version.
 
     Empty when the current model has no decision with a `sla_first_response` output keyed by level.

@@ -10,7 +10,8 @@ from sqlalchemy import Select, func, or_, select
 from engine.complaints.worklist import Page
 from engine.db import UnitOfWork
 from engine.models import Complaint
-from engine.people.roles import DEPARTMENT_HEAD, Actor
+from engine.people.access import visible
+from engine.people.roles import Actor
 
 MAX_PER_PAGE = 200
 
@@ -50,9 +51,7 @@ def export(uow: UnitOfWork, actor: Actor, filters: Filters) -> Iterator[Complain
 
 
 def _query(actor: Actor, filters: Filters) -> Select:
-    query = select(Complaint)
-    if actor.role == DEPARTMENT_HEAD:  # the same rule as services.check_can_view
-        query = query.where(Complaint.department == actor.department)
+    query = select(Complaint).where(visible(actor))
     for column, value in ((Complaint.status, filters.status), (Complaint.level, filters.level),
                           (Complaint.category, filters.category), (Complaint.department, filters.department),
                           (Complaint.channel, filters.channel)):

@@ -1,160 +1,342 @@
-"""The timer worker: fires due BPMN timers, each exactly once, with any number of workers.
+"""The timer worker: fires due BPMN timers in batches, each exactly once, with any number of workers.
 
-Every complaint is handled in its own transaction, which starts by locking the next complaint with
-a due timer (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so workers share the queue without waiting on
-each other; SQLite serializes writers), then reads its due timers, fires them through the engine and
-commits the new state, the fired timer rows and their effects together. A worker killed mid-way
-commits nothing: the timers stay due and the next worker fires them. A firing that fails is retried
-with backoff; after `MAX_ATTEMPTS` it becomes an incident that an administrator retries.
+One pass handles a *batch* of complaints in one transaction (see docs/PERFORMANCE.md, "Timers"):
+
+1. **Claim.** Walk the due timers in due order (`ix_timers_due`, an index range scan) and lock their
+   complaints with `FOR UPDATE SKIP LOCKED` (PostgreSQL), so workers on any host share the queue and never
+   wait on each other; SQLite has one writer at a time (`BEGIN IMMEDIATE`) and one worker.
+2. **Count the attempt first.** Before anything runs, each claimed timer's `attempts` is raised and
+   committed (PostgreSQL: on a second connection while the claim's locks stay held; SQLite: in its own
+   transaction just before the firing one). A firing that kills the process (segfault, `kill -9`, out of
+   memory) therefore still counts: the next worker finds the raised count, backs off, and after
+   `MAX_ATTEMPTS` turns the timer into an incident instead of crashing on it for ever.
+3. **Fire.** Each complaint is fired inside its own savepoint — workflow loaded with its version's spec
+   (deserialized once per process), due timers fired, effects recorded through `progress.record` — so one
+   failing complaint is rolled back alone and recorded as a failed attempt, and the rest of the batch goes on.
+4. **Commit once** for the whole batch: state, timer rows, penalties, notifications and audit together.
+   A worker killed before that commits nothing but the attempt counts; the timers stay due and fire once.
+
+Timers that were ever attempted without success are retried one complaint per transaction
+(`ix_timers_retry`), so a complaint whose firing crashes the worker never takes a batch of good ones
+down with it more than once.
 """
 from __future__ import annotations
 
 import logging
 import threading
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
+from sqlalchemy.orm import Session
 
 from engine import audit, clock
-from engine.complaints import deferrals, notifications, progress
+from engine.complaints import deferrals, evidence, notifications, progress
 from engine.config import Settings
 from engine.db import Database, UnitOfWork
-from engine.errors import Conflict, Forbidden, NotFound
-from engine.models import Complaint, Timer
-from engine.people.roles import ADMIN, SYSTEM, Actor
-from engine.workflow import runtime, store
-from engine.workflow.versions import load_version
+from engine.errors import Code, Conflict, Forbidden, NotFound
+from engine.models import AuditEvent, Complaint, Timer, User, WorkTask
+from engine.people.roles import ADMIN, PROCESS_OWNER, SYSTEM, Actor
+from engine.workflow import runtime
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
+#: The wait after the first failed attempt; it doubles with every further one.
 BACKOFF = timedelta(seconds=30)
 #: How long a timer held by a pending deferral request waits before it is looked at again.
 HOLD_RECHECK = timedelta(minutes=1)
+#: Due timers claimed per transaction (with their complaints' other due timers). Larger batches commit
+#: less often but hold their complaints' rows longer.
 BATCH = 100
-#: How many of the earliest due timers a worker looks at for a complaint no other worker holds.
-CLAIM_WINDOW = 64
+#: Complaints one `run_due` call handles at most before it returns (the worker then sends e-mail).
+PASS_LIMIT = 500
+#: Who may list and retry incidents.
+INCIDENT_ROLES = (ADMIN, PROCESS_OWNER)
+#: Written when an attempt starts and replaced by its outcome: read later, the attempt never finished.
+CRASHED = "attempt {n} of {max} did not finish: the worker stopped while firing this timer (killed or crashed)"
 
 
 @dataclass
 class RunResult:
+    """What one `run_due` call did."""
+
     complaints: int = 0
     fired: int = 0
     failed: int = 0
+    incidents: int = 0
+    batches: int = 0
 
 
-def run_due(db: Database, limit: int = BATCH) -> RunResult:
-    """Process up to `limit` complaints with due timers; return what happened."""
+@dataclass
+class _Plan:
+    """The claimed batch: which timers of which complaints this attempt fires."""
+
+    fire: dict[int, set[str]] = field(default_factory=dict)
+    #: Timers whose every attempt ended with the worker gone: they become incidents.
+    exhausted: list = field(default_factory=list)
+
+
+def run_due(db: Database, limit: int = PASS_LIMIT, batch: int = BATCH) -> RunResult:
+    """Fire due timers batch by batch until none is due or `limit` complaints were handled."""
     now = clock.now()
     result = RunResult()
-    failed: set[int] = set()
-    for _ in range(limit):
-        complaint_id = None
-        try:
-            with UnitOfWork(db) as uow:
-                complaint = _claim_next(uow, now, failed)
-                if complaint is None:
-                    break
-                complaint_id = complaint.id
-                result.fired += _fire(uow, complaint, now)
-                uow.commit()
-            result.complaints += 1
-        except Exception as err:  # noqa: BLE001 - any failure becomes a retry or an incident, never a crash
-            if complaint_id is None:
-                raise
-            log.warning("firing timers of complaint %s failed: %s", complaint_id, err)
-            _record_failure(db, complaint_id, now, err)
-            failed.add(complaint_id)
-            result.failed += 1
+    while result.complaints + result.failed < limit:
+        # Timers attempted before without success go one complaint at a time, so that a complaint whose
+        # firing crashes the worker only ever takes itself down.
+        handled = _run_batch(db, now, 1, retry=True, result=result)
+        if not handled:
+            handled = _run_batch(db, now, batch, retry=False, result=result)
+        if not handled:
+            break
     return result
 
 
-def _claim_next(uow: UnitOfWork, now: datetime, skip: set[int]) -> Complaint | None:
-    """Lock the complaint whose timer is due first, skipping complaints other workers hold."""
-    due = select(Timer.complaint_id).where(Timer.status == "waiting", Timer.next_attempt_at <= now)
-    if skip:
-        due = due.where(Timer.complaint_id.not_in(skip))
-    first = due.order_by(Timer.next_attempt_at).limit(1).scalar_subquery()
-    if uow.db.is_sqlite:  # one writer at a time: the first due complaint is free
-        return uow.session.scalars(select(Complaint).where(Complaint.id == first)).one_or_none()
-    # Lock a due complaint nobody holds, among the earliest few (not the whole queue, which may be long):
-    # workers spread over the queue instead of queueing on one row.
-    candidates = due.order_by(Timer.next_attempt_at).limit(CLAIM_WINDOW).scalar_subquery()
-    return uow.session.scalars(
-        select(Complaint).where(Complaint.id.in_(candidates)).order_by(Complaint.id)
-        .limit(1).with_for_update(skip_locked=True)).one_or_none()
-
-
-def _fire(uow: UnitOfWork, complaint: Complaint, now: datetime) -> int:
-    """Fire the locked complaint's due timers; return how many fired."""
-    session = uow.session
-    due = list(session.scalars(select(Timer).where(
-        Timer.complaint_id == complaint.id, Timer.status == "waiting", Timer.next_attempt_at <= now)))
-    held_tasks = deferrals.pending_tasks(session, {t.work_task_id for t in due if t.work_task_id})
-    held = {t.id for t in due if t.work_task_id in held_tasks}
-    for timer in due:
-        if timer.id in held:
-            timer.next_attempt_at = now + HOLD_RECHECK
-    if len(held) < len(due):
-        version = load_version(session, complaint.version_id)
-        workflow = store.load_state(complaint.state, version.spec, version.subprocess_specs,
-                                    runtime.script_engine())
-        runtime.fire_due_timers(workflow, hold=held)
-        progress.record(session, complaint, workflow, version, now)
-    return sum(1 for t in due if t.status == "fired")
-
-
-def _record_failure(db: Database, complaint_id: int, now: datetime, err: Exception) -> None:
-    message = "".join(traceback.format_exception_only(type(err), err)).strip()[:2000]
+def _run_batch(db: Database, now: datetime, size: int, retry: bool, result: RunResult) -> bool:
+    """Claim the complaints of up to `size` due timers, count the attempt, fire, commit. False when
+    nothing was due."""
+    if db.is_sqlite:
+        with UnitOfWork(db) as uow:
+            ids = _claim(uow.session, now, size, retry)
+            if not ids:
+                return False
+            plan = _count_attempts(uow.session, ids, now)
+            uow.commit()
+        with UnitOfWork(db) as uow:
+            _fire_batch(uow, ids, plan, now, result)
+            uow.commit()
+        return True
     with UnitOfWork(db) as uow:
-        for timer in uow.session.scalars(select(Timer).where(
-                Timer.complaint_id == complaint_id, Timer.status == "waiting", Timer.next_attempt_at <= now)
-                .with_for_update()):
-            timer.attempts += 1
-            timer.last_error = message
-            if timer.attempts >= MAX_ATTEMPTS:
-                timer.status = "incident"
-                audit.record(uow.session, complaint_id, SYSTEM, "timer_incident", task_name=timer.task_name,
-                             data={"timer": timer.name, "error": message})
-            else:
-                timer.next_attempt_at = now + BACKOFF * 2 ** (timer.attempts - 1)
+        ids = _claim(uow.session, now, size, retry)
+        if not ids:
+            return False
+        # The claim's row locks stay held in this transaction while the attempt is committed beside it.
+        with Session(db.engine) as side:
+            plan = _count_attempts(side, ids, now)
+            side.commit()
+        _fire_batch(uow, ids, plan, now, result)
         uow.commit()
+    return True
 
 
-def incidents(uow: UnitOfWork) -> list[Timer]:
-    """Timers whose firing failed after every retry, newest first."""
-    return list(uow.session.scalars(select(Timer).where(Timer.status == "incident")
-                                    .order_by(Timer.next_attempt_at.desc())))
+def _claim(session: Session, now: datetime, size: int, retry: bool) -> list[int]:
+    """Lock the complaints of the `size` earliest due timers, skipping complaints others hold."""
+    postgres = session.get_bind().dialect.name != "sqlite"
+    # A complaint with two due timers comes twice.
+    return list(dict.fromkeys(session.scalars(_claim_query(now, size, retry, postgres))))
+
+
+def _claim_query(now: datetime, size: int, retry: bool, postgres: bool) -> Select:
+    """The claim: fresh timers (never attempted) are read from `ix_timers_due`, timers attempted before
+    from the small partial index `ix_timers_retry`; either way an index range scan in due order that
+    stops after `size` rows. On PostgreSQL each row's complaint is locked, or skipped when another worker
+    holds it, so workers never wait on each other."""
+    attempted = Timer.attempts > 0 if retry else Timer.attempts == 0
+    query = (select(Complaint.id).join(Timer, Timer.complaint_id == Complaint.id)
+             .where(Timer.status == "waiting", Timer.next_attempt_at <= now, attempted)
+             .order_by(Timer.next_attempt_at).limit(size))
+    return query.with_for_update(of=Complaint, skip_locked=True) if postgres else query
+
+
+def _count_attempts(session: Session, ids: list[int], now: datetime) -> _Plan:
+    """Raise and commit (by the caller) the attempt count of the claimed complaints' due timers.
+
+    Timers whose earlier attempts all ended without a word (the worker died) become incidents here;
+    timers held by a pending deferral request are put back without an attempt.
+    """
+    plan = _Plan(fire={i: set() for i in ids})
+    due = session.execute(select(Timer.id, Timer.complaint_id, Timer.attempts, Timer.work_task_id, Timer.name,
+                              Timer.task_name)
+                       .where(Timer.complaint_id.in_(ids), Timer.status == "waiting",
+                              Timer.next_attempt_at <= now)).all()
+    held_tasks = deferrals.pending_tasks(session, {t.work_task_id for t in due if t.work_task_id})
+    held = [t.id for t in due if t.work_task_id in held_tasks]
+    if held:
+        session.execute(update(Timer).where(Timer.id.in_(held)).values(next_attempt_at=now + HOLD_RECHECK))
+    by_attempts: dict[int, list[str]] = {}
+    for timer in due:
+        if timer.work_task_id in held_tasks:
+            continue
+        if timer.attempts >= MAX_ATTEMPTS:
+            plan.exhausted.append(timer)
+            continue
+        by_attempts.setdefault(timer.attempts, []).append(timer.id)
+        plan.fire[timer.complaint_id].add(timer.id)
+    for attempts, timer_ids in by_attempts.items():
+        # Should this attempt kill the worker, the timer waits as long as after a failure it reported;
+        # the first attempt does not wait (a killed or redeployed worker delays nothing).
+        wait = BACKOFF * 2 ** (attempts - 1) if attempts else timedelta(0)
+        values = {"attempts": attempts + 1, "last_error": CRASHED.format(n=attempts + 1, max=MAX_ATTEMPTS)}
+        if wait:
+            values["next_attempt_at"] = now + wait
+        session.execute(update(Timer).where(Timer.id.in_(timer_ids)).values(**values))
+    return plan
+
+
+def _crashed_into_incident(session: Session, timer) -> None:
+    """Every attempt of `timer` ended with the worker gone: stop trying, tell the people who fix it.
+
+    Done in the claiming transaction, not beside it: the audit row's foreign key would wait for the
+    complaint's row lock, which the claiming transaction holds."""
+    message = CRASHED.format(n=timer.attempts, max=MAX_ATTEMPTS)
+    session.execute(update(Timer).where(Timer.id == timer.id).values(status="incident", last_error=message))
+    audit.record(session, timer.complaint_id, SYSTEM, "timer_incident", task_name=timer.task_name,
+                 data={"timer": timer.name, "error": message})
+
+
+def _fire_batch(uow: UnitOfWork, ids: list[int], plan: _Plan, now: datetime,
+                result: RunResult) -> None:
+    """Fire each complaint of the batch in its own savepoint; record failures without stopping.
+
+    What every complaint needs is read for the whole batch at once (complaints, timer rows, the users
+    holding their tasks), and their notifications are inserted in one statement at the end."""
+    session = uow.session
+    result.batches += 1
+    for timer in plan.exhausted:
+        _crashed_into_incident(session, timer)
+    result.incidents += len(plan.exhausted)
+    complaints = list(session.scalars(select(Complaint).where(Complaint.id.in_(ids)).order_by(Complaint.id)))
+    rows: dict[int, list[Timer]] = {c.id: [] for c in complaints}
+    for timer in session.scalars(select(Timer).where(Timer.complaint_id.in_(ids),
+                                                     Timer.status.in_(("waiting", "incident")))):
+        rows[timer.complaint_id].append(timer)
+    # Held in this list for the batch: the session's identity map keeps only objects someone references.
+    holders = list(session.scalars(select(User).where(User.id.in_(
+        select(WorkTask.assignee_id).where(WorkTask.complaint_id.in_(ids), WorkTask.status == "open")))))
+    outbox: list[dict] = []
+    for complaint in complaints:
+        fire = {t.id for t in rows[complaint.id] if t.id in plan.fire.get(complaint.id, ()) and t.status == "waiting"}
+        if not fire:
+            continue
+        session.info[notifications.OUTBOX_BUFFER] = queued = []
+        try:
+            with session.begin_nested():
+                fired = fire_complaint(session, complaint, fire, {t.id for t in rows[complaint.id]} - fire, now)
+        except Exception as err:  # noqa: BLE001 - any failure becomes a retry or an incident, never a crash
+            log.warning("firing timers of complaint %s failed: %s", complaint.id, err)
+            session.info.pop(notifications.OUTBOX_BUFFER)
+            result.incidents += _record_failure(session, complaint.id, fire, now, err)
+            result.failed += 1
+            continue
+        finally:
+            session.info.pop(notifications.OUTBOX_BUFFER, None)
+        outbox.extend(queued)
+        result.complaints += 1
+        result.fired += fired
+    notifications.insert_rows(session, outbox)
+    del holders
+
+
+def fire_complaint(session: Session, complaint: Complaint, fire: set[str], hold: set[str],
+                   now: datetime) -> int:
+    """Fire the timers `fire` of a locked complaint (never those in `hold`) and record what follows;
+    return how many fired. Runs in the caller's transaction (the worker gives each complaint a savepoint)."""
+    for timer_id in fire:  # cleared in the same UPDATE that marks them fired (rolled back if this fails)
+        session.get(Timer, timer_id).last_error = None
+    with progress.locked_case(session, complaint, now) as case:
+        runtime.fire_due_timers(case.workflow, hold=hold)
+    return sum(1 for timer_id in fire if session.get(Timer, timer_id).status == "fired")
+
+
+def _record_failure(session: Session, complaint_id: int, fire: set[str], now: datetime, err: Exception) -> int:
+    """Note a failed attempt on each timer (its attempt is already counted); return how many became incidents."""
+    message = "".join(traceback.format_exception_only(type(err), err)).strip()[:2000]
+    became = 0
+    for timer in session.scalars(select(Timer).where(Timer.id.in_(fire))):
+        timer.last_error = message
+        if timer.attempts >= MAX_ATTEMPTS:
+            timer.status = "incident"
+            became += 1
+            audit.record(session, complaint_id, SYSTEM, "timer_incident", task_name=timer.task_name,
+                         data={"timer": timer.name, "error": message})
+        else:
+            timer.next_attempt_at = now + BACKOFF * 2 ** (timer.attempts - 1)
+    session.flush()
+    return became
+
+
+def check_can_handle_incidents(actor: Actor) -> None:
+    """Incidents are for administrators and process owners (who fix the models that cause them)."""
+    if actor.role not in INCIDENT_ROLES:
+        raise Forbidden(Code.INCIDENTS_NOT_ALLOWED)
+
+
+@dataclass(frozen=True)
+class Incident:
+    """A timer whose firing failed after every retry, as shown to the people who fix it."""
+
+    id: str
+    complaint_id: int
+    reference: str | None
+    element: str
+    task: str | None
+    kind: str
+    error: str | None
+    attempts: int
+    due_at: datetime
+    failed_at: datetime | None
+
+
+def incidents(uow: UnitOfWork, actor: Actor | None = None) -> list[Incident]:
+    """Timers whose firing failed after every retry, newest first (`actor`: refused unless allowed)."""
+    if actor is not None:
+        check_can_handle_incidents(actor)
+    session = uow.session
+    rows = session.execute(select(Timer, Complaint.reference).join(Complaint, Complaint.id == Timer.complaint_id)
+                           .where(Timer.status == "incident")
+                           .order_by(Timer.next_attempt_at.desc(), Timer.id)).all()
+    failed_at = _incident_times(session, [t.complaint_id for t, _ in rows])
+    return [Incident(id=t.id, complaint_id=t.complaint_id, reference=reference, element=t.name,
+                     task=t.task_name, kind=t.kind, error=t.last_error, attempts=t.attempts, due_at=t.due_at,
+                     failed_at=failed_at.get((t.complaint_id, t.name))) for t, reference in rows]
+
+
+def _incident_times(session: Session, complaint_ids: list[int]) -> dict[tuple[int, str], datetime]:
+    """When each timer last became an incident (from the audit trail)."""
+    if not complaint_ids:
+        return {}
+    found: dict[tuple[int, str], datetime] = {}
+    for complaint_id, at, data in session.execute(
+            select(AuditEvent.complaint_id, AuditEvent.at, AuditEvent.data)
+            .where(AuditEvent.complaint_id.in_(set(complaint_ids)), AuditEvent.kind == "timer_incident")
+            .order_by(AuditEvent.id)):
+        found[(complaint_id, (data or {}).get("timer"))] = at
+    return found
 
 
 def retry_incident(uow: UnitOfWork, actor: Actor, timer_id: str) -> None:
-    """Put an incident back in the queue (administrators only)."""
-    if actor.role != ADMIN:
-        raise Forbidden("only administrators retry incidents")
-    timer = uow.session.get(Timer, timer_id)
+    """Put an incident back in the queue, due now, with its attempts reset (administrators, process owners)."""
+    check_can_handle_incidents(actor)
+    session = uow.session
+    timer = session.get(Timer, timer_id)
     if timer is None:
-        raise NotFound(f"timer {timer_id} does not exist")
+        raise NotFound(Code.TIMER_NOT_FOUND, timer=timer_id)
+    # The complaint's lock first, as every other change to its timers takes it.
+    session.scalars(select(Complaint.id).where(Complaint.id == timer.complaint_id).with_for_update()).one()
+    session.refresh(timer)
     if timer.status != "incident":
-        raise Conflict(f"timer is {timer.status}, not an incident")
-    uow.session.execute(update(Timer).where(Timer.id == timer_id).values(
+        raise Conflict(Code.TIMER_NOT_INCIDENT, status=timer.status)
+    session.execute(update(Timer).where(Timer.id == timer_id).values(
         status="waiting", attempts=0, next_attempt_at=clock.now()))
-    audit.record(uow.session, timer.complaint_id, actor, "incident_retried", data={"timer": timer.name})
+    audit.record(session, timer.complaint_id, actor, "incident_retried", task_name=timer.task_name,
+                 data={"timer": timer.name})
     uow.commit()
 
 
 def run_worker(db: Database, settings: Settings, render: notifications.Renderer, stop: threading.Event,
                poll_seconds: float = 2.0) -> None:
-    """Loop until `stop` is set: fire due timers, send queued e-mail, sleep when idle."""
+    """Loop until `stop` is set: fire due timers, send queued e-mail, clear expired pending uploads (every
+    few minutes), sleep when idle."""
     while not stop.is_set():
         try:
             result = run_due(db)
             notifications.send_pending(db, settings.smtp_url, settings.mail_sender, render)
+            evidence.clean_pending_if_due(db, settings)
         except Exception:  # noqa: BLE001 - e.g. the database is briefly down: keep the worker alive
             log.exception("timer worker pass failed")
             result = RunResult()
-        if result.complaints == 0 and result.failed == 0:
+        if result.batches == 0:
             stop.wait(poll_seconds)
 
 

@@ -8,11 +8,11 @@ from sqlalchemy import func, select
 
 from engine import audit
 from engine.db import UnitOfWork
-from engine.errors import Forbidden, NotFound
+from engine.errors import Code, Forbidden, NotFound
 from engine.modelling.cases import CaseResult, read_cases, run_cases
 from engine.models import Complaint, ProcessVersion
 from engine.people.roles import ADMIN, PROCESS_OWNER, Actor
-from engine.workflow.deploy import ValidatedBundle, deploy_bundle, validate_bundle
+from engine.workflow.deploy import TESTS_FOLDER, ValidatedBundle, current_version, deploy_bundle, validate_bundle
 from engine.workflow.model_xml import ModelInvalid, ModelProblem
 from engine.workflow.versions import from_bundle
 
@@ -38,9 +38,12 @@ class CheckReport:
         return all(r.passed for r in self.results)
 
 
-def check_bundle(files: dict[str, str]) -> CheckReport:
-    """Validate a bundle and run its test cases. Raises ModelInvalid when it cannot even be parsed."""
-    bundle = validate_bundle(files)
+def check_bundle(files: dict[str, str], process_id: str | None = None) -> CheckReport:
+    """Validate a bundle and run its test cases. Raises ModelInvalid when it cannot even be parsed.
+
+    `process_id`: the process the bundle must run (a draft's, or the one an upload is laid over); without
+    it the bundle's main process is found by `deploy.main_process`."""
+    bundle = validate_bundle(files, process_id)
     try:
         cases = read_cases(files)
     except ValueError as err:
@@ -49,26 +52,42 @@ def check_bundle(files: dict[str, str]) -> CheckReport:
     return CheckReport(bundle=bundle, results=run_cases(from_bundle(bundle), cases))
 
 
-def deploy_models(uow: UnitOfWork, actor: Actor, files: dict[str, str]) -> tuple[ProcessVersion, CheckReport]:
+def deploy_models(uow: UnitOfWork, actor: Actor, files: dict[str, str], source: str = "cli",
+                  process_id: str | None = None) -> tuple[ProcessVersion, CheckReport]:
     """Deploy a bundle as the version new complaints start on, if it is valid and its tests pass.
 
-    Running complaints stay on their own version.
+    Every deliberate path (modeller, upload, API, `complaints deploy`) comes here, so all refuse alike: a
+    new version of a process that runs already must bring its test cases. Running complaints stay on
+    their own version. `source` is recorded with the version (`deploy.SOURCES`).
     """
     if actor.role not in MODELLER_ROLES:
-        raise Forbidden("only process owners deploy models")
-    report = check_bundle(files)
+        raise Forbidden(Code.DEPLOY_NOT_ALLOWED)
+    report = check_bundle(files, process_id)
+    if not any(path.startswith(TESTS_FOLDER) for path in files) and \
+            current_version(uow.session, report.bundle.process_id) is not None:
+        raise ModelInvalid([ModelProblem(TESTS_FOLDER, None, None, "the bundle has no test cases",
+                                         "keep the tests/*.json files of the process with it: a process that "
+                                         "runs already is only replaced by a tested version")])
     if not report.passed:
         raise ModelTestsFailed(report.results)
-    version, created = deploy_bundle(uow.session, report.bundle, actor.username)
+    version, created = deploy_bundle(uow.session, report.bundle, actor.username, source=source)
     audit.record(uow.session, None, actor, "model_deployed",
                  data={"process": version.process_id, "version": version.id, "hash": version.content_hash,
-                       "new": created, "tests": len(report.results)})
+                       "new": created, "tests": len(report.results), "source": source})
     uow.commit()
     return version, report
 
 
-def list_versions(uow: UnitOfWork, process_id: str | None = None) -> list[dict]:
-    """Every deployed version, newest first, with how many complaints run on it."""
+def check_can_manage(actor: Actor) -> None:
+    """Refuse everyone but process owners and administrators."""
+    if actor.role not in MODELLER_ROLES:
+        raise Forbidden(Code.MODELS_NOT_ALLOWED)
+
+
+def list_versions(uow: UnitOfWork, actor: Actor, process_id: str | None = None) -> list[dict]:
+    """Every deployed version, newest first, with how many complaints run on it (process owners and
+    administrators)."""
+    check_can_manage(actor)
     counts = dict(uow.session.execute(
         select(Complaint.version_id, func.count()).where(Complaint.status == "open").group_by(Complaint.version_id)
     ).all())
@@ -76,7 +95,8 @@ def list_versions(uow: UnitOfWork, process_id: str | None = None) -> list[dict]:
     if process_id:
         query = query.where(ProcessVersion.process_id == process_id)
     return [{"id": v.id, "process_id": v.process_id, "hash": v.content_hash, "current": v.is_current,
-             "deployed_at": v.deployed_at, "deployed_by": v.deployed_by, "running": counts.get(v.id, 0)}
+             "deployed_at": v.deployed_at, "deployed_by": v.deployed_by, "source": v.source,
+             "running": counts.get(v.id, 0)}
             for v in uow.session.scalars(query)]
 
 
@@ -84,5 +104,5 @@ def export_version(uow: UnitOfWork, version_id: int) -> dict[str, str]:
     """A deployed version's files, as they were deployed (so models can live in git)."""
     version = uow.session.get(ProcessVersion, version_id)
     if version is None:
-        raise NotFound(f"process version {version_id} does not exist")
+        raise NotFound(Code.VERSION_NOT_FOUND, version=version_id)
     return {f.path: f.content for f in version.files}

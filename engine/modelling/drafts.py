@@ -15,15 +15,16 @@ from sqlalchemy import select
 
 from engine import clock
 from engine.db import UnitOfWork
-from engine.errors import Forbidden, InvalidInput, NotFound
+from engine.errors import Code, Forbidden, InvalidInput, NotFound
 from engine.modelling import deployment as modelling
 from engine.modelling.cases import CaseResult
-from engine.modelling.uploads import BUNDLE_SUFFIXES, MAX_FILES, Upload
+from engine.modelling.uploads import BUNDLE_SUFFIXES, MAX_FILES, Upload, overlay, upload_process
 from engine.models import ModelDraft, ModelDraftFile, ModelFile, ProcessVersion
 from engine.people.roles import Actor
-from engine.workflow.deploy import FORM_PROPERTY, TESTS_FOLDER, current_version, validate_bundle
+from engine.workflow.deploy import FORM_PROPERTY, current_version, validate_bundle
 from engine.workflow.model_xml import MAX_MODEL_FILE_BYTES, NS, ModelInvalid, ModelProblem, parse_xml
 from engine.workflow.versions import from_bundle
+from forms.errors import error
 from forms.schema import FormDefinition
 
 PROCESS_ID_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
@@ -55,7 +56,7 @@ class DraftCheck:
 
 def _check_role(actor: Actor) -> None:
     if actor.role not in modelling.MODELLER_ROLES:
-        raise Forbidden("only process owners and administrators edit process models")
+        raise Forbidden(Code.MODELS_NOT_ALLOWED)
 
 
 def _draft(uow: UnitOfWork, actor: Actor, process_id: str) -> ModelDraft | None:
@@ -71,7 +72,7 @@ def _view(draft: ModelDraft) -> DraftView:
 def _require(uow: UnitOfWork, actor: Actor, process_id: str) -> ModelDraft:
     draft = _draft(uow, actor, process_id)
     if draft is None:
-        raise NotFound(f"you have no draft of {process_id!r}")
+        raise NotFound(Code.NO_DRAFT, process=process_id)
     return draft
 
 
@@ -97,7 +98,7 @@ def open_draft(uow: UnitOfWork, actor: Actor, process_id: str) -> DraftView:
     if draft is None:
         version = current_version(uow.session, process_id)
         if version is None:
-            raise NotFound(f"no deployed version of {process_id!r}")
+            raise NotFound(Code.NO_DEPLOYED_VERSION, process=process_id)
         files = {f.path: f.content for f in uow.session.scalars(
             select(ModelFile).where(ModelFile.version_id == version.id))}
         draft = _create(uow, actor, process_id, version.id, files)
@@ -119,19 +120,26 @@ def check_path(path: str) -> str:
     clean = posixpath.normpath(path.replace("\\", "/")) if path else ""
     if (not clean or clean.startswith(("/", "..")) or clean == "." or "\0" in clean or len(clean) > 255
             or not clean.endswith(BUNDLE_SUFFIXES)):
-        raise InvalidInput({"path": ["use a relative path ending in .bpmn, .dmn or .json"]})
+        raise InvalidInput.field("path", Code.BAD_MODEL_PATH)
     return clean
 
 
 def _check_content(path: str, content: str) -> None:
     if len(content.encode("utf-8")) > MAX_MODEL_FILE_BYTES:
-        raise InvalidInput({path: [f"larger than {MAX_MODEL_FILE_BYTES} bytes"]})
+        raise InvalidInput({path: [error(Code.MODEL_FILE_TOO_LARGE, max=MAX_MODEL_FILE_BYTES)]})
     if path.endswith((".bpmn", ".dmn")):
         try:  # refuse unsafe or broken XML now: it is never stored
             parse_xml(content, path)
         except ModelInvalid as err:
-            raise InvalidInput({path: [p.message + (f" ({p.hint})" if p.hint else "") for p in err.problems]}) \
-                from err
+            raise _refusal(err) from err
+
+
+def _refusal(err: ModelInvalid) -> InvalidInput:
+    """Model problems as field errors by file, each still naming its line, element and hint."""
+    errors: dict = {}
+    for problem in err.problems:
+        errors.setdefault(problem.file, []).append(error(Code.MODEL_PROBLEM, problem=str(problem)))
+    return InvalidInput(errors)
 
 
 def save_files(uow: UnitOfWork, actor: Actor, process_id: str, files: dict[str, str]) -> DraftView:
@@ -143,7 +151,7 @@ def save_files(uow: UnitOfWork, actor: Actor, process_id: str, files: dict[str, 
         _check_content(path, content)
     existing = {f.path: f for f in draft.files}
     if len(set(existing) | set(cleaned)) > MAX_FILES:
-        raise InvalidInput({"files": [f"a bundle holds at most {MAX_FILES} files"]})
+        raise InvalidInput.field("files", Code.TOO_MANY_FILES, max=MAX_FILES)
     for path, content in cleaned.items():
         if path in existing:
             existing[path].content = content
@@ -160,7 +168,7 @@ def delete_file(uow: UnitOfWork, actor: Actor, process_id: str, path: str) -> Dr
     draft = _require(uow, actor, process_id)
     found = next((f for f in draft.files if f.path == path), None)
     if found is None:
-        raise NotFound(f"the draft has no file {path!r}")
+        raise NotFound(Code.DRAFT_FILE_NOT_FOUND, path=path)
     draft.files.remove(found)
     draft.updated_at = clock.now()
     uow.commit()
@@ -173,18 +181,6 @@ def discard(uow: UnitOfWork, actor: Actor, process_id: str) -> None:
     draft = _require(uow, actor, process_id)
     uow.session.delete(draft)
     uow.commit()
-
-
-def executable_process(path: str, text: str) -> str | None:
-    """The id of the first executable process of a BPMN text (None if it has none or does not parse)."""
-    try:
-        tree = parse_xml(text, path)
-    except ModelInvalid:
-        return None
-    for process in tree.iterfind("bpmn:process", NS):
-        if process.get("isExecutable", "true") == "true" and process.get("id"):
-            return process.get("id")
-    return None
 
 
 def _refuse_unsafe(upload: Upload) -> None:
@@ -215,24 +211,19 @@ def upload_into_draft(uow: UnitOfWork, actor: Actor, process_id: str, upload: Up
 
 
 def _overlay(uow: UnitOfWork, draft: ModelDraft, process_id: str, upload: Upload) -> None:
-    """Lay the upload over the draft's files. A BPMN file that defines the draft's process replaces the
-    draft's file of that process even when the other modeller named it differently, so that the bundle
-    never holds the process twice."""
-    if upload.bundle:
-        stale = list(draft.files)
-    else:
-        defines = any(executable_process(p, t) == process_id for p, t in upload.files.items() if p.endswith(".bpmn"))
-        stale = [f for f in draft.files if defines and f.path.endswith(".bpmn") and f.path not in upload.files
-                 and executable_process(f.path, f.content) == process_id]
-    for item in stale:
-        draft.files.remove(item)
-    uow.session.flush()
+    """Lay the upload over the draft's files (`uploads.overlay`: the same rule as checking an upload)."""
+    files = overlay({f.path: f.content for f in draft.files}, upload, process_id)
     existing = {f.path: f for f in draft.files}
-    for path, content in sorted(upload.files.items()):
+    for path, item in existing.items():
+        if path not in files:
+            draft.files.remove(item)
+    uow.session.flush()
+    for path, content in sorted(files.items()):
         if path in existing:
             existing[path].content = content
         else:
             draft.files.append(ModelDraftFile(path=path, content=content))
+    draft.origin = "upload"
     draft.updated_at = clock.now()
 
 
@@ -243,12 +234,16 @@ def draft_from_upload(uow: UnitOfWork, actor: Actor, upload: Upload) -> DraftVie
     """
     _check_role(actor)
     _refuse_unsafe(upload)
-    found = [pid for p, t in sorted(upload.files.items()) if p.endswith(".bpmn") and (pid := executable_process(p, t))]
+    found = upload_process(upload)
     if not found:
-        raise InvalidInput({"files": ["no .bpmn file with an executable process in the upload"]})
-    process_id = found[0]
+        try:  # say which process is not executable (or what else is wrong), with its line
+            validate_bundle(upload.files)
+        except ModelInvalid as err:
+            raise _refusal(err) from err
+        raise InvalidInput.field("files", Code.NO_EXECUTABLE_PROCESS)
+    process_id = found
     if not set(process_id) <= PROCESS_ID_CHARS or len(process_id) > 120:
-        raise InvalidInput({"files": [f"process id {process_id!r}: use letters, digits, '_', '-', '.'"]})
+        raise InvalidInput.field("files", Code.BAD_PROCESS_ID, process=process_id)
     old = _draft(uow, actor, process_id)
     if old is not None:
         uow.session.delete(old)
@@ -280,7 +275,7 @@ def check_draft(uow: UnitOfWork, actor: Actor, process_id: str, run_tests: bool 
     if not run_tests:
         return DraftCheck(problems=[], content_hash=bundle.content_hash)
     try:
-        report = modelling.check_bundle(files)
+        report = modelling.check_bundle(files, process_id)
     except ModelInvalid as err:
         return DraftCheck(problems=err.problems)
     return DraftCheck(problems=[], results=report.results, content_hash=report.bundle.content_hash, tests_run=True)
@@ -297,21 +292,11 @@ def deploy_draft(uow: UnitOfWork, actor: Actor, process_id: str) -> ProcessVersi
     problems, _bundle = _problems(files, process_id)
     if problems:
         raise ModelInvalid(problems)
-    if not any(p.startswith(TESTS_FOLDER) for p in files) and draft.base_version_id is not None:
-        # A draft of a running process without its test cases would be deployed untested.
-        raise ModelInvalid([ModelProblem(TESTS_FOLDER, None, None, "the draft has no test cases",
-                                         "keep the tests/*.json files of the process in the draft")])
+    origin = draft.origin
     uow.session.delete(draft)
-    version, _report = modelling.deploy_models(uow, actor, files)
+    # the same gate as every other path (tests required for a running process): modelling.deploy_models
+    version, _report = modelling.deploy_models(uow, actor, files, source=origin, process_id=process_id)
     return version
-
-
-def version_process(uow: UnitOfWork, version_id: int) -> str:
-    """The process id of a deployed version."""
-    version = uow.session.get(ProcessVersion, version_id)
-    if version is None:
-        raise NotFound(f"process version {version_id} does not exist")
-    return version.process_id
 
 
 @dataclass(frozen=True)
@@ -350,5 +335,5 @@ def preview_task_form(uow: UnitOfWork, actor: Actor, process_id: str, task_id: s
         raise ModelInvalid(problems)
     version = from_bundle(bundle)
     if task_id not in version.tasks:
-        raise NotFound(f"the draft has no user task {task_id!r}")
+        raise NotFound(Code.DRAFT_TASK_NOT_FOUND, task=task_id)
     return version.task(task_id).form

@@ -21,8 +21,8 @@ from sqlalchemy import select
 
 from engine import audit, clock
 from engine.complaints import progress
-from engine.db import Database, UnitOfWork
-from engine.errors import Conflict, Forbidden, NotFound
+from engine.db import Database, UnitOfWork, use_case
+from engine.errors import Code, Conflict, Forbidden, NotFound
 from engine.models import Complaint, ProcessVersion
 from engine.people.roles import ADMIN, PROCESS_OWNER, Actor
 from engine.workflow import runtime, store
@@ -43,7 +43,7 @@ class MigrationRefused(Conflict):
     """The complaint cannot move to that version; `reasons` say why."""
 
     def __init__(self, reasons: list[str]):
-        super().__init__("; ".join(reasons))
+        super().__init__(Code.MIGRATION_REFUSED, reasons="; ".join(reasons))
         self.reasons = reasons
 
 
@@ -66,13 +66,13 @@ class MigrationCheck:
 
 def _check_roles(actor: Actor) -> None:
     if actor.role not in MIGRATOR_ROLES:
-        raise Forbidden("only process owners and administrators migrate complaints")
+        raise Forbidden(Code.MIGRATE_NOT_ALLOWED)
 
 
 def _target(session, complaint: Complaint, version_id: int) -> ProcessVersion:
     target = session.get(ProcessVersion, version_id)
     if target is None:
-        raise NotFound(f"process version {version_id} does not exist")
+        raise NotFound(Code.VERSION_NOT_FOUND, version=version_id)
     return target
 
 
@@ -168,7 +168,7 @@ def check_migration(uow: UnitOfWork, actor: Actor, complaint_id: int, version_id
     _check_roles(actor)
     complaint = uow.session.get(Complaint, complaint_id)
     if complaint is None:
-        raise NotFound(f"complaint {complaint_id} does not exist")
+        raise NotFound(Code.COMPLAINT_NOT_FOUND, complaint=complaint_id)
     return _try(uow.session, complaint, _target(uow.session, complaint, version_id))[0]
 
 
@@ -177,7 +177,7 @@ def migration_candidates(uow: UnitOfWork, actor: Actor, version_id: int) -> list
     _check_roles(actor)
     target = uow.session.get(ProcessVersion, version_id)
     if target is None:
-        raise NotFound(f"process version {version_id} does not exist")
+        raise NotFound(Code.VERSION_NOT_FOUND, version=version_id)
     older = select(ProcessVersion.id).where(ProcessVersion.process_id == target.process_id,
                                             ProcessVersion.id != target.id)
     complaints = uow.session.scalars(
@@ -186,6 +186,7 @@ def migration_candidates(uow: UnitOfWork, actor: Actor, version_id: int) -> list
     return [_try(uow.session, complaint, target)[0] for complaint in complaints]
 
 
+@use_case
 def migrate_complaint(uow: UnitOfWork, actor: Actor, complaint_id: int, version_id: int) -> MigrationCheck:
     """Move a running complaint to `version_id`, or raise MigrationRefused with the reasons.
 
@@ -194,21 +195,18 @@ def migrate_complaint(uow: UnitOfWork, actor: Actor, complaint_id: int, version_
     """
     _check_roles(actor)
     session = uow.session
-    complaint = session.scalars(select(Complaint).where(Complaint.id == complaint_id).with_for_update()
-                                .execution_options(populate_existing=True)).one_or_none()
-    if complaint is None:
-        raise NotFound(f"complaint {complaint_id} does not exist")
-    target = _target(session, complaint, version_id)
-    check, workflow, new = _try(session, complaint, target)
-    if not check.allowed:
-        raise MigrationRefused(check.reasons)
-    old_hash = session.get(ProcessVersion, complaint.version_id).content_hash
-    audit.record(session, complaint.id, actor, "complaint_migrated", data={
-        "from_version": complaint.version_id, "to_version": target.id,
-        "from_hash": old_hash[:12], "to_hash": target.content_hash[:12]})
-    complaint.version_id = target.id
-    progress.record(session, complaint, workflow, new, clock.now())
-    uow.commit()
+    with progress.locked_case(session, complaint_id, clock.now()) as case:
+        complaint = case.complaint
+        target = _target(session, complaint, version_id)
+        check, workflow, new = _try(session, complaint, target)
+        if not check.allowed:
+            raise MigrationRefused(check.reasons)
+        old_hash = session.get(ProcessVersion, complaint.version_id).content_hash
+        audit.record(session, complaint.id, actor, "complaint_migrated", data={
+            "from_version": complaint.version_id, "to_version": target.id,
+            "from_hash": old_hash[:12], "to_hash": target.content_hash[:12]})
+        complaint.version_id = target.id
+        case.replace(workflow, new)
     return check
 
 

@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from engine.db import UnitOfWork
-from engine.errors import Forbidden, InvalidInput
+from engine.errors import Code, InvalidInput
 from engine.modelling import deployment as modelling
 from engine.models import ModelFile, ProcessVersion
 from engine.people.roles import Actor
-from engine.workflow.deploy import FORM_SUFFIX, MODEL_SUFFIXES, current_version
-from engine.workflow.model_xml import MAX_MODEL_FILE_BYTES, ModelInvalid
+from engine.workflow.deploy import FORM_SUFFIX, MODEL_SUFFIXES, current_version, executable_processes, main_process
+from engine.workflow.model_xml import MAX_MODEL_FILE_BYTES, ModelInvalid, parse_xml
+from forms.errors import error
 
 MAX_FILES = 200
 MAX_BUNDLE_BYTES = 20 * 1024 * 1024
@@ -49,24 +50,13 @@ class CheckResult:
     files: list[str]
 
 
-def check_can_manage(actor: Actor) -> None:
-    if actor.role not in modelling.MODELLER_ROLES:
-        raise Forbidden("only process owners and administrators manage process models")
-
-
-def list_versions(uow: UnitOfWork, actor: Actor, process_id: str | None = None) -> list[dict]:
-    """Every deployed version, newest first (process owners and administrators)."""
-    check_can_manage(actor)
-    return modelling.list_versions(uow, process_id)
-
-
 def read_upload(files: dict[str, bytes]) -> Upload:
     """Turn uploaded files into text files by bundle path. A single .zip is a whole bundle.
 
     Raises InvalidInput for what cannot be read (bad zip, unsafe or duplicate paths, too large, not UTF-8).
     """
     if not files:
-        raise InvalidInput({"files": ["upload at least one file"]})
+        raise InvalidInput.field("files", Code.NO_FILES)
     if len(files) == 1 and next(iter(files)).lower().endswith(".zip"):
         name, data = next(iter(files.items()))
         return _read_zip(name, data)
@@ -76,7 +66,7 @@ def read_upload(files: dict[str, bytes]) -> Upload:
     for name, data in files.items():
         path = _safe_path(name)
         if path is None:
-            errors[name] = ["not a safe relative file name"]
+            errors[name] = [error(Code.UNSAFE_FILE_NAME)]
         elif not path.endswith(BUNDLE_SUFFIXES):
             ignored.append(name)
         else:
@@ -84,7 +74,7 @@ def read_upload(files: dict[str, bytes]) -> Upload:
     if errors:
         raise InvalidInput(errors)
     if not texts:
-        raise InvalidInput({"files": ["no .bpmn, .dmn or .json file in the upload"]})
+        raise InvalidInput.field("files", Code.NO_MODEL_FILES)
     return Upload(files=texts, bundle=False, ignored=ignored)
 
 
@@ -93,11 +83,11 @@ def _read_zip(name: str, data: bytes) -> Upload:
         archive = zipfile.ZipFile(io.BytesIO(data))
         members = [m for m in archive.infolist() if not m.is_dir()]
     except (zipfile.BadZipFile, ValueError) as err:
-        raise InvalidInput({name: ["not a readable zip file"]}) from err
+        raise InvalidInput.field(name, Code.NOT_A_ZIP) from err
     if len(members) > MAX_FILES:
-        raise InvalidInput({name: [f"more than {MAX_FILES} files"]})
+        raise InvalidInput.field(name, Code.TOO_MANY_FILES, max=MAX_FILES)
     if sum(m.file_size for m in members) > MAX_BUNDLE_BYTES:
-        raise InvalidInput({name: [f"more than {MAX_BUNDLE_BYTES} bytes unpacked"]})
+        raise InvalidInput.field(name, Code.UNPACKED_TOO_LARGE, max=MAX_BUNDLE_BYTES)
     paths = [m.filename for m in members]
     # A zip of a folder holds "folder/...": the bundle is what is inside that folder.
     root = paths[0].split("/")[0] + "/" if paths and all("/" in p for p in paths) else ""
@@ -109,22 +99,22 @@ def _read_zip(name: str, data: bytes) -> Upload:
     for member in members:
         path = _safe_path(member.filename[len(root):])
         if path is None:
-            errors[member.filename] = ["not a safe relative file name"]
+            errors[member.filename] = [error(Code.UNSAFE_FILE_NAME)]
         elif not path.endswith(BUNDLE_SUFFIXES):
             ignored.append(member.filename)
         elif member.file_size > MAX_MODEL_FILE_BYTES:
-            errors[member.filename] = [f"larger than {MAX_MODEL_FILE_BYTES} bytes"]
+            errors[member.filename] = [error(Code.MODEL_FILE_TOO_LARGE, max=MAX_MODEL_FILE_BYTES)]
         else:
             try:
                 content = archive.read(member)
-            except (zipfile.BadZipFile, OSError, NotImplementedError, RuntimeError) as err:
-                errors[member.filename] = [f"cannot be unpacked: {err}"]
+            except (zipfile.BadZipFile, OSError, NotImplementedError, RuntimeError):
+                errors[member.filename] = [error(Code.CANNOT_UNPACK)]
                 continue
             _decode(path, content, texts, errors)
     if errors:
         raise InvalidInput(errors)
     if not texts:
-        raise InvalidInput({name: ["no .bpmn, .dmn or .json file in the zip"]})
+        raise InvalidInput.field(name, Code.NO_MODEL_FILES)
     return Upload(files=texts, bundle=True, ignored=ignored)
 
 
@@ -138,14 +128,53 @@ def _safe_path(name: str) -> str | None:
 
 def _decode(path: str, data: bytes, texts: dict[str, str], errors: dict[str, list[str]]) -> None:
     if path in texts:
-        errors[path] = ["given twice"]
+        errors[path] = [error(Code.DUPLICATE_FILE)]
     elif len(data) > MAX_MODEL_FILE_BYTES:
-        errors[path] = [f"larger than {MAX_MODEL_FILE_BYTES} bytes"]
+        errors[path] = [error(Code.MODEL_FILE_TOO_LARGE, max=MAX_MODEL_FILE_BYTES)]
     else:
         try:
             texts[path] = data.decode("utf-8-sig")
         except UnicodeDecodeError:
-            errors[path] = ["not UTF-8 text"]
+            errors[path] = [error(Code.NOT_UTF8)]
+
+
+def executable_process(path: str, text: str) -> str | None:
+    """The id of the first executable process of a BPMN text (None if it has none or does not parse)."""
+    try:
+        tree = parse_xml(text, path)
+    except ModelInvalid:
+        return None
+    return next(iter(executable_processes({path: tree})), None)
+
+
+def upload_process(upload: Upload) -> str | None:
+    """The process an upload defines: chosen like deploying chooses it (`deploy.main_process`), never by
+    file order; None when no file of the upload has an executable process."""
+    trees = {}
+    for path, text in upload.files.items():
+        if path.endswith(MODEL_SUFFIXES):
+            try:
+                trees[path] = parse_xml(text, path)
+            except ModelInvalid:
+                continue
+    if not executable_processes(trees):
+        return None
+    process_id, _problems = main_process(trees)
+    return process_id or next(iter(executable_processes(trees)))
+
+
+def overlay(base: dict[str, str], upload: Upload, process_id: str) -> dict[str, str]:
+    """The bundle an upload becomes: a zip replaces everything; single files replace or add to `base`, and
+    a BPMN file defining `process_id` replaces the base's file of that process even under another name,
+    so that the bundle never holds the process twice."""
+    if upload.bundle:
+        return dict(upload.files)
+    defines = any(executable_process(p, t) == process_id for p, t in upload.files.items() if p.endswith(".bpmn"))
+    files = {path: text for path, text in base.items()
+             if not (defines and path.endswith(".bpmn") and path not in upload.files
+                     and executable_process(path, text) == process_id)}
+    files.update(upload.files)
+    return files
 
 
 def bundle_files(uow: UnitOfWork, upload: Upload, process_id: str) -> dict[str, str]:
@@ -157,16 +186,22 @@ def bundle_files(uow: UnitOfWork, upload: Upload, process_id: str) -> dict[str, 
         return dict(upload.files)
     files = {f.path: f.content for f in uow.session.scalars(
         select(ModelFile).where(ModelFile.version_id == current.id))}
-    files.update(upload.files)
-    return files
+    return overlay(files, upload, process_id)
+
+
+def _process_of(uow: UnitOfWork, upload: Upload, process_id: str) -> str | None:
+    """The process the checked bundle must run: the one single files are laid over; a zip's own."""
+    if upload.bundle or current_version(uow.session, process_id) is None:
+        return None
+    return process_id
 
 
 def check_upload(uow: UnitOfWork, actor: Actor, upload: Upload, process_id: str) -> CheckResult:
     """Validate an upload and run its model tests, as deploying would, without deploying."""
-    check_can_manage(actor)
+    modelling.check_can_manage(actor)
     files = bundle_files(uow, upload, process_id)
     try:
-        report = modelling.check_bundle(files)
+        report = modelling.check_bundle(files, _process_of(uow, upload, process_id))
     except ModelInvalid as err:
         return CheckResult(valid=False, process_id=None, content_hash=None,
                            problems=[p.as_dict() for p in err.problems], test_results=[],
@@ -179,8 +214,9 @@ def check_upload(uow: UnitOfWork, actor: Actor, upload: Upload, process_id: str)
 
 def deploy_upload(uow: UnitOfWork, actor: Actor, upload: Upload, process_id: str) -> ProcessVersion:
     """Deploy an upload as the current version (ModelInvalid / ModelTestsFailed when it may not be)."""
-    check_can_manage(actor)
-    version, _report = modelling.deploy_models(uow, actor, bundle_files(uow, upload, process_id))
+    modelling.check_can_manage(actor)
+    version, _report = modelling.deploy_models(uow, actor, bundle_files(uow, upload, process_id), source="api",
+                                               process_id=_process_of(uow, upload, process_id))
     return version
 
 

@@ -17,23 +17,27 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
-from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from engine import clock
-from engine.models import ModelFile, ProcessVersion
+from engine.config import DEFAULT_PROCESS_ID
+from engine.models import ModelDeployment, ModelFile, ProcessVersion
 from engine.people.roles import LANE_ROLES
 from engine.workflow.model_xml import NS, ModelInvalid, ModelProblem, owner_id, parse_xml
 from engine.workflow.sandbox import SandboxError, check_expression, check_script
 from engine.workflow.store import dump_spec
-from engine.workflow.support import check_trees
+from engine.workflow.support import check_trees, unknown_functions
 from forms.patterns import pattern_problems
 
 MODEL_SUFFIXES = (".bpmn", ".dmn")
 FORM_SUFFIX = ".json"
 TESTS_FOLDER = "tests/"  # model test cases (engine.modelling.cases), kept with the version
+
+#: The process this system runs for complaints (engine.config); in a bundle that holds it, it is the main
+#: process whatever the file order.
+MAIN_PROCESS = DEFAULT_PROCESS_ID
 
 FORM_PROPERTY = "formJsonSchemaFilename"
 UI_PROPERTY = "formUiSchemaFilename"
@@ -56,7 +60,8 @@ def read_bundle(directory: Path) -> dict[str, str]:
     files = {}
     for path in sorted(directory.rglob("*")):
         if path.is_file() and (path.suffix in MODEL_SUFFIXES or path.suffix == FORM_SUFFIX):
-            files[path.relative_to(directory).as_posix()] = path.read_text(encoding="utf-8")
+            # utf-8-sig: a byte-order mark is dropped, exactly as uploads do (same bytes, same bundle)
+            files[path.relative_to(directory).as_posix()] = path.read_text(encoding="utf-8-sig")
     return files
 
 
@@ -97,17 +102,16 @@ def validate_bundle(files: dict[str, str], process_id: str | None = None) -> Val
     decisions = {}
     for path in dmn_files:
         problems.extend(_check_dmn(path, trees[path], decisions))
-    executable = []
     for path in bpmn_files:
         problems.extend(_check_bpmn(path, trees[path], decisions, forms))
-        executable += [(p.get("id"), path) for p in trees[path].iterfind("bpmn:process", NS)
-                       if p.get("isExecutable", "true") == "true"]
     if process_id is None:
-        if not executable:
-            problems.append(ModelProblem(bpmn_files[0], None, None, "no executable process"))
-        process_id = executable[0][0] if executable else ""
-    elif process_id not in {pid for pid, _ in executable}:
-        problems.append(ModelProblem(bpmn_files[0], None, process_id, "process not found in the bundle"))
+        process_id, choice_problems = main_process(trees)
+        problems += choice_problems
+    elif process_id not in executable_processes(trees):
+        problems.append(ModelProblem(bpmn_files[0], None, process_id,
+                                     f"process {process_id!r} is not an executable process of the bundle",
+                                     "processes here: " + (", ".join(sorted(executable_processes(trees)))
+                                                           or "none")))
     if unsupported:  # they explain what the generic checks would only call a syntax error
         named = {(p.file, p.element_id) for p in unsupported}
         problems = unsupported + [p for p in problems if (p.file, p.element_id) not in named]
@@ -115,21 +119,107 @@ def validate_bundle(files: dict[str, str], process_id: str | None = None) -> Val
         raise ModelInvalid(problems)
 
     parser = SpiffBpmnParser(validator=VALIDATOR)
+    for path in dmn_files:
+        problems += _parse_dmn(parser, path, trees[path])
+    if problems:
+        raise ModelInvalid(problems)
     try:
-        for path in dmn_files:
-            parser.add_dmn_xml(trees[path], filename=path)
         for path in bpmn_files:
             parser.add_bpmn_xml(trees[path], filename=path)
         spec = parser.get_spec(process_id)
         subprocess_specs = parser.get_subprocess_specs(process_id)
     except ValidationException as err:
         raise ModelInvalid([_problem_from_spiff(err, trees)]) from err
-    except SpiffWorkflowException as err:
-        raise ModelInvalid([ModelProblem(bpmn_files[0], None, None, str(err))]) from err
+    except Exception as err:  # noqa: BLE001 - whatever the parser trips on is reported with a place
+        raise ModelInvalid([_problem_from_error(err, trees, bpmn_files, process_id)]) from err
     return ValidatedBundle(
         files=dict(files), process_id=process_id, spec=spec, subprocess_specs=subprocess_specs,
         content_hash=content_hash(files), forms=forms,
     )
+
+
+def executable_processes(trees: dict[str, etree._Element]) -> dict[str, str]:
+    """The executable processes of a bundle's BPMN files: {process id: path}, in path order."""
+    found: dict[str, str] = {}
+    for path in sorted(p for p in trees if p.endswith(".bpmn")):
+        for process in trees[path].iterfind("bpmn:process", NS):
+            if process.get("isExecutable", "true") == "true" and process.get("id"):
+                found.setdefault(process.get("id"), path)
+    return found
+
+
+def main_process(trees: dict[str, etree._Element]) -> tuple[str, list[ModelProblem]]:
+    """The process a bundle runs: MAIN_PROCESS when the bundle holds it, else the one executable process
+    that no call activity calls. Never chosen by file order: more than one candidate is a problem."""
+    executable = executable_processes(trees)
+    if MAIN_PROCESS in executable:
+        return MAIN_PROCESS, []
+    called = {call.get("calledElement") for path, tree in trees.items() if path.endswith(".bpmn")
+              for call in tree.iter(f"{{{NS['bpmn']}}}callActivity")}
+    roots = [pid for pid in executable if pid not in called]
+    if len(roots) == 1:
+        return roots[0], []
+    bpmn_files = sorted(p for p in trees if p.endswith(".bpmn"))
+    if not roots:
+        # Non-executable processes and call cycles are named by the support checks, each at its line.
+        if executable or any(trees[p].find("bpmn:process", NS) is not None for p in bpmn_files):
+            return "", []
+        return "", [ModelProblem(bpmn_files[0], trees[bpmn_files[0]].sourceline, None,
+                                 "the bundle has no process, only diagrams or collaborations",
+                                 'add a bpmn:process with isExecutable="true"')]
+    return "", [ModelProblem(executable[pid], _line_of(trees[executable[pid]], pid), pid,
+                             f"the bundle holds {len(roots)} top-level processes ({', '.join(roots)}); which one "
+                             "runs would depend on file order",
+                             f"keep one top-level process (or name it {MAIN_PROCESS}); call the others from it")
+                for pid in roots]
+
+
+def _line_of(tree: etree._Element, element_id: str) -> int | None:
+    node = next((n for n in tree.iter() if isinstance(n.tag, str) and n.get("id") == element_id), None)
+    return node.sourceline if node is not None else None
+
+
+def _parse_dmn(parser: SpiffBpmnParser, path: str, tree: etree._Element) -> list[ModelProblem]:
+    """Add a DMN file to the parser and parse its decision now, so that what the parser trips on is blamed
+    on the DMN file and its element, not on the business rule task that would load it later."""
+    try:
+        parser.add_dmn_xml(tree, filename=path)
+        decision = tree.find("dmn:decision", NS)
+        if decision is not None:
+            parser.dmn_parsers[decision.get("id")].parse()
+    except ValidationException as err:
+        err.file_name = err.file_name or path
+        return [_problem_from_spiff(err, {path: tree})]
+    except Exception as err:  # noqa: BLE001 - a malformed table: located, never a raw exception text
+        return [_problem_from_error(err, {path: tree}, [path], None)]
+    return []
+
+
+def _problem_from_error(err: Exception, trees: dict, files: list[str], process_id: str | None) -> ModelProblem:
+    """A located problem for an exception the parser raised without a place (IndexError, KeyError …)."""
+    path = files[0] if files else "(bundle)"
+    node = None
+    frame = err.__traceback__
+    while frame is not None:  # the innermost lxml element the parser was looking at, if any
+        for value in frame.tb_frame.f_locals.values():
+            if isinstance(value, etree._Element) and value.getroottree().getroot() in trees.values():
+                node = value
+        frame = frame.tb_next
+    if node is not None:
+        path = next(p for p, t in trees.items() if t is node.getroottree().getroot())
+    if node is None and process_id and path in trees:
+        node = next((p for p in trees[path].iterfind("bpmn:process", NS) if p.get("id") == process_id), None)
+    if isinstance(err, KeyError):
+        what = f"a required attribute or reference ({err.args[0] if err.args else '?'}) is missing here"
+    elif isinstance(err, IndexError):
+        what = ("an expected element is missing here (a decision rule with more entries than its table has "
+                "inputs and outputs, or a reference to something absent)")
+    else:
+        what = "this element could not be read: it does not have the shape the engine expects"
+    return ModelProblem(path, node.sourceline if node is not None else None,
+                        owner_id(node) if node is not None else process_id, what,
+                        "check this element against the BPMN/DMN 1.3 schema; this engine reads what "
+                        "Camunda Modeler 5 and bpmn.io write")
 
 
 def _problem_from_spiff(err: ValidationException, trees: dict[str, etree._Element]) -> ModelProblem:
@@ -141,8 +231,9 @@ def _problem_from_spiff(err: ValidationException, trees: dict[str, etree._Elemen
     if line is None and element_id and tree is not None:
         node = tree.find(f".//*[@id='{element_id}']")
         line = node.sourceline if node is not None else None
-    message = str(err).split("\n")[0]
-    return ModelProblem(err.file_name or "(bundle)", line, element_id, message)
+    # SpiffWorkflow appends the place on further lines: keep the whole message, on one line
+    message = " ".join(str(getattr(err, "error", None) or err.args[0] if err.args else err).split())
+    return ModelProblem(err.file_name or next(iter(trees), "(bundle)"), line, element_id, message)
 
 
 def _element_id_at_line(tree: etree._Element, line: int) -> str | None:
@@ -193,7 +284,7 @@ def _check_expression(path: str, node, source: str | None, what: str) -> list[Mo
         check_expression(source.strip())
     except SandboxError as err:
         return [ModelProblem(path, node.sourceline, element_id, f"{what}: {err}")]
-    return []
+    return unknown_functions(path, node, source, "eval", what)
 
 
 def _check_script(path: str, node, source: str | None, what: str) -> list[ModelProblem]:
@@ -201,7 +292,7 @@ def _check_script(path: str, node, source: str | None, what: str) -> list[ModelP
         check_script(source or "")
     except SandboxError as err:
         return [ModelProblem(path, node.sourceline, owner_id(node), f"{what}: {err}")]
-    return []
+    return unknown_functions(path, node, source, "exec", what)
 
 
 def _check_bpmn(path: str, tree, decisions: dict[str, str], forms: dict[str, dict]) -> list[ModelProblem]:
@@ -291,6 +382,14 @@ def check_time_limits(path: str, process) -> list[ModelProblem]:
     return problems
 
 
+def _property(node, name: str) -> str | None:
+    """The value of a spiffworkflow property of an element, or None."""
+    for prop in node.iterfind("bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property", NS):
+        if prop.get("name") == name:
+            return prop.get("value") or ""
+    return None
+
+
 def form_path(bpmn_path: str, reference: str) -> str | None:
     """Resolve a form file reference relative to its BPMN file; None if it leaves the bundle."""
     resolved = posixpath.normpath(posixpath.join(posixpath.dirname(bpmn_path), reference))
@@ -333,27 +432,49 @@ def _check_dmn(path: str, tree, decisions: dict[str, str]) -> list[ModelProblem]
     return problems
 
 
-def deploy_bundle(session: Session, bundle: ValidatedBundle, deployed_by: str) -> tuple[ProcessVersion, bool]:
+#: How a version can come in (shown on the models page): the workflows/ folder at start-up, the browser
+#: modeller, a file upload into a draft, the HTTP API, `complaints deploy`.
+SOURCES = ("startup", "modeller", "upload", "api", "cli")
+
+
+def deploy_bundle(session: Session, bundle: ValidatedBundle, deployed_by: str,
+                  source: str = "cli") -> tuple[ProcessVersion, bool]:
     """Store `bundle` as the current version of its process; return (version, created).
 
     Deploying content that is already stored makes that version current again instead of copying it.
+    Every call is recorded as a `ModelDeployment` (who, when, through which path).
     """
+    if source not in SOURCES:
+        raise ValueError(f"unknown deployment source {source!r}")
+    now = clock.now()
     existing = session.scalar(select(ProcessVersion).where(
         ProcessVersion.process_id == bundle.process_id, ProcessVersion.content_hash == bundle.content_hash))
     session.execute(update(ProcessVersion).where(ProcessVersion.process_id == bundle.process_id)
                     .values(is_current=False))
     if existing is not None:
         existing.is_current = True
-        return existing, False
-    version = ProcessVersion(
-        process_id=bundle.process_id, content_hash=bundle.content_hash,
-        spec_json=dump_spec(bundle.spec, bundle.subprocess_specs), is_current=True,
-        deployed_at=clock.now(), deployed_by=deployed_by,
-        files=[ModelFile(path=p, content=c) for p, c in sorted(bundle.files.items())],
-    )
-    session.add(version)
+        version, created = existing, False
+    else:
+        version = ProcessVersion(
+            process_id=bundle.process_id, content_hash=bundle.content_hash,
+            spec_json=dump_spec(bundle.spec, bundle.subprocess_specs), is_current=True,
+            deployed_at=now, deployed_by=deployed_by, source=source,
+            files=[ModelFile(path=p, content=c) for p, c in sorted(bundle.files.items())],
+        )
+        session.add(version)
+        session.flush()
+        created = True
+    session.add(ModelDeployment(process_id=bundle.process_id, version_id=version.id, source=source,
+                                deployed_by=deployed_by, deployed_at=now))
     session.flush()
-    return version, True
+    return version, created
+
+
+def last_deployment(session: Session, process_id: str, source: str) -> ModelDeployment | None:
+    """The latest deployment of `process_id` through `source` (None if there was none)."""
+    return session.scalar(select(ModelDeployment).where(
+        ModelDeployment.process_id == process_id, ModelDeployment.source == source)
+        .order_by(ModelDeployment.id.desc()).limit(1))
 
 
 def current_version(session: Session, process_id: str) -> ProcessVersion | None:

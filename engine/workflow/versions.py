@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.errors import NotFound
+from engine.errors import Code, NotFound
 from engine.models import ModelFile, ProcessVersion
 from engine.workflow.deploy import FORM_PROPERTY, UI_PROPERTY, form_path
 from engine.workflow.store import load_spec
@@ -27,6 +27,8 @@ class TaskMeta:
     instructions: str
     instructions_en: str
     form: FormDefinition
+    #: What the customer's page says while this task is open (`customerStage` property; None: not said).
+    customer_stage: str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,8 @@ class VersionCache:
 
 
 _cache = VersionCache()
+#: The user task property naming the stage the customer's page shows while the task is open.
+CUSTOMER_STAGE_PROPERTY = "customerStage"
 
 
 _hashes: dict[tuple[str, int], str] = {}
@@ -81,7 +85,7 @@ def load_version(session: Session, version_id: int) -> LoadedVersion:
     if content_hash is None:
         content_hash = session.scalar(select(ProcessVersion.content_hash).where(ProcessVersion.id == version_id))
         if content_hash is None:
-            raise NotFound(f"process version {version_id} does not exist")
+            raise NotFound(Code.VERSION_NOT_FOUND, version=version_id)
         _hashes[key] = content_hash
     return _cache.get(content_hash, lambda: _build(session, version_id))
 
@@ -143,6 +147,7 @@ def _meta(task_spec, files: dict[str, str], bpmn_path: str) -> TaskMeta:
         instructions=extensions.get("instructionsForEndUser") or "",
         instructions_en=props.get("instructions_en", ""),
         form=_form(props, files, bpmn_path, task_spec),
+        customer_stage=props.get(CUSTOMER_STAGE_PROPERTY),
     )
 
 

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.bootstrap import DEMO_PASSWORD
-from engine.complaints import casework, services
+from engine.complaints import casework, tasks
 from engine.complaints import customer_link as surveys
 from engine.db import UnitOfWork
 from engine.errors import Conflict
@@ -81,7 +81,7 @@ def test_survey_on_the_page_decides_the_follow_up_once(app, system, client):
     assert [(r.satisfied, r.rating, r.comment, r.applied) for r in rows] == [(True, 5, "很好", True)]
     # The agent's follow-up, opened before the answer came, is refused.
     with UnitOfWork(system.db) as uow, pytest.raises(Conflict):
-        services.complete_task(uow, system.actor("agent1"), follow_up.id, ANSWERS["follow_up"])
+        tasks.complete_task(uow, system.actor("agent1"), follow_up.id, ANSWERS["follow_up"])
     assert client.post(url + "/survey", data=dict(form, satisfied="yes", extra="x")).status_code == 400
     assert client.post(url + "/survey", data={"satisfied": "yes", "offer": form["offer"]}).status_code == 400
 

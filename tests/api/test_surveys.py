@@ -1,11 +1,13 @@
 """The customer's link and satisfaction survey, as engine use cases on a real database."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from sqlalchemy import select
 
 from engine.complaints import customer_link as surveys
-from engine.complaints import idempotency, services
+from engine.complaints import idempotency, intake, tasks
 from engine.db import UnitOfWork
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.models import AuditEvent, Complaint, Notification, Survey, WorkTask
@@ -95,7 +97,7 @@ def test_survey_answer_moves_the_workflow_once_and_cancels_the_agents_task(syste
     assert event.actor_name == "customer" and event.data["applied"] is True
     # The agent's follow-up submitted afterwards is a conflict; a second answer too; nothing changes.
     with UnitOfWork(system.db) as uow, pytest.raises(Conflict):
-        services.complete_task(uow, system.actor("agent1"), follow_up.id, ANSWERS["follow_up"])
+        tasks.complete_task(uow, system.actor("agent1"), follow_up.id, ANSWERS["follow_up"])
     with pytest.raises(Conflict):
         answer(system, token, shown.survey_offer, satisfied=False)
     assert complaint(system, cid).lock_version == c.lock_version
@@ -146,13 +148,12 @@ def test_answers_are_checked(system):
 
 def test_recording_queues_the_customer_link_once_per_key(system):
     agent = system.actor("agent1")
+    settings = replace(system.settings, public_base_url="https://x.test")
     key = idempotency.make_key(agent.id, "complaints.create", "k-1", dict(INTAKE, customer_contact="a@b.cn"))
     with UnitOfWork(system.db) as uow:
-        first = surveys.record_complaint(uow, agent, dict(INTAKE, customer_contact="a@b.cn"), SECRET,
-                                         "https://x.test", key)
+        first = intake.record_complaint(uow, settings, agent, dict(INTAKE, customer_contact="a@b.cn"), SECRET, key)
     with UnitOfWork(system.db) as uow:
-        again = surveys.record_complaint(uow, agent, dict(INTAKE, customer_contact="a@b.cn"), SECRET,
-                                         "https://x.test", key)
+        again = intake.record_complaint(uow, settings, agent, dict(INTAKE, customer_contact="a@b.cn"), SECRET, key)
     assert again.replayed and again.result == first.result and again.customer_link == first.customer_link
     assert first.customer_link.startswith("https://x.test/c/")
     with UnitOfWork(system.db, write=False) as uow:
@@ -161,10 +162,9 @@ def test_recording_queues_the_customer_link_once_per_key(system):
     assert note.email == "a@b.cn" and note.user_id is None and note.params["link"] == first.customer_link
     other = idempotency.make_key(agent.id, "complaints.create", "k-1", dict(INTAKE, customer_name="乙"))
     with UnitOfWork(system.db) as uow, pytest.raises(InvalidInput):
-        surveys.record_complaint(uow, agent, dict(INTAKE, customer_name="乙"), SECRET, "https://x.test",
-                                 other)
+        intake.record_complaint(uow, settings, agent, dict(INTAKE, customer_name="乙"), SECRET, other)
     with UnitOfWork(system.db) as uow:  # a phone number: kept in the outbox, not e-mailed
-        phone = surveys.record_complaint(uow, agent, INTAKE, SECRET, "https://x.test")
+        phone = intake.record_complaint(uow, settings, agent, INTAKE, SECRET)
     with UnitOfWork(system.db, write=False) as uow:
         assert uow.session.scalars(select(Notification.email).where(
             Notification.complaint_id == phone.result.complaint_id,
@@ -182,7 +182,7 @@ def test_concurrent_repeats_of_one_key_record_one_complaint(system):
     def record(_):
         barrier.wait()
         with UnitOfWork(system.db) as uow:
-            return surveys.record_complaint(uow, agent, INTAKE, SECRET, "https://x.test", key)
+            return intake.record_complaint(uow, system.settings, agent, INTAKE, SECRET, key)
 
     with ThreadPoolExecutor(6) as pool:
         results = list(pool.map(record, range(6)))

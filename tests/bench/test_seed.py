@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from bench.seed import DEMO_HEADS, add_staff, bench_staff, load_templates, make_templates, seed_complaints
-from engine.complaints import services
+from engine.complaints import tasks
 from engine.db import UnitOfWork
 from engine.models import AuditEvent, Complaint, Timer, WorkTask
 from tests.lifecycle import ANSWERS, WORKER, start
@@ -19,7 +19,7 @@ def _count(system, query) -> int:
 
 def test_clones_are_complaints_the_engine_can_work(system):
     add_staff(system.db, bench_staff())
-    templates = load_templates(system.db, make_templates(system.db))
+    templates = load_templates(system.db, make_templates(system.db, system.settings))
     first = _count(system, select(func.max(Complaint.id))) + 1
     totals = seed_complaints(system.db, templates, CLONES, open_share=0.2, batch=64)
 
@@ -49,7 +49,7 @@ def test_clones_are_complaints_the_engine_can_work(system):
     for name, row in one_per_step.items():
         user = DEMO_HEADS[row.department] if row.role == "department_head" else WORKER[name]
         with UnitOfWork(system.db) as uow:
-            result = services.complete_task(uow, system.actor(user), row.id, ANSWERS[name])
+            result = tasks.complete_task(uow, system.actor(user), row.id, ANSWERS[name])
         assert result.status == "closed" or result.open_tasks[0]["task"] != name
 
     # A complaint recorded afterwards gets the next id (PostgreSQL's sequence was moved past the clones).

@@ -6,7 +6,7 @@ import threading
 
 from sqlalchemy import func, select
 
-from engine.complaints import services
+from engine.complaints import tasks
 from engine.db import UnitOfWork, open_database
 from engine.errors import Conflict
 from engine.models import AuditEvent, Complaint, WorkTask
@@ -18,7 +18,7 @@ WORKERS = 8
 def _complete(db, actor, task_id) -> str:
     try:
         with UnitOfWork(db) as uow:
-            services.complete_task(uow, actor, task_id, ANSWERS["judge_validity"])
+            tasks.complete_task(uow, actor, task_id, ANSWERS["judge_validity"])
         return "ok"
     except Conflict:
         return "conflict"

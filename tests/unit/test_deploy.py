@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from engine.complaints import services
+from engine.complaints import tasks
 from engine.config import PROJECT_ROOT
 from engine.db import UnitOfWork
 from engine.errors import InvalidInput
@@ -138,7 +138,7 @@ def test_a_complaint_stays_on_the_version_it_started_with(system, bundle):
         step(system, second, "hand_over")  # the new form has no work_order_note
     assert set(info.value.errors) == {"work_order_note", "handover_note"}
     with UnitOfWork(system.db) as uow:
-        services.complete_task(uow, system.actor("agent1"), open_task(system, second).id,
+        tasks.complete_task(uow, system.actor("agent1"), open_task(system, second).id,
                                {"department": "logistics", "handover_note": "新表单"})
     assert open_task(system, second).name == "analyse_and_propose"
 

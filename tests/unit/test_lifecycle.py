@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.complaints import services
+from engine.complaints import tasks
 from engine.db import UnitOfWork
 from engine.errors import Conflict, Forbidden, InvalidInput
 from engine.models import AuditEvent, Complaint
@@ -122,7 +122,7 @@ def test_routing_sends_work_to_the_responsible_department(system, category, depa
     row = open_task(system, cid)
     assert (row.name, row.role, row.department) == ("analyse_and_propose", "department_head", department)
     with UnitOfWork(system.db) as uow, pytest.raises(Forbidden):
-        services.complete_task(uow, system.actor("head_logistics"), row.id, ANSWERS["analyse_and_propose"])
+        tasks.complete_task(uow, system.actor("head_logistics"), row.id, ANSWERS["analyse_and_propose"])
     step(system, cid, "analyse_and_propose", user=head)
 
 
@@ -147,15 +147,15 @@ def test_refusals_change_nothing(system):
     ]
     for error, user, data, version in attempts:
         with UnitOfWork(system.db) as uow, pytest.raises(error):
-            services.complete_task(uow, system.actor(user), row.id, data, version)
+            tasks.complete_task(uow, system.actor(user), row.id, data, version)
         assert _snapshot(system, cid) == before, (error, user)
     with UnitOfWork(system.db) as uow, pytest.raises(InvalidInput) as info:
-        services.complete_task(uow, system.actor("agent1"), row.id, {"valid": True})
+        tasks.complete_task(uow, system.actor("agent1"), row.id, {"valid": True})
     assert "validity_reason" in info.value.errors
     step(system, cid, "judge_validity")
     after = _snapshot(system, cid)
     with UnitOfWork(system.db) as uow, pytest.raises(Conflict):
-        services.complete_task(uow, system.actor("agent1"), row.id, ANSWERS["judge_validity"])
+        tasks.complete_task(uow, system.actor("agent1"), row.id, ANSWERS["judge_validity"])
     assert _snapshot(system, cid) == after
 
 
@@ -166,12 +166,12 @@ def test_claim_and_release(system):
     row = open_task(system, cid)
     assert row.assignee_id is None
     with UnitOfWork(system.db) as uow:
-        services.claim_task(uow, system.actor("head_logistics"), row.id)
+        tasks.claim_task(uow, system.actor("head_logistics"), row.id)
     assert open_task(system, cid).assignee_id == system.actor("head_logistics").id
     with UnitOfWork(system.db) as uow, pytest.raises(Forbidden):
-        services.claim_task(uow, system.actor("head_quality"), row.id)
+        tasks.claim_task(uow, system.actor("head_quality"), row.id)
     with UnitOfWork(system.db) as uow:
-        services.release_task(uow, system.actor("head_logistics"), row.id)
+        tasks.release_task(uow, system.actor("head_logistics"), row.id)
     assert open_task(system, cid).assignee_id is None
     kinds = [k for k, _ in audit_kinds(system, cid)]
     assert kinds[-2:] == ["task_claimed", "task_released"]

@@ -69,7 +69,7 @@ def test_deploy_runs_the_model_tests_first(system, files):
         version, report = deploy_models(uow, system.actor("owner"), renamed)
     assert report.passed and version.is_current
     with UnitOfWork(system.db, write=False) as uow:
-        versions = list_versions(uow)
+        versions = list_versions(uow, system.actor("owner"))
         exported = export_version(uow, version.id)
     assert [v["current"] for v in versions] == [True, False]
     assert exported == renamed

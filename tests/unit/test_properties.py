@@ -19,11 +19,12 @@ from sqlalchemy import func, select
 
 from engine import clock
 from engine.bootstrap import DEMO_USERS, init_system
-from engine.complaints import services, timers
+from engine.complaints import intake, tasks, timers
 from engine.config import load_settings
 from engine.db import UnitOfWork, open_database
 from engine.errors import Conflict, Forbidden, InvalidInput
 from engine.models import AuditEvent, Complaint, Penalty, User, WorkTask
+from engine.people.users import actor_by_username
 from engine.workflow import runtime, store
 from engine.workflow.versions import load_version
 from tests.conftest import START
@@ -41,9 +42,10 @@ class ComplaintMachine(RuleBasedStateMachine):
         url = f"sqlite:///{Path(self.tmp.name) / 'p.db'}"
         self.db = open_database(url)
         clock.set_now(START)
-        init_system(self.db, replace(load_settings({}), database_url=url), demo=True)
+        self.settings = replace(load_settings({}), database_url=url, instance_dir=Path(self.tmp.name))
+        init_system(self.db, self.settings, demo=True)
         with UnitOfWork(self.db, write=False) as uow:
-            self.actors = {name: services.actor_by_username(uow, name) for name in USERS}
+            self.actors = {name: actor_by_username(uow, name) for name in USERS}
         self.complaints: list[int] = []
 
     def teardown(self):
@@ -70,7 +72,8 @@ class ComplaintMachine(RuleBasedStateMachine):
         actor = self.actors[user]
         try:
             with UnitOfWork(self.db) as uow:
-                result = services.start_complaint(uow, actor, dict(INTAKE, level=level, category=category))
+                result = intake.record_complaint(uow, self.settings, actor,
+                                                 dict(INTAKE, level=level, category=category), "test-secret").result
         except Forbidden:
             assert actor.role not in ("agent", "cs_manager")
             return
@@ -95,7 +98,7 @@ class ComplaintMachine(RuleBasedStateMachine):
         before = self._snapshot(task.complaint_id)
         try:
             with UnitOfWork(self.db) as uow:
-                services.complete_task(uow, actor, task.id, self._answers(task, data, flip))
+                tasks.complete_task(uow, actor, task.id, self._answers(task, data, flip))
         except (Forbidden, Conflict) as refused:
             event(f"refused: {type(refused).__name__}")
             assert self._snapshot(task.complaint_id) == before
@@ -139,7 +142,7 @@ class ComplaintMachine(RuleBasedStateMachine):
         before = self._snapshot(task.complaint_id)
         try:
             with UnitOfWork(self.db) as uow:
-                services.complete_task(uow, holder, task.id, junk)
+                tasks.complete_task(uow, holder, task.id, junk)
         except (InvalidInput, Conflict):
             pass
         else:

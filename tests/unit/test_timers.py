@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from engine import clock
-from engine.complaints import deferrals, services, timers
+from engine.complaints import casework, deferrals, tasks, timers
 from engine.db import UnitOfWork
 from engine.errors import Conflict, Forbidden, InvalidInput
 from engine.models import AuditEvent, Notification, Penalty, Timer, WorkTask
@@ -54,11 +54,11 @@ def test_first_response_breach_escalates_and_records_the_penalty(system, level):
     assert count(system, Notification, complaint_id=cid, kind="breach") >= 1
     # The superior can now finish the task; the work is not lost.
     with UnitOfWork(system.db) as uow:
-        services.complete_task(uow, system.actor("gm" if superior == "general_manager" else "cs_manager"),
+        tasks.complete_task(uow, system.actor("gm" if superior == "general_manager" else "cs_manager"),
                                row.id, ANSWERS["judge_validity"])
     assert open_task(system, cid).name == "hand_over"
     with UnitOfWork(system.db, write=False) as uow:
-        shown = services.complaint_details(uow, system.actor("gm"), cid)["breaches"]
+        shown = casework.complaint_details(uow, system.actor("gm"), cid)["breaches"]
     assert shown == [dict(shown[0], amount=penalty, task="judge_validity", person="agent1")]
 
 
@@ -76,7 +76,7 @@ def test_warning_comes_before_the_deadline_and_fires_once(system):
     assert count(system, Notification, complaint_id=cid, kind="warning") == 1
     assert count(system, Penalty, complaint_id=cid) == 0
     with UnitOfWork(system.db, write=False) as uow:
-        listed = services.task_list(uow, system.actor("agent1"), "due_soon").items
+        listed = tasks.task_list(uow, system.actor("agent1"), "due_soon").items
     assert [t.id for t in listed] == [row.id] and listed[0].warned
 
 
@@ -166,14 +166,14 @@ def test_deferral_requests_are_checked(system):
     with UnitOfWork(system.db) as uow, pytest.raises(Forbidden):
         deferrals.decide_deferral(uow, system.actor("cs_manager"), deferral_id, approve=True)
     with UnitOfWork(system.db, write=False) as uow:
-        pending = deferrals.list_deferrals(uow)
+        pending = deferrals.list_deferrals(uow, system.actor("gm"))
     assert [(d["reference"], d["task"], d["requested_by"]) for d in pending] == [
         (start_reference(system, cid), "judge_validity", "agent1")]
 
 
 def start_reference(system, cid):
     with UnitOfWork(system.db, write=False) as uow:
-        return services.get_complaint(uow, system.actor("gm"), cid).reference
+        return casework.get_complaint(uow, system.actor("gm"), cid).reference
 
 
 def test_a_failing_firing_is_retried_then_becomes_an_incident(system, monkeypatch):

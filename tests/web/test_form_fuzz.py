@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from werkzeug.test import EnvironBuilder
 
 from engine import clock
-from engine.complaints import casework, deferrals, services, timers
+from engine.complaints import casework, deferrals, intake, timers
 from engine.complaints import form_drafts as drafts
 from engine.db import UnitOfWork
 from engine.models import Base, WorkTask
@@ -335,7 +335,7 @@ ALL_KINDS = ("wrong", "long", "huge", "nul", "repeated", "missing", "unknown", "
 def test_intake_refuses_hostile_posts_and_records_a_valid_one(system, login):
     agent = login("agent1")
     with UnitOfWork(system.db, write=False) as uow:
-        form = services.intake_form(uow).form
+        form = intake.intake_form(uow, system.settings.process_id).form
     valid = _as_posted(dict(INTAKE, received_at="2026-11-23T16:45", complaint_object="order"))
     target = SchemaForm(url="/complaints/new", form=form, valid=valid)
     fuzz_schema_form(system, agent, target, examples=60, refusing=ALL_KINDS)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import socket
+from dataclasses import replace
 from datetime import timedelta
 from email import message_from_bytes
 from email.header import decode_header, make_header
@@ -12,8 +13,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select, update
 
 from engine import clock
-from engine.complaints import customer_link as surveys
-from engine.complaints import deferrals, notifications, timers
+from engine.complaints import deferrals, intake, notifications, timers
 from engine.db import UnitOfWork
 from engine.models import Notification, User
 from tests.lifecycle import INTAKE, open_task, start
@@ -87,8 +87,8 @@ def test_email_goes_once_in_each_readers_language(system, smtp_server):
         uow.session.execute(update(User).where(User.username == "cs_manager").values(email="cs@example.cn"))
         uow.commit()
     with UnitOfWork(system.db) as uow:  # as the intake page records it: with the customer's link
-        surveys.record_complaint(uow, system.actor("agent1"), dict(INTAKE, customer_contact="kunde@example.cn"),
-                                 "secret", "https://complaints.example.cn")
+        intake.record_complaint(uow, replace(system.settings, public_base_url="https://complaints.example.cn"),
+                                system.actor("agent1"), dict(INTAKE, customer_contact="kunde@example.cn"), "secret")
     clock.advance(timedelta(minutes=31))
     timers.run_due(system.db)
     render = mail.renderer(system.settings)

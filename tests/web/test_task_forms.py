@@ -98,9 +98,9 @@ def test_task_taken_by_someone_else_is_a_conflict(system, login):
     step(system, cid, "hand_over")
     task = open_task(system, cid)
     with UnitOfWork(system.db) as uow:  # a second head of logistics takes the task
-        from engine.complaints import services
+        from engine.people import users
 
-        services.add_user(uow, "head_logistics2", "department_head", "password-123", department="logistics")
+        users.add_user(uow, "head_logistics2", "department_head", "password-123", department="logistics")
     first = login("head_logistics")
     second = login("head_logistics2", password="password-123")
     version = _version(first.get(f"/task/{task.id}").get_data(as_text=True))

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from flask import current_app, request
 
+from engine.complaints import casework, idempotency, intake, search
 from engine.complaints import customer_link as surveys
-from engine.complaints import idempotency, search, services
 from engine.models import Complaint
-from engine.people.access import check_can_record
+from engine.people.access import check_can_record, check_can_see_complaints
 from web.api import schemas
 from web.api.core import Reply, actor, operation
 from web.context import reading, state, writing
@@ -17,7 +17,7 @@ SCOPE = "complaints.create"
 def customer_link(complaint: Complaint) -> str:
     """A fresh private link for the complaint's customer."""
     return surveys.link_url(current_app.secret_key, state().settings.public_base_url, complaint.id,
-                            complaint.reference or "")
+                            complaint.reference or "", complaint.customer_link_generation)
 
 
 @operation("/complaints", "POST", tag="complaints", summary="Record a complaint",
@@ -33,8 +33,7 @@ def create_complaint(body: dict):
     key_text = request.headers.get(idempotency.KEY_FIELD)
     key = idempotency.make_key(me.id, SCOPE, key_text, body) if key_text is not None else None
     with writing() as uow:
-        recorded = surveys.record_complaint(uow, me, body, current_app.secret_key,
-                                            state().settings.public_base_url, key)
+        recorded = intake.record_complaint(uow, state().settings, me, body, current_app.secret_key, key)
     headers = {"Location": f"/api/v1/complaints/{recorded.result.complaint_id}"}
     if recorded.replayed:
         headers["Idempotent-Replayed"] = "true"
@@ -43,8 +42,10 @@ def create_complaint(body: dict):
 
 
 @operation("/complaints", "GET", tag="complaints", summary="List complaints",
-           description="Newest first. Department heads see their own department's complaints only.",
-           query=schemas.ComplaintQuery, response=schemas.ComplaintPage)
+           description="Newest first. Department heads see their own department's complaints only; "
+                       "process owners none (403).",
+           query=schemas.ComplaintQuery, response=schemas.ComplaintPage, errors=(403,),
+           permits=check_can_see_complaints)
 def list_complaints(query: dict):
     filters = search.Filters(
         status=query.get("status"), level=query.get("level"), category=query.get("category"),
@@ -60,7 +61,7 @@ def list_complaints(query: dict):
            response=schemas.IntakeForm, errors=(404,))
 def intake_form():
     with reading() as uow:
-        meta = services.intake_form(uow)
+        meta = intake.intake_form(uow, state().settings.process_id)
     if meta is None:
         return {"title": "", "title_en": "", "instructions": "", "instructions_en": "",
                 "form": {"schema": {"type": "object"}, "ui": {}}}
@@ -72,8 +73,8 @@ def intake_form():
            summary="A complaint with its timeline", response=schemas.ComplaintDetail, errors=(403, 404))
 def get_complaint(complaint_id: int):
     with reading() as uow:
-        details = services.complaint_details(uow, actor(), complaint_id)
-        complaint = services.get_complaint(uow, actor(), complaint_id)
+        details = casework.complaint_details(uow, actor(), complaint_id)
+        complaint = casework.get_complaint(uow, actor(), complaint_id)
     data = {column: getattr(complaint, column) for column in schemas.ComplaintDetail._declared_fields
             if hasattr(Complaint, column)}
     data.update(lock_version=complaint.lock_version, process_version=details["process_version"],

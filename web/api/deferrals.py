@@ -10,12 +10,13 @@ from web.context import reading, writing
 
 @operation("/deferrals", "GET", tag="deferrals", summary="Deferral requests",
            description="The general manager sees every request (the ones to decide: `status=pending`); "
-                       "everyone else sees the requests they made. Oldest first.",
+                       "everyone else sees the requests they made. With `complaint_id`: every request of "
+                       "that complaint, as its page shows them. Oldest first.",
            query=schemas.DeferralQuery, response=schemas.DeferralDoc, many=True)
 def list_deferrals(query: dict):
     status = None if query["status"] == "all" else query["status"]
     with reading() as uow:
-        return deferrals.visible_deferrals(uow, actor(), status, query.get("complaint_id"))
+        return deferrals.list_deferrals(uow, actor(), status, query.get("complaint_id"))
 
 
 @operation("/deferrals", "POST", tag="deferrals", summary="Ask to move a task's deadline",

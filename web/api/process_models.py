@@ -3,28 +3,35 @@ from __future__ import annotations
 
 from flask import request
 
-from engine.errors import InvalidInput
+from engine.errors import Code, InvalidInput
+from engine.modelling import deployment
 from engine.modelling import uploads as process_models
+from forms.errors import FormCode, error
 from web.api import schemas
 from web.api.core import actor, operation
-from web.context import reading, writing
+from web.context import reading, state, writing
 
 #: A zipped bundle may hold up to MAX_BUNDLE_BYTES unpacked; compressed it is smaller still.
 MAX_UPLOAD = process_models.MAX_BUNDLE_BYTES + 1024 * 1024
 UPLOAD = "multipart"
 
 
+def _process(query: dict) -> str:
+    """The process asked for, else the one new complaints start."""
+    return query.get("process_id") or state().settings.process_id
+
+
 def _upload() -> process_models.Upload:
     if request.mimetype != "multipart/form-data":
-        raise InvalidInput({"files": ["send the files as multipart/form-data, field `files`"]})
+        raise InvalidInput.field("files", Code.FILES_AS_MULTIPART)
     unexpected = sorted(set(request.form) | (set(request.files) - {"files"}))
     if unexpected:
-        raise InvalidInput({name: ["not a field of this request"] for name in unexpected})
+        raise InvalidInput({name: [error(FormCode.NOT_IN_FORM)] for name in unexpected})
     files = {}
     for storage in request.files.getlist("files"):
         name = storage.filename or ""
         if name in files:
-            raise InvalidInput({name: ["given twice"]})
+            raise InvalidInput.field(name, Code.DUPLICATE_FILE)
         files[name] = storage.read()
     return process_models.read_upload(files)
 
@@ -33,7 +40,7 @@ def _upload() -> process_models.Upload:
            query=schemas.ProcessQuery, response=schemas.VersionDoc, many=True, errors=(403,))
 def list_versions(query: dict):
     with reading() as uow:
-        return process_models.list_versions(uow, actor(), query["process_id"])
+        return deployment.list_versions(uow, actor(), _process(query))
 
 
 @operation("/process-models/validate", "POST", tag="process models",
@@ -41,11 +48,11 @@ def list_versions(query: dict):
            description="Upload a zip of the process folder, or single .bpmn/.dmn/.json files, which replace "
                        "those of the current version. The model is validated and its own test cases run.",
            query=schemas.ProcessQuery, body=UPLOAD, response=schemas.CheckDoc, errors=(403, 422),
-           max_body=MAX_UPLOAD, permits=process_models.check_can_manage)
+           max_body=MAX_UPLOAD, permits=deployment.check_can_manage)
 def validate_upload(query: dict):
     upload = _upload()
     with reading() as uow:
-        return process_models.check_upload(uow, actor(), upload, query["process_id"])
+        return process_models.check_upload(uow, actor(), upload, _process(query))
 
 
 @operation("/process-models/deploy", "POST", tag="process models",
@@ -53,8 +60,8 @@ def validate_upload(query: dict):
            description="As validate; refused with 422 and every problem when the model is invalid or its "
                        "test cases fail. Running complaints stay on their version.",
            query=schemas.ProcessQuery, body=UPLOAD, response=schemas.DeployedDoc, status=201,
-           errors=(403, 422), max_body=MAX_UPLOAD, permits=process_models.check_can_manage)
+           errors=(403, 422), max_body=MAX_UPLOAD, permits=deployment.check_can_manage)
 def deploy_upload(query: dict):
     upload = _upload()
     with writing() as uow:
-        return process_models.deploy_upload(uow, actor(), upload, query["process_id"])
+        return process_models.deploy_upload(uow, actor(), upload, _process(query))

@@ -5,7 +5,7 @@ from engine import clock
 from engine.complaints import reports
 from web.api import schemas
 from web.api.core import actor, operation
-from web.context import reading
+from web.context import reading, state
 from web.i18n import tz
 
 
@@ -18,4 +18,5 @@ def get_report(kind: str, query: dict):
     zone = tz()
     day = query.get("date") or clock.now().astimezone(zone).date()
     with reading() as uow:
-        return reports.build_report(uow, actor(), kind, day, zone, query.get("department"))
+        return reports.build_report(uow, actor(), kind, day, zone, query.get("department"),
+                                    state().settings.process_id)

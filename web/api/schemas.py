@@ -64,7 +64,8 @@ class ReportQuery(Schema):
 
 
 class ProcessQuery(Schema):
-    process_id = fields.String(load_default="complaint_lifecycle", validate=validate.Length(min=1, max=120))
+    process_id = fields.String(validate=validate.Length(min=1, max=120),
+                               metadata={"description": "default: the process new complaints start"})
 
 
 class DeferralBody(Schema):
@@ -371,6 +372,11 @@ class DeferralDoc(Schema):
     note = fields.String(allow_none=True, metadata={"description": "the general manager's note"})
 
 
+class FieldErrorDoc(Schema):
+    code = fields.String(required=True)
+    params = fields.Dict(required=True)
+
+
 class ProblemResponse(Schema):
     class Meta:
         unknown = INCLUDE  # a problem may carry more members (e.g. a model's `problems`)
@@ -379,4 +385,9 @@ class ProblemResponse(Schema):
     title = fields.String()
     status = fields.Integer()
     detail = fields.String()
-    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
+                         metadata={"description": "each field's errors, worded like `detail`"})
+    code = fields.String(metadata={"description": "what was refused and why, for programs (an engine refusal)"})
+    params = fields.Dict(metadata={"description": "the values the code's sentence needs"})
+    field_errors = fields.Dict(keys=fields.String(), values=fields.List(fields.Nested(FieldErrorDoc)),
+                               metadata={"description": "each field's errors as codes"})

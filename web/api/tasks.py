@@ -1,7 +1,7 @@
 """Tasks: the caller's lists, one task with its form, and claiming, releasing and completing it."""
 from __future__ import annotations
 
-from engine.complaints import services
+from engine.complaints import tasks
 from engine.models import User
 from web.api import schemas
 from web.api.core import actor, operation
@@ -14,7 +14,7 @@ from web.context import reading, writing
            query=schemas.TaskQuery, response=schemas.TaskPage)
 def list_tasks(query: dict):
     with reading() as uow:
-        page = services.task_list(uow, actor(), query["scope"], page=query["page"],
+        page = tasks.task_list(uow, actor(), query["scope"], page=query["page"],
                                   per_page=query["per_page"], sort=query["sort"],
                                   descending=query["descending"])
     return {"items": page.items, "page": page.page, "per_page": page.per_page, "total": page.total,
@@ -25,7 +25,7 @@ def list_tasks(query: dict):
            response=schemas.TaskDetail, errors=(403, 404))
 def get_task(task_id: str):
     with reading() as uow:
-        row, meta, complaint = services.task_for_form(uow, actor(), task_id)
+        row, meta, complaint = tasks.task_for_form(uow, actor(), task_id)
         assignee = uow.session.get(User, row.assignee_id) if row.assignee_id else None
     return {"id": row.id, "name": row.name, "title": row.title, "title_en": row.title_en, "role": row.role,
             "department": row.department, "status": row.status,
@@ -39,19 +39,19 @@ def get_task(task_id: str):
            errors=(403, 404, 409))
 def claim_task(task_id: str):
     with writing() as uow:
-        services.claim_task(uow, actor(), task_id)
+        tasks.claim_task(uow, actor(), task_id)
 
 
 @operation("/tasks/<task_id>/release", "POST", tag="tasks", summary="Put a held task back into the queue",
            status=204, errors=(403, 404, 409))
 def release_task(task_id: str):
     with writing() as uow:
-        services.release_task(uow, actor(), task_id)
+        tasks.release_task(uow, actor(), task_id)
 
 
 def _check_can_work(me, task_id: str) -> None:
     with reading() as uow:
-        services.check_can_work(uow, me, task_id)
+        tasks.check_can_work(uow, me, task_id)
 
 
 @operation("/tasks/<task_id>/complete", "POST", tag="tasks", summary="Complete a task with its form data",
@@ -61,4 +61,4 @@ def _check_can_work(me, task_id: str) -> None:
            permits=lambda me, task_id: _check_can_work(me, task_id))
 def complete_task(task_id: str, body: dict):
     with writing() as uow:
-        return services.complete_task(uow, actor(), task_id, body["data"], body["version"])
+        return tasks.complete_task(uow, actor(), task_id, body["data"], body["version"])

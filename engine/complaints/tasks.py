@@ -1,0 +1,174 @@
+"""Working on tasks: the task lists, one task with its form, claiming, releasing and completing.
+
+Each changing use case runs in one unit of work and commits once (`engine.db.use_case`): completing a
+task stores the files sent with the form, runs the task, records what follows and drops the task's
+drafts together, or changes nothing.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import audit, clock
+from engine.complaints import evidence, form_drafts, progress, worklist
+from engine.config import Settings
+from engine.db import UnitOfWork, use_case
+from engine.errors import Code, Conflict, Forbidden, InvalidInput, NotFound
+from engine.models import Complaint, User, WorkTask
+from engine.people.access import check_can_view
+from engine.people.roles import Actor
+from engine.workflow import runtime
+from engine.workflow.versions import TaskMeta, load_version
+from forms.validate import validate
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """What an action left behind: the complaint's new version and its open tasks."""
+
+    complaint_id: int
+    reference: str
+    lock_version: int
+    status: str
+    open_tasks: list[dict]
+
+
+def task_list(uow: UnitOfWork, actor: Actor, scope: str, **options) -> worklist.Page:
+    """A page of the actor's task list `scope` (mine, queue, overdue, due_soon)."""
+    return worklist.list_tasks(uow.session, actor, scope, clock.now(), **options)
+
+
+def task_for_form(uow: UnitOfWork, actor: Actor, task_id: str) -> tuple[WorkTask, TaskMeta, Complaint]:
+    """A task the actor may work on, with its form and complaint (for showing the form)."""
+    row = _task(uow.session, task_id)
+    complaint = uow.session.get(Complaint, row.complaint_id)
+    check_can_view(actor, complaint)
+    _check_role(actor, row)
+    return row, load_version(uow.session, complaint.version_id).task(row.name), complaint
+
+
+def check_can_work(uow: UnitOfWork, actor: Actor, task_id: str) -> None:
+    """Refuse an actor whose role may not work the task (asked before anything they sent is read)."""
+    _check_role(actor, _task(uow.session, task_id))
+
+
+@use_case
+def complete_task(uow: UnitOfWork, actor: Actor, task_id: str, data: Any, expected_version: int | None = None,
+                  *, uploads: list[evidence.Upload] | None = None, settings: Settings | None = None) -> StepResult:
+    """Complete an open user task with the form data, the files sent with it (`uploads`, stored as the
+    complaint's evidence; they need `settings`) and drop the task's drafts.
+
+    Refused with Forbidden (wrong role or department), Conflict (already handled, held by someone else,
+    cancelled, or the complaint changed since `expected_version`) or InvalidInput (field errors).
+    """
+    session = uow.session
+    now = clock.now()
+    row = _task(session, task_id)
+    with progress.locked_case(session, row.complaint_id, now) as case:
+        complaint = case.complaint
+        if session.get_bind().dialect.name != "sqlite":
+            # Read again now that the complaint's lock is held (SQLite's write transaction already is).
+            session.refresh(row)
+        _check_can_act(actor, row, expected_version, complaint)
+        clean, errors = validate(case.version.task(row.name).form, data)
+        if errors:
+            raise InvalidInput(errors)
+        if uploads:
+            evidence.add_files(uow, settings, actor, uploads, complaint.id)
+        task = runtime.find_task(case.workflow, task_id)
+        if task is None or not runtime.is_ready(task):
+            raise Conflict(Code.TASK_NOT_OPEN)
+        runtime.run_user_task(case.workflow, task, clean)
+        row.status = "completed"
+        row.completed_at = now
+        row.completed_by_id = actor.id
+        if complaint.first_response_at is None:
+            complaint.first_response_at = now
+        audit.record(session, complaint.id, actor, "task_completed", task_id=task_id, task_name=row.name,
+                     data=clean)
+        form_drafts.discard(uow, task_id)
+    return step_result(session, complaint, case.open_rows)
+
+
+@use_case
+def claim_task(uow: UnitOfWork, actor: Actor, task_id: str) -> None:
+    """Take an open task from the queue; refused if someone else holds it."""
+    complaint, row = _lock_task(uow.session, task_id)
+    _check_can_act(actor, row, None, complaint)
+    if row.assignee_id != actor.id:
+        row.assignee_id = actor.id
+        audit.record(uow.session, complaint.id, actor, "task_claimed", task_id=row.id, task_name=row.name)
+
+
+@use_case
+def release_task(uow: UnitOfWork, actor: Actor, task_id: str) -> None:
+    """Put a task the actor holds back into the queue."""
+    complaint, row = _lock_task(uow.session, task_id)
+    _check_can_act(actor, row, None, complaint)
+    if row.assignee_id is not None:
+        row.assignee_id = None
+        audit.record(uow.session, complaint.id, actor, "task_released", task_id=row.id, task_name=row.name)
+
+
+def _task(session: Session, task_id: str) -> WorkTask:
+    row = session.get(WorkTask, task_id)
+    if row is None:
+        raise NotFound(Code.TASK_NOT_FOUND, task=task_id)
+    return row
+
+
+def _lock_task(session: Session, task_id: str) -> tuple[Complaint, WorkTask]:
+    """Lock the task's complaint and read both as they are once the lock is held.
+
+    SQLite's write transaction (BEGIN IMMEDIATE) is already exclusive, so what it read is current;
+    on PostgreSQL the task row is read again after the complaint's row lock is granted.
+    """
+    row = _task(session, task_id)
+    complaint = progress.lock(session, row.complaint_id)
+    if session.get_bind().dialect.name != "sqlite":
+        session.refresh(row)
+    return complaint, row
+
+
+def _check_role(actor: Actor, row: WorkTask) -> None:
+    if not worklist.can_work(actor, row):
+        raise Forbidden(Code.TASK_FOR_DEPARTMENT, role=row.role, department=row.department) if row.department \
+            else Forbidden(Code.TASK_FOR_ROLE, role=row.role)
+
+
+def _check_can_act(actor: Actor, row: WorkTask, expected_version: int | None, complaint: Complaint) -> None:
+    _check_role(actor, row)
+    if row.status != "open":
+        raise Conflict(Code.TASK_ALREADY, status=row.status)
+    if row.assignee_id not in (None, actor.id) and not worklist.is_escalated_to(actor, row):
+        raise Conflict(Code.TASK_HELD_BY_OTHER)
+    if expected_version is not None and expected_version != complaint.lock_version:
+        raise Conflict(Code.COMPLAINT_CHANGED)
+
+
+def step_result(session: Session, complaint: Complaint, open_rows: list[WorkTask]) -> StepResult:
+    """The result of a step that left `open_rows` open."""
+    return StepResult(
+        complaint_id=complaint.id, reference=complaint.reference or "", lock_version=complaint.lock_version,
+        status=complaint.status, open_tasks=[task_dict(session, r) for r in open_rows],
+    )
+
+
+def open_rows(session: Session, complaint_id: int) -> list[WorkTask]:
+    """The complaint's open task rows, oldest first."""
+    return list(session.scalars(select(WorkTask).where(
+        WorkTask.complaint_id == complaint_id, WorkTask.status == "open").order_by(WorkTask.created_at)))
+
+
+def task_dict(session: Session, row: WorkTask) -> dict:
+    """A task row as plain data (CLI, API)."""
+    assignee = session.get(User, row.assignee_id) if row.assignee_id else None  # identity map first
+    return {
+        "id": row.id, "task": row.name, "title": row.title, "title_en": row.title_en, "role": row.role,
+        "department": row.department, "assignee": assignee.username if assignee else None,
+        "due_at": row.due_at.isoformat() if row.due_at else None,
+        "warned": row.warned_at is not None, "escalated_to": row.escalated_to,
+    }
