@@ -1,0 +1,171 @@
+"""Model code in sandbox worker processes: every payload that stalled or crashed a server worker ends in the
+sandbox worker with a clear error, a replacement is ready at once, pools never cross a fork.
+
+The slow cases (they wait for the CPU or wall-clock limit) are marked `faults`, out of `make test-fast`."""
+from __future__ import annotations
+
+import os
+import threading
+import time
+from html import escape
+
+import pytest
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+from SpiffWorkflow.util.task import TaskState
+
+from engine.workflow.sandbox import (
+    IsolatedEnvironment,
+    SandboxError,
+    ScriptLimitExceeded,
+    isolation,
+    make_script_engine,
+)
+from tests.sandbox.hostile import HOSTILE
+
+#: Each payload of issue 13 that froze or killed a web worker, as a script: (script, limit, words in the message).
+PAYLOADS = {
+    "round": ("x = round(1, -10**8)", "size", "round() to -100000000 digits"),
+    "modular pow": ("x = pow(7 ** 1000, 10 ** 1300, 13 ** 1000)", "size", "4,096 bits"),
+    "huge floor division": ("n = int('f' * 100000, 16)\nm = n // 3", "size", "int() of a text of 100,000"),
+    "huge remainder of data": ("m = big % 7", "size", "'%' on an integer of more than 4,096 bits"),
+    "format key scan": ("t = '%(' * 200000\nx = t % {}", None, "incomplete format key"),
+    "nested tuple hash": ("t = ()\nfor i in range(99000): t = (t,)\nh = {t}", "crash", "crashed the worker"),
+    "split": ("s = 'a ' * 500000\nparts = []\nfor i in range(100):\n    parts.append(s.split())", "size",
+              "str.split()"),
+}
+
+
+@pytest.fixture
+def sandbox():
+    return IsolatedEnvironment(functions=HOSTILE)
+
+
+def _next_call_is_quick(sandbox) -> None:
+    began = time.monotonic()
+    assert sandbox.evaluate("a + 1", {"a": 41}) == 42
+    assert time.monotonic() - began < 1.0
+
+
+@pytest.mark.parametrize("name", list(PAYLOADS))
+def test_each_payload_ends_with_a_clear_error_and_the_next_call_is_quick(sandbox, name):
+    script, limit, words = PAYLOADS[name]
+    data = {"big": int("f" * 4000, 16)} if "big" in script else {}
+    began = time.monotonic()
+    with pytest.raises(SandboxError) as info:
+        sandbox.execute(script, dict(data))
+    assert time.monotonic() - began < isolation.WALL_SECONDS + 1
+    assert words in str(info.value)
+    if limit is not None:
+        assert isinstance(info.value, ScriptLimitExceeded) and info.value.limit == limit
+    _next_call_is_quick(sandbox)
+
+
+def test_model_code_runs_in_a_worker_process_without_the_servers_environment(sandbox):
+    assert sandbox.evaluate("worker_pid()", {}) != os.getpid()
+    os.environ["SANDBOX_TEST_SECRET"] = "x"
+    try:
+        worker = isolation.pool().workers()[0]
+        environment = open(f"/proc/{worker}/environ", "rb").read()
+        assert b"SANDBOX_TEST_SECRET" not in environment and b"DATABASE_URL" not in environment
+    finally:
+        del os.environ["SANDBOX_TEST_SECRET"]
+
+
+def test_a_crash_kills_the_worker_only_and_it_is_replaced(sandbox):
+    before = set(isolation.pool().workers())
+    with pytest.raises(ScriptLimitExceeded, match="crashed the worker") as info:
+        sandbox.evaluate("crash()", {})
+    assert info.value.limit == "crash"
+    assert not before & set(isolation.pool().workers()) or len(before) > 1
+    _next_call_is_quick(sandbox)
+
+
+def test_memory_beyond_the_address_space_limit_is_refused(sandbox):
+    with pytest.raises(ScriptLimitExceeded, match="out of memory") as info:
+        sandbox.evaluate("hog_memory()", {})
+    assert info.value.limit == "memory"
+    _next_call_is_quick(sandbox)
+
+
+@pytest.mark.faults
+def test_cpu_in_one_c_call_is_stopped(sandbox):
+    began = time.monotonic()
+    with pytest.raises(ScriptLimitExceeded) as info:
+        sandbox.evaluate("burn_cpu()", {})
+    assert info.value.limit in ("cpu", "time")  # whichever comes first on a loaded machine
+    assert time.monotonic() - began < isolation.WALL_SECONDS + 1
+    _next_call_is_quick(sandbox)
+
+
+@pytest.mark.faults
+def test_a_stalled_call_is_killed_at_the_wall_clock_limit(sandbox):
+    began = time.monotonic()
+    with pytest.raises(ScriptLimitExceeded, match="wall-clock limit") as info:
+        sandbox.evaluate("stall(30)", {})
+    assert info.value.limit == "time"
+    assert isolation.WALL_SECONDS <= time.monotonic() - began < isolation.WALL_SECONDS + 1
+    _next_call_is_quick(sandbox)
+
+
+def test_threads_share_the_pool_and_get_their_own_answers(sandbox):
+    answers, errors = {}, []
+
+    def ask(number):
+        try:
+            for _ in range(20):
+                answers[number] = sandbox.evaluate("n * 2", {"n": number})
+        except Exception as err:  # noqa: BLE001 - collected and asserted below
+            errors.append(err)
+
+    threads = [threading.Thread(target=ask, args=(number,)) for number in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors and answers == {number: number * 2 for number in range(8)}
+    assert len(isolation.pool().workers()) <= isolation.POOL_SIZE
+
+
+def test_a_forked_process_starts_a_pool_of_its_own(sandbox):
+    parent_worker = sandbox.evaluate("worker_pid()", {})
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child: the parent's pool must not be used (its pipes are the parent's)
+        os.close(read)
+        try:
+            other = sandbox.evaluate("worker_pid()", {})
+            ok = other != parent_worker and isolation.pool().pid == os.getpid()
+            os.write(write, b"ok" if ok else b"shared")
+        finally:
+            os._exit(0)
+    os.close(write)
+    assert os.read(read, 10) == b"ok"
+    os.waitpid(child, 0)
+    assert sandbox.evaluate("worker_pid()", {}) == parent_worker
+
+
+BPMN = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="urn:t">
+  <bpmn:process id="proc" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="compute"/>
+    <bpmn:scriptTask id="compute" scriptFormat="python"><bpmn:incoming>f1</bpmn:incoming>
+      <bpmn:outgoing>f2</bpmn:outgoing><bpmn:script>{script}</bpmn:script></bpmn:scriptTask>
+    <bpmn:sequenceFlow id="f2" sourceRef="compute" targetRef="end"/>
+    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def test_a_stopped_script_names_its_element_and_the_limit():
+    parser = SpiffBpmnParser()
+    parser.add_bpmn_str(BPMN.format(script=escape("x = round(2, -10**8)")).encode(), filename="t.bpmn")
+    workflow = BpmnWorkflow(parser.get_spec("proc"), parser.get_subprocess_specs("proc"),
+                            script_engine=make_script_engine(isolated=True))
+    with pytest.raises(ScriptLimitExceeded) as info:
+        workflow.do_engine_steps()
+    assert info.value.element_id == "compute" and info.value.limit == "size"
+    assert str(info.value).startswith("element 'compute': script line 1: round() to")
+    assert info.value.task_spec.bpmn_id == "compute"
+    assert workflow.get_tasks(state=TaskState.ERROR)
