@@ -1,9 +1,119 @@
-"""Errors the service layer raises; entry points map them to HTTP statuses or exit codes."""
+"""Errors the service layer raises; entry points map them to HTTP statuses or exit codes.
+
+Every error is a code and the values its sentence needs (`params`), never English text: whoever shows it
+turns it into a sentence in the reader's language through the catalogues (`web/messages.py`; see
+docs/ARCHITECTURE.md, "Errors"). Field errors are `forms.errors.FieldError` values, with a `FormCode` when
+the form validator refused them and a `Code` when the engine did.
+"""
 from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from forms.errors import FieldError, FieldErrors
+
+
+class Code(StrEnum):
+    """What the engine refuses, and why. Parameters named in the comment; `role`, `department` and
+    `status` hold the engine's codes (their names are translated where shown)."""
+
+    # -- not found
+    COMPLAINT_NOT_FOUND = "complaint_not_found"  # complaint (id)
+    TASK_NOT_FOUND = "task_not_found"  # task (id)
+    VERSION_NOT_FOUND = "version_not_found"  # version (id)
+    NO_DEPLOYED_VERSION = "no_deployed_version"  # process
+    VERSION_HAS_NO_BPMN = "version_has_no_bpmn"
+    NO_DRAFT = "no_draft"  # process
+    DRAFT_FILE_NOT_FOUND = "draft_file_not_found"  # path
+    DRAFT_TASK_NOT_FOUND = "draft_task_not_found"  # task
+    USER_NOT_FOUND = "user_not_found"  # user
+    NO_ACTIVE_USER = "no_active_user"  # user
+    TOKEN_NOT_FOUND = "token_not_found"  # token (id)  # noqa: S105 (a code, not a secret)
+    TIMER_NOT_FOUND = "timer_not_found"  # timer (id)
+    DEFERRAL_NOT_FOUND = "deferral_not_found"  # deferral (id)
+    EVIDENCE_NOT_FOUND = "evidence_not_found"
+    PAGE_NOT_FOUND = "page_not_found"
+    SURVEY_NOT_FOUND = "survey_not_found"
+    # -- forbidden
+    CANNOT_RECORD = "cannot_record"  # role
+    CANNOT_ADD_TO = "cannot_add_to"  # role
+    OTHER_DEPARTMENT = "other_department"
+    NO_COMPLAINTS_FOR_ROLE = "no_complaints_for_role"  # role
+    TASK_FOR_ROLE = "task_for_role"  # role
+    TASK_FOR_DEPARTMENT = "task_for_department"  # role, department
+    DEFER_NOT_HOLDER = "defer_not_holder"
+    DECIDE_NOT_ALLOWED = "decide_not_allowed"
+    MODELS_NOT_ALLOWED = "models_not_allowed"
+    DEPLOY_NOT_ALLOWED = "deploy_not_allowed"
+    MIGRATE_NOT_ALLOWED = "migrate_not_allowed"
+    RETRY_NOT_ALLOWED = "retry_not_allowed"
+    INCIDENTS_NOT_ALLOWED = "incidents_not_allowed"
+    NO_REPORTS_FOR_ROLE = "no_reports_for_role"  # role
+    OWN_DEPARTMENT_REPORT = "own_department_report"
+    OWN_TOKENS_ONLY = "own_tokens_only"
+    # -- conflict
+    TASK_NOT_OPEN = "task_not_open"
+    TASK_ALREADY = "task_already"  # status (completed, cancelled)
+    TASK_HELD_BY_OTHER = "task_held_by_other"
+    COMPLAINT_CHANGED = "complaint_changed"
+    USER_EXISTS = "user_exists"  # user
+    DEFERRAL_PENDING = "deferral_pending"
+    DEFERRAL_ALREADY = "deferral_already"  # status (approved, rejected)
+    TIMER_NOT_INCIDENT = "timer_not_incident"  # status
+    SURVEY_ANSWERED = "survey_answered"
+    MIGRATION_REFUSED = "migration_refused"
+    # -- invalid input (the error as a whole; its fields carry their own codes)
+    INVALID_INPUT = "invalid_input"
+    # -- field errors the engine adds to the form validator's (`forms.errors.FormCode`)
+    ONE_OF = "one_of"  # options (the accepted codes, comma-separated)
+    USERNAME_FORMAT = "username_format"  # max
+    DEPARTMENT_NEEDED = "department_needed"  # options
+    NEEDS_TIME_ZONE = "needs_time_zone"
+    TIME_IN_FUTURE = "time_in_future"
+    RECEIVED_TOO_LONG_AGO = "received_too_long_ago"  # days
+    CHOOSE_BETWEEN = "choose_between"  # min, max
+    DAY_OUT_OF_RANGE = "day_out_of_range"  # first, last (years)
+    DEFER_REASON_REQUIRED = "defer_reason_required"
+    DEFER_RANGE = "defer_range"  # days
+    NO_RUNNING_DEADLINE = "no_running_deadline"
+    LATER_THAN_DEADLINE = "later_than_deadline"
+    DRAFT_NOT_TEXT = "draft_not_text"
+    FILE_EMPTY = "file_empty"  # file
+    FILE_TOO_LARGE = "file_too_large"  # file, max (bytes)
+    FILE_TYPE_NOT_ACCEPTED = "file_type_not_accepted"  # file
+    UPLOAD_GONE = "upload_gone"  # file (the upload's id)
+    PENDING_UPLOADS_FULL = "pending_uploads_full"  # max (bytes)
+    IDEMPOTENCY_KEY_FORMAT = "idempotency_key_format"  # max
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+    NO_FILES = "no_files"
+    NO_MODEL_FILES = "no_model_files"
+    UNSAFE_FILE_NAME = "unsafe_file_name"
+    NOT_A_ZIP = "not_a_zip"
+    CANNOT_UNPACK = "cannot_unpack"
+    TOO_MANY_FILES = "too_many_files"  # max
+    UNPACKED_TOO_LARGE = "unpacked_too_large"  # max (bytes)
+    MODEL_FILE_TOO_LARGE = "model_file_too_large"  # max (bytes)
+    DUPLICATE_FILE = "duplicate_file"
+    NOT_UTF8 = "not_utf8"
+    BAD_MODEL_PATH = "bad_model_path"
+    MODEL_PROBLEM = "model_problem"  # problem (the validator's diagnosis, as the modeller's tools word it)
+    NO_EXECUTABLE_PROCESS = "no_executable_process"
+    BAD_PROCESS_ID = "bad_process_id"  # process
+    NOT_JSON = "not_json"  # line
+    FILES_AS_MULTIPART = "files_as_multipart"
+    # -- the model failed while it ran (a script, expression or decision; `detail` as the engine words it)
+    MODEL_FAILED = "model_failed"
+    STEP_FAILED = "step_failed"  # detail
+    STEP_FAILED_AT = "step_failed_at"  # element, detail
 
 
 class ServiceError(Exception):
-    """Base of the errors a use case reports to its caller."""
+    """Base of the errors a use case reports to its caller: `code` and the `params` its sentence needs."""
+
+    def __init__(self, code: str, /, **params: Any):
+        self.code = code
+        self.params = params
+        super().__init__(str(FieldError(code, params)))
 
 
 class NotFound(ServiceError):
@@ -19,8 +129,15 @@ class Conflict(ServiceError):
 
 
 class InvalidInput(ServiceError):
-    """Input failed validation. `errors` maps each field to its messages."""
+    """Input failed validation. `errors` maps each field to its errors."""
 
-    def __init__(self, errors: dict[str, list[str]], message: str = "invalid input"):
-        super().__init__(message + ": " + "; ".join(f"{k}: {', '.join(v)}" for k, v in errors.items()))
+    def __init__(self, errors: FieldErrors, code: str = Code.INVALID_INPUT, /,
+                 **params: Any) -> None:
+        super().__init__(code, **params)
         self.errors = errors
+        self.args = (f"{code}: " + "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in errors.items()),)
+
+    @classmethod
+    def field(cls, name: str, code: str, /, **params: Any) -> InvalidInput:
+        """One error of one field."""
+        return cls({name: [FieldError(code, params)]})

@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from engine.db import is_unavailable
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
+from web.i18n import field_errors, message
 
 log = logging.getLogger(__name__)
 
@@ -42,19 +43,19 @@ def error_page(status: int, detail: str | None = None):
 def init_app(app: Flask) -> None:
     @app.errorhandler(NotFound)
     def _not_found(err):
-        return error_page(404)
+        return error_page(404, message(err))
 
     @app.errorhandler(Forbidden)
     def _forbidden(err):
-        return error_page(403)
+        return error_page(403, message(err))
 
     @app.errorhandler(Conflict)
     def _conflict(err):
-        return error_page(409)
+        return error_page(409, message(err))
 
     @app.errorhandler(InvalidInput)
     def _invalid(err):
-        return error_page(422)
+        return error_page(422, " ".join(text for texts in field_errors(err.errors).values() for text in texts))
 
     @app.errorhandler(CSRFError)
     def _csrf(err):

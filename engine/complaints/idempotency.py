@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import clock
-from engine.errors import InvalidInput
+from engine.errors import Code, InvalidInput
 from engine.models import IdempotencyRecord
 
 MAX_KEY = 200
@@ -48,7 +48,7 @@ def fingerprint(payload: Any) -> str:
 def make_key(user_id: int, scope: str, key: str, payload: Any) -> Key:
     """Check a client's key and bind it to the request's data. Raises InvalidInput for an unusable key."""
     if not key or len(key) > MAX_KEY or not key.isprintable():
-        raise InvalidInput({KEY_FIELD: [f"give 1 to {MAX_KEY} printable characters"]})
+        raise InvalidInput.field(KEY_FIELD, Code.IDEMPOTENCY_KEY_FORMAT, max=MAX_KEY)
     return Key(user_id=user_id, scope=scope, key=key, fingerprint=fingerprint(payload))
 
 
@@ -64,7 +64,7 @@ def recall(session: Session, key: Key) -> Stored | None:
     if row is None:
         return None
     if row.fingerprint != key.fingerprint:
-        raise InvalidInput({KEY_FIELD: ["this key was already used for a different request"]})
+        raise InvalidInput.field(KEY_FIELD, Code.IDEMPOTENCY_KEY_REUSED)
     return Stored(status_code=row.status_code, result=row.result)
 
 

@@ -106,7 +106,7 @@ def _run(version: LoadedVersion, case: dict, result: CaseResult) -> None:
 def _check_form(form, data, where: str, result: CaseResult) -> bool:
     _clean, errors = validate(form, data)
     for name, messages in errors.items():
-        result.failures.append(f"{where}: field {name}: {'; '.join(messages)}")
+        result.failures.append(f"{where}: field {name}: {'; '.join(map(str, messages))}")
     return not errors
 
 

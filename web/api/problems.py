@@ -1,22 +1,29 @@
 """Errors as `application/problem+json` (RFC 9457): type, title, status, detail, and for 422 the
-field errors as `errors: {field: [messages]}`."""
+field errors as `errors: {field: [messages]}`.
+
+An engine refusal also carries its `code` and `params` (and for 422 `field_errors: {field: [{code, params}]}`);
+`detail` and `errors` are those codes worded in the request's language (`Accept-Language`, else English)."""
 from __future__ import annotations
 
 import json
 import logging
 
-from flask import Response
+from flask import Response, request
 from werkzeug.exceptions import HTTPException
 
 from engine.db import is_unavailable
-from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
+from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
 from engine.modelling.deployment import ModelTestsFailed
+from engine.people.users import LOCALES
 from engine.workflow.model_xml import ModelInvalid
+from web import messages
 
 log = logging.getLogger(__name__)
 
 MEDIA_TYPE = "application/problem+json"
 TYPE_PREFIX = "urn:complaints:problem:"
+#: The language of `detail` when the request names none.
+API_LOCALE = "en"
 
 #: The problem type and title of each status.
 KINDS = {
@@ -45,8 +52,13 @@ def problem(status: int, detail: str | None = None, *, headers: dict | None = No
                     headers=headers)
 
 
-def invalid(errors: dict[str, list[str]], detail: str = "Some fields were not accepted.") -> Response:
-    return problem(422, detail, errors=errors)
+def refusal(status: int, err: ServiceError) -> Response:
+    """The problem document of an engine refusal, worded in the request's language."""
+    say = messages.in_locale(request.accept_languages.best_match(LOCALES, default=API_LOCALE))
+    extra: dict = {"code": str(err.code), "params": err.params}
+    if isinstance(err, InvalidInput):
+        extra.update(errors=messages.field_texts(err.errors, say), field_errors=messages.as_dicts(err.errors))
+    return problem(status, messages.error_text(err, say), **extra)
 
 
 def flatten(messages, prefix: str = "") -> dict[str, list[str]]:
@@ -72,19 +84,19 @@ def register(blueprint) -> None:
 
     @blueprint.errorhandler(NotFound)
     def _not_found(err):
-        return problem(404, str(err))
+        return refusal(404, err)
 
     @blueprint.errorhandler(Forbidden)
     def _forbidden(err):
-        return problem(403, str(err))
+        return refusal(403, err)
 
     @blueprint.errorhandler(Conflict)
     def _conflict(err):
-        return problem(409, str(err))
+        return refusal(409, err)
 
     @blueprint.errorhandler(InvalidInput)
     def _invalid(err):
-        return invalid(err.errors)
+        return refusal(422, err)
 
     @blueprint.errorhandler(ModelInvalid)
     def _model_invalid(err):

@@ -1,0 +1,225 @@
+"""Refusals in the reader's language: the code and params of a `forms.errors.FieldError` or an
+`engine.errors.ServiceError` → a sentence from the zh/en catalogues.
+
+This is the only place that words the codes. Pages and flash messages render in the page language
+(`web.i18n`), the API in the request's (`Accept-Language`, English by default), the CLI in English.
+It reads the compiled catalogues itself when there is no request (the CLI), like `web.mail`.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from functools import cache
+from typing import Any
+
+from babel.support import NullTranslations, Translations
+
+from engine.errors import Code, ServiceError
+from forms.errors import FieldError, FieldErrors, FormCode
+from web.mail import N_, TRANSLATIONS
+
+log = logging.getLogger(__name__)
+
+#: A function that translates one msgid (`flask_babel.gettext`, or a catalogue's `gettext`).
+Gettext = Callable[[str], str]
+
+#: The sentence of each code; `%(name)s` are its params.
+TEXTS: dict[str, str] = {
+    # forms/validate.py
+    FormCode.FORM_NOT_OBJECT: N_("The form could not be read."),
+    FormCode.NAME_NOT_ALLOWED: N_("The field name %(key)s is not allowed."),
+    FormCode.NESTED_TOO_DEEPLY: N_("The value is nested too deeply."),
+    FormCode.REQUIRED: N_("This field is required."),
+    FormCode.NOT_IN_FORM: N_("This field is not part of the form."),
+    FormCode.ONE_VALUE_ONLY: N_("Give only one value."),
+    FormCode.TOO_LONG: N_("At most %(max)s characters."),
+    FormCode.TOO_SHORT: N_("At least %(min)s characters."),
+    FormCode.NUL_CHARACTER: N_("The text contains a NUL character."),
+    FormCode.WRONG_TYPE: N_("This value has the wrong type."),
+    FormCode.NOT_AN_OPTION: N_("Choose one of the offered values."),
+    FormCode.BELOW_MINIMUM: N_("Must be at least %(minimum)s."),
+    FormCode.ABOVE_MAXIMUM: N_("Must be at most %(maximum)s."),
+    FormCode.NOT_A_DATE_TIME: N_("Enter a date and time."),
+    FormCode.NOT_A_DATE: N_("Enter a date."),
+    FormCode.BAD_FORMAT: N_("Not a valid value (expected format: %(format)s)."),
+    FormCode.PATTERN_MISMATCH: N_("Not in the expected format."),
+    FormCode.TOO_MANY_ITEMS: N_("At most %(max)s items."),
+    FormCode.TOO_FEW_ITEMS: N_("At least %(min)s items."),
+    FormCode.NOT_YES_NO: N_("Choose yes or no."),
+    FormCode.NOT_WHOLE_NUMBER: N_("Enter a whole number."),
+    FormCode.NOT_A_NUMBER: N_("Enter a number."),
+    FormCode.NOT_ACCEPTED: N_("This value is not accepted (rule: %(rule)s)."),
+    # engine/: not found
+    Code.COMPLAINT_NOT_FOUND: N_("Complaint %(complaint)s does not exist."),
+    Code.TASK_NOT_FOUND: N_("Task %(task)s does not exist."),
+    Code.VERSION_NOT_FOUND: N_("Process version %(version)s does not exist."),
+    Code.NO_DEPLOYED_VERSION: N_("No version of %(process)s is deployed."),
+    Code.VERSION_HAS_NO_BPMN: N_("The model version has no BPMN file."),
+    Code.NO_DRAFT: N_("You have no draft of %(process)s."),
+    Code.DRAFT_FILE_NOT_FOUND: N_("The draft has no file %(path)s."),
+    Code.DRAFT_TASK_NOT_FOUND: N_("The draft has no user task %(task)s."),
+    Code.USER_NOT_FOUND: N_("There is no user %(user)s."),
+    Code.NO_ACTIVE_USER: N_("There is no active user %(user)s."),
+    Code.TOKEN_NOT_FOUND: N_("Token %(token)s does not exist."),
+    Code.TIMER_NOT_FOUND: N_("Timer %(timer)s does not exist."),
+    Code.DEFERRAL_NOT_FOUND: N_("Deferral request %(deferral)s does not exist."),
+    Code.EVIDENCE_NOT_FOUND: N_("There is no such evidence file."),
+    Code.PAGE_NOT_FOUND: N_("There is no such page."),
+    Code.SURVEY_NOT_FOUND: N_("There is no such survey."),
+    # engine/: forbidden
+    Code.CANNOT_RECORD: N_("The role %(role)s cannot record complaints."),
+    Code.CANNOT_ADD_TO: N_("The role %(role)s cannot add to complaints."),
+    Code.OTHER_DEPARTMENT: N_("This complaint belongs to another department."),
+    Code.NO_COMPLAINTS_FOR_ROLE: N_("Your role (%(role)s) works on the process models and does not see "
+                                    "customers' complaints."),
+    Code.TASK_FOR_ROLE: N_("This task is for the role %(role)s."),
+    Code.TASK_FOR_DEPARTMENT: N_("This task is for the role %(role)s of the department %(department)s."),
+    Code.DEFER_NOT_HOLDER: N_("Only who holds the task can ask to defer it."),
+    Code.DECIDE_NOT_ALLOWED: N_("Only the general manager decides deferral requests."),
+    Code.MODELS_NOT_ALLOWED: N_("Only process owners and administrators manage process models."),
+    Code.DEPLOY_NOT_ALLOWED: N_("Only process owners deploy models."),
+    Code.MIGRATE_NOT_ALLOWED: N_("Only process owners and administrators move complaints to another version."),
+    Code.RETRY_NOT_ALLOWED: N_("Only administrators retry failed timers."),
+    Code.INCIDENTS_NOT_ALLOWED: N_("Only administrators and process owners handle failed timers."),
+    Code.NO_REPORTS_FOR_ROLE: N_("The role %(role)s does not receive reports."),
+    Code.OWN_DEPARTMENT_REPORT: N_("Department heads see their own department's report only."),
+    Code.OWN_TOKENS_ONLY: N_("You can see and create API tokens only for yourself."),
+    # engine/: conflict
+    Code.TASK_NOT_OPEN: N_("This task is no longer open."),
+    Code.TASK_ALREADY: N_("This task was already %(status)s."),
+    Code.TASK_HELD_BY_OTHER: N_("This task is held by someone else."),
+    Code.COMPLAINT_CHANGED: N_("The complaint changed since the form was opened."),
+    Code.USER_EXISTS: N_("The user %(user)s already exists."),
+    Code.DEFERRAL_PENDING: N_("A deferral request for this task is already waiting for a decision."),
+    Code.DEFERRAL_ALREADY: N_("This request was already %(status)s."),
+    Code.TIMER_NOT_INCIDENT: N_("The timer is not a failed one (%(status)s)."),
+    Code.SURVEY_ANSWERED: N_("This survey was already answered."),
+    Code.MIGRATION_REFUSED: N_("The complaint cannot move to this version: %(reasons)s"),
+    # engine/: invalid input
+    Code.INVALID_INPUT: N_("Some fields were not accepted."),
+    Code.ONE_OF: N_("One of: %(options)s."),
+    Code.USERNAME_FORMAT: N_("Use letters, digits, '.' and '_' (at most %(max)s)."),
+    Code.DEPARTMENT_NEEDED: N_("Department heads need a department (one of: %(options)s)."),
+    Code.NEEDS_TIME_ZONE: N_("Enter a date and time with a time zone."),
+    Code.TIME_IN_FUTURE: N_("The time lies in the future."),
+    Code.RECEIVED_TOO_LONG_AGO: N_("The time of receipt lies more than %(days)s days back."),
+    Code.CHOOSE_BETWEEN: N_("Choose %(min)s to %(max)s."),
+    Code.DAY_OUT_OF_RANGE: N_("Give a day of the years %(first)s to %(last)s."),
+    Code.DEFER_REASON_REQUIRED: N_("Say why the customer cannot be reached."),
+    Code.DEFER_RANGE: N_("Must be in the future and within %(days)s days."),
+    Code.NO_RUNNING_DEADLINE: N_("This task has no running deadline."),
+    Code.LATER_THAN_DEADLINE: N_("Must be later than the current deadline."),
+    Code.DRAFT_NOT_TEXT: N_("A draft holds lists of text."),
+    Code.FILE_EMPTY: N_("%(file)s: the file is empty."),
+    Code.FILE_TOO_LARGE: N_("%(file)s: the file is larger than %(max)s."),
+    Code.FILE_TYPE_NOT_ACCEPTED: N_("%(file)s: this type of file is not accepted (allowed: pictures, PDF, audio, "
+                                    "video, text)."),
+    Code.UPLOAD_GONE: N_("An uploaded file is no longer available; please add it again."),
+    Code.PENDING_UPLOADS_FULL: N_("Your files waiting for a new complaint already take %(max)s: record the "
+                                  "complaint, or wait a day until they are cleared."),
+    Code.IDEMPOTENCY_KEY_FORMAT: N_("Give 1 to %(max)s printable characters."),
+    Code.IDEMPOTENCY_KEY_REUSED: N_("This key was already used for a different request."),
+    Code.NO_FILES: N_("Upload at least one file."),
+    Code.NO_MODEL_FILES: N_("There is no .bpmn, .dmn or .json file in the upload."),
+    Code.UNSAFE_FILE_NAME: N_("Not a safe relative file name."),
+    Code.NOT_A_ZIP: N_("Not a readable zip file."),
+    Code.CANNOT_UNPACK: N_("This file cannot be unpacked."),
+    Code.TOO_MANY_FILES: N_("At most %(max)s files."),
+    Code.UNPACKED_TOO_LARGE: N_("Larger than %(max)s when unpacked."),
+    Code.MODEL_FILE_TOO_LARGE: N_("Larger than %(max)s."),
+    Code.DUPLICATE_FILE: N_("This file was given twice."),
+    Code.NOT_UTF8: N_("Not UTF-8 text."),
+    Code.BAD_MODEL_PATH: N_("Use a relative path ending in .bpmn, .dmn or .json."),
+    Code.MODEL_PROBLEM: N_("The model cannot run here: %(problem)s"),
+    Code.NO_EXECUTABLE_PROCESS: N_("There is no .bpmn file with an executable process in the upload."),
+    Code.BAD_PROCESS_ID: N_("Process id %(process)s: use letters, digits, '_', '-', '.'."),
+    Code.NOT_JSON: N_("The input is not JSON (line %(line)s)."),
+    Code.FILES_AS_MULTIPART: N_("Send the files as multipart/form-data, field files."),
+    Code.MODEL_FAILED: N_("The process model failed; nothing was saved."),
+    Code.STEP_FAILED: N_("The process model failed: %(detail)s"),
+    Code.STEP_FAILED_AT: N_("The process model failed at the element %(element)s: %(detail)s"),
+}
+#: Said of a code this module does not know (an engine newer than its catalogue): never an English sentence.
+UNKNOWN = N_("This was not accepted (%(code)s).")
+
+#: Params that hold an engine code, and the names of those codes (the same texts as `web.labels`).
+WORDS: dict[str, dict[str, str]] = {
+    "role": {"agent": N_("Agent"), "department_head": N_("Department head"),
+             "cs_manager": N_("Customer-service manager"), "general_manager": N_("General manager"),
+             "process_owner": N_("Process owner"), "admin": N_("Administrator")},
+    "department": {"logistics": N_("Logistics"), "quality": N_("Quality management"),
+                   "customer_service": N_("Customer service"), "sales": N_("Sales"),
+                   "after_sales": N_("After-sales")},
+    "status": {"completed": N_("completed"), "cancelled": N_("cancelled"), "approved": N_("approved"),
+               "rejected": N_("rejected"), "pending": N_("waiting for a decision"), "waiting": N_("waiting"),
+               "fired": N_("fired")},
+}
+#: Params that are a number of bytes (shown as "10 MB").
+SIZES = frozenset({"max"})
+SIZED_CODES = frozenset({Code.PENDING_UPLOADS_FULL, Code.FILE_TOO_LARGE, Code.UNPACKED_TOO_LARGE,
+                         Code.MODEL_FILE_TOO_LARGE})
+
+
+def size(n: int) -> str:
+    """A number of bytes as people read it."""
+    return f"{n / 1024 / 1024:.0f} MB" if n >= 1024 * 1024 else f"{n} B"
+
+
+def render(code: str, params: Mapping[str, Any], gettext: Gettext) -> str:
+    """The sentence of `code` with its `params`, translated by `gettext`."""
+    text = TEXTS.get(code)
+    if text is None:
+        log.warning("no text for the error code %r", code)
+        return gettext(UNKNOWN) % {"code": code}
+    values = {}
+    for name, value in params.items():
+        if name in WORDS and value in WORDS[name]:
+            value = gettext(WORDS[name][value])
+        elif name in SIZES and code in SIZED_CODES and isinstance(value, int):
+            value = size(value)
+        values[name] = value
+    try:
+        return gettext(text) % values
+    except KeyError as err:  # a raising site that forgot a param: still a sentence, never a 500
+        log.warning("error code %r lacks the param %s", code, err)
+        return gettext(text) % _Lenient(values)
+
+
+class _Lenient(dict):
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
+def field_texts(errors: FieldErrors, gettext: Gettext) -> dict[str, list[str]]:
+    """Field errors as sentences, by field."""
+    return {name: [_field_text(e, gettext) for e in found] for name, found in errors.items()}
+
+
+def _field_text(refusal: FieldError | str, gettext: Gettext) -> str:
+    if isinstance(refusal, str):  # a raising site not yet on codes: said in a general sentence, not lost
+        log.warning("a field error as text, not as a code: %r", refusal)
+        return gettext(UNKNOWN) % {"code": refusal}
+    return render(refusal.code, refusal.params, gettext)
+
+
+def error_text(err: ServiceError, gettext: Gettext) -> str:
+    """The sentence of a service error as a whole."""
+    return render(err.code, err.params, gettext)
+
+
+@cache
+def catalogue(locale: str) -> NullTranslations:
+    """The compiled catalogue of `locale`, read without an app or request (the CLI, the API's detail)."""
+    return Translations.load(str(TRANSLATIONS), [locale])
+
+
+def in_locale(locale: str) -> Gettext:
+    """`gettext` of one language."""
+    return catalogue(locale).gettext
+
+
+def as_dicts(errors: FieldErrors) -> dict[str, list[dict]]:
+    """Field errors as JSON: `{field: [{"code": ..., "params": {...}}]}`."""
+    return {name: [e.as_dict() if isinstance(e, FieldError) else {"code": str(e), "params": {}} for e in found]
+            for name, found in errors.items()}
+
