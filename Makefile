@@ -25,8 +25,9 @@ test: $(STAMP) $(ASSETS) chromium
 	$(BIN)/complaints test-models workflows
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The SQLite variants without subprocesses, workers, faults or a browser (README: Tests).
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -m "not browser and not postgres and not faults" -x $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not slow and not browser and not postgres and not faults" -x $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

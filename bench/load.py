@@ -138,6 +138,9 @@ def _measure(name: str, url_of_db: str, serve_args: list[str]) -> dict:
     result = {"seeded": seeded, "seed_seconds": seed_seconds, "stats": stats, "capacity": capacity,
               "done": {k: after[k] - before[k] for k in after}, "errors_5xx": errors_5xx}
     _print(name, result)
+    failures = int(stats["Aggregated"]["Failure Count"]) + int(capacity["Aggregated"]["Failure Count"])
+    if failures or errors_5xx:  # figures of a run with failing requests mean nothing: `make bench` fails
+        raise SystemExit(f"load: {name}: {failures} requests failed, {errors_5xx} server errors")
     return result
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import multiprocessing
 import threading
 
+import pytest
 from sqlalchemy import func, select
 
 from engine.complaints import tasks
@@ -70,6 +71,7 @@ def _process_main(url, actor, task_id, barrier, results):
     db.dispose()
 
 
+@pytest.mark.slow  # eight engine processes
 def test_eight_processes_complete_the_same_task(system, database_url):
     cid = start(system).complaint_id
     row = open_task(system, cid)

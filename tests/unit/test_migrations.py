@@ -8,8 +8,8 @@ from engine.db import open_database, upgrade_schema
 from engine.models import Base
 
 
-def test_migrations_match_the_models(database_url):
-    db = open_database(database_url)
+def test_migrations_match_the_models(empty_database_url):
+    db = open_database(empty_database_url)
     try:
         upgrade_schema(db)
         with db.engine.connect() as connection:

@@ -78,6 +78,7 @@ def test_deploy_runs_the_model_tests_first(system, files):
     assert (deployed.actor_name, deployed.data["version"], deployed.data["new"]) == ("owner", version.id, True)
 
 
+@pytest.mark.slow  # runs the command as a subprocess
 def test_the_command_fails_on_a_failing_case(tmp_path, files):
     folder = tmp_path / "models"
     shutil.copytree(PROJECT_ROOT / "workflows", folder)

@@ -7,9 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.api.conftest import problem
 
 CLI = str(Path(sys.executable).parent / "complaints")
+
+pytestmark = pytest.mark.slow  # runs the command as a subprocess
 
 
 def test_tokens_from_the_command_line(system, client):

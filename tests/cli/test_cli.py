@@ -17,10 +17,12 @@ from tests.lifecycle import ANSWERS, INTAKE
 CLI = str(Path(sys.executable).parent / "complaints")
 NOW = "2026-11-23T09:00:00+00:00"
 
+pytestmark = pytest.mark.slow  # every test runs the command as a subprocess
+
 
 @pytest.fixture
-def run(database_url, tmp_path):
-    env = dict(os.environ, DATABASE_URL=database_url, COMPLAINTS_INSTANCE=str(tmp_path),
+def run(empty_database_url, tmp_path):
+    env = dict(os.environ, DATABASE_URL=empty_database_url, COMPLAINTS_INSTANCE=str(tmp_path),
                COMPLAINTS_ALLOW_CLOCK_OVERRIDE="1", COMPLAINTS_NOW=NOW)
 
     def call(*args, stdin: object = "", **overrides) -> subprocess.CompletedProcess:

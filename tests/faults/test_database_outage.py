@@ -17,8 +17,9 @@ from engine.people import tokens as api_tokens
 from tests.lifecycle import INTAKE
 from web import create_app
 
-pytestmark = pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"),
-                                reason="needs PostgreSQL (TEST_DATABASE_URL); SQLite cannot become unreachable")
+pytestmark = [pytest.mark.faults,
+              pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"),
+                                 reason="needs PostgreSQL (TEST_DATABASE_URL); SQLite cannot become unreachable")]
 
 OUTAGE_SECONDS = 10
 

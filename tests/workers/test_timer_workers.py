@@ -10,6 +10,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select, text
 
 from engine import clock
@@ -19,6 +20,8 @@ from tests.lifecycle import start
 
 COMPLAINTS = 500  # two timers each (warning + deadline of the first response) = 1,000 timers
 CLI = str(Path(sys.executable).parent / "complaints")
+
+pytestmark = pytest.mark.slow  # real worker processes
 
 
 def _seed(system):
