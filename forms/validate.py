@@ -11,6 +11,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError, validators
 
+from forms.errors import FieldError, FieldErrors, FormCode, error
 from forms.patterns import pattern_matches
 from forms.schema import FormDefinition
 
@@ -58,14 +59,14 @@ def _pattern_within_length(validator, pattern, instance, schema):
 FormValidator = validators.extend(Draft202012Validator, {"pattern": _pattern_within_length})
 
 
-def validate(form: FormDefinition, data: Any) -> tuple[dict, dict[str, list[str]]]:
+def validate(form: FormDefinition, data: Any) -> tuple[dict, FieldErrors]:
     """Check `data` against the form. Returns (clean data with defaults applied, errors by field)."""
     if not isinstance(data, Mapping):
-        return {}, {"_form": ["the form data must be an object"]}
-    refused: dict[str, list[str]] = {}
+        return {}, {"_form": [error(FormCode.FORM_NOT_OBJECT)]}
+    refused: FieldErrors = {}
     for key in data:
         if not isinstance(key, str) or key in RESERVED_KEYS or key.startswith("_"):
-            refused.setdefault(str(key), []).append("this field name is not allowed")
+            refused.setdefault(str(key), []).append(error(FormCode.NAME_NOT_ALLOWED, key=str(key)))
     _check_shape(data, "", 0, refused)
     # Values refused by their shape are left out of the schema check (their error says it all, and they
     # may be huge); the other fields are still checked, so that every error shows at once.
@@ -74,45 +75,45 @@ def validate(form: FormDefinition, data: Any) -> tuple[dict, dict[str, list[str]
         if name not in clean and name not in refused and "default" in prop:
             clean[name] = prop["default"]
     errors = dict(refused)
-    for error in form.validator.iter_errors(clean):
-        for name, message in _describe(error, form):
+    for problem in form.validator.iter_errors(clean):
+        for name, refusal in _describe(problem, form):
             if name in refused and name != "_form":
                 continue
-            if message not in errors.get(name, []):
-                errors.setdefault(name, []).append(message)
+            if refusal not in errors.get(name, []):
+                errors.setdefault(name, []).append(refusal)
     return (clean if not errors else {}), errors
 
 
-def raw_errors(form: FormDefinition, raw: Mapping[str, list[str]]) -> dict[str, list[str]]:
+def raw_errors(form: FormDefinition, raw: Mapping[str, list[str]]) -> FieldErrors:
     """What no posted form may hold, complete or not (a draft neither): names the form does not have,
     several values for a field of one value, NUL characters, texts longer than MAX_STRING."""
-    errors: dict[str, list[str]] = {}
+    errors: FieldErrors = {}
     for name, values in raw.items():
         prop = form.properties.get(name)
         if prop is None:
-            errors[name] = ["this field is not part of the form"]
+            errors[name] = [error(FormCode.NOT_IN_FORM)]
             continue
         problems = []
         if "array" not in _kinds(prop) and len(values) > 1:  # a browser sends one; never pick one silently
-            problems.append("give only one value")
+            problems.append(error(FormCode.ONE_VALUE_ONLY))
         problems += next(filter(None, (_text_problems(value, MAX_STRING) for value in values)), [])
         if problems:
             errors[name] = problems
     return errors
 
 
-def text_errors(text: str, max_length: int = MAX_TEXT, required: bool = True) -> list[str]:
+def text_errors(text: str, max_length: int = MAX_TEXT, required: bool = True) -> list[FieldError]:
     """The errors of one free text outside a model's form (a comment, a contact, a deferral request)."""
     if not text:
-        return ["this field is required"] if required else []
+        return [error(FormCode.REQUIRED)] if required else []
     return _text_problems(text, max_length)
 
 
-def _text_problems(text: str, max_length: int) -> list[str]:
+def _text_problems(text: str, max_length: int) -> list[FieldError]:
     if len(text) > max_length:
-        return [f"at most {max_length} characters"]
+        return [error(FormCode.TOO_LONG, max=max_length)]
     if "\x00" in text:  # PostgreSQL cannot store it
-        return ["the text contains a NUL character"]
+        return [error(FormCode.NUL_CHARACTER)]
     return []
 
 
@@ -121,14 +122,14 @@ def _kinds(prop: Mapping) -> list[str]:
     return list(kinds) if isinstance(kinds, list) else [kinds]
 
 
-def _check_shape(value: Any, path: str, depth: int, errors: dict[str, list[str]]) -> None:
+def _check_shape(value: Any, path: str, depth: int, errors: FieldErrors) -> None:
     field = path.split("/")[0] or "_form"
     if depth > MAX_DEPTH:
-        errors.setdefault(field, []).append("the value is nested too deeply")
+        errors.setdefault(field, []).append(error(FormCode.NESTED_TOO_DEEPLY))
     elif isinstance(value, Mapping):
         for key, item in value.items():
             if key in RESERVED_KEYS:
-                errors.setdefault(field, []).append(f"the key {key!r} is not allowed")
+                errors.setdefault(field, []).append(error(FormCode.NAME_NOT_ALLOWED, key=str(key)))
             _check_shape(item, f"{path}/{key}" if path else str(key), depth + 1, errors)
     elif isinstance(value, list):
         for item in value:
@@ -136,38 +137,56 @@ def _check_shape(value: Any, path: str, depth: int, errors: dict[str, list[str]]
     elif isinstance(value, str) and (problems := _text_problems(value, MAX_STRING)):
         errors.setdefault(field, []).extend(problems)
     elif isinstance(value, float) and value != value:  # NaN is not JSON
-        errors.setdefault(field, []).append("not a number")
+        errors.setdefault(field, []).append(error(FormCode.NOT_A_NUMBER))
 
 
-def _describe(error, form: FormDefinition) -> list[tuple[str, str]]:
-    if error.validator == "required" and not error.path:
-        missing = [n for n in form.required if n not in (error.instance or {})]
-        return [(n, "this field is required") for n in missing]
-    if error.validator == "additionalProperties" and not error.path:
-        extra = set(error.instance) - set(form.properties)
-        return [(n, "this field is not part of the form") for n in sorted(extra)]
-    name = str(error.path[0]) if error.path else "_form"
-    messages = {
-        "type": "wrong type of value",
-        "enum": "choose one of the offered values",
-        "maxLength": f"at most {error.validator_value} characters",
-        "minLength": "this field is required" if error.validator_value == 1
-        else f"at least {error.validator_value} characters",
-        "minimum": f"must be at least {error.validator_value}",
-        "maximum": f"must be at most {error.validator_value}",
-        "format": f"not a valid {error.validator_value}",
-        "pattern": "not in the expected format",
-        "maxItems": f"at most {error.validator_value} items",
-        "minItems": f"at least {error.validator_value} items",
-    }
-    return [(name, messages.get(error.validator, error.message))]
+_FORMATS = {"date-time": FormCode.NOT_A_DATE_TIME, "date": FormCode.NOT_A_DATE}
+
+
+def _describe(problem, form: FormDefinition) -> list[tuple[str, FieldError]]:
+    if problem.validator == "required" and not problem.path:
+        missing = [n for n in form.required if n not in (problem.instance or {})]
+        return [(n, error(FormCode.REQUIRED)) for n in missing]
+    if problem.validator == "additionalProperties" and not problem.path:
+        extra = set(problem.instance) - set(form.properties)
+        return [(n, error(FormCode.NOT_IN_FORM)) for n in sorted(extra)]
+    name = str(problem.path[0]) if problem.path else "_form"
+    value = problem.validator_value
+    plain = {"type": FormCode.WRONG_TYPE, "enum": FormCode.NOT_AN_OPTION, "pattern": FormCode.PATTERN_MISMATCH}
+    if problem.validator in plain:
+        refusal = error(plain[problem.validator])
+    elif problem.validator == "maxLength":
+        refusal = error(FormCode.TOO_LONG, max=value)
+    elif problem.validator == "minLength":
+        refusal = error(FormCode.REQUIRED) if value == 1 else error(FormCode.TOO_SHORT, min=value)
+    elif problem.validator == "minimum":
+        refusal = error(FormCode.BELOW_MINIMUM, minimum=value)
+    elif problem.validator == "maximum":
+        refusal = error(FormCode.ABOVE_MAXIMUM, maximum=value)
+    elif problem.validator == "format":
+        refusal = error(_FORMATS[value]) if value in _FORMATS else error(FormCode.BAD_FORMAT, format=value)
+    elif problem.validator == "maxItems":
+        refusal = error(FormCode.TOO_MANY_ITEMS, max=value)
+    elif problem.validator == "minItems":
+        refusal = error(FormCode.TOO_FEW_ITEMS, min=value)
+    else:
+        refusal = error(FormCode.NOT_ACCEPTED, rule=problem.validator)
+    return [(name, refusal)]
 
 
 _TRUE = {"true", "on", "1", "yes"}
 _FALSE = {"false", "off", "0", "no"}
 
 
-def coerce(form: FormDefinition, raw: Mapping[str, list[str]]) -> tuple[dict, dict[str, list[str]]]:
+class _Refused(ValueError):
+    """A posted string that cannot become a value of its field's type."""
+
+    def __init__(self, code: FormCode):
+        super().__init__(str(code))
+        self.code = code
+
+
+def coerce(form: FormDefinition, raw: Mapping[str, list[str]]) -> tuple[dict, FieldErrors]:
     """Turn posted strings (name → list of values) into typed values. Unknown names and the rest of
     `raw_errors` are errors, not silently dropped; empty optional fields are left out."""
     data: dict[str, Any] = {}
@@ -186,8 +205,8 @@ def coerce(form: FormDefinition, raw: Mapping[str, list[str]]) -> tuple[dict, di
             if value == "":
                 continue
             data[name] = _coerce_one(kinds[0] if len(kinds) == 1 else _guess(kinds, value), value)
-        except ValueError as err:
-            errors.setdefault(name, []).append(str(err))
+        except _Refused as refused:
+            errors.setdefault(name, []).append(error(refused.code))
     for name, prop in form.properties.items():
         if prop.get("type") == "boolean" and name not in raw and form.widget(name) == "checkbox":
             data[name] = False
@@ -213,18 +232,18 @@ def _coerce_one(kind: str, value: str) -> Any:
             return True
         if lowered in _FALSE:
             return False
-        raise ValueError("choose yes or no")
+        raise _Refused(FormCode.NOT_YES_NO)
     if kind == "integer":
         try:
             return int(value.strip())
         except ValueError:
-            raise ValueError("enter a whole number") from None
+            raise _Refused(FormCode.NOT_WHOLE_NUMBER) from None
     if kind == "number":
         try:
             number = float(value.strip())
         except ValueError:
-            raise ValueError("enter a number") from None
+            raise _Refused(FormCode.NOT_A_NUMBER) from None
         if number != number or number in (float("inf"), float("-inf")):
-            raise ValueError("enter a number")
+            raise _Refused(FormCode.NOT_A_NUMBER)
         return int(number) if number.is_integer() and "." not in value else number
     return value

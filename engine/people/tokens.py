@@ -13,9 +13,10 @@ from sqlalchemy import select, update
 
 from engine import audit, clock
 from engine.db import Database, UnitOfWork
-from engine.errors import Forbidden, InvalidInput, NotFound
+from engine.errors import Code, Forbidden, InvalidInput, NotFound
 from engine.models import ApiToken, User
 from engine.people.roles import ADMIN, Actor
+from forms.errors import FormCode
 
 #: Every token starts with this, so a leaked one is recognisable (e.g. by secret scanners).
 TOKEN_PREFIX = "cpt_"  # noqa: S105 - a marker, not a secret
@@ -53,12 +54,12 @@ def create_token(uow: UnitOfWork, actor: Actor, username: str, name: str = "") -
     session = uow.session
     user = session.scalar(select(User).where(User.username == username, User.active.is_(True)))
     if user is None:
-        raise NotFound(f"no active user {username!r}")
+        raise NotFound(Code.NO_ACTIVE_USER, user=username)
     if actor.role != ADMIN and not actor.is_system and actor.id != user.id:
-        raise Forbidden("you can create tokens only for yourself")
+        raise Forbidden(Code.OWN_TOKENS_ONLY)
     name = (name or "").strip() or "API token"
     if len(name) > MAX_NAME:
-        raise InvalidInput({"name": [f"at most {MAX_NAME} characters"]})
+        raise InvalidInput.field("name", FormCode.TOO_LONG, max=MAX_NAME)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(user_id=user.id, name=name, token_hash=_hash(token), prefix=token[:10],
                    created_at=clock.now())
@@ -77,7 +78,7 @@ def list_tokens(uow: UnitOfWork, actor: Actor, username: str | None = None) -> l
         if username:
             query = query.where(User.username == username)
     elif username not in (None, actor.username):
-        raise Forbidden("you can list only your own tokens")
+        raise Forbidden(Code.OWN_TOKENS_ONLY)
     else:
         query = query.where(ApiToken.user_id == actor.id)
     return [TokenInfo(id=t.id, username=u, name=t.name, prefix=t.prefix, created_at=t.created_at,
@@ -90,7 +91,7 @@ def revoke_token(uow: UnitOfWork, actor: Actor, token_id: int) -> None:
     row = uow.session.get(ApiToken, token_id)
     own = row is not None and row.user_id == actor.id
     if row is None or not (own or actor.role == ADMIN or actor.is_system):
-        raise NotFound(f"token {token_id} does not exist")  # someone else's token is not revealed
+        raise NotFound(Code.TOKEN_NOT_FOUND, token=token_id)  # someone else's token is not revealed
     if row.revoked_at is None:
         row.revoked_at = clock.now()
         audit.record(uow.session, None, actor, "api_token_revoked", data={"token_id": row.id})
