@@ -80,9 +80,27 @@ class ProcessVersion(Base):
     is_current: Mapped[bool] = mapped_column(Boolean, default=False)
     deployed_at: Mapped[datetime]
     deployed_by: Mapped[str] = mapped_column(String(80))
+    #: How the version first came in: startup (the workflows/ folder), modeller, upload, api, cli.
+    source: Mapped[str] = mapped_column(String(20), default="startup", server_default="startup")
     files: Mapped[list[ModelFile]] = relationship(
         back_populates="version", cascade="all, delete-orphan", order_by="ModelFile.path"
     )
+
+
+class ModelDeployment(Base):
+    """Each time a version was made current, by whom and through which path. Start-up compares the
+    workflows/ folder with its own last deployment here, so a restart never undoes a deliberate deploy."""
+
+    __tablename__ = "model_deployments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(120))
+    version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"))
+    source: Mapped[str] = mapped_column(String(20))
+    deployed_by: Mapped[str] = mapped_column(String(80))
+    deployed_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_model_deployments_process_source", "process_id", "source", "id"),)
 
 
 class ModelFile(Base):
@@ -402,6 +420,8 @@ class ModelDraft(Base):
     process_id: Mapped[str] = mapped_column(String(120))
     #: The deployed version the draft started from (None for a new process).
     base_version_id: Mapped[int | None] = mapped_column(ForeignKey("process_versions.id"))
+    #: Where its content came from, recorded as the version's source when deployed: modeller or upload.
+    origin: Mapped[str] = mapped_column(String(20), default="modeller", server_default="modeller")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     files: Mapped[list[ModelDraftFile]] = relationship(

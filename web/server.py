@@ -53,7 +53,7 @@ def serve(settings: Settings, host: str, port: int, workers: int, threads: int, 
     """Bring the database and models up to date, then serve until stopped."""
     check_port_free(host, port)
     db = connect(settings)
-    init_system(db, settings)
+    init_system(db, settings, report=print)
     db.dispose()
     stop: dict[str, threading.Event] = {}
 

@@ -58,11 +58,19 @@ def read_cases(files: dict[str, str]) -> dict[str, list[dict]]:
 def run_cases(version: LoadedVersion, cases_by_file: dict[str, list[dict]]) -> list[CaseResult]:
     """Run every case; never raises for a failing or broken case (that is a failed result)."""
     results = []
+    looped = None
     for path, cases in cases_by_file.items():
         for index, case in enumerate(cases):
             result = CaseResult(file=path, name=str(case.get("name") or f"case {index + 1}"))
+            if looped is not None:  # each case would spend the whole step budget again: the first one tells
+                result.failures.append(f"not run: the model loops at {looped} (see the first failing case)")
+                results.append(result)
+                continue
             try:
                 _run(version, case, result)
+            except runtime.StepFailed as err:  # the model failed while it ran, or looped past the step budget
+                result.failures.append(f"error at {err.element or 'the process'}: {err.detail}")
+                looped = (err.element or "the process") if err.looped else None
             except (SpiffWorkflowException, ValueError, KeyError, TypeError) as err:
                 result.failures.append(f"error: {err}")
             results.append(result)

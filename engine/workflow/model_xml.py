@@ -52,9 +52,55 @@ _SAFE_PARSER_OPTIONS = dict(
 )
 
 
+#: Namespaces of markup a browser would render or run. Model files are data: such elements are refused,
+#: so no version stored from now on can carry a script (docs/MODELLING.md, "Model files are data").
+MARKUP_NAMESPACES = {
+    "http://www.w3.org/1999/xhtml": "XHTML", "http://www.w3.org/2000/svg": "SVG",
+    "http://www.w3.org/1998/Math/MathML": "MathML", "http://www.w3.org/1999/XSL/Transform": "XSLT",
+}
+_MARKUP_NAMES = {"script", "iframe", "object", "embed", "foreignObject", "frame", "frameset", "meta", "link",
+                 "base", "form", "style"}
+#: Namespaces whose elements are model data even when named like markup (bpmn:script holds a Python script).
+_MODEL_NAMESPACES = {*NS.values(), "http://www.omg.org/spec/DMN/20180521/MODEL/", "http://www.omg.org/spec/BPMN/20100524/DI",
+                     "http://www.omg.org/spec/DD/20100524/DI", "http://www.omg.org/spec/DD/20100524/DC"}
+_BOM = b"\xef\xbb\xbf"
+
+
+def markup_problems(root: etree._Element, filename: str) -> list[ModelProblem]:
+    """Elements, attributes and processing instructions that would make a browser run or render something."""
+    problems = []
+    for node in root.getroottree().iter():
+        if isinstance(node, etree._ProcessingInstruction):
+            problems.append(ModelProblem(filename, node.sourceline, None,
+                                         f"processing instruction <?{node.target} …?> is not allowed in models",
+                                         "remove it; model files are data, never styled or transformed"))
+            continue
+        if not isinstance(node.tag, str):
+            continue
+        tag = etree.QName(node)
+        if tag.namespace in MARKUP_NAMESPACES or (tag.localname in _MARKUP_NAMES
+                                                  and tag.namespace not in _MODEL_NAMESPACES):
+            kind = MARKUP_NAMESPACES.get(tag.namespace, "markup")
+            problems.append(ModelProblem(filename, node.sourceline, owner_id(node.getparent()),
+                                         f"{kind} element <{tag.localname}> is not allowed in models",
+                                         "remove it; documentation is plain text (bpmn:documentation)"))
+            continue
+        for name, value in node.attrib.items():
+            qname = etree.QName(name)
+            if (qname.namespace in MARKUP_NAMESPACES or qname.localname.lower().startswith("on")
+                    and qname.namespace is not None) or value.strip().lower().startswith(("javascript:",
+                                                                                          "data:text/html")):
+                problems.append(ModelProblem(filename, node.sourceline, owner_id(node),
+                                             f"attribute {qname.localname}={value[:40]!r} is markup, not model data",
+                                             "remove the attribute"))
+    return problems
+
+
 def parse_xml(text: str | bytes, filename: str) -> etree._Element:
-    """Parse model XML safely: no DTD, no entities, no network, bounded size. Raises ModelInvalid."""
+    """Parse model XML safely: no DTD, no entities, no network, bounded size, no browser markup.
+    A UTF-8 byte-order mark is allowed (and ignored), whichever way the file arrives. Raises ModelInvalid."""
     data = text.encode("utf-8") if isinstance(text, str) else text
+    data = data.removeprefix(_BOM)
     if len(data) > MAX_MODEL_FILE_BYTES:
         raise ModelInvalid([ModelProblem(
             filename, None, None, f"file is {len(data)} bytes; the limit is {MAX_MODEL_FILE_BYTES}")])
@@ -64,13 +110,17 @@ def parse_xml(text: str | bytes, filename: str) -> etree._Element:
             filename, 1, None, "DOCTYPE and entity declarations are not allowed in model files",
             "remove the <!DOCTYPE …> block; BPMN and DMN files never need one")])
     if not head.startswith(b"<"):
-        raise ModelInvalid([ModelProblem(filename, 1, None, "not an XML file")])
+        raise ModelInvalid([ModelProblem(filename, 1, None, "not an XML file: it does not start with '<'",
+                                         "save it from the modeller as .bpmn or .dmn (XML, UTF-8)")])
     try:
         root = etree.fromstring(data, etree.XMLParser(**_SAFE_PARSER_OPTIONS))
     except etree.XMLSyntaxError as err:
         raise ModelInvalid([ModelProblem(filename, err.lineno, None, f"malformed XML: {err.msg}")]) from err
     if root.getroottree().docinfo.doctype:
         raise ModelInvalid([ModelProblem(filename, 1, None, "DOCTYPE is not allowed in model files")])
+    markup = markup_problems(root, filename)
+    if markup:
+        raise ModelInvalid(markup)
     return root
 
 

@@ -4,6 +4,8 @@ The SpiffWorkflow details live here and in `store`; services never touch task tr
 """
 from __future__ import annotations
 
+import time
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -16,18 +18,111 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 )
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import TaskNotFoundException, WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
+from engine.errors import Code, InvalidInput
 from engine.workflow.functions import MODEL_FUNCTIONS
 from engine.workflow.sandbox import make_script_engine
 from engine.workflow.versions import LoadedVersion
+from forms.errors import error
 
 #: Far enough to hold a timer back while its deferral request waits for a decision.
 _HELD = "9999-01-01T00:00:00+00:00"
+
+#: The engine work one request may do (docs/MODELLING.md, "When a model fails while it runs"). The
+#: shipped lifecycle needs at most 7 engine steps between two waits (over its test cases); a model that loops through
+#: gateways, scripts or call activities without waiting is stopped here instead of holding the complaint's
+#: lock (and, on SQLite, the whole database) for ever.
+MAX_ENGINE_STEPS = 1000
+MAX_ENGINE_SECONDS = 2.0
+
+
+class StepFailed(InvalidInput):
+    """The model failed while the engine ran it (an error in a script, expression, decision or the engine
+    itself, or the step budget ran out: `looped`). Answered like invalid input (422, CLI exit 2): nothing
+    was saved."""
+
+    def __init__(self, element: str | None, detail: str, looped: bool = False):
+        failure = error(Code.STEP_FAILED_AT, element=element, detail=detail) if element else \
+            error(Code.STEP_FAILED, detail=detail)
+        super().__init__({"model": [failure]}, Code.MODEL_FAILED)
+        self.element = element
+        self.detail = detail
+        self.looped = looped
+
+
+class _Budget:
+    """Counts the engine steps of one request (SpiffWorkflow's `will_complete_task` hook) and remembers
+    which element runs, so that a failure can name it."""
+
+    def __init__(self) -> None:
+        self.steps = 0
+        self.started = time.monotonic()
+        self.element: str | None = None
+        self.runs: Counter[str] = Counter()
+        self.last = None
+
+    def __call__(self, task) -> None:
+        self.last = task
+        self.element = task.task_spec.bpmn_id or task.task_spec.name
+        self.runs[self.element] += 1
+        self.steps += 1
+        if self.steps > MAX_ENGINE_STEPS or time.monotonic() - self.started > MAX_ENGINE_SECONDS:
+            raise _BudgetExceeded(self.steps)
+
+    def looping_element(self) -> str | None:
+        """The element the loop went through most often. When that is the start event of a called
+        process, the loop is the call activity that keeps starting it (a process calling itself)."""
+        if not self.runs:
+            return self.element
+        most = self.runs.most_common(1)[0][0]
+        parent_id = getattr(self.last.workflow, "parent_task_id", None)
+        if isinstance(self.last.task_spec, StartEvent) and self.last.task_spec.bpmn_id == most and parent_id:
+            caller = self.last.workflow.top_workflow.get_task_from_id(parent_id)
+            return caller.task_spec.bpmn_id
+        return most
+
+
+class _BudgetExceeded(Exception):
+    pass
+
+
+def _advance(workflow: BpmnWorkflow, element: str | None = None) -> None:
+    """`workflow.do_engine_steps()` within the step budget; every failure becomes StepFailed."""
+    budget = _Budget()
+    budget.element = element
+    try:
+        workflow.do_engine_steps(will_complete_task=budget)
+    except _BudgetExceeded as stop:
+        elapsed = time.monotonic() - budget.started
+        raise StepFailed(budget.looping_element(), (
+            f"the model ran {stop.args[0]} engine steps in {elapsed:.1f} s (the limits are {MAX_ENGINE_STEPS} "
+            f"steps and {MAX_ENGINE_SECONDS:g} s) without reaching a task that waits for people, a timer or a "
+            f"message; it loops (a cycle of gateways or scripts, or a call activity that calls its own "
+            f"process)"), looped=True) from None
+    except StepFailed:
+        raise
+    except Exception as err:  # noqa: BLE001 - any engine failure is the model's: reported, never a 500
+        raise StepFailed(_failed_element(err, budget.element), _explain(err)) from err
+
+
+def _failed_element(err: Exception, fallback: str | None) -> str | None:
+    spec = getattr(err, "task_spec", None)
+    return getattr(spec, "bpmn_id", None) or getattr(spec, "name", None) or fallback
+
+
+def _explain(err: Exception) -> str:
+    message = " ".join(str(err).split()) or "no detail given"
+    if isinstance(err, WorkflowException):
+        # SpiffWorkflow's message names the expression; the cause says what was wrong with it
+        cause = err.__cause__ or err.__context__
+        return f"{message} {' '.join(str(cause).split())}" if cause is not None and str(cause) else message
+    return f"the engine could not run it ({type(err).__name__}: {message})"
 
 
 def script_engine() -> PythonScriptEngine:
@@ -41,7 +136,7 @@ def start(version: LoadedVersion, data: dict, engine) -> BpmnWorkflow:
     workflow = BpmnWorkflow(version.spec, version.subprocess_specs, script_engine=engine)
     for task in workflow.get_tasks(state=TaskState.READY):
         task.set_data(**data)
-    workflow.do_engine_steps()
+    _advance(workflow)
     return workflow
 
 
@@ -68,8 +163,12 @@ def run_user_task(workflow: BpmnWorkflow, task, data: dict) -> None:
     if not is_ready(task):
         raise ValueError(f"task {task.task_spec.bpmn_id} is not ready")
     task.set_data(**data)
-    task.run()
-    workflow.do_engine_steps()
+    element = task.task_spec.bpmn_id
+    try:
+        task.run()
+    except Exception as err:  # noqa: BLE001 - a failing post-script or task is the model's error
+        raise StepFailed(_failed_element(err, element), _explain(err)) from err
+    _advance(workflow, element)
 
 
 def current_data(workflow: BpmnWorkflow) -> dict:
@@ -116,16 +215,35 @@ def waiting_timers(workflow: BpmnWorkflow) -> list[WaitingTimer]:
         if value is None:  # not evaluated yet: SpiffWorkflow fixes it when the timer is first checked
             definition.has_fired(task)
             value = task._get_internal_data("event_value")
-        attached = None
-        if isinstance(task.task_spec, BoundaryEvent) and task.parent is not None:
-            attached = next((c for c in task.parent.children if not isinstance(c.task_spec, BoundaryEvent)), None)
+        found.append(_timer_of(task, value))
+    return found
+
+
+def _timer_of(task, value: str) -> WaitingTimer:
+    attached = None
+    if isinstance(task.task_spec, BoundaryEvent) and task.parent is not None:
+        attached = next((c for c in task.parent.children if not isinstance(c.task_spec, BoundaryEvent)), None)
+    props = (task.task_spec.extensions or {}).get("properties", {})
+    return WaitingTimer(
+        task_id=str(task.id), name=task.task_spec.bpmn_id, kind=props.get("sla", "timer"),
+        due_at=TimerEventDefinition.get_datetime(value),
+        attached_task_id=str(attached.id) if attached else None,
+        attached_task_name=attached.task_spec.bpmn_id if attached else None,
+    )
+
+
+def fired_sla_timers(workflow: BpmnWorkflow) -> list[WaitingTimer]:
+    """Warning and deadline timers that have fired (COMPLETED), with their deadline. A timer whose date had
+    passed when its task opened fires in the same step, without ever waiting: the caller finds it here."""
+    found = []
+    for task in workflow.get_tasks(state=TaskState.COMPLETED):
+        definition = getattr(task.task_spec, "event_definition", None)
+        if not isinstance(definition, (DurationTimerEventDefinition, TimeDateEventDefinition)):
+            continue
         props = (task.task_spec.extensions or {}).get("properties", {})
-        found.append(WaitingTimer(
-            task_id=str(task.id), name=task.task_spec.bpmn_id, kind=props.get("sla", "timer"),
-            due_at=TimerEventDefinition.get_datetime(value),
-            attached_task_id=str(attached.id) if attached else None,
-            attached_task_name=attached.task_spec.bpmn_id if attached else None,
-        ))
+        value = task._get_internal_data("event_value")
+        if props.get("sla") in ("warning", "deadline") and value is not None:
+            found.append(_timer_of(task, value))
     return found
 
 
@@ -143,10 +261,13 @@ def fire_due_timers(workflow: BpmnWorkflow, hold: set[str] = frozenset()) -> Non
         if task is not None:
             held[task_id] = task._get_internal_data("event_value")
             task._set_internal_data(event_value=_HELD)
-    workflow.refresh_timers()
+    try:
+        workflow.refresh_timers()
+    except Exception as err:  # noqa: BLE001 - a timer expression that fails is the model's error
+        raise StepFailed(_failed_element(err, None), _explain(err)) from err
     for task_id, value in held.items():
         find_task(workflow, task_id)._set_internal_data(event_value=value)
-    workflow.do_engine_steps()
+    _advance(workflow)
 
 
 def move_timer(workflow: BpmnWorkflow, task_id: str, delta: timedelta) -> datetime:
@@ -170,5 +291,5 @@ def send_message(workflow: BpmnWorkflow, name: str, payload) -> bool:
         workflow.send_event(BpmnEvent(MessageEventDefinition(name), payload=payload))
     except WorkflowException:
         return False
-    workflow.do_engine_steps()
+    _advance(workflow)
     return True

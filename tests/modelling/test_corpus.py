@@ -1,0 +1,145 @@
+"""Foreign models (tests/modelling/corpus/, one folder per bundle, built from what public suites exercise)
+through every path a model comes in by: the validator, `complaints validate`, the API and the web upload.
+Each path must give the same verdict, and every refusal the same file, line and element."""
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from engine.workflow.deploy import read_bundle, validate_bundle
+from engine.workflow.model_xml import ModelInvalid
+from tests.api.conftest import api, token  # noqa: F401
+from tests.web.conftest import text_of
+from web.cli import main as cli
+
+CORPUS = Path(__file__).resolve().parent / "corpus"
+
+#: case → (process the bundle defines, [(file, element id, text on the problem's line, words of the message)]);
+#: no problems means the bundle is accepted.
+CASES = {
+    "accepted_script": ("script_only", []),
+    "accepted_bom": ("bom_process", []),  # a UTF-8 byte-order mark, as Windows editors save it
+    "accepted_dmn": ("accepted_dmn", []),
+    "plain_task": ("plain_task", [("plain_task.bpmn", "check_goods", '<bpmn:task id="check_goods"',
+                                   "task without a type")]),
+    "self_call": ("self_call", [("self_call.bpmn", "call_myself", 'id="call_myself"', "cycle of processes")]),
+    "call_cycle": ("cycle_a", [("cycle_a.bpmn", "call_b", 'id="call_b"', "cycle_a → cycle_b → cycle_a"),
+                               ("cycle_b.bpmn", "call_a", 'id="call_a"', "cycle_b → cycle_a → cycle_b")]),
+    "missing_called": ("missing_called", [("missing_called.bpmn", "call_billing", 'id="call_billing"',
+                                           "'billing_process', which is not in the bundle")]),
+    "message_catch": ("message_catch", [("message_catch.bpmn", "wait_payment", 'id="wait_payment"',
+                                         "'payment_received', which nothing in this system sends")]),
+    "time_cycle": ("time_cycle", [("time_cycle.bpmn", "every_hour", "<bpmn:timeCycle>", "timeCycle")]),
+    "unknown_function": ("unknown_function", [
+        ("unknown_function.bpmn", "fetch_data", "get_current_task_data()", "calls get_current_task_data()"),
+        ("unknown_function.bpmn", "fetch_data", "custom_function(data)", "calls custom_function()")]),
+    "camunda_extension": ("camunda_extension", [("camunda_extension.bpmn", "prepare", "<camunda:inputOutput>",
+                                                 "camunda:inputOutput")]),
+    "camunda_collection": ("camunda_collection", [
+        ("camunda_collection.bpmn", "each_item", "camunda:collection=", "camunda:collection"),
+        ("camunda_collection.bpmn", "each_item", "camunda:collection=", "camunda:elementVariable")]),
+    "non_executable": ("non_executable", [("non_executable.bpmn", "non_executable", '<bpmn:process id=',
+                                           "process 'non_executable' is not executable")]),
+    "dead_end": ("dead_end", [("dead_end.bpmn", "compute", 'id="compute"', "no outgoing sequence flow")]),
+    "xhtml_markup": ("xhtml_markup", [("xhtml_markup.bpmn", "compute", "<xhtml:script>", "XHTML element <script>")]),
+    "dmn_feel_true": ("dmn_feel_true", [("discount.dmn", "rule_gold_rate", 'id="rule_gold_rate"', "true is FEEL")]),
+    "dmn_collect_sum": ("dmn_collect_sum", [("discount.dmn", "discount", "<decisionTable",
+                                             "aggregation SUM")]),
+    "dmn_no_input_text": ("dmn_no_input_text", [("discount.dmn", "in_level", '<input id="in_level"',
+                                                 "no input expression text")]),
+    "dmn_literal": ("dmn_literal", [("discount.dmn", "discount", '<decision id="discount"', "literal expression")]),
+}
+
+
+def expected(case: str) -> set[tuple[str, int, str]]:
+    """(file, line, element) of each expected problem, the line found from the text on it."""
+    found = set()
+    for file, element, marker, _words in CASES[case][1]:
+        lines = (CORPUS / case / file).read_text(encoding="utf-8-sig").splitlines()
+        found.add((file, next(i for i, line in enumerate(lines, 1) if marker in line), element))
+    return found
+
+
+def located(problems: list[dict]) -> set[tuple[str, int, str]]:
+    return {(p["file"], p["line"], p["element_id"]) for p in problems}
+
+
+def check_messages(case: str, problems: list[dict]) -> None:
+    for file, element, _marker, words in CASES[case][1]:
+        assert any(p["file"] == file and p["element_id"] == element and words in p["message"] and p["hint"]
+                   for p in problems), (words, problems)
+    for problem in problems:  # never a raw exception text, never cut short
+        assert "Error(" not in problem["message"] and "Traceback" not in problem["message"]
+        assert not problem["message"].endswith((" of type.", " type.")), problem["message"]
+
+
+def test_the_corpus_is_complete():
+    assert sorted(p.name for p in CORPUS.iterdir() if p.is_dir()) == sorted(CASES)
+    assert (CORPUS / "accepted_bom" / "bom_process.bpmn").read_bytes().startswith(b"\xef\xbb\xbf")
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_the_validator(case):
+    process_id, problems = CASES[case]
+    if not problems:
+        assert validate_bundle(read_bundle(CORPUS / case)).process_id == process_id
+        return
+    with pytest.raises(ModelInvalid) as refused:
+        validate_bundle(read_bundle(CORPUS / case))
+    found = [p.as_dict() for p in refused.value.problems]
+    assert located(found) == expected(case)
+    check_messages(case, found)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_the_command_line(case):
+    result = CliRunner().invoke(cli, ["validate", "--json", str(CORPUS / case)])
+    [report] = json.loads(result.stdout)
+    if not CASES[case][1]:
+        assert result.exit_code == 0 and report["ok"] and report["process"] == CASES[case][0]
+        return
+    assert result.exit_code == 2 and not report["ok"]
+    assert located(report["problems"]) == expected(case)
+    check_messages(case, report["problems"])
+
+
+def _files(case: str) -> list[tuple[io.BytesIO, str]]:
+    return [(io.BytesIO(path.read_bytes()), path.name) for path in sorted((CORPUS / case).iterdir())]
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_the_api(system, api, case):  # noqa: F811
+    process_id, problems = CASES[case]
+    checked = api("owner").post(f"/api/v1/process-models/validate?process_id={process_id}",
+                                data={"files": _files(case)}, content_type="multipart/form-data")
+    if not problems:
+        assert checked.status_code == 200 and checked.json["valid"] is True, checked.json
+        assert checked.json["process_id"] == process_id
+        return
+    assert checked.status_code == 200 and checked.json["valid"] is False, checked.json
+    assert located(checked.json["problems"]) == expected(case)
+    check_messages(case, checked.json["problems"])
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_the_web_upload(system, login, case):
+    owner = login("owner", "en")
+    process_id, problems = CASES[case]
+    uploaded = owner.post("/models/upload", data={"files": _files(case)}, content_type="multipart/form-data")
+    assert uploaded.status_code == 303
+    if uploaded.location.endswith("/models/"):  # refused at upload: the message names file, line and element
+        page = text_of(owner.get(uploaded.location))
+        assert problems and all(f"{file}:{line} [{element}]" in page for file, line, element in expected(case)), page
+        return
+    assert uploaded.location.endswith(f"/models/{process_id}/draft")
+    check = owner.post(f"/models/{process_id}/draft/validate").json
+    if not problems:
+        assert check["problems"] == [], check
+        return
+    assert located(check["problems"]) == expected(case)
+    check_messages(case, check["problems"])
+    assert owner.post(f"/models/{process_id}/draft/deploy").status_code == 422
