@@ -8,6 +8,7 @@ from flask_login import login_required
 from engine.errors import InvalidInput
 from engine.people import tokens as api_tokens
 from web.context import actor, reading, writing
+from web.i18n import field_errors
 
 bp = Blueprint("api_tokens", __name__)
 
@@ -32,7 +33,7 @@ def create():
         with writing() as uow:
             _id, token = api_tokens.create_token(uow, actor(), actor().username, request.form.get("name", ""))
     except InvalidInput as err:
-        return _page(errors=err.errors, name=request.form.get("name", "")), 422
+        return _page(errors=field_errors(err.errors), name=request.form.get("name", "")), 422
     # Shown once, on this answer only: it is not kept anywhere it could be shown again.
     return _page(new_token=token)
 
