@@ -20,6 +20,7 @@ from engine.complaints import notifications, progress
 from engine.db import UnitOfWork, use_case
 from engine.errors import Code, Conflict, InvalidInput, NotFound
 from engine.models import Complaint, Notification, Survey, WorkTask
+from engine.people.access import check_can_contribute
 from engine.people.roles import Actor
 from engine.workflow import runtime, store
 from engine.workflow.versions import load_version
@@ -62,11 +63,10 @@ def link_url(secret: str, base_url: str, complaint_id: int, reference: str, gene
     return base_url.rstrip("/") + LINK_PATH + link_token(secret, complaint_id, reference, generation)
 
 
+@use_case
 def revoke_links(uow: UnitOfWork, actor: Actor, complaint_id: int) -> int:
     """End every link the customer was given for this complaint (e.g. sent to the wrong person); a new
     link can be given at once. Returns the new generation. Staff who may add to the complaint may do it."""
-    from engine.people.access import check_can_contribute  # engine.people.access imports engine.complaints
-
     complaint = uow.session.get(Complaint, complaint_id)
     if complaint is None:
         raise NotFound(Code.COMPLAINT_NOT_FOUND, complaint=complaint_id)
@@ -77,7 +77,6 @@ def revoke_links(uow: UnitOfWork, actor: Actor, complaint_id: int) -> int:
                         .values(customer_link_generation=Complaint.customer_link_generation + 1)
                         .execution_options(synchronize_session=False))
     audit.record(uow.session, complaint_id, actor, "customer_link_revoked", data={"generation": generation})
-    uow.commit()
     return generation
 
 

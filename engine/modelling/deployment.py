@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from engine import audit
-from engine.db import UnitOfWork
+from engine.db import UnitOfWork, use_case
 from engine.errors import Code, Forbidden, NotFound
 from engine.modelling.cases import CaseResult, read_cases, run_cases
 from engine.models import Complaint, ProcessVersion
@@ -52,6 +52,7 @@ def check_bundle(files: dict[str, str], process_id: str | None = None) -> CheckR
     return CheckReport(bundle=bundle, results=run_cases(from_bundle(bundle), cases))
 
 
+@use_case
 def deploy_models(uow: UnitOfWork, actor: Actor, files: dict[str, str], source: str = "cli",
                   process_id: str | None = None) -> tuple[ProcessVersion, CheckReport]:
     """Deploy a bundle as the version new complaints start on, if it is valid and its tests pass.
@@ -74,7 +75,6 @@ def deploy_models(uow: UnitOfWork, actor: Actor, files: dict[str, str], source: 
     audit.record(uow.session, None, actor, "model_deployed",
                  data={"process": version.process_id, "version": version.id, "hash": version.content_hash,
                        "new": created, "tests": len(report.results), "source": source})
-    uow.commit()
     return version, report
 
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from engine import clock
-from engine.db import UnitOfWork
+from engine.db import UnitOfWork, use_case
 from engine.errors import Code, Forbidden, InvalidInput, NotFound
 from engine.modelling import deployment as modelling
 from engine.modelling.cases import CaseResult
@@ -91,6 +91,7 @@ def list_drafts(uow: UnitOfWork, actor: Actor) -> list[DraftView]:
     return [_view(d) for d in drafts]
 
 
+@use_case
 def open_draft(uow: UnitOfWork, actor: Actor, process_id: str) -> DraftView:
     """The actor's draft of `process_id`, started from the current version's files if there is none."""
     _check_role(actor)
@@ -102,7 +103,6 @@ def open_draft(uow: UnitOfWork, actor: Actor, process_id: str) -> DraftView:
         files = {f.path: f.content for f in uow.session.scalars(
             select(ModelFile).where(ModelFile.version_id == version.id))}
         draft = _create(uow, actor, process_id, version.id, files)
-        uow.commit()
     return _view(draft)
 
 
@@ -142,6 +142,7 @@ def _refusal(err: ModelInvalid) -> InvalidInput:
     return InvalidInput(errors)
 
 
+@use_case
 def save_files(uow: UnitOfWork, actor: Actor, process_id: str, files: dict[str, str]) -> DraftView:
     """Add or replace files of the actor's draft. Unsafe XML, bad paths and oversized files are refused."""
     _check_role(actor)
@@ -158,10 +159,10 @@ def save_files(uow: UnitOfWork, actor: Actor, process_id: str, files: dict[str, 
         else:
             draft.files.append(ModelDraftFile(path=path, content=content))
     draft.updated_at = clock.now()
-    uow.commit()
     return _view(draft)
 
 
+@use_case
 def delete_file(uow: UnitOfWork, actor: Actor, process_id: str, path: str) -> DraftView:
     """Remove one file from the actor's draft."""
     _check_role(actor)
@@ -171,16 +172,15 @@ def delete_file(uow: UnitOfWork, actor: Actor, process_id: str, path: str) -> Dr
         raise NotFound(Code.DRAFT_FILE_NOT_FOUND, path=path)
     draft.files.remove(found)
     draft.updated_at = clock.now()
-    uow.commit()
     return _view(draft)
 
 
+@use_case
 def discard(uow: UnitOfWork, actor: Actor, process_id: str) -> None:
     """Throw the actor's draft away (the deployed versions are untouched)."""
     _check_role(actor)
     draft = _require(uow, actor, process_id)
     uow.session.delete(draft)
-    uow.commit()
 
 
 def _refuse_unsafe(upload: Upload) -> None:
@@ -194,6 +194,7 @@ def _refuse_unsafe(upload: Upload) -> None:
         raise InvalidInput(errors)
 
 
+@use_case
 def upload_into_draft(uow: UnitOfWork, actor: Actor, process_id: str, upload: Upload) -> DraftView:
     """Put uploaded files into the actor's draft of `process_id` (a zip replaces the whole draft).
 
@@ -206,7 +207,6 @@ def upload_into_draft(uow: UnitOfWork, actor: Actor, process_id: str, upload: Up
         open_draft(uow, actor, process_id)
     draft = _require(uow, actor, process_id)
     _overlay(uow, draft, process_id, upload)
-    uow.commit()
     return _view(draft)
 
 
@@ -227,6 +227,7 @@ def _overlay(uow: UnitOfWork, draft: ModelDraft, process_id: str, upload: Upload
     draft.updated_at = clock.now()
 
 
+@use_case
 def draft_from_upload(uow: UnitOfWork, actor: Actor, upload: Upload) -> DraftView:
     """Start the actor's draft of the process an uploaded BPMN file defines (replacing an older draft).
 
@@ -253,7 +254,6 @@ def draft_from_upload(uow: UnitOfWork, actor: Actor, upload: Upload) -> DraftVie
         f.path: f.content for f in uow.session.scalars(select(ModelFile).where(ModelFile.version_id == current.id))}
     draft = _create(uow, actor, process_id, current.id if current else None, base_files)
     _overlay(uow, draft, process_id, upload)
-    uow.commit()
     return _view(draft)
 
 
@@ -281,6 +281,7 @@ def check_draft(uow: UnitOfWork, actor: Actor, process_id: str, run_tests: bool 
     return DraftCheck(problems=[], results=report.results, content_hash=report.bundle.content_hash, tests_run=True)
 
 
+@use_case
 def deploy_draft(uow: UnitOfWork, actor: Actor, process_id: str) -> ProcessVersion:
     """Deploy the actor's draft as the version new complaints start on, then drop the draft.
 
