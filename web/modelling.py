@@ -36,7 +36,7 @@ from engine.modelling.drafts import DraftCheck
 from engine.people.roles import LANE_ROLES
 from engine.workflow.model_xml import ModelInvalid
 from forms.schema import FormDefinition
-from web import messages, schema_forms
+from web import messages, schema_forms, security
 from web.context import actor, reading, state, writing
 from web.errors import error_page
 from web.i18n import field_errors
@@ -78,14 +78,14 @@ def _limit_body(_endpoint, _values) -> None:
 @bp.before_request
 @login_required
 def _modellers_only():
-    if actor().role not in modelling.MODELLER_ROLES:
+    if not modelling.may_manage(actor()):
         return error_page(403)
     return None
 
 
 @bp.app_context_processor
 def _nav() -> dict:
-    return {"can_model": current_user.is_authenticated and current_user.actor.role in modelling.MODELLER_ROLES}
+    return {"can_model": current_user.is_authenticated and modelling.may_manage(current_user.actor)}
 
 
 @bp.errorhandler(RequestEntityTooLarge)
@@ -259,8 +259,9 @@ def editor(process_id: str):
         },
         "text": _modeller_text(),
     }
-    return render_template("modelling/editor.html", draft=draft, files=files, config=config,
+    page = render_template("modelling/editor.html", draft=draft, files=files, config=config,
                            tasks=model_drafts.task_forms(draft.files), max_mb=MAX_UPLOAD // (1024 * 1024))
+    return page, {"Content-Security-Policy": security.EDITOR_CSP}
 
 
 def _modeller_text() -> dict[str, str]:

@@ -78,9 +78,14 @@ def deploy_models(uow: UnitOfWork, actor: Actor, files: dict[str, str], source: 
     return version, report
 
 
+def may_manage(actor: Actor) -> bool:
+    """May the actor work on process models (drafts, versions, deploying)? Process owners and administrators."""
+    return actor.role in MODELLER_ROLES
+
+
 def check_can_manage(actor: Actor) -> None:
-    """Refuse everyone but process owners and administrators."""
-    if actor.role not in MODELLER_ROLES:
+    """Refuse everyone `may_manage` does not allow."""
+    if not may_manage(actor):
         raise Forbidden(Code.MODELS_NOT_ALLOWED)
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from engine import clock
 from engine.db import UnitOfWork, use_case
-from engine.errors import Code, Forbidden, InvalidInput, NotFound
+from engine.errors import Code, InvalidInput, NotFound
 from engine.modelling import deployment as modelling
 from engine.modelling.cases import CaseResult
 from engine.modelling.uploads import BUNDLE_SUFFIXES, MAX_FILES, Upload, overlay, upload_process
@@ -54,11 +54,6 @@ class DraftCheck:
         return not self.problems and all(r.passed for r in self.results)
 
 
-def _check_role(actor: Actor) -> None:
-    if actor.role not in modelling.MODELLER_ROLES:
-        raise Forbidden(Code.MODELS_NOT_ALLOWED)
-
-
 def _draft(uow: UnitOfWork, actor: Actor, process_id: str) -> ModelDraft | None:
     return uow.session.scalar(select(ModelDraft).where(ModelDraft.user_id == actor.id,
                                                        ModelDraft.process_id == process_id))
@@ -78,14 +73,14 @@ def _require(uow: UnitOfWork, actor: Actor, process_id: str) -> ModelDraft:
 
 def get_draft(uow: UnitOfWork, actor: Actor, process_id: str) -> DraftView | None:
     """The actor's draft of `process_id`, or None."""
-    _check_role(actor)
+    modelling.check_can_manage(actor)
     draft = _draft(uow, actor, process_id)
     return _view(draft) if draft is not None else None
 
 
 def list_drafts(uow: UnitOfWork, actor: Actor) -> list[DraftView]:
     """The actor's drafts, most recently changed first."""
-    _check_role(actor)
+    modelling.check_can_manage(actor)
     drafts = uow.session.scalars(select(ModelDraft).where(ModelDraft.user_id == actor.id)
                                  .order_by(ModelDraft.updated_at.desc()))
     return [_view(d) for d in drafts]
@@ -94,7 +89,7 @@ def list_drafts(uow: UnitOfWork, actor: Actor) -> list[DraftView]:
 @use_case
 def open_draft(uow: UnitOfWork, actor: Actor, process_id: str) -> DraftView:
     """The actor's draft of `process_id`, started from the current version's files if there is none."""
-    _check_role(actor)
+    modelling.check_can_manage(actor)
     draft = _draft(uow, actor, process_id)
     if draft is None:
         version = current_version(uow.session, process_id)
@@ -145,7 +140,7 @@ def _refusal(err: ModelInvalid) -> InvalidInput:
 @use_case
 def save_files(uow: UnitOfWork, actor: Actor, process_id: str, files: dict[str, str]) -> DraftView:
     """Add or replace files of the actor's draft. Unsafe XML, bad paths and oversized files are refused."""
-    _check_role(actor)
+    modelling.check_can_manage(actor)
     draft = _require(uow, actor, process_id)
     cleaned = {check_path(path): content for path, content in files.items()}
     for path, content in cleaned.items():
@@ -165,7 +160,7 @@ def save_files(uow: UnitOfWork, actor: Actor, process_id: str, files: dict[str, 
 @use_case
 def delete_file(uow: UnitOfWork, actor: Actor, process_id: str, path: str) -> DraftView:
     """Remove one file from the actor's draft."""
-    _check_role(actor)
+    modelling.check_can_manage(actor)
     draft = _require(uow, actor, process_id)
     found = next((f for f in draft.files if f.path == path), None)
     if found is None:
@@ -178,7 +173,7 @@ def delete_file(uow: UnitOfWork, actor: Actor, process_id: str, path: str) -> Dr
 @use_case
 def discard(uow: UnitOfWork, actor: Actor, process_id: str) -> None:
     """Throw the actor's draft away (the deployed versions are untouched)."""
-    _check_role(actor)
+    modelling.check_can_manage(actor)
     draft = _require(uow, actor, process_id)
     uow.session.delete(draft)
 
@@ -201,7 +196,7 @@ def upload_into_draft(uow: UnitOfWork, actor: Actor, process_id: str, upload: Up
     Unsafe or broken XML is refused here and never stored; what parses but cannot run is reported
     when the draft is checked.
     """
-    _check_role(actor)
+    modelling.check_can_manage(actor)
     _refuse_unsafe(upload)
     if _draft(uow, actor, process_id) is None:
         open_draft(uow, actor, process_id)
@@ -233,7 +228,7 @@ def draft_from_upload(uow: UnitOfWork, actor: Actor, upload: Upload) -> DraftVie
 
     Single files are laid over the current version's files when the process is deployed already.
     """
-    _check_role(actor)
+    modelling.check_can_manage(actor)
     _refuse_unsafe(upload)
     found = upload_process(upload)
     if not found:
@@ -267,7 +262,7 @@ def _problems(files: dict[str, str], process_id: str) -> tuple[list[ModelProblem
 
 def check_draft(uow: UnitOfWork, actor: Actor, process_id: str, run_tests: bool = True) -> DraftCheck:
     """Validate the actor's draft and (when it is valid and `run_tests`) run its test cases."""
-    _check_role(actor)
+    modelling.check_can_manage(actor)
     files = _view(_require(uow, actor, process_id)).files
     problems, bundle = _problems(files, process_id)
     if bundle is None:
@@ -287,7 +282,7 @@ def deploy_draft(uow: UnitOfWork, actor: Actor, process_id: str) -> ProcessVersi
 
     Raises ModelInvalid (with every problem) or modelling.ModelTestsFailed; the draft is kept then.
     """
-    _check_role(actor)
+    modelling.check_can_manage(actor)
     draft = _require(uow, actor, process_id)
     files = _view(draft).files
     problems, _bundle = _problems(files, process_id)
@@ -329,7 +324,7 @@ def task_forms(files: dict[str, str]) -> list[TaskForm]:
 def preview_task_form(uow: UnitOfWork, actor: Actor, process_id: str, task_id: str) -> FormDefinition:
     """The form a task of the actor's draft would show, its own or the generic one (free text plus
     the variables its outgoing conditions read). Raises ModelInvalid while the draft is not valid."""
-    _check_role(actor)
+    modelling.check_can_manage(actor)
     files = _view(_require(uow, actor, process_id)).files
     problems, bundle = _problems(files, process_id)
     if bundle is None:
