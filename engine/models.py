@@ -155,6 +155,8 @@ class Complaint(Base):
     variables: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     state: Mapped[str] = mapped_column(Text)
     lock_version: Mapped[int] = mapped_column(Integer, default=1)
+    #: The customer's links name this number; revoking them raises it, so every link given before is refused.
+    customer_link_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     # Optimistic lock: bumped once per recorded step (engine.complaints.progress), checked on every UPDATE.
     __mapper_args__ = {"version_id_col": lock_version, "version_id_generator": False}
@@ -372,6 +374,10 @@ class ApiToken(Base):
 class IdempotencyRecord(Base):
     """A request made with an `Idempotency-Key`: the key, whose it is, a fingerprint of the request and
     the result it produced, so a repeat returns that result instead of acting twice."""
+    #: After this the token is refused (NULL: never; tokens made before expiry dates existed).
+    expires_at: Mapped[datetime | None]
+    #: A read-only token may only read (GET): anything that changes something is refused.
+    read_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
     __tablename__ = "idempotency_records"
     __table_args__ = (UniqueConstraint("user_id", "scope", "key"),)

@@ -20,6 +20,7 @@ from web import (
     present,
     reports,
     search,
+    security,
     tasks,
 )
 from web.extensions import babel, csrf, login_manager
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         I18N_MARK_MISSING=False,
     )
     app.extensions["complaints"] = context.AppState(settings=settings, db=db)
+    security.init_app(app, settings)
     login_manager.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)

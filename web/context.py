@@ -2,14 +2,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
-from flask import Flask, current_app
+from flask import Flask, abort, current_app, request
 from flask_login import current_user
 
 from engine.config import Settings
 from engine.db import Database, UnitOfWork
-from engine.people.access import may_decide_deferrals, may_record
+from engine.people.access import may_decide_deferrals, may_record, may_see_complaints
 from engine.people.roles import Actor
+
+#: A longer `next` is not one of this site's own addresses.
+MAX_NEXT = 2000
+#: The highest `page=` a list accepts (as the API's `page`); beyond it the offset would overflow the database.
+MAX_PAGE = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -42,11 +48,32 @@ def init_app(app: Flask) -> None:
     def _globals() -> dict:
         signed_in = current_user.is_authenticated
         return {"can_record": signed_in and may_record(current_user.actor),
+                "can_search": signed_in and may_see_complaints(current_user.actor),
                 "can_decide_deferrals": signed_in and may_decide_deferrals(current_user.actor)}
 
 
 def safe_next(target: str | None, default: str) -> str:
-    """Only paths of this site are followed after a form (no open redirect to another site)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return default
+    """Only paths of this site are followed after a form (no open redirect to another site).
+
+    Browsers drop tabs and newlines from URLs and read a backslash as a slash, so "/", a tab, "/evil.example"
+    or "/", a backslash, "evil.example" would leave the site: any control character, a backslash, or a second
+    leading slash refuses the target, as does anything with a scheme or host.
+    """
+    if not target or len(target) > MAX_NEXT or not target.startswith("/"):
+        return default
+    if "\\" in target or any(ord(ch) < 32 or ord(ch) == 127 for ch in target):
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or target.startswith("//"):
+        return default
+    return target
+
+
+def page_number() -> int:
+    """The list page asked for by `?page=` (default 1); anything but a number from 1 to MAX_PAGE is a 400."""
+    raw = request.args.get("page")
+    if raw is None or raw == "":
+        return 1
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > len(str(MAX_PAGE)) or not 1 <= int(raw) <= MAX_PAGE:
+        abort(400)
+    return int(raw)

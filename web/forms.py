@@ -4,6 +4,8 @@ Task and intake forms are not here: they come from the model's JSON Schema (see 
 """
 from __future__ import annotations
 
+from datetime import datetime, time
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -30,6 +32,12 @@ def on_calendar(form, field) -> None:
     """A date-time far enough from year 1 and year 9999 to be converted to UTC and back."""
     if field.data is not None and not on_the_calendar(field.data):
         raise ValidationError(_l("Enter a date and time."))
+
+
+def on_calendar_day(form, field) -> None:
+    """A date far enough from year 1 and year 9999 to be the start or end of a period in any time zone."""
+    if field.data is not None and not on_the_calendar(datetime.combine(field.data, time())):
+        raise ValidationError(_l("Enter a date."))
 
 
 class OneValueForm(FlaskForm):
@@ -88,8 +96,8 @@ class SearchForm(FlaskForm):
     category = SelectField(_l("Category"), validate_choice=False)
     department = SelectField(_l("Department"), validate_choice=False)
     channel = SelectField(_l("Channel"), validate_choice=False)
-    created_from = DateField(_l("Received from"), validators=[Optional()])
-    created_to = DateField(_l("Received until"), validators=[Optional()])
+    created_from = DateField(_l("Received from"), validators=[Optional(), on_calendar_day])
+    created_to = DateField(_l("Received until"), validators=[Optional(), on_calendar_day])
 
 
 class DeferralForm(OneValueForm):

@@ -1,12 +1,12 @@
 """The signed-in user's notifications (deadline warnings, escalations, deferral decisions…)."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, render_template
 from flask_login import login_required
 
 from engine.complaints import inbox
 from web import mail
-from web.context import actor, reading
+from web.context import actor, page_number, reading
 from web.i18n import lang, tz
 
 bp = Blueprint("inbox", __name__)
@@ -21,6 +21,6 @@ def _signed_in() -> None:
 @bp.get("/notifications")
 def index():
     with reading() as uow:
-        page = inbox.messages(uow, actor(), page=request.args.get("page", 1, type=int))
+        page = inbox.messages(uow, actor(), page=page_number())
     texts = {n.id: mail.render(n.kind, n.params, lang(), tz()) for n, _reference in page.items}
     return render_template("inbox.html", page=page, texts=texts)

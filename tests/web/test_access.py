@@ -101,7 +101,7 @@ def test_roles_are_checked_on_every_action(system, login):
     assert gm.post(f"/tasks/{task.id}/claim").status_code == 403
     assert head.get(f"/complaints/{cid}").status_code == 403  # no department yet: routing comes later
     assert owner.post(f"/complaints/{cid}/comments", data={"body": "看一下"}).status_code == 403
-    assert owner.get(f"/complaints/{cid}").status_code == 200
+    assert owner.get(f"/complaints/{cid}").status_code == 403  # process owners see models, not complaints
     with UnitOfWork(system.db, write=False) as uow:
         assert uow.session.query(Comment).count() == 0
 

@@ -17,6 +17,7 @@ were; then every allowed role must get one of the `ok` statuses.
 from __future__ import annotations
 
 import io
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -57,8 +58,10 @@ ROLES = (ANONYMOUS, FORGED, *USERS)
 
 PUBLIC = frozenset({ANONYMOUS, *USERS})
 STAFF = frozenset(USERS)
+#: See complaints at all: everyone but process owners, who work on the models (least privilege).
+SEARCHERS = STAFF - {OWNER}
 #: May see the complaint: department heads see their own department's complaints only.
-READERS = STAFF - {OTHER_HEAD}
+READERS = SEARCHERS - {OTHER_HEAD}
 #: May add comments, contacts and evidence: the roles that work on complaints (engine.people.access).
 CONTRIBUTORS = frozenset({AGENT, HEAD, CS_MANAGER, GM})
 #: May record a complaint (engine.people.roles.INTAKE_ROLES).
@@ -225,8 +228,8 @@ MATRIX: dict[str, dict[str, Case]] = {
     "deferrals.decide": {"POST": page("/deferrals/{o.decided_deferral}", DECIDER, (409,),
                                       body=lambda o: {"data": {"decision": "approve"}})},
     "inbox.index": {"GET": page("/notifications", STAFF)},
-    "search.index": {"GET": page("/search", STAFF)},  # scoped: department heads find their department's
-    "search.export": {"GET": page("/search.csv", STAFF)},
+    "search.index": {"GET": page("/search", SEARCHERS)},  # scoped: department heads find their department's
+    "search.export": {"GET": page("/search.csv", SEARCHERS)},
     "reports.index": {"GET": page("/reports", REPORT_READERS)},
     "reports.export_csv": {"GET": page("/reports/export.csv", REPORT_READERS)},
     "reports.export_xlsx": {"GET": page("/reports/export.xlsx", REPORT_READERS)},
@@ -270,7 +273,7 @@ MATRIX: dict[str, dict[str, Case]] = {
     # Anything else under /api/v1 is a 404 problem for everyone: it guards nothing and shows nothing.
     "api.unknown": {method: api("/api/v1/no-such-resource", PUBLIC, (404,))
                     for method in ("GET", "POST", "PUT", "PATCH", "DELETE")},
-    "api.list_complaints": {"GET": api("/api/v1/complaints", STAFF)},  # scoped like the search page
+    "api.list_complaints": {"GET": api("/api/v1/complaints", SEARCHERS)},  # scoped like the search page
     "api.create_complaint": {"POST": api("/api/v1/complaints", RECORDERS, (201,), body=lambda o: {"json": INTAKE})},
     "api.intake_form": {"GET": api("/api/v1/complaints/form", STAFF)},
     "api.get_complaint": {"GET": api("/api/v1/complaints/{o.complaint}", READERS)},
@@ -293,6 +296,8 @@ MATRIX: dict[str, dict[str, Case]] = {
                                         body=_upload("routing.dmn", b"<broken"))},
     "api.deploy_upload": {"POST": api("/api/v1/process-models/deploy", MODELLERS, (422,),
                                       body=_upload("routing.dmn", b"<broken"))},
+    # Last but sign-out: revoking ends the link every customer route above uses.
+    "customer.revoke_link": {"POST": page("/complaints/{o.complaint}/customer-link/revoke", CONTRIBUTORS, (302,))},
 }
 #: Not decided one by one: HEAD runs the GET view (the same check), Flask answers OPTIONS without a view.
 IMPLICIT_METHODS = {"HEAD", "OPTIONS"}
@@ -376,10 +381,13 @@ def _to_sign_in(location: str) -> bool:
 
 
 class _Clients:
-    """Fresh test clients per request, so that signing out or a flashed message never leaks into the next."""
+    """Fresh test clients per request, so that signing out or a flashed message never leaks into the next.
+    Each comes from an address of its own: the matrix posts the sign-in form many times, and sign-in
+    throttling (tested in tests/web/test_security.py) would otherwise answer 429."""
 
     def __init__(self, app, system, login):
         self.app = app
+        self.addresses = itertools.count(1)
         self.cookies = {role: login(user).get_cookie("session").value for role, user in USERS.items()}
         # A well-formed session of the administrator, signed with a key that is not the app's.
         forger = Flask("forger")
@@ -395,16 +403,25 @@ class _Clients:
             api_tokens.authenticate(system.db, self.tokens[role])
 
     def page(self, role: str):
-        client = self.app.test_client()
+        client = self._client()
         if role in self.cookies:
             client.set_cookie("session", self.cookies[role])
         return client
 
     def api(self, role: str):
-        client = self.app.test_client()
+        client = self._client()
         if role in self.tokens:
             client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {self.tokens[role]}"
         return client
+
+    def _client(self):
+        client = self.app.test_client()
+        client.environ_base["REMOTE_ADDR"] = _address(next(self.addresses))
+        return client
+
+
+def _address(n: int) -> str:
+    return f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}"
 
 
 def _objects(app, system) -> Objects:

@@ -26,6 +26,8 @@ PREFIX = "/api/v1"
 #: A JSON body larger than this is refused (413) before it is read.
 MAX_JSON_BODY = 1024 * 1024
 JSON_TYPE = "application/json"
+#: What a read-only token may do.
+READ_METHODS = ("GET",)
 
 bp = Blueprint("api", __name__, url_prefix=PREFIX)
 problems.register(bp)
@@ -88,6 +90,8 @@ def operation(rule: str, method: str, *, summary: str, tag: str, **options) -> C
                 failure = _authenticate()
                 if failure is not None:
                     return failure
+                if g.api_read_only and op.method not in READ_METHODS:
+                    return problems.problem(403, "This token may only read: use a token that is not read-only.")
             if op.permits is not None:
                 op.permits(actor(), **path_args)
             kwargs = dict(path_args)
@@ -123,11 +127,12 @@ def _authenticate() -> Response | None:
     scheme, _, token = header.partition(" ")
     found = None
     if scheme.lower() == "bearer" and token.strip():
-        found = api_tokens.authenticate(state().db, token.strip())
+        found = api_tokens.grant(state().db, token.strip())
     if found is None:
         return problems.problem(401, "Give a valid API token: Authorization: Bearer <token>.",
                                 headers={"WWW-Authenticate": 'Bearer realm="complaints"'})
-    g.api_actor = found
+    g.api_actor = found.actor
+    g.api_read_only = found.read_only
     return None
 
 
