@@ -61,7 +61,19 @@ class Code(StrEnum):
     DEFERRAL_ALREADY = "deferral_already"  # status (approved, rejected)
     TIMER_NOT_INCIDENT = "timer_not_incident"  # status
     SURVEY_ANSWERED = "survey_answered"
-    MIGRATION_REFUSED = "migration_refused"
+    MIGRATION_REFUSED = "migration_refused"  # reasons (the MIGRATE_* refusals, as {code, params})
+    # -- why one complaint cannot move to another model version (`engine.modelling.migration`); `state` is
+    #    SpiffWorkflow's task state name, `changes` the changed attributes of a task's spec
+    MIGRATE_CLOSED = "migrate_closed"
+    MIGRATE_SAME_VERSION = "migrate_same_version"
+    MIGRATE_OTHER_PROCESS = "migrate_other_process"  # version, process
+    MIGRATE_OPEN_TASK_REMOVED = "migrate_open_task_removed"  # task, state
+    MIGRATE_PASSED_TASK_REMOVED = "migrate_passed_task_removed"  # task, state
+    MIGRATE_OPEN_TASK_CHANGED = "migrate_open_task_changed"  # task, changes
+    MIGRATE_FORM_CHANGED = "migrate_form_changed"  # task
+    MIGRATE_SUBPROCESS = "migrate_subprocess"
+    MIGRATE_CANNOT_CARRY = "migrate_cannot_carry"  # task
+    MIGRATE_HARMLESS_CHANGE = "migrate_harmless_change"  # task (a note, not a refusal)
     # -- invalid input (the error as a whole; its fields carry their own codes)
     INVALID_INPUT = "invalid_input"
     # -- field errors the engine adds to the form validator's (`forms.errors.FormCode`)

@@ -69,6 +69,8 @@ _marking = MarkingDomain()
 
 
 def init_app(app: Flask) -> None:
+    app.jinja_env.filters["refusal"] = message  # a field error or service error in the page language
+
     @app.before_request
     def _mark_missing_translations() -> None:
         if current_app.config["I18N_MARK_MISSING"]:

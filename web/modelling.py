@@ -39,7 +39,7 @@ from forms.schema import FormDefinition
 from web import messages, schema_forms, security
 from web.context import actor, reading, state, writing
 from web.errors import error_page
-from web.i18n import field_errors
+from web.i18n import field_errors, message
 
 bp = Blueprint("modelling", __name__, url_prefix="/models")
 
@@ -183,7 +183,8 @@ def migrate(version_id: int):
         with writing() as uow:
             check = migration.migrate_complaint(uow, actor(), complaint_id, version_id)
     except migration.MigrationRefused as err:
-        flash(_("The complaint cannot move to this version: %(reasons)s", reasons="; ".join(err.reasons)), "error")
+        flash(_("The complaint cannot move to this version: %(reasons)s",
+                reasons=" ".join(message(reason) for reason in err.reasons)), "error")
     else:
         flash(_("Complaint %(reference)s now runs on version %(version)s.", reference=check.reference,
                 version=version_id), "success")

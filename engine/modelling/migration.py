@@ -27,6 +27,7 @@ from engine.models import Complaint, ProcessVersion
 from engine.people.roles import ADMIN, PROCESS_OWNER, Actor
 from engine.workflow import runtime, store
 from engine.workflow.versions import LoadedVersion, load_version
+from forms.errors import FieldError, error
 
 MIGRATOR_ROLES = (PROCESS_OWNER, ADMIN)
 #: Spec attributes whose change does not matter to a task that is already open: where it came from,
@@ -42,8 +43,8 @@ _registry = BpmnWorkflowSerializer.configure(SPIFF_CONFIG)
 class MigrationRefused(Conflict):
     """The complaint cannot move to that version; `reasons` say why."""
 
-    def __init__(self, reasons: list[str]):
-        super().__init__(Code.MIGRATION_REFUSED, reasons="; ".join(reasons))
+    def __init__(self, reasons: list[FieldError]):
+        super().__init__(Code.MIGRATION_REFUSED, reasons=[reason.as_dict() for reason in reasons])
         self.reasons = reasons
 
 
@@ -55,9 +56,9 @@ class MigrationCheck:
     reference: str
     from_version: int
     to_version: int
-    reasons: list[str] = field(default_factory=list)
+    reasons: list[FieldError] = field(default_factory=list)
     #: Open tasks whose model element changed only harmlessly (shown, not refused).
-    notes: list[str] = field(default_factory=list)
+    notes: list[FieldError] = field(default_factory=list)
 
     @property
     def allowed(self) -> bool:
@@ -76,14 +77,14 @@ def _target(session, complaint: Complaint, version_id: int) -> ProcessVersion:
     return target
 
 
-def _same_process_reasons(session, complaint: Complaint, target: ProcessVersion) -> list[str]:
+def _same_process_reasons(session, complaint: Complaint, target: ProcessVersion) -> list[FieldError]:
     if complaint.status != "open":
-        return ["the complaint is closed"]
+        return [error(Code.MIGRATE_CLOSED)]
     if complaint.version_id == target.id:
-        return ["the complaint already runs on this version"]
+        return [error(Code.MIGRATE_SAME_VERSION)]
     source = session.get(ProcessVersion, complaint.version_id)
     if source.process_id != target.process_id:
-        return [f"version {target.id} is a version of another process ({target.process_id})"]
+        return [error(Code.MIGRATE_OTHER_PROCESS, version=target.id, process=target.process_id)]
     return []
 
 
@@ -94,7 +95,7 @@ def _form_changed(old: LoadedVersion, new: LoadedVersion, name: str) -> bool:
     return (before.form.schema, before.form.ui) != (after.form.schema, after.form.ui)
 
 
-def _diff(workflow, new: LoadedVersion) -> tuple[WorkflowDiff, list[str], list[str]]:
+def _diff(workflow, new: LoadedVersion) -> tuple[WorkflowDiff, list[FieldError], list[FieldError]]:
     """The workflow diff against `new`, with the reasons that forbid migrating and harmless notes."""
     reasons, notes = [], []
     spec_diff = SpecDiff(_registry, workflow.spec, new.spec)
@@ -102,25 +103,26 @@ def _diff(workflow, new: LoadedVersion) -> tuple[WorkflowDiff, list[str], list[s
     for task in diff.removed:
         name = task.task_spec.bpmn_id or task.task_spec.name
         if task.state & OPEN:
-            reasons.append(f"open task {name} ({TaskState.get_name(task.state)}) is not in the new version")
+            reasons.append(error(Code.MIGRATE_OPEN_TASK_REMOVED, task=name, state=TaskState.get_name(task.state)))
         elif task.state & TaskState.FINISHED_MASK:
-            reasons.append(f"{name}, already passed ({TaskState.get_name(task.state)}), is not in the new version")
+            reasons.append(error(Code.MIGRATE_PASSED_TASK_REMOVED, task=name,
+                                 state=TaskState.get_name(task.state)))
     for task in diff.changed:
         if not task.state & OPEN:
             continue
         name = task.task_spec.bpmn_id or task.task_spec.name
         changes = sorted(set(spec_diff.changed[task.task_spec]) - HARMLESS)
         if changes:
-            reasons.append(f"open task {name} changed in the new version ({', '.join(changes)})")
+            reasons.append(error(Code.MIGRATE_OPEN_TASK_CHANGED, task=name, changes=", ".join(changes)))
         else:
-            notes.append(f"open task {name}: only its name, documentation or connections changed")
+            notes.append(error(Code.MIGRATE_HARMLESS_CHANGE, task=name))
     if workflow.subprocesses:
-        reasons.append("the complaint runs a subprocess; migrating subprocesses is not supported")
+        reasons.append(error(Code.MIGRATE_SUBPROCESS))
     return diff, reasons, notes
 
 
-def _open_form_reasons(workflow, old: LoadedVersion, new: LoadedVersion) -> list[str]:
-    return [f"the form of open task {task.task_spec.bpmn_id} changed in the new version"
+def _open_form_reasons(workflow, old: LoadedVersion, new: LoadedVersion) -> list[FieldError]:
+    return [error(Code.MIGRATE_FORM_CHANGED, task=task.task_spec.bpmn_id)
             for task in runtime.ready_user_tasks(workflow)
             if _form_changed(old, new, task.task_spec.bpmn_id)]
 
@@ -138,11 +140,12 @@ def _migrate(workflow, diff: WorkflowDiff, new: LoadedVersion) -> None:
     workflow.do_engine_steps()
 
 
-def _leftover_reasons(workflow, new: LoadedVersion) -> list[str]:
+def _leftover_reasons(workflow, new: LoadedVersion) -> list[FieldError]:
     """Tasks that still point at a spec the new version lacks could not be stored and loaded again."""
     known = {id(spec) for spec in new.spec.task_specs.values()}
-    return sorted({f"{t.task_spec.bpmn_id or t.task_spec.name} cannot be carried over"
-                   for t in workflow.tasks.values() if id(t.task_spec) not in known})
+    return [error(Code.MIGRATE_CANNOT_CARRY, task=name)
+            for name in sorted({t.task_spec.bpmn_id or t.task_spec.name
+                                for t in workflow.tasks.values() if id(t.task_spec) not in known})]
 
 
 def _try(session, complaint: Complaint, target: ProcessVersion) -> tuple[MigrationCheck, object, LoadedVersion]:

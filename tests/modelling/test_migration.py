@@ -9,10 +9,11 @@ from sqlalchemy import select
 
 from engine import clock
 from engine.db import UnitOfWork
-from engine.errors import Forbidden
+from engine.errors import Code, Forbidden
 from engine.modelling import deployment as modelling
 from engine.modelling import migration
 from engine.models import AuditEvent, Complaint, Timer
+from forms.errors import FieldError
 from tests.lifecycle import audit_kinds, open_task, start, step
 from tests.modelling.variants import with_changed_form, with_lane, with_legal_review
 from tests.web.conftest import text_of
@@ -67,7 +68,8 @@ def test_an_open_task_in_another_lane_or_with_another_form_is_not_moved(system):
     at_judging = start(system).complaint_id
     lane = deploy(system, with_lane("hand_over", "agent", "cs_manager"))
     refused = check(system, at_hand_over, lane)
-    assert not refused.allowed and refused.reasons == ["open task hand_over changed in the new version (lane)"]
+    assert not refused.allowed and refused.reasons == [
+        FieldError(Code.MIGRATE_OPEN_TASK_CHANGED, {"task": "hand_over", "changes": "lane"})]
     assert check(system, at_judging, lane).allowed
     with pytest.raises(migration.MigrationRefused, match="lane"):
         migrate(system, at_hand_over, lane)
@@ -76,7 +78,7 @@ def test_an_open_task_in_another_lane_or_with_another_form_is_not_moved(system):
 
     form = deploy(system, with_changed_form("judge_validity"))
     assert check(system, at_judging, form).reasons == [
-        "the form of open task judge_validity changed in the new version"]
+        FieldError(Code.MIGRATE_FORM_CHANGED, {"task": "judge_validity"})]
     assert check(system, at_hand_over, form).allowed
 
 
@@ -86,16 +88,17 @@ def test_an_open_task_missing_from_the_target_version_refuses(system):
     migrate(system, complaint, new)
     step(system, complaint, "judge_validity")
     assert open_task(system, complaint).name == "legal_review"
-    assert check(system, complaint, 1).reasons == ["open task legal_review (READY) is not in the new version"]
+    assert check(system, complaint, 1).reasons == [
+        FieldError(Code.MIGRATE_OPEN_TASK_REMOVED, {"task": "legal_review", "state": "READY"})]
 
 
 def test_closed_same_version_and_other_roles(system):
     complaint = start(system).complaint_id
-    assert check(system, complaint, 1).reasons == ["the complaint already runs on this version"]
+    assert check(system, complaint, 1).reasons == [FieldError(Code.MIGRATE_SAME_VERSION)]
     step(system, complaint, "judge_validity", valid=False)
     step(system, complaint, "reply_not_valid")
     new = deploy(system, with_legal_review())
-    assert check(system, complaint, new).reasons == ["the complaint is closed"]
+    assert check(system, complaint, new).reasons == [FieldError(Code.MIGRATE_CLOSED)]
     with UnitOfWork(system.db) as uow, pytest.raises(Forbidden):
         migration.migrate_complaint(uow, system.actor("gm"), complaint, new)
 

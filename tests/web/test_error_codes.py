@@ -17,7 +17,9 @@ from forms.errors import FieldError, FormCode
 from forms.schema import FormDefinition
 from forms.validate import coerce, raw_errors, text_errors, validate
 from tests.api.conftest import problem
-from tests.lifecycle import start
+from tests.lifecycle import start, step
+from tests.modelling.test_migration import deploy
+from tests.modelling.variants import with_lane
 from tests.web.conftest import compile_catalogues, text_of
 from web import messages
 
@@ -141,3 +143,13 @@ def test_the_api_answers_codes_and_words_them_in_the_request_language(system, ap
                                                               "Task nothing does not exist.")
     chinese = problem(client.get("/api/v1/tasks/nothing", headers={**headers, "Accept-Language": "zh-CN"}), 404)
     assert chinese["detail"] == "任务 nothing 不存在。"
+
+
+def test_migration_refusals_are_worded_on_the_version_page(system, login):
+    at_hand_over = start(system).complaint_id
+    step(system, at_hand_over, "judge_validity")
+    lane = deploy(system, with_lane("hand_over", "agent", "cs_manager"))
+    owner = login("owner", "zh")
+    assert "待处理的任务 hand_over 在新版本中有改动（lane）。" in text_of(owner.get(f"/models/versions/{lane}"))
+    moved = owner.post(f"/models/versions/{lane}/migrate", data={"complaint_id": at_hand_over})
+    assert "待处理的任务 hand_over 在新版本中有改动（lane）。" in text_of(owner.get(moved.location))
