@@ -1,6 +1,7 @@
 """The script/expression sandbox: real SpiffWorkflow runs, known escapes, limits, data rules, threads."""
 from __future__ import annotations
 
+import re
 import sys
 import threading
 import time
@@ -17,10 +18,12 @@ from SpiffWorkflow.util.task import TaskState
 from engine.workflow.sandbox import (
     SandboxedEnvironment,
     SandboxError,
+    ScriptLimitExceeded,
     check_expression,
     check_script,
     make_script_engine,
 )
+from engine.workflow.sandbox.guards import percent_fields
 
 # --- BPMN/DMN helpers ------------------------------------------------------------------------
 
@@ -529,6 +532,71 @@ def test_huge_expressions_are_refused(env, expression):
     began = time.monotonic()
     with pytest.raises(SandboxError):
         env.evaluate(expression, {})
+    assert time.monotonic() - began < 1
+
+
+#: An integer of 16,000 bits, as task data could bring one (JSON numbers of up to 4,300 digits parse).
+BIG = int("f" * 4000, 16)
+
+
+@pytest.mark.parametrize(("script", "message"), [
+    # single C-level operations that ran for minutes in a server worker (issue 13)
+    ("x = round(1, -10**8)", "round() to -100000000 digits: at most 400"),
+    ("x = round(2.5, 10**6)", "round() to 1000000 digits"),
+    ("x = pow(3, 10 ** 2000, 7)", "'**' would make an integer of more than 4,096 bits"),
+    ("x = pow(big, 3, 7)", "'pow()' on an integer of more than 4,096 bits"),
+    ("n = int('f' * 100000, 16)", "int() of a text of 100,000 characters"),
+    ("n = int('f' * 2000, 16)", "'int()' would make an integer of more than 4,096 bits"),
+    ("x = big // 3", "'//' on an integer of more than 4,096 bits"),
+    ("x = big % 3", "'%' on an integer of more than 4,096 bits"),
+    ("x = big / 3", "'/' on an integer"),
+    ("x = divmod(big, 3)", "'divmod()' on an integer"),
+    ("x = big\nx //= 3", "'//' on an integer"),
+    ("t = ()\nfor i in range(200): t = (t,)\nh = hash(t)", "hash() of a value nested more than 100 levels"),
+    # values made by methods count against the size limit (issue 13: 0.75–1.5 GB peaks)
+    ("s = 'ab ' * 300000\nkeep = []\nfor i in range(20):\n    keep.append(s.split())", "str.split()"),
+    ("s = 'x' * 900000\nkeep = []\nfor i in range(20):\n    keep.append(s.upper())", "str.upper()"),
+    ("s = 'x' * 900000\nkeep = []\nfor i in range(20):\n    keep.append(s[1:])", "slice"),
+    ("s = 'a\\n' * 400000\nx = s.splitlines()", "str.splitlines()"),
+])
+def test_costly_operations_are_refused_before_they_run(env, script, message):
+    began = time.monotonic()
+    with pytest.raises(ScriptLimitExceeded) as info:
+        env.execute(script, {"big": BIG})
+    assert message in str(info.value) and info.value.limit == "size"
+    assert time.monotonic() - began < 1
+
+
+@pytest.mark.parametrize(("expression", "message"), [
+    ("round(1, -10**8)", "round() to -100000000 digits"),
+    ("big // 7", "'//' on an integer"),
+    ("big % 7", "'%' on an integer"),
+    ("int('f' * 5000, 16)", "int() of a text of 5,000 characters"),
+])
+def test_costly_expressions_are_refused_before_they_run(env, expression, message):
+    with pytest.raises(ScriptLimitExceeded, match=re.escape(message)):
+        env.evaluate(expression, {"big": BIG})
+
+
+def test_everyday_arithmetic_and_text_still_work(env):
+    data = run(env, "a = round(2.675, 2)\nb = pow(7, 128, 1000)\nc = int('ff', 16) // 3\nd = 17 % 5\n"
+                    "e = divmod(17, 5)[0]\nf = hash((1, (2, 3))) == hash((1, (2, 3)))\ng = 'a b c'.split()\n"
+                    "h = 'abc'.upper()[1:]\ni = '%(n)05d' % {'n': 42}")
+    assert (data["a"], data["b"], data["c"], data["d"], data["e"], data["f"], data["g"], data["h"], data["i"]) \
+        == (2.67, pow(7, 128, 1000), 85, 2, 3, True, ["a", "b", "c"], "BC", "00042")
+
+
+@pytest.mark.parametrize("template", ["%s", "%%", "%(a)s %(b)-5d", "%5.2f%%", "%(a)s%", "100%", "%-#0 +12.3ld",
+                                      "%(a(b))s", "%*d", "%.*f%"])
+def test_percent_fields_are_read_as_python_reads_them(template):
+    legacy = re.compile(r"%(?:\([^)]*\))?[#0+ \-]*(\*|\d+)?(?:\.(\*|\d+))?[hlL]?.", re.S)
+    assert percent_fields(template) == legacy.findall(template)
+
+
+def test_percent_format_check_is_linear_in_the_template():
+    began = time.monotonic()
+    assert percent_fields("%(" * 200_000) == []  # the regex it replaces rescanned the rest at every '%('
+    assert len(percent_fields("%(a)d" * 20_000)) == 20_000
     assert time.monotonic() - began < 1
 
 

@@ -88,8 +88,8 @@ class Budget:
                                       "size")
         self.produced += size
         if self.produced > MAX_PRODUCED:
-            raise ScriptLimitExceeded(f"exceeded the limit of {MAX_PRODUCED:,} elements/characters made in one run",
-                                      "size")
+            raise ScriptLimitExceeded(f"exceeded the limit of {MAX_PRODUCED:,} elements/characters made in one run "
+                                      f"(at {what})", "size")
 
     def step(self, line: int) -> None:
         """Count one executed line and stop the script at the limits.

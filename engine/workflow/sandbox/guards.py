@@ -117,6 +117,8 @@ def percent_fields(template: str) -> list[tuple[str, str]]:
             precision, at = _number_at(template, at + 1)
         if at < length and template[at] in "hlL":
             at += 1
+        if at >= length:  # no conversion character: Python refuses it ("incomplete format")
+            break
         fields.append((width, precision))
         start = template.find("%", at + 1)  # `at` is the conversion character (`%` for `%%`)
     return fields
