@@ -72,7 +72,7 @@ def deploy_workflows(db: Database, settings: Settings, deployed_by: str = "start
     deliberately since (modeller, upload, API, `complaints deploy`) stays current across restarts until the
     folder itself changes (docs/MODELLING.md, "Which version is current"). Raises ModelInvalid.
     """
-    bundle = validate_bundle(read_bundle(settings.workflows_dir))
+    bundle = validate_bundle(read_bundle(settings.workflows_dir), settings.process_id)
     with UnitOfWork(db) as uow:
         session = uow.session
         last = last_deployment(session, bundle.process_id, "startup")

@@ -99,7 +99,7 @@ def validate_bundle(files: dict[str, str], process_id: str | None = None) -> Val
             VALIDATOR.validate(trees[path], path)
         except ValidationException as err:
             problems.append(_problem_from_spiff(err, trees))
-    decisions = {}
+    decisions: dict[str, str] = {}
     for path in dmn_files:
         problems.extend(_check_dmn(path, trees[path], decisions))
     for path in bpmn_files:
@@ -232,8 +232,20 @@ def _problem_from_spiff(err: ValidationException, trees: dict[str, etree._Elemen
         node = tree.find(f".//*[@id='{element_id}']")
         line = node.sourceline if node is not None else None
     # SpiffWorkflow appends the place on further lines: keep the whole message, on one line
-    message = " ".join(str(getattr(err, "error", None) or err.args[0] if err.args else err).split())
-    return ModelProblem(err.file_name or next(iter(trees), "(bundle)"), line, element_id, message)
+    message = " ".join(str(err.args[0] if err.args else err).split())
+    if message.endswith(" of type") and getattr(err, "tag", ""):  # SpiffWorkflow leaves the type out
+        message = f"{message} {err.tag}"
+    hint = next((h for start, h in _SPIFF_HINTS.items() if message.startswith(start)), None)
+    return ModelProblem(err.file_name or next(iter(trees), "(bundle)"), line, element_id, message, hint)
+
+
+#: Hints for SpiffWorkflow's own refusals, by the start of its message.
+_SPIFF_HINTS = {
+    "Multiple outgoing flows are not supported": "let the task lead to one gateway (exclusive, inclusive or "
+                                                 "parallel) and branch there",
+    "Element '{": "the file does not follow the BPMN/DMN 1.3 schema here; open and save it in Camunda "
+                  "Modeler 5 or bpmn.io",
+}
 
 
 def _element_id_at_line(tree: etree._Element, line: int) -> str | None:

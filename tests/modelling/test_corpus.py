@@ -52,6 +52,10 @@ CASES = {
     "dmn_no_input_text": ("dmn_no_input_text", [("discount.dmn", "in_level", '<input id="in_level"',
                                                  "no input expression text")]),
     "dmn_literal": ("dmn_literal", [("discount.dmn", "discount", '<decision id="discount"', "literal expression")]),
+    "dmn_malformed_rule": ("dmn_malformed_rule", [("discount.dmn", "rule_gold_extra", 'id="rule_gold_extra"',
+                                                   "more entries than its table has inputs and outputs")]),
+    "multiple_outgoing": ("multiple_outgoing", [("multiple_outgoing.bpmn", "compute", 'id="compute"',
+                                                 "not supported for tasks of type bpmn:scriptTask")]),
 }
 
 

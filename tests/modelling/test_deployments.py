@@ -3,6 +3,7 @@ changed workflows/ folder is deployed once; and a model that would hang or crash
 from __future__ import annotations
 
 import io
+import json
 import shutil
 import threading
 import time
@@ -22,7 +23,7 @@ from engine.models import Complaint, ModelDeployment, ProcessVersion
 from engine.workflow.deploy import current_version, deploy_bundle, read_bundle, validate_bundle
 from engine.workflow.model_xml import ModelInvalid
 from tests.api.conftest import api, token  # noqa: F401
-from tests.lifecycle import INTAKE
+from tests.lifecycle import ANSWERS, INTAKE, open_task
 from tests.web.conftest import text_of
 from web.cli import main as cli
 
@@ -266,3 +267,28 @@ def test_a_hostile_start_does_not_block_other_requests(system, api):  # noqa: F8
     assert time.monotonic() - began < 1.0
     worker.join(10)
     assert results == {"start": 422}
+
+
+def test_a_step_that_fails_while_advancing_answers_422_and_changes_nothing(system, api, tmp_path):  # noqa: F811
+    """A condition that fails at run time (stored past the model's tests): completing the task before it is
+    refused naming the element, on the API (problem+json) and the command line (exit 2); the task stays open."""
+    files = read_bundle(WORKFLOWS)
+    files[BPMN] = files[BPMN].replace(">valid == True<", ">valid == True and 1 // 0 == 0<", 1)
+    with UnitOfWork(system.db) as uow:
+        deploy_bundle(uow.session, validate_bundle(files), "owner", source="cli")
+        uow.commit()
+    agent = api("agent1")
+    started = agent.post("/api/v1/complaints", json=INTAKE)
+    assert started.status_code == 201, started.json
+    task = open_task(system, started.json["complaint_id"])
+    body = {"data": ANSWERS["judge_validity"], "version": started.json["version"]}
+    refused = agent.post(f"/api/v1/tasks/{task.id}/complete", json=body)
+    assert refused.status_code == 422 and refused.mimetype == "application/problem+json"
+    assert "gw_valid" in refused.get_data(as_text=True) or "flow_valid" in refused.get_data(as_text=True)
+    assert open_task(system, started.json["complaint_id"]).id == task.id
+    with UnitOfWork(system.db, write=False) as uow:
+        assert uow.session.get(Complaint, started.json["complaint_id"]).lock_version == started.json["version"]
+    result = CliRunner().invoke(cli, ["complete", task.id, "--user", "agent1"],
+                                input=json.dumps(ANSWERS["judge_validity"]),
+                                env={"DATABASE_URL": system.settings.database_url})
+    assert result.exit_code == 2 and "gw_valid" in result.output, result.output
