@@ -10,7 +10,7 @@ from engine import clock
 from engine.complaints import casework, evidence, intake
 from engine.errors import InvalidInput
 from engine.people.access import check_can_record
-from forms.errors import FormCode, error
+from forms.errors import FieldErrors, FormCode, error
 from forms.render import raw_values
 from web import schema_forms
 from web.context import actor, reading, state, writing
@@ -41,7 +41,7 @@ def new():
     values = schema_forms.posted_values()
     file_fields = schema_forms.file_fields(form)
     earlier = [i for name in file_fields for i in values.get(name, [])]  # uploads kept by a failed post
-    errors: dict[str, list[str]] = {}
+    errors: FieldErrors = {}
     posted = schema_forms.posted_uploads(form, values, errors)
     data, more = schema_forms.check(form, values)
     errors = {**more, **errors}
@@ -87,7 +87,7 @@ def show(complaint_id: int):
 
 
 def _complaint_page(complaint_id: int, comment_form: CommentForm, contact_form: ContactForm,
-                    evidence_errors: dict[str, list[str]], status: int = 200):
+                    evidence_errors: FieldErrors, status: int = 200):
     with reading() as uow:
         view = casework.complaint_view(uow, actor(), complaint_id)
     if contact_form.contacted_at.data is None and not contact_form.errors:

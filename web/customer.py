@@ -13,6 +13,7 @@ from engine.complaints.intake import intake_form
 from engine.errors import Conflict, InvalidInput
 from engine.people.access import may_contribute
 from engine.people.users import LOCALES
+from forms.errors import FieldErrors
 from web.context import actor, reading, state, writing
 from web.i18n import field_errors
 
@@ -66,7 +67,7 @@ def answer(token: str):
         abort(400)
     satisfied = {"yes": True, "no": False}.get(request.form.get("satisfied", ""))
     rating_text = request.form.get("rating", "").strip()
-    errors: dict[str, list[str]] = {}
+    errors: FieldErrors = {}
     rating = None
     if rating_text:
         rating = int(rating_text) if rating_text.isdigit() and len(rating_text) < 3 else -1

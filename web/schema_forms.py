@@ -6,6 +6,7 @@ from flask import request
 
 from engine.complaints import evidence
 from engine.errors import InvalidInput
+from forms.errors import FieldErrors
 from forms.render import Field, describe_form, prepare_submission
 from forms.schema import FormDefinition
 from forms.validate import coerce, validate
@@ -27,7 +28,7 @@ def file_fields(form: FormDefinition) -> list[str]:
 
 
 def posted_uploads(form: FormDefinition, values: dict[str, list[str]],
-                   errors: dict[str, list[str]]) -> dict[str, list[evidence.Upload]]:
+                   errors: FieldErrors) -> dict[str, list[evidence.Upload]]:
     """The files posted for the form's file fields, by field, not stored yet: their ids are added to
     `values` (the form's data names them), refused files become errors of their field."""
     posted: dict[str, list[evidence.Upload]] = {}
@@ -51,7 +52,7 @@ def all_uploads(posted: dict[str, list[evidence.Upload]]) -> list[evidence.Uploa
 
 
 def keep_uploads(posted: dict[str, list[evidence.Upload]], values: dict[str, list[str]],
-                 complaint_id: int | None, errors: dict[str, list[str]]) -> None:
+                 complaint_id: int | None, errors: FieldErrors) -> None:
     """Store the files of a form that is shown again (its other fields had errors), so that it keeps them:
     as the complaint's evidence, or waiting for the intake (`complaint_id` None). A refusal becomes an
     error of the field, and the files are dropped from `values`."""
@@ -75,12 +76,12 @@ def check(form: FormDefinition, values: dict[str, list[str]]) -> tuple[dict, dic
     return data, {**more, **errors}
 
 
-def fields(form: FormDefinition, values: dict[str, list[str]], errors: dict[str, list[str]]) -> list[Field]:
+def fields(form: FormDefinition, values: dict[str, list[str]], errors: FieldErrors) -> list[Field]:
     """The form's fields for the templates, with the values as typed and translated errors."""
     return describe_form(form, lang(), values, field_errors(errors), words())
 
 
-def other_errors(form: FormDefinition, errors: dict[str, list[str]]) -> list[tuple[str, list[str]]]:
+def other_errors(form: FormDefinition, errors: FieldErrors) -> list[tuple[str, list[str]]]:
     """Translated errors that belong to no field of the form (names it does not have, the form as a whole),
     for the top of the page: they have no field to stand beside."""
     names = set(form.field_names())

@@ -11,6 +11,7 @@ from engine.complaints import casework, deferrals, evidence, tasks
 from engine.complaints import form_drafts as drafts
 from engine.complaints.worklist import SCOPES, SORTS
 from engine.errors import Conflict, InvalidInput
+from forms.errors import FieldErrors
 from forms.render import defaults, describe_values, merged, raw_values, render_instructions, value_text
 from forms.validate import raw_errors
 from web import schema_forms
@@ -82,7 +83,7 @@ def submit(task_id: str):
     if view.row.status != "open":
         return _handled(view, values), 409
     form = view.meta.form
-    errors: dict[str, list[str]] = {}
+    errors: FieldErrors = {}
     posted = schema_forms.posted_uploads(form, values, errors)
     settings = state().settings
     if request.form.get("_action") == "draft":

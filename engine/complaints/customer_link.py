@@ -24,7 +24,7 @@ from engine.people.access import check_can_contribute
 from engine.people.roles import Actor
 from engine.workflow import runtime, store
 from engine.workflow.versions import load_version
-from forms.errors import FormCode, error
+from forms.errors import FieldErrors, FormCode, error
 from forms.patterns import pattern_matches
 
 SURVEY_MESSAGE = "customer_survey"
@@ -185,9 +185,9 @@ class Answer:
     comment: str = ""
 
 
-def check_answer(answer: Answer) -> dict[str, list[str]]:
+def check_answer(answer: Answer) -> FieldErrors:
     """Field errors of an answer (empty when it is acceptable)."""
-    errors: dict[str, list[str]] = {}
+    errors: FieldErrors = {}
     if not isinstance(answer.satisfied, bool):
         errors["satisfied"] = [error(FormCode.REQUIRED)]
     if answer.rating is not None and (isinstance(answer.rating, bool) or answer.rating not in RATINGS):
