@@ -50,6 +50,11 @@ def configure(timezone: str) -> None:
     _zone = ZoneInfo(timezone)
 
 
+def zone_name() -> str:
+    """The configured time zone's name."""
+    return _zone.key
+
+
 def covered(year: int) -> bool:
     """Does the holiday package know the official schedule (holidays and 调休) of `year`?"""
     try:

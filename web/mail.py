@@ -40,6 +40,9 @@ MESSAGES = {
                              "%(note)s")),
     "deferral_rejected": (N_("[%(reference)s] Deferral rejected: %(task)s"),
                           N_("The general manager rejected moving the deadline of %(task)s; it stays. %(note)s")),
+    "special_case": (N_("[%(reference)s] Reported at once: %(level)s"),
+                     N_("Complaint %(reference)s (%(customer)s) was recorded as a %(level)s. Special cases are "
+                        "reported to the general manager and the customer-service manager at once.")),
     "customer_link": (N_("Your complaint %(reference)s"),
                       N_("Dear %(customer)s, we have recorded your complaint as %(reference)s. Follow its progress "
                          "here (valid for %(days)s days):\n%(link)s")),
@@ -48,6 +51,8 @@ ESCALATED = N_("It has been escalated to: %(role)s.")
 #: The roles a task can be escalated to (same texts as the role names in `web.labels`).
 ROLE_NAMES = {"cs_manager": N_("Customer-service manager"), "general_manager": N_("General manager")}
 TIMES = ("due", "deadline", "until")
+#: The levels reported at once (`engine.complaints.deadlines.REPORTED_AT_ONCE`), as the trade names them.
+LEVEL_NAMES = {"major": N_("major complaint"), "crisis": N_("crisis event")}
 
 
 @cache
@@ -65,6 +70,8 @@ def render(kind: str, params: dict, locale: str, zone: tzinfo) -> tuple[str, str
         if values.get(name):
             values[name] = format_datetime(datetime.fromisoformat(values[name]), "yyyy-MM-dd HH:mm",
                                            tzinfo=zone, locale=locale)
+    if kind == "special_case":
+        values["level"] = catalogue.gettext(LEVEL_NAMES.get(params.get("level"), params.get("level") or ""))
     subject, body = MESSAGES[kind]
     text = catalogue.gettext(body) % values
     role = ROLE_NAMES.get(params.get("escalated_to")) if kind == "breach" else None

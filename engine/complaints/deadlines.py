@@ -79,6 +79,7 @@ def sync(session: Session, complaint: Complaint, workflow, waiting: list[runtime
             fired.append(row)
         else:
             row.status = "cancelled"
+    fired += _fired_without_waiting(session, complaint, workflow, now)
     for timer in waiting:
         if timer.task_id not in rows and not is_no_deadline(timer.due_at):
             session.add(Timer(
@@ -102,8 +103,34 @@ def due_times(waiting: list[runtime.WaitingTimer]) -> dict[str, datetime]:
     return due
 
 
+def _fired_without_waiting(session: Session, complaint: Complaint, workflow, now: datetime) -> list[Timer]:
+    """Rows for limits that had already passed when their task opened (a complaint recorded late, a step that
+    opened after its limit counted from receipt): they fired at once and are a timeout at once."""
+    fired = runtime.fired_sla_timers(workflow)
+    if not fired:
+        return []
+    known = set(session.scalars(select(Timer.id).where(Timer.complaint_id == complaint.id)))
+    rows = []
+    for timer in fired:
+        if timer.task_id in known:
+            continue
+        row = Timer(id=timer.task_id, complaint_id=complaint.id, name=timer.name, kind=timer.kind,
+                    work_task_id=timer.attached_task_id, task_name=timer.attached_task_name,
+                    due_at=timer.due_at, next_attempt_at=timer.due_at, status="fired", fired_at=now, attempts=0)
+        session.add(row)
+        rows.append(row)
+    return rows
+
+
+def _work_task(session: Session, task_id: str) -> WorkTask | None:
+    """The task row, also when it was opened in this very step (added, not flushed: progress.record holds
+    the flush back until the end)."""
+    return session.get(WorkTask, task_id) or next(
+        (o for o in session.new if isinstance(o, WorkTask) and o.id == task_id), None)
+
+
 def _apply(session: Session, complaint: Complaint, timer: Timer, now: datetime) -> None:
-    work = session.get(WorkTask, timer.work_task_id) if timer.work_task_id else None
+    work = _work_task(session, timer.work_task_id) if timer.work_task_id else None
     if timer.kind == "warning" and work is not None and work.status == "open":
         work.warned_at = now
         audit.record(session, complaint.id, SYSTEM, "deadline_warning", task_id=work.id, task_name=work.name,
@@ -116,6 +143,8 @@ def _apply(session: Session, complaint: Complaint, timer: Timer, now: datetime) 
 
 def _breach(session: Session, complaint: Complaint, timer: Timer, work: WorkTask, now: datetime) -> None:
     person_id = work.assignee_id or _sole_holder(session, work)
+    if work.due_at is None or timer.due_at < work.due_at:  # a limit passed before its task opened
+        work.due_at = timer.due_at
     amount = int(complaint.variables.get("penalty") or 0)
     session.add(Penalty(
         complaint_id=complaint.id, timer_id=timer.id, work_task_id=work.id, task_name=work.name,

@@ -78,6 +78,32 @@ def call_time(start: str, duration: str) -> str:
     return deadline(start, duration, "daytime")
 
 
+class _ServerTime:
+    """A model function that reads the program's clock or the working-time calendar.
+
+    Model code runs in sandbox worker processes (engine/workflow/sandbox/isolation.py) that have neither the
+    program's clock (set by tests and demos) nor its configured time zone. Pickled for a worker, the function
+    takes both along as they are in the server at that moment, so `now()` in a model is the server's now.
+    """
+
+    def __init__(self, function):
+        self.function = function
+
+    def __call__(self, *args):
+        return self.function(*args)
+
+    def __reduce__(self):
+        return _in_worker, (self.function, clock.now().isoformat(), workcalendar.zone_name())
+
+
+def _in_worker(function, now_iso: str, zone: str) -> _ServerTime:
+    """Unpickling in a sandbox worker: take over the server's time and zone for this call."""
+    clock.set_now(datetime.fromisoformat(now_iso))
+    workcalendar.configure(zone)
+    return _ServerTime(function)
+
+
 #: Names models may call, handed to the sandbox.
-MODEL_FUNCTIONS = {"duration_fraction": duration_fraction, "now": now, "deadline": deadline,
-                   "warning": warning, "call_time": call_time, "no_deadline": no_deadline}
+MODEL_FUNCTIONS = {"duration_fraction": duration_fraction, "now": _ServerTime(now),
+                   "deadline": _ServerTime(deadline), "warning": _ServerTime(warning),
+                   "call_time": _ServerTime(call_time), "no_deadline": no_deadline}
