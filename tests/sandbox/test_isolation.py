@@ -5,6 +5,7 @@ The slow cases (they wait for the CPU or wall-clock limit) are marked `faults`, 
 from __future__ import annotations
 
 import os
+import signal
 import threading
 import time
 from html import escape
@@ -78,6 +79,14 @@ def test_a_crash_kills_the_worker_only_and_it_is_replaced(sandbox):
         sandbox.evaluate("crash()", {})
     assert info.value.limit == "crash"
     assert not before & set(isolation.pool().workers()) or len(before) > 1
+    _next_call_is_quick(sandbox)
+
+
+def test_a_worker_killed_while_idle_costs_no_request_an_error(sandbox):
+    sandbox.evaluate("1", {})
+    for pid in isolation.pool().workers():
+        os.kill(pid, signal.SIGKILL)
+    time.sleep(0.1)
     _next_call_is_quick(sandbox)
 
 

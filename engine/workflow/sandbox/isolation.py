@@ -48,6 +48,10 @@ _SIGNALS = {signal.SIGXCPU: ("cpu", "used more than {cpu} s of CPU time"),
             signal.SIGABRT: ("crash", "crashed the worker running it")}
 
 
+class _Stale(Exception):
+    """The worker died while it was idle (killed from outside): the request never reached it."""
+
+
 class _Worker:
     """One worker process and its two pipes; used by one thread at a time."""
 
@@ -65,10 +69,12 @@ class _Worker:
         if not self.ready:
             self._receive(START_SECONDS, starting=True)
             self.ready = True
+        if self.process.poll() is not None:
+            raise _Stale()
         try:
             wire.write_frame(self.process.stdin.fileno(), request)
-        except OSError:  # BrokenPipeError: it died since its last answer
-            raise self._death() from None
+        except OSError:  # BrokenPipeError: it died since its last answer, before reading this request
+            raise _Stale() from None
         return self._receive(WALL_SECONDS, starting=False)
 
     def _receive(self, seconds: float, starting: bool) -> dict:
@@ -119,14 +125,22 @@ class WorkerPool:
         self._free = threading.Condition()
 
     def call(self, request: bytes) -> dict:
-        """Run `request` on a worker; a worker that fails is replaced before the error is raised."""
-        worker = self._take()
-        try:
-            answer = worker.call(request)
-        except BaseException:
-            worker.kill()
-            self._replace()
-            raise
+        """Run `request` on a worker; a worker that fails is replaced before the error is raised. A worker found
+        dead before the request reached it is replaced and the request goes to the replacement."""
+        for retry in (False, True):
+            worker = self._take()
+            try:
+                answer = worker.call(request)
+                break
+            except _Stale:
+                worker.kill()
+                self._replace()
+                if retry:
+                    raise SandboxError("sandbox workers die as soon as they start; see the server log") from None
+            except BaseException:
+                worker.kill()
+                self._replace()
+                raise
         if answer.get("limit") == "memory":  # it stops after such an answer
             worker.kill()
             self._replace()
