@@ -20,7 +20,8 @@ from engine.db import Database, UnitOfWork, use_case
 from engine.errors import Code, Forbidden, InvalidInput, NotFound
 from engine.models import ApiToken, User
 from engine.people.roles import ADMIN, SYSTEM, Actor
-from forms.errors import FieldErrors, FormCode, error
+from forms.errors import FieldErrors, error
+from forms.validate import text_errors
 
 #: Every token starts with this, so a leaked one is recognisable (e.g. by secret scanners).
 TOKEN_PREFIX = "cpt_"  # noqa: S105 - a marker, not a secret
@@ -83,8 +84,8 @@ def create_token(uow: UnitOfWork, actor: Actor, username: str, name: str = "", *
         raise Forbidden(Code.OWN_TOKENS_ONLY)
     name = (name or "").strip() or "API token"
     errors: FieldErrors = {}
-    if len(name) > MAX_NAME:
-        errors["name"] = [error(FormCode.TOO_LONG, max=MAX_NAME)]
+    if problems := text_errors(name, MAX_NAME):
+        errors["name"] = problems
     days = DEFAULT_DAYS if days is None else days
     if not 1 <= days <= MAX_DAYS:
         errors["days"] = [error(Code.CHOOSE_BETWEEN, min=1, max=MAX_DAYS)]

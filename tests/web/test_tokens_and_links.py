@@ -251,3 +251,33 @@ def test_the_worker_and_the_cli_clean_pending_uploads(system, monkeypatch):
     assert result.exit_code == 0, result.output
     assert "deleted 1 expired pending upload(s) (9 bytes)" in result.output
     assert not (evidence.evidence_folder(system.settings) / stored).exists()
+
+
+def test_fuzzed_token_forms_are_refused_beside_the_field_or_create_one_token(system, login):
+    """Hostile names, lifetimes and flags on the tokens form: a token within the bounds, or a 400/422 and
+    no token; never a server error."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    client = login("agent1")
+    texts = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=120)
+
+    @settings(max_examples=60, deadline=None, database=None)
+    @given(name=texts, days=st.one_of(texts, st.integers(-10, 1000).map(str)), read_only=st.sampled_from(
+        ["", "1", "0", "true", "\u202e1"]))
+    def check(name, days, read_only):
+        with UnitOfWork(system.db, write=False) as uow:
+            before = len(uow.session.scalars(select(ApiToken)).all())
+        response = client.post("/account/api-tokens", data={"name": name, "days": days, "read_only": read_only})
+        with UnitOfWork(system.db, write=False) as uow:
+            made = uow.session.scalars(select(ApiToken).order_by(ApiToken.id.desc())).all()
+        wellformed = days.strip() == "" or (days.strip().isascii() and days.strip().isdigit()
+                                            and 1 <= int(days.strip()) <= api_tokens.MAX_DAYS)
+        if response.status_code == 200:
+            assert wellformed and len(made) == before + 1
+            assert made[0].read_only == (read_only == "1")
+        else:
+            assert response.status_code in (400, 422) and len(made) == before
+            assert not wellformed or len(name.strip()) > api_tokens.MAX_NAME or "\x00" in name
+
+    check()
