@@ -281,3 +281,24 @@ def test_fuzzed_token_forms_are_refused_beside_the_field_or_create_one_token(sys
             assert not wellformed or len(name.strip()) > api_tokens.MAX_NAME or "\x00" in name
 
     check()
+
+
+def test_the_timer_worker_cleans_pending_uploads_every_few_minutes(system):
+    """The worker's first pass clears expired uploads; later passes within CLEAN_EVERY_SECONDS do not look."""
+    import time
+
+    from engine.complaints import timers
+    from web import mail
+
+    stored = _pending(system, "agent1", b"forgotten")
+    clock.advance(timedelta(hours=system.settings.pending_evidence_hours, minutes=1))
+    evidence._last_clean.pop(system.settings.database_url, None)
+    stop = timers.start_worker_thread(system.db, system.settings, mail.renderer(system.settings))
+    try:
+        deadline = time.monotonic() + 10
+        while (evidence.evidence_folder(system.settings) / stored).exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+    assert not (evidence.evidence_folder(system.settings) / stored).exists()
+    assert evidence.clean_pending_if_due(system.db, system.settings) is None  # looked a moment ago
