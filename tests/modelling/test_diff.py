@@ -27,8 +27,9 @@ def test_a_new_step_lists_its_elements_lane_form_and_test_case():
 def test_lane_condition_timer_and_sla_changes():
     files = with_lane("hand_over", "agent", "cs_manager")
     bpmn = files[BPMN].replace("valid == True", "valid == True and not is_malicious", 1)
-    bpmn = bpmn.replace("<bpmn:timeDuration xsi:type=\"bpmn:tFormalExpression\">sla_handover</bpmn:timeDuration>",
-                        "<bpmn:timeDuration xsi:type=\"bpmn:tFormalExpression\">\"PT20M\"</bpmn:timeDuration>")
+    timer = "deadline(received_at, sla_handover, basis_first_response)"
+    assert bpmn.count(f">{timer}<") == 1
+    bpmn = bpmn.replace(f">{timer}<", '>"2026-12-01T00:00:00+08:00"<')
     bpmn = bpmn.replace('name="sla" value="warning"', 'name="sla" value="deadline"', 1)
     files[BPMN] = bpmn
     changes = _by_id(diff_bundles(shipped(), files))
@@ -36,7 +37,7 @@ def test_lane_condition_timer_and_sla_changes():
     assert changes[(CHANGED, "flow_valid")].details == [
         "condition: valid == True → valid == True and not is_malicious"]
     assert changes[(CHANGED, "hand_over_deadline")].details == [
-        'timer: timeDuration sla_handover → timeDuration "PT20M"']
+        f'timer: timeDate {timer} → timeDate "2026-12-01T00:00:00+08:00"']
     assert changes[(CHANGED, "judge_validity_warning")].details == ["sla: warning → deadline"]
 
 

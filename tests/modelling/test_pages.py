@@ -48,6 +48,8 @@ def test_posts_need_the_csrf_token(system, login):
     page = client.get("/login").get_data(as_text=True)
     token = page.split('name="csrf_token" value="')[1].split('"')[0]
     client.post("/login", data={"username": "owner", "password": "demo-pass-2026", "csrf_token": token})
+    # signing in starts a new session, with a new token
+    token = client.get("/models/").get_data(as_text=True).split('name="csrf_token" value="')[1].split('"')[0]
     assert client.post(f"{DRAFT}/open").status_code == 400
     assert client.post(f"{DRAFT}/open", headers={"X-CSRFToken": token}).status_code == 303
     assert client.post(f"{DRAFT}/validate").status_code == 400

@@ -33,6 +33,18 @@ def test_a_camunda_modeler_file_is_accepted_validated_and_deployed(system, owner
     assert response.status_code == 303 and response.location.endswith("/models/return_request/draft")
     assert "Uploaded into your draft: diagram_1.bpmn" in text_of(owner.get(response.location))
     check = owner.post("/models/return_request/draft/test").json
+    # What this system adds to a Camunda model: every user task has a time limit (or says why not).
+    assert {(p["element_id"], p["message"]) for p in check["problems"]} == {
+        ("Activity_check", "user task has no time limit"), ("Activity_approve", "user task has no time limit")}
+    untimed = ('<bpmn:extensionElements><spiffworkflow:properties><spiffworkflow:property name="untimed" '
+               'value="退货审核不计时" /></spiffworkflow:properties></bpmn:extensionElements>')
+    fixed = (FILES / "camunda_return_request.bpmn").read_text(encoding="utf-8").replace(
+        'xmlns:bpmn=', 'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" xmlns:bpmn=', 1)
+    for task in ('<bpmn:userTask id="Activity_check" name="Check the return" camunda:assignee="agent">',
+                 '<bpmn:userTask id="Activity_approve" name="Approve the return">'):
+        fixed = fixed.replace(task, task + untimed)
+    assert owner.post("/models/return_request/draft/files", json={"files": {"diagram_1.bpmn": fixed}}).json
+    check = owner.post("/models/return_request/draft/test").json
     assert check["problems"] == [] and check["passed"] and check["results"] == []
     # Activity_check names no form: the preview shows the generic one, with the variable its gateway reads.
     preview = owner.get("/models/return_request/draft/tasks/Activity_check/preview").json["html"]

@@ -35,6 +35,7 @@ _LEGAL_XML = """
         <spiffworkflow:properties>
           <spiffworkflow:property name="formJsonSchemaFilename" value="forms/legal_review.schema.json" />
           <spiffworkflow:property name="title_en" value="Legal review" />
+          <spiffworkflow:property name="untimed" value="法务审核时限由法务部另行规定" />
         </spiffworkflow:properties>
       </bpmn:extensionElements>
       <bpmn:incoming>flow_counterfeit</bpmn:incoming>
