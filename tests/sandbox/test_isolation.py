@@ -90,6 +90,22 @@ def test_a_worker_killed_while_idle_costs_no_request_an_error(sandbox):
     _next_call_is_quick(sandbox)
 
 
+@pytest.mark.parametrize("forged", [b"[1]", b'{"value": {"zz": 1}}', b'{"value": {"d": [[{"l": []}, 1]]}}',
+                                    b"\x80\x04\x95 pickle", b'{"context": 1}'])
+def test_a_forged_answer_is_refused_and_its_worker_ended(sandbox, forged):
+    with pytest.raises(SandboxError, match="cannot be read|not a dict|answered another one"):
+        sandbox.evaluate(f"forge_answer({forged!r})", {})
+    _next_call_is_quick(sandbox)
+
+
+def test_forged_task_data_is_refused_and_the_next_request_is_not_disturbed(sandbox):
+    context = {"a": 1}
+    with pytest.raises(SandboxError, match="variable 'x' is a set"):
+        sandbox.execute("forge_task_data()", context)
+    assert context == {"a": 1}
+    _next_call_is_quick(sandbox)  # the real answer still queued in that worker's pipe is not taken for this one
+
+
 def test_memory_beyond_the_address_space_limit_is_refused(sandbox):
     with pytest.raises(ScriptLimitExceeded, match="out of memory") as info:
         sandbox.evaluate("hog_memory()", {})

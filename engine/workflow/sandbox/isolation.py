@@ -13,6 +13,7 @@ from __future__ import annotations
 import atexit
 import os
 import pickle
+import secrets
 import signal
 import subprocess
 import sys
@@ -24,6 +25,7 @@ from engine.workflow.sandbox import wire
 from engine.workflow.sandbox.budget import SandboxError, ScriptLimitExceeded
 from engine.workflow.sandbox.environment import SandboxedEnvironment
 from engine.workflow.sandbox.expressions import expression_tree, require_text
+from engine.workflow.sandbox.scripts import check_task_data
 
 WALL_SECONDS = 3.0
 """Wall-clock time one call may take before its worker is killed (the script tracer stops at 1 s itself)."""
@@ -49,7 +51,8 @@ _SIGNALS = {signal.SIGXCPU: ("cpu", "used more than {cpu} s of CPU time"),
 
 
 class _Stale(Exception):
-    """The worker died while it was idle (killed from outside): the request never reached it."""
+    """The worker cannot answer this request: it died while idle (killed from outside), or what it sent is an
+    answer to an earlier request. Model code has no side effects, so the request may run again on another."""
 
 
 class _Worker:
@@ -64,8 +67,8 @@ class _Worker:
             env={"LANG": "C.UTF-8"}, cwd="/", close_fds=True)
         self.ready = False
 
-    def call(self, request: bytes) -> dict:
-        """Send one request and wait for its answer; raise ScriptLimitExceeded if the worker fails."""
+    def call(self, request: bytes, call_id: str) -> dict:
+        """Send one request and wait for its answer, decoded; raise ScriptLimitExceeded if the worker fails."""
         if not self.ready:
             self._receive(START_SECONDS, starting=True)
             self.ready = True
@@ -75,22 +78,39 @@ class _Worker:
             wire.write_frame(self.process.stdin.fileno(), request)
         except OSError:  # BrokenPipeError: it died since its last answer, before reading this request
             raise _Stale() from None
-        return self._receive(WALL_SECONDS, starting=False)
+        answer = self._receive(WALL_SECONDS, starting=False)
+        if answer.get("id") != call_id:  # a frame a subverted worker queued earlier: a fresh worker runs it again
+            self.kill()
+            raise _Stale()
+        try:  # what a subverted worker could send instead is refused, never trusted, and ends the worker
+            for key in ("value", "context"):
+                if key in answer:
+                    answer[key] = wire.decode(answer[key])
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
+            self.kill()
+            raise SandboxError(f"a sandbox worker sent an answer that cannot be read ({err})") from None
+        return answer
 
     def _receive(self, seconds: float, starting: bool) -> dict:
         try:
-            return wire.load(wire.read_frame(self.process.stdout.fileno(), time.monotonic() + seconds))
+            answer = wire.load(wire.read_frame(self.process.stdout.fileno(), time.monotonic() + seconds))
+            if not isinstance(answer, dict):
+                raise ValueError("not an object")
+            return answer
         except wire.WireTimeout:
             self.kill()
             if starting:
                 raise SandboxError(f"a sandbox worker did not start within {seconds:g} s") from None
             raise ScriptLimitExceeded(f"stopped after {WALL_SECONDS:g} s (wall-clock limit)", "time") from None
-        except (wire.WireClosed, ValueError):  # ValueError: not JSON
+        except wire.WireClosed:
             if starting:
                 self.kill()
                 raise SandboxError(f"a sandbox worker could not start (exit code {self.process.returncode})") \
                     from None
             raise self._death() from None
+        except ValueError:  # not a JSON object: never trust that worker again
+            self.kill()
+            raise SandboxError("a sandbox worker sent an answer that cannot be read") from None
 
     def _death(self) -> ScriptLimitExceeded:
         self.kill()
@@ -124,19 +144,21 @@ class WorkerPool:
         self._count = 1
         self._free = threading.Condition()
 
-    def call(self, request: bytes) -> dict:
-        """Run `request` on a worker; a worker that fails is replaced before the error is raised. A worker found
-        dead before the request reached it is replaced and the request goes to the replacement."""
+    def call(self, request: bytes, call_id: str) -> dict:
+        """Run `request` (whose answer must carry `call_id`) on a worker; a worker that fails is replaced before
+        the error is raised. A worker found dead before the request reached it is replaced and the request goes to
+        the replacement."""
         for retry in (False, True):
             worker = self._take()
             try:
-                answer = worker.call(request)
+                answer = worker.call(request, call_id)
                 break
             except _Stale:
                 worker.kill()
                 self._replace()
                 if retry:
-                    raise SandboxError("sandbox workers die as soon as they start; see the server log") from None
+                    raise SandboxError("two sandbox workers in a row could not answer this request (they died "
+                                       "before it reached them, or answered another one)") from None
             except BaseException:
                 worker.kill()
                 self._replace()
@@ -249,21 +271,28 @@ class IsolatedEnvironment(SandboxedEnvironment):
         except (pickle.PicklingError, AttributeError, TypeError) as err:
             raise ValueError(f"functions for isolated model code must be module-level functions: {err}") from None
 
-    def _call(self, operation: str, source: str, context: dict, external_context) -> dict:
+    def _call(self, operation: str, source: str, context: dict, external_context, key: str):
+        call_id = secrets.token_hex(8)  # unguessable: no worker can queue an answer for a later request
         try:
-            request = pickle.dumps((operation, source, context, external_context, self._functions))
+            request = pickle.dumps((call_id, operation, source, context, external_context, self._functions))
         except (pickle.PicklingError, AttributeError, TypeError) as err:
             raise SandboxError(f"task data cannot be sent to the sandbox: {err}") from None
-        return _answered(pool().call(request))
+        answer = _answered(pool().call(request, call_id))
+        if key not in answer:
+            raise SandboxError(f"a sandbox worker sent an answer without {key}")
+        return answer[key]
 
     def evaluate(self, expression, context, external_context=None):
         """The value of `expression`, computed by a worker."""
         expression_tree(require_text(expression))  # refused without a round trip, with the same message
-        return wire.decode(self._call("evaluate", expression, context, external_context)["value"])
+        return self._call("evaluate", expression, context, external_context, "value")
 
     def execute(self, script, context, external_context=None):
         """Run `script` in a worker; on success `context` holds the script's variables."""
-        kept = wire.decode(self._call("execute", require_text(script), context, external_context)["context"])
+        kept = self._call("execute", require_text(script), context, external_context, "context")
+        if not isinstance(kept, dict):
+            raise SandboxError("a sandbox worker sent task data that is not a dict")
+        check_task_data(kept)  # checked in the worker too; here it costs little and trusts nothing
         context.clear()
         context.update(kept)
         return True

@@ -38,7 +38,7 @@ def _set_cpu_budget(seconds: int) -> None:
 
 
 def _run(request: tuple) -> dict:
-    operation, source, context, external_context, functions = request
+    _call_id, operation, source, context, external_context, functions = request
     environment = SandboxedEnvironment(functions=functions)
     if operation == "evaluate":
         return {"value": wire.encode(environment.evaluate(source, context, external_context))}
@@ -72,6 +72,7 @@ def main(cpu_seconds: int, memory_bytes: int, stack_bytes: int) -> None:
             return
         _set_cpu_budget(cpu_seconds)
         answer, retire = _answer(request)
+        answer["id"] = request[0]  # the server reads only the answer to the request it sent
         try:
             payload = wire.dump(answer)
         except ValueError as err:  # e.g. an integer too long to write as text
