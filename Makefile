@@ -21,6 +21,7 @@ run: $(STAMP) $(ASSETS)
 
 test: $(STAMP) $(ASSETS) chromium
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/complaints validate workflows
 	$(BIN)/complaints test-models workflows
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -34,6 +35,7 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 install: $(STAMP)
 

@@ -294,17 +294,18 @@ def render_instructions(source: str, variables: Mapping[str, Any], show: Callabl
             items.clear()
 
     for line in templated.splitlines():
-        bullet, numbered = _BULLET.match(line), _NUMBERED.match(line)
+        bullet = _BULLET.match(line)
+        listed = bullet or _NUMBERED.match(line)
         if not line.strip():
             flush_paragraph()
             flush_list()
-        elif bullet or numbered:
+        elif listed:
             flush_paragraph()
             tag = "ul" if bullet else "ol"
             if items and tag != list_tag:
                 flush_list()
             list_tag = tag
-            items.append((bullet or numbered).group(1))
+            items.append(listed.group(1))
         else:
             flush_list()
             paragraph.append(line.strip())

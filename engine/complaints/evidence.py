@@ -28,7 +28,7 @@ from engine.errors import Code, InvalidInput, NotFound
 from engine.models import Complaint, Evidence
 from engine.people.access import check_can_contribute, check_can_view
 from engine.people.roles import Actor
-from forms.errors import error
+from forms.errors import FieldError, error
 
 #: Allowed kinds and the media type each is served as (always as a download).
 MEDIA_TYPES = {
@@ -78,7 +78,7 @@ def _is_text(content: bytes) -> bool:
 def check_uploads(uploads: list[Upload], max_bytes: int) -> list[str]:
     """The kind of each upload; raises InvalidInput (field `evidence`) naming each refused file."""
     kinds: list[str] = []
-    problems: list[str] = []
+    problems: list[FieldError] = []
     for upload in uploads:
         if not upload.content:
             problems.append(error(Code.FILE_EMPTY, file=upload.filename))
@@ -172,7 +172,7 @@ def open_file(uow: UnitOfWork, settings: Settings, actor: Actor, evidence_id: st
         if row.uploaded_by_id != actor.id:
             raise NotFound(Code.EVIDENCE_NOT_FOUND)
     else:
-        check_can_view(actor, uow.session.get(Complaint, row.complaint_id))
+        check_can_view(actor, uow.session.get_one(Complaint, row.complaint_id))
     return row, evidence_folder(settings) / row.id
 
 
@@ -260,7 +260,7 @@ def clean_pending(db: Database, settings: Settings) -> Cleaned:
         with UnitOfWork(db) as uow:
             # Only if still pending: an intake may have attached it since it was read.
             gone = uow.session.execute(delete(Evidence).where(
-                Evidence.id == evidence_id, Evidence.complaint_id.is_(None))).rowcount
+                Evidence.id == evidence_id, Evidence.complaint_id.is_(None))).rowcount  # type: ignore[attr-defined]
             uow.commit()
         if gone:
             (folder / evidence_id).unlink(missing_ok=True)

@@ -93,11 +93,13 @@ def _compare(path: str, old: dict[str, dict], new: dict[str, dict]) -> list[Chan
     changes = []
     for key in list(old) + [k for k in new if k not in old]:
         a, b = old.get(key), new.get(key)
-        item = b if a is None else a
-        if a is None or b is None:
-            details = [f"{name}: {_show(b.get(name))}" for name in _attribute_order(b, {})] if a is None else []
-            changes.append(Change(ADDED if a is None else REMOVED, path, item["what"], item.get("id"),
-                                  item.get("name") or "", details))
+        if b is None:  # the key came from `old`
+            gone = old[key]
+            changes.append(Change(REMOVED, path, gone["what"], gone.get("id"), gone.get("name") or "", []))
+            continue
+        if a is None:
+            details = [f"{name}: {_show(b.get(name))}" for name in _attribute_order(b, {})]
+            changes.append(Change(ADDED, path, b["what"], b.get("id"), b.get("name") or "", details))
             continue
         details = [f"{name}: {_show(a.get(name))} → {_show(b.get(name))}"
                    for name in ["name", *_attribute_order(a, b)] if a.get(name) != b.get(name)]

@@ -20,7 +20,7 @@ from engine.models import ModelFile, ProcessVersion
 from engine.people.roles import Actor
 from engine.workflow.deploy import FORM_SUFFIX, MODEL_SUFFIXES, current_version, executable_processes, main_process
 from engine.workflow.model_xml import MAX_MODEL_FILE_BYTES, ModelInvalid, parse_xml
-from forms.errors import error
+from forms.errors import FieldErrors, error
 
 MAX_FILES = 200
 MAX_BUNDLE_BYTES = 20 * 1024 * 1024
@@ -62,7 +62,7 @@ def read_upload(files: dict[str, bytes]) -> Upload:
         return _read_zip(name, data)
     texts: dict[str, str] = {}
     ignored: list[str] = []
-    errors: dict[str, list[str]] = {}
+    errors: FieldErrors = {}
     for name, data in files.items():
         path = _safe_path(name)
         if path is None:
@@ -95,7 +95,7 @@ def _read_zip(name: str, data: bytes) -> Upload:
         root = ""
     texts: dict[str, str] = {}
     ignored: list[str] = []
-    errors: dict[str, list[str]] = {}
+    errors: FieldErrors = {}
     for member in members:
         path = _safe_path(member.filename[len(root):])
         if path is None:
@@ -126,7 +126,7 @@ def _safe_path(name: str) -> str | None:
     return None if path.startswith("..") or path == "." else path
 
 
-def _decode(path: str, data: bytes, texts: dict[str, str], errors: dict[str, list[str]]) -> None:
+def _decode(path: str, data: bytes, texts: dict[str, str], errors: FieldErrors) -> None:
     if path in texts:
         errors[path] = [error(Code.DUPLICATE_FILE)]
     elif len(data) > MAX_MODEL_FILE_BYTES:

@@ -13,7 +13,7 @@ from engine.errors import Code, Conflict, InvalidInput, NotFound
 from engine.models import User
 from engine.people import tokens
 from engine.people.roles import DEPARTMENT_HEAD, DEPARTMENTS, ROLES, Actor
-from forms.errors import FormCode, error
+from forms.errors import FieldErrors, FormCode, error
 
 #: The languages the staff UI is offered in (Simplified Chinese first: the default).
 LOCALES = ("zh", "en")
@@ -27,7 +27,7 @@ def add_user(uow: UnitOfWork, username: str, role: str, password: str, *, depart
 
     `password_hash` may be given when the same password's hash is reused (demo users).
     """
-    errors: dict[str, list[str]] = {}
+    errors: FieldErrors = {}
     if not username or len(username) > 80 or not username.replace("_", "").replace(".", "").isalnum():
         errors["username"] = [error(Code.USERNAME_FORMAT, max=80)]
     if role not in ROLES:
@@ -137,7 +137,7 @@ def set_locale(uow: UnitOfWork, actor: Actor, locale: str) -> None:
     """Remember the user's language for every later page."""
     if locale not in LOCALES:
         raise InvalidInput.field("locale", Code.ONE_OF, options=", ".join(LOCALES))
-    user = uow.session.get(User, actor.id)
+    user = uow.session.get_one(User, actor.id)
     user.locale = locale
 
 

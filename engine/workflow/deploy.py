@@ -233,7 +233,7 @@ def _problem_from_spiff(err: ValidationException, trees: dict[str, etree._Elemen
         line = node.sourceline if node is not None else None
     # SpiffWorkflow appends the place on further lines: keep the whole message, on one line
     message = " ".join(str(err.args[0] if err.args else err).split())
-    if message.endswith(" of type") and getattr(err, "tag", ""):  # SpiffWorkflow leaves the type out
+    if message.endswith(" of type") and getattr(err, "tag", None):  # SpiffWorkflow leaves the type out
         message = f"{message} {err.tag}"
     hint = next((h for start, h in _SPIFF_HINTS.items() if message.startswith(start)), None)
     return ModelProblem(err.file_name or next(iter(trees), "(bundle)"), line, element_id, message, hint)

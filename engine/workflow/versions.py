@@ -5,6 +5,7 @@ import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -37,7 +38,7 @@ class LoadedVersion:
 
     process_id: str
     content_hash: str
-    spec: object
+    spec: Any  # SpiffWorkflow's BpmnProcessSpec (the library has no type information)
     subprocess_specs: dict
     tasks: dict[str, TaskMeta]
     intake: TaskMeta | None
@@ -80,7 +81,7 @@ _hashes: dict[tuple[str, int], str] = {}
 def load_version(session: Session, version_id: int) -> LoadedVersion:
     """The version with its specs deserialized once per process (cached by content hash)."""
     # A stored version never changes, so its hash is remembered per database and id.
-    key = (session.get_bind().url.render_as_string(hide_password=False), version_id)
+    key = (session.get_bind().engine.url.render_as_string(hide_password=False), version_id)
     content_hash = _hashes.get(key)
     if content_hash is None:
         content_hash = session.scalar(select(ProcessVersion.content_hash).where(ProcessVersion.id == version_id))
@@ -91,7 +92,7 @@ def load_version(session: Session, version_id: int) -> LoadedVersion:
 
 
 def _build(session: Session, version_id: int) -> LoadedVersion:
-    version = session.get(ProcessVersion, version_id)
+    version = session.get_one(ProcessVersion, version_id)
     spec, subprocess_specs = load_spec(version.spec_json)
     files = {f.path: f.content for f in session.scalars(
         select(ModelFile).where(ModelFile.version_id == version_id))}
@@ -155,10 +156,15 @@ def _form(props: dict, files: dict[str, str], bpmn_path: str, task_spec) -> Form
     schema_path = props.get(FORM_PROPERTY)
     if not schema_path:
         return generic_form(_condition_variables(task_spec))
-    schema = json.loads(files[form_path(bpmn_path, schema_path)])
+    schema = _bundle_json(files, bpmn_path, schema_path)
     ui_ref = props.get(UI_PROPERTY)
-    ui = json.loads(files[form_path(bpmn_path, ui_ref)]) if ui_ref else {}
+    ui = _bundle_json(files, bpmn_path, ui_ref) if ui_ref else {}
     return FormDefinition(schema=schema, ui=ui)
+
+
+def _bundle_json(files: dict[str, str], bpmn_path: str, reference: str) -> dict:
+    # Deploy refused references that leave the bundle, so a stored version resolves every one.
+    return json.loads(files[form_path(bpmn_path, reference) or reference])
 
 
 def _condition_variables(task_spec) -> list[str]:
