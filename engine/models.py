@@ -217,11 +217,16 @@ class Timer(Base):
     """A waiting BPMN timer event of a complaint, indexed by due time for the timer workers.
 
     `status`: waiting → fired (once), or cancelled (its task finished first), or incident (firing
-    failed after every retry; an administrator retries it).
+    failed after every retry; an administrator or process owner retries it).
     """
 
     __tablename__ = "timers"
-    __table_args__ = (Index("ix_timers_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_timers_due", "status", "next_attempt_at"),
+        # Timers attempted before without success, which the worker retries one complaint at a time.
+        Index("ix_timers_retry", "next_attempt_at", postgresql_where=text("status = 'waiting' AND attempts > 0"),
+              sqlite_where=text("status = 'waiting' AND attempts > 0")),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)

@@ -38,6 +38,9 @@ def users_for(session: Session, role: str, department: str | None = None) -> lis
 
 Renderer = Callable[[str, dict, str], tuple[str, str]]
 DEFAULT_LOCALE = "zh"
+#: A list put in `session.info` under this key collects the rows `notify` would insert, for the caller to
+#: insert all at once with `insert_rows` (the timer worker does so once per batch of complaints).
+OUTBOX_BUFFER = "outbox_buffer"
 
 
 def notify(session: Session, users: list[User], kind: str, key: str, params: dict,
@@ -50,6 +53,18 @@ def notify(session: Session, users: list[User], kind: str, key: str, params: dic
     rows = [{"dedupe_key": f"{kind}:{key}:{u.id}", "user_id": u.id, "email": u.email, "complaint_id": complaint_id,
              "kind": kind, "params": params, "created_at": now, "next_attempt_at": now, "attempts": 0}
             for u in users]
+    buffer = session.info.get(OUTBOX_BUFFER)
+    if buffer is not None:
+        buffer.extend(rows)
+    else:
+        insert_rows(session, rows)
+
+
+def insert_rows(session: Session, rows: list[dict]) -> None:
+    """Insert outbox rows made by `notify` in one statement; a row whose key is already there is skipped."""
+    rows = list({r["dedupe_key"]: r for r in rows}.values())
+    if not rows:
+        return
     dialect = session.get_bind().dialect.name
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
     session.execute(insert(Notification).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"]))

@@ -78,11 +78,12 @@ class _Plan:
     exhausted: list = field(default_factory=list)
 
 
-def run_due(db: Database, limit: int = PASS_LIMIT, batch: int = BATCH) -> RunResult:
-    """Fire due timers batch by batch until none is due or `limit` complaints were handled."""
+def run_due(db: Database, limit: int = PASS_LIMIT, batch: int = BATCH,
+            stop: threading.Event | None = None) -> RunResult:
+    """Fire due timers batch by batch until none is due, `limit` complaints were handled or `stop` is set."""
     now = clock.now()
     result = RunResult()
-    while result.complaints + result.failed < limit:
+    while result.complaints + result.failed < limit and not (stop and stop.is_set()):
         # Timers attempted before without success go one complaint at a time, so that a complaint whose
         # firing crashes the worker only ever takes itself down.
         handled = _run_batch(db, now, 1, retry=True, result=result)
@@ -330,7 +331,7 @@ def run_worker(db: Database, settings: Settings, render: notifications.Renderer,
     few minutes), sleep when idle."""
     while not stop.is_set():
         try:
-            result = run_due(db)
+            result = run_due(db, stop=stop)
             notifications.send_pending(db, settings.smtp_url, settings.mail_sender, render)
             evidence.clean_pending_if_due(db, settings)
         except Exception:  # noqa: BLE001 - e.g. the database is briefly down: keep the worker alive
