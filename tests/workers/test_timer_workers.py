@@ -1,5 +1,6 @@
-"""Timer workers as real processes: two workers fire 1,000 due timers exactly once; a worker killed
-with SIGKILL in the middle loses nothing and doubles nothing."""
+"""Timer workers as real processes, firing in batches: two workers fire 1,000 due timers exactly once;
+workers killed with SIGKILL in the middle of batches lose nothing and double nothing; a timer whose firing
+kills the worker every time counts its attempts, backs off and becomes an incident instead of a crash loop."""
 from __future__ import annotations
 
 import os
@@ -14,6 +15,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from engine import clock
+from engine.complaints import timers
 from engine.db import UnitOfWork
 from engine.models import AuditEvent, Complaint, Penalty, Timer
 from tests.lifecycle import start
@@ -23,17 +25,42 @@ CLI = str(Path(sys.executable).parent / "complaints")
 
 pytestmark = pytest.mark.slow  # real worker processes
 
+#: A worker whose firing of one complaint (customer "POISON") kills its own process, as a segfaulting
+#: script would: the fault is injected here, the worker code under test is the real one.
+POISONED_WORKER = """
+import os, signal
+from engine.workflow import runtime
+fire = runtime.fire_due_timers
+def poisoned(workflow, hold=frozenset()):
+    if runtime.current_data(workflow).get("customer_name") == "POISON":
+        os.kill(os.getpid(), signal.SIGKILL)
+    return fire(workflow, hold)
+runtime.fire_due_timers = poisoned
+from web.cli import main
+main(["worker", "--once"])
+"""
 
-def _seed(system):
-    for _ in range(COMPLAINTS):
+
+def _seed(system, count=COMPLAINTS):
+    for _ in range(count):
         start(system)
-    return (clock.now() + timedelta(minutes=31)).isoformat()
+    return _after_every_due(system).isoformat()
+
+
+def _after_every_due(system):
+    """A worker clock just past every waiting timer's due time."""
+    with UnitOfWork(system.db, write=False) as uow:
+        latest = uow.session.scalar(select(func.max(Timer.due_at)).where(Timer.status == "waiting"))
+    return latest + timedelta(seconds=1)
+
+
+def _env(database_url, now):
+    return dict(os.environ, DATABASE_URL=database_url, COMPLAINTS_ALLOW_CLOCK_OVERRIDE="1", COMPLAINTS_NOW=now)
 
 
 def _worker(database_url, now):
-    env = dict(os.environ, DATABASE_URL=database_url, COMPLAINTS_ALLOW_CLOCK_OVERRIDE="1", COMPLAINTS_NOW=now)
-    return subprocess.Popen([CLI, "worker", "--poll", "0.1"], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+    return subprocess.Popen([CLI, "worker", "--poll", "0.1"], env=_env(database_url, now),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
 def _count(system, query):
@@ -45,9 +72,13 @@ def _fired(system):
     return _count(system, select(func.count()).select_from(Timer).where(Timer.status == "fired"))
 
 
-def _wait_until_all_fired(system, procs, limit=300):
+def _waiting(system):
+    return _count(system, select(func.count()).select_from(Timer).where(Timer.status == "waiting"))
+
+
+def _wait_until_all_fired(system, procs, total, limit=300):
     deadline = time.monotonic() + limit
-    while _fired(system) < 2 * COMPLAINTS:
+    while _fired(system) < total:
         assert time.monotonic() < deadline, f"only {_fired(system)} fired"
         for p in procs:
             assert p.poll() is None, p.stderr.read().decode()
@@ -61,16 +92,17 @@ def _stop(procs):
         p.wait(timeout=30)
 
 
-def _check_exactly_once(system):
+def _check_exactly_once(system, total):
     def kind(name):
         return _count(system, select(func.count()).select_from(AuditEvent).where(AuditEvent.kind == name))
 
-    assert _fired(system) == 2 * COMPLAINTS
+    assert _fired(system) == total
     assert _count(system, select(func.count()).select_from(Timer).where(Timer.status != "fired")) == 0
     assert _count(system, select(func.count()).select_from(Penalty)) == COMPLAINTS
     assert kind("deadline_warning") == COMPLAINTS
     assert kind("deadline_breached") == COMPLAINTS
     assert kind("task_escalated") == COMPLAINTS
+    assert kind("timer_incident") == 0
     if system.db.engine.dialect.name == "postgresql":  # no complaint row is left locked
         with system.db.engine.connect() as conn:
             conn.execute(text("SET lock_timeout = '2s'"))
@@ -81,26 +113,115 @@ def _check_exactly_once(system):
 
 def test_two_workers_fire_each_timer_exactly_once(system, database_url):
     now = _seed(system)
+    total = _waiting(system)
     procs = [_worker(database_url, now) for _ in range(2)]
     try:
-        _wait_until_all_fired(system, procs)
+        _wait_until_all_fired(system, procs, total)
     finally:
         _stop(procs)
-    _check_exactly_once(system)
+    _check_exactly_once(system, total)
 
 
 def test_a_worker_killed_mid_batch_loses_and_doubles_nothing(system, database_url):
     now = _seed(system)
+    total = _waiting(system)
     victim = _worker(database_url, now)
     while _fired(system) < 100:
         assert victim.poll() is None, victim.stderr.read().decode()
         time.sleep(0.02)
     victim.send_signal(signal.SIGKILL)
     victim.wait(timeout=30)
-    assert _fired(system) < 2 * COMPLAINTS, "the kill came too late to be mid-batch"
+    assert _fired(system) < total, "the kill came too late to be mid-batch"
     survivor = _worker(database_url, now)
     try:
-        _wait_until_all_fired(system, [survivor])
+        _wait_until_all_fired(system, [survivor], total)
     finally:
         _stop([survivor])
-    _check_exactly_once(system)
+    _check_exactly_once(system, total)
+
+
+@pytest.mark.faults
+def test_workers_killed_again_and_again_while_others_fire_lose_and_double_nothing(system, database_url):
+    """Two workers share the queue; one of them is killed with SIGKILL at five moments and restarted each time."""
+    now = _seed(system)
+    total = _waiting(system)
+    steady = _worker(database_url, now)
+    victim = _worker(database_url, now)
+    kills = 0
+    try:
+        for share in (0.1, 0.25, 0.4, 0.55, 0.7):
+            while _fired(system) < total * share:
+                assert steady.poll() is None, steady.stderr.read().decode()
+                time.sleep(0.01)
+            victim.send_signal(signal.SIGKILL)
+            victim.wait(timeout=30)
+            kills += 1
+            victim = _worker(database_url, now)
+        _wait_until_all_fired(system, [steady, victim], total)
+    finally:
+        _stop([steady, victim])
+    assert kills == 5
+    _check_exactly_once(system, total)
+    # A worker killed mid-batch left its attempt counted: those timers were retried one complaint at a time.
+    assert _count(system, select(func.max(Timer.attempts))) <= 2
+
+
+@pytest.mark.faults
+def test_a_timer_that_kills_its_worker_becomes_an_incident_instead_of_a_crash_loop(system, database_url):
+    poison = start(system, customer_name="POISON").complaint_id
+    good = [start(system).complaint_id for _ in range(20)]
+    good_timers = _count(system, select(func.count()).select_from(Timer).where(
+        Timer.status == "waiting", Timer.complaint_id.in_(good)))
+    due = _after_every_due(system)
+    crashes = 0
+    # Each round is a worker restarted (as systemd would) a little later than the last one's backoff.
+    for round_ in range(1, 12):
+        now = (due + timedelta(hours=round_)).isoformat()
+        done = subprocess.run([sys.executable, "-c", POISONED_WORKER], env=_env(database_url, now),
+                              capture_output=True, timeout=120, cwd=Path(__file__).resolve().parents[2])
+        if done.returncode == -signal.SIGKILL:
+            crashes += 1
+            continue
+        assert done.returncode == 0, done.stderr.decode()
+        if _waiting(system) == 0:
+            break
+    assert crashes == timers.MAX_ATTEMPTS, "each attempt was counted before it ran, so the loop ends"
+    with UnitOfWork(system.db, write=False) as uow:
+        rows = list(uow.session.scalars(select(Timer).where(Timer.complaint_id == poison,
+                                                           Timer.status != "cancelled")))
+        incidents = timers.incidents(uow, system.actor("admin"))
+    assert {r.status for r in rows} == {"incident"}
+    assert {r.attempts for r in rows} == {timers.MAX_ATTEMPTS}
+    assert all("did not finish" in r.last_error for r in rows)
+    assert {i.complaint_id for i in incidents} == {poison}
+    assert all(i.failed_at is not None and i.element for i in incidents)
+    # The good complaints were fired, once each, despite sharing the first batch with the poisoned one.
+    assert _count(system, select(func.count()).select_from(Timer).where(
+        Timer.complaint_id.in_(good), Timer.status == "fired")) == good_timers
+    assert _count(system, select(func.count()).select_from(Penalty)) == len(good)
+    # A worker started now fires nothing, crashes on nothing and stays up.
+    done = subprocess.run([sys.executable, "-c", POISONED_WORKER],
+                          env=_env(database_url, (due + timedelta(days=1)).isoformat()),
+                          capture_output=True, timeout=120, cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0 and b"fired 0 timer(s)" in done.stdout
+
+
+def test_the_claim_reads_an_index_range_at_scale(system):
+    """200,000 timer rows, 50 due: the claim walks an index in due order and stops (PostgreSQL's plan)."""
+    if system.db.engine.dialect.name != "postgresql":
+        pytest.skip("query plans are PostgreSQL's")
+    cid = start(system).complaint_id
+    with system.db.engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO timers (id, complaint_id, name, kind, due_at, next_attempt_at, status, attempts) "
+            "SELECT 'bulk-' || g, :cid, 'judge_validity_deadline', 'deadline', now() - interval '1 year', "
+            "now() - interval '1 year', CASE WHEN g % 4000 = 0 THEN 'waiting' ELSE 'fired' END, "
+            "CASE WHEN g % 8000 = 0 THEN 1 ELSE 0 END FROM generate_series(1, 200000) g"), {"cid": cid})
+        conn.execute(text("ANALYZE timers"))
+    clock.advance(timedelta(days=1))
+    for retry in (False, True):
+        compiled = timers._claim_query(clock.now(), timers.BATCH, retry, postgres=True).compile(system.db.engine)
+        with system.db.engine.connect() as conn:
+            plan = "\n".join(conn.exec_driver_sql(f"EXPLAIN {compiled}", compiled.params).scalars())
+        assert "Seq Scan on timers" not in plan, plan
+        assert ("ix_timers_retry" if retry else "ix_timers_due") in plan, plan
