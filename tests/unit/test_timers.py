@@ -202,3 +202,65 @@ def test_a_failing_firing_is_retried_then_becomes_an_incident(system, monkeypatc
     timers.run_due(system.db)
     assert count(system, Penalty, complaint_id=cid) == 1
     assert timer_rows(system, cid)["judge_validity_deadline"].status == "fired"
+
+
+def _past_every_due(system):
+    with UnitOfWork(system.db, write=False) as uow:
+        latest = uow.session.scalar(select(func.max(Timer.due_at)).where(Timer.status == "waiting"))
+    clock.set_now(latest + timedelta(seconds=1))
+
+
+def test_one_failing_complaint_does_not_hold_back_its_batch(system, monkeypatch):
+    good = [start(system).complaint_id for _ in range(4)]
+    bad = start(system, customer_name="故障顾客").complaint_id
+    good += [start(system).complaint_id for _ in range(4)]
+    _past_every_due(system)
+    fire = runtime.fire_due_timers
+
+    def failing_for_one(workflow, hold=frozenset()):
+        if runtime.current_data(workflow).get("customer_name") == "故障顾客":
+            raise RuntimeError("model script failed")
+        return fire(workflow, hold)
+
+    monkeypatch.setattr(runtime, "fire_due_timers", failing_for_one)
+    result = timers.run_due(system.db)
+    assert (result.batches, result.complaints, result.failed) == (1, len(good), 1), "one transaction, one failure"
+    assert all(count(system, Penalty, complaint_id=cid) == 1 for cid in good)
+    failed = [t for t in timer_rows(system, bad).values() if t.status == "waiting" and t.attempts]
+    assert failed and all(t.attempts == 1 and "model script failed" in t.last_error for t in failed)
+    assert all(t.next_attempt_at == clock.now() + timers.BACKOFF for t in failed)
+    assert timers.run_due(system.db).batches == 0, "backing off"
+    monkeypatch.undo()
+    clock.advance(timers.BACKOFF)
+    result = timers.run_due(system.db)
+    assert (result.batches, result.complaints, result.failed) == (1, 1, 0), "retried alone"
+    assert count(system, Penalty, complaint_id=bad) == 1
+    assert all(t.last_error is None for t in timer_rows(system, bad).values() if t.status == "fired")
+
+
+def test_incidents_are_listed_and_retried_by_administrators_and_process_owners(system, monkeypatch):
+    cid = start(system).complaint_id
+    _past_every_due(system)
+    monkeypatch.setattr(runtime, "fire_due_timers", lambda *a, **k: 1 / 0)
+    for attempt in range(timers.MAX_ATTEMPTS):
+        timers.run_due(system.db)
+        clock.advance(timers.BACKOFF * 2 ** attempt)
+    monkeypatch.undo()
+    for role in ("gm", "agent1", "cs_manager"):
+        with UnitOfWork(system.db, write=False) as uow, pytest.raises(Forbidden):
+            timers.incidents(uow, system.actor(role))
+    with UnitOfWork(system.db, write=False) as uow:
+        listed = timers.incidents(uow, system.actor("owner"))
+    assert {i.complaint_id for i in listed} == {cid} and len(listed) >= 2
+    assert all(i.attempts == timers.MAX_ATTEMPTS and "ZeroDivisionError" in i.error and i.failed_at for i in listed)
+    assert {i.kind for i in listed} >= {"warning", "deadline"}
+    with UnitOfWork(system.db) as uow:
+        for incident in listed:
+            timers.retry_incident(uow, system.actor("owner"), incident.id)
+    with UnitOfWork(system.db) as uow, pytest.raises(Conflict):
+        timers.retry_incident(uow, system.actor("admin"), listed[0].id)
+    timers.run_due(system.db)
+    assert count(system, Penalty, complaint_id=cid) >= 1
+    assert count(system, AuditEvent, complaint_id=cid, kind="incident_retried") == len(listed)
+    with UnitOfWork(system.db, write=False) as uow:
+        assert timers.incidents(uow, system.actor("admin")) == []
