@@ -269,7 +269,7 @@ def test_a_hostile_start_does_not_block_other_requests(system, api):  # noqa: F8
     assert results == {"start": 422}
 
 
-def test_a_step_that_fails_while_advancing_answers_422_and_changes_nothing(system, api, tmp_path):  # noqa: F811
+def test_a_step_that_fails_while_advancing_answers_422_and_changes_nothing(system, api, login):  # noqa: F811
     """A condition that fails at run time (stored past the model's tests): completing the task before it is
     refused naming the element, on the API (problem+json) and the command line (exit 2); the task stays open."""
     files = read_bundle(WORKFLOWS)
@@ -288,6 +288,14 @@ def test_a_step_that_fails_while_advancing_answers_422_and_changes_nothing(syste
     assert open_task(system, started.json["complaint_id"]).id == task.id
     with UnitOfWork(system.db, write=False) as uow:
         assert uow.session.get(Complaint, started.json["complaint_id"]).lock_version == started.json["version"]
+    page = login("agent1", "en")
+    form = page.get(f"/task/{task.id}").get_data(as_text=True)
+    version = form.split('name="_version" value="')[1].split('"')[0]
+    shown = page.post(f"/task/{task.id}", data={
+        "_version": version, "_action": "submit", "valid": "true", "validity_reason": "理由充分",
+        "is_malicious": "false", "first_response_note": "已安抚"})
+    assert shown.status_code == 422 and "gw_valid" in text_of(shown)
+    assert open_task(system, started.json["complaint_id"]).id == task.id
     result = CliRunner().invoke(cli, ["complete", task.id, "--user", "agent1"],
                                 input=json.dumps(ANSWERS["judge_validity"]),
                                 env={"DATABASE_URL": system.settings.database_url})
