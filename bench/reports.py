@@ -88,7 +88,7 @@ def generate(count: int, start: datetime, end: datetime, version_id: int, staff:
             "department": department, "round": rounds, "valid": valid if responded else None,
             "satisfied": satisfied, "cause": rng.choice(CAUSES) if valid and responded else None,
             "solution_type": rng.choice(SOLUTIONS) if valid and responded else None,
-            "created_at": created, "updated_at": closed_at or responded or created,
+            "received_at": created, "created_at": created, "updated_at": closed_at or responded or created,
             "first_response_at": responded, "closed_at": closed_at, "variables": {}, "state": "",
             "lock_version": 1,
         })

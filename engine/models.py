@@ -145,6 +145,9 @@ class Complaint(Base):
     #: The department head's cause analysis and chosen solution type (reports group by them).
     cause: Mapped[str | None] = mapped_column(Text)
     solution_type: Mapped[str | None] = mapped_column(String(40), index=True)
+    #: 受理时间: when the complaint was received. Every clock of the regulation counts from it; reports and search
+    #: place a complaint by it. `created_at` is 登记时间, when it was typed in.
+    received_at: Mapped[datetime] = mapped_column(index=True)
     created_at: Mapped[datetime]
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     #: The agent who owns the case: their lane's tasks are assigned to them.
@@ -243,17 +246,27 @@ class Timer(Base):
 
 
 class Penalty(Base):
-    """The penalty ledger: one row per breached deadline (a timer breaches at most once)."""
+    """The penalty ledger (扣罚): one row per deduction.
+
+    `kind`: ``timeout`` — a breached deadline (超时扣罚, a timer breaches at most once), against whoever held the
+    step; ``responsible`` — the directly responsible person's deduction, decided at implementation; ``supervisor``
+    — the department supervisor's, decided at the general manager's review. Who: `person_id` when the person is a
+    user, else `person_name` (a carrier, a warehouse worker); `decided_by_id` decided it (NULL for timeouts).
+    """
 
     __tablename__ = "penalties"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)
-    timer_id: Mapped[str] = mapped_column(String(36), unique=True)
+    kind: Mapped[str] = mapped_column(String(20), default="timeout", server_default="timeout")
+    timer_id: Mapped[str | None] = mapped_column(String(36), unique=True)
     work_task_id: Mapped[str | None] = mapped_column(String(36))
     task_name: Mapped[str] = mapped_column(String(120))
-    deadline: Mapped[datetime]
+    deadline: Mapped[datetime | None]
     person_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    person_name: Mapped[str | None] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(Text)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     role: Mapped[str] = mapped_column(String(40))
     department: Mapped[str | None] = mapped_column(String(40), index=True)
     level: Mapped[str] = mapped_column(String(40))

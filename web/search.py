@@ -85,18 +85,18 @@ def export():
     filters = _filters(form)
     header = [_("Reference"), _("Received"), _("Status"), _("Outcome"), _("Level"), _("Category"),
               _("Department"), _("Channel"), _("Customer"), _("Contact"), _("Customer id"), _("Order id"),
-              _("Product"), _("Description"), _("Demand"), _("Round"), _("Closed")]
+              _("Product"), _("Description"), _("Demand"), _("Round"), _("Closed"), _("Recorded")]
 
     def rows() -> Iterator[list[str]]:
         with reading() as uow:
             for c in search.export(uow, actor(), filters):
-                yield [c.reference or "", local_time(c.created_at), labels.label(labels.STATUSES, c.status),
+                yield [c.reference or "", local_time(c.received_at), labels.label(labels.STATUSES, c.status),
                        labels.label(labels.OUTCOMES, c.outcome), enum_label(intake, "level", c.level),
                        enum_label(intake, "category", c.category),
                        labels.label(labels.DEPARTMENTS, c.department),
                        enum_label(intake, "channel", c.channel), c.customer_name, c.customer_contact,
                        c.customer_id or "", c.order_id or "", c.product or "", c.description, c.demand,
-                       str(c.round or ""), local_time(c.closed_at)]
+                       str(c.round or ""), local_time(c.closed_at), local_time(c.created_at)]
 
     def lines() -> Iterator[str]:
         yield "\ufeff" + _csv_line(header)

@@ -113,7 +113,7 @@ def complaint_details(uow: UnitOfWork, actor: Actor, complaint_id: int) -> dict:
         "outcome": complaint.outcome, "version": complaint.lock_version,
         "process_version": version.content_hash[:12], "level": complaint.level,
         "category": complaint.category, "department": complaint.department, "round": complaint.round,
-        "created_at": complaint.created_at.isoformat(),
+        "received_at": complaint.received_at.isoformat(), "created_at": complaint.created_at.isoformat(),
         "closed_at": complaint.closed_at.isoformat() if complaint.closed_at else None,
         "variables": complaint.variables, "open_tasks": open_tasks,
         "breaches": deadlines.breaches(uow.session, complaint.id),

@@ -140,7 +140,7 @@ def customer_view(uow: UnitOfWork, secret: str, token: str) -> CustomerView:
         offer = URLSafeTimedSerializer(secret, salt=OFFER_SALT).dumps(
             {"c": complaint.id, "round": complaint.round})
     return CustomerView(
-        reference=complaint.reference or "", received_at=complaint.created_at,
+        reference=complaint.reference or "", received_at=complaint.received_at,
         updated_at=complaint.updated_at, closed_at=complaint.closed_at, category=complaint.category,
         stage=_stage(session, complaint),
         round=complaint.round, survey_offer=offer, answered=answered,

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from engine import audit
 from engine.complaints import notifications
 from engine.errors import Code, InvalidInput
 from engine.models import Complaint, Penalty, Timer, User, WorkTask
-from engine.people.roles import AGENT, CS_MANAGER, DEPARTMENT_HEAD, GENERAL_MANAGER, SYSTEM
+from engine.people.roles import AGENT, CS_MANAGER, DEPARTMENT_HEAD, GENERAL_MANAGER, SYSTEM, Actor
 from engine.workflow import runtime
 from engine.workflow.functions import is_no_deadline
 
@@ -165,6 +165,41 @@ def _breach(session: Session, complaint: Complaint, timer: Timer, work: WorkTask
                               escalated_to=work.escalated_to), complaint.id)
 
 
+def record_decided(session: Session, complaint: Complaint, work: WorkTask, schema: dict, answers: dict,
+                   data: dict, decided_by: Actor, now: datetime) -> list[Penalty]:
+    """Ledger entries for the deductions a completed form decided: every field the model marks `x-penalty`
+    (docs/data-dictionary.md, "Penalty ledger") with an amount above 0 — the directly responsible person's
+    deduction at implementation, the department supervisor's at the general manager's review.
+
+    `x-penalty` names the `kind`, who is penalised — `person` (the variable holding their name) or
+    `person_role` (the holder of that role in the complaint's department) — and the `reason` field.
+    """
+    entries = []
+    for name, prop in (schema.get("properties") or {}).items():
+        rule = prop.get("x-penalty") if isinstance(prop, dict) else None
+        amount = answers.get(name)
+        if not isinstance(rule, dict) or not isinstance(amount, int | float) or amount <= 0:
+            continue
+        person_id, person_name, role = None, None, rule.get("person_role") or "responsible_person"
+        if rule.get("person_role"):
+            people = notifications.users_for(session, rule["person_role"], complaint.department)
+            if len(people) == 1:
+                person_id, person_name = people[0].id, people[0].display_name
+        else:
+            person_name = str(data.get(rule.get("person")) or "").strip()[:200] or None
+        entry = Penalty(
+            complaint_id=complaint.id, kind=str(rule.get("kind") or "decided")[:20], timer_id=None,
+            work_task_id=work.id, task_name=work.name, deadline=None, person_id=person_id, person_name=person_name,
+            role=role[:40], department=complaint.department, level=complaint.level, amount=int(amount),
+            reason=answers.get(rule.get("reason")) or None, decided_by_id=decided_by.id, recorded_at=now)
+        session.add(entry)
+        entries.append(entry)
+        audit.record(session, complaint.id, decided_by, "penalty_decided", task_id=work.id, task_name=work.name,
+                     data={"kind": entry.kind, "person": person_name, "amount": entry.amount,
+                           "reason": entry.reason})
+    return entries
+
+
 def task_params(complaint: Complaint, work: WorkTask) -> dict:
     """What every message about a task names: the complaint and the task (in both languages)."""
     return {"reference": complaint.reference, "customer": complaint.customer_name, "task": work.title,
@@ -193,10 +228,13 @@ def _deadline_of(session: Session, work: WorkTask) -> str | None:
 
 
 def breaches(session: Session, complaint_id: int) -> list[dict]:
-    """The complaint's penalty ledger rows as plain data."""
+    """The complaint's penalty ledger rows as plain data: timeouts and decided deductions (`kind`)."""
+    decider = aliased(User)
     rows = session.execute(
-        select(Penalty, User.username).outerjoin(User, User.id == Penalty.person_id)
+        select(Penalty, User.username, decider.username).outerjoin(User, User.id == Penalty.person_id)
+        .outerjoin(decider, decider.id == Penalty.decided_by_id)
         .where(Penalty.complaint_id == complaint_id).order_by(Penalty.id)).all()
-    return [{"task": p.task_name, "deadline": p.deadline.isoformat(), "person": username, "role": p.role,
-             "department": p.department, "level": p.level, "amount": p.amount,
-             "recorded_at": p.recorded_at.isoformat()} for p, username in rows]
+    return [{"kind": p.kind, "task": p.task_name, "deadline": p.deadline.isoformat() if p.deadline else None,
+             "person": username or p.person_name, "role": p.role, "department": p.department, "level": p.level,
+             "amount": p.amount, "reason": p.reason, "decided_by": decided_by,
+             "recorded_at": p.recorded_at.isoformat()} for p, username, decided_by in rows]

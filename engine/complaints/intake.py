@@ -72,10 +72,10 @@ def record_complaint(uow: UnitOfWork, settings: Settings, actor: Actor, intake: 
     version = load_version(session, version_row.id)
     data = _checked(version.intake, intake)
     now = clock.now()
-    deadlines.stamp_receipt(data, now, timedelta(days=settings.receipt_max_age_days))
+    received = deadlines.stamp_receipt(data, now, timedelta(days=settings.receipt_max_age_days))
     workflow = runtime.start(version, data, runtime.script_engine())
     complaint = Complaint(
-        version_id=version_row.id, status="open", created_at=now, updated_at=now,
+        version_id=version_row.id, status="open", received_at=received, created_at=now, updated_at=now,
         created_by_id=actor.id, owner_id=actor.id if actor.role == AGENT else None, state="", variables={},
         **{k: data.get(k) for k in COLUMNS},
     )

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from engine import clock
@@ -258,7 +258,7 @@ class _Counts:
     def __init__(self, session: Session, period: Period, department: str | None):
         columns = (Complaint.category, Complaint.level, Complaint.department, Complaint.channel,
                    Complaint.valid)
-        query = _scope(select(*columns, func.count()).where(_in(Complaint.created_at, period)), department)
+        query = _scope(select(*columns, func.count()).where(_in(Complaint.received_at, period)), department)
         self.rows = session.execute(query.group_by(*columns)).all()
 
     @property
@@ -279,8 +279,8 @@ class _Counts:
 
 def _response_times(session: Session, period: Period, department: str | None) -> list[tuple]:
     """(level, created_at, first_response_at) of the period's complaints: one scan of indexed columns."""
-    query = _scope(select(Complaint.level, Complaint.created_at, Complaint.first_response_at)
-                   .where(_in(Complaint.created_at, period)), department)
+    query = _scope(select(Complaint.level, Complaint.received_at, Complaint.first_response_at)
+                   .where(_in(Complaint.received_at, period)), department)
     return session.execute(query).all()
 
 
@@ -376,14 +376,18 @@ def _satisfaction(closed: dict[tuple, int]) -> float | None:
 
 
 def _penalties(session: Session, period: Period, department: str | None) -> list[tuple]:
-    """(person id, department, breaches, amount) of the penalties recorded in the period."""
-    query = (select(Penalty.person_id, Penalty.department, func.count(),
+    """((person id, name), department, timeouts, amount) of the ledger entries recorded in the period: timeouts
+    (超时扣罚) and the deductions decided at implementation and review, per person (a user, or a person named
+    on the work order) and department."""
+    timeouts = func.sum(case((Penalty.kind == "timeout", 1), else_=0))
+    query = (select(Penalty.person_id, Penalty.person_name, Penalty.department, func.coalesce(timeouts, 0),
                     func.coalesce(func.sum(Penalty.amount), 0))
              .where(_in(Penalty.recorded_at, period)))
     if department:
         query = (query.join(Complaint, Complaint.id == Penalty.complaint_id)
                  .where(Complaint.department == department))
-    return session.execute(query.group_by(Penalty.person_id, Penalty.department)).all()
+    rows = session.execute(query.group_by(Penalty.person_id, Penalty.person_name, Penalty.department)).all()
+    return [((pid, None if pid else name), dept, count, amount) for pid, name, dept, count, amount in rows]
 
 
 def _penalty_rows(session: Session, cur: list, prev: list, by_person: bool) -> list[PenaltyRow]:
@@ -398,7 +402,7 @@ def _penalty_rows(session: Session, cur: list, prev: list, by_person: bool) -> l
     now_groups, then_groups = group(cur), group(prev)
     names = {}
     if by_person:
-        ids = {k[0] for k in (*now_groups, *then_groups) if k[0] is not None}
+        ids = {k[0][0] for k in (*now_groups, *then_groups) if k[0][0] is not None}
         if ids:
             names = dict(session.execute(select(User.id, User.username).where(User.id.in_(ids))).all())
     keys = sorted(set(now_groups) | set(then_groups),
@@ -407,7 +411,7 @@ def _penalty_rows(session: Session, cur: list, prev: list, by_person: bool) -> l
     for key in keys:
         now_v, then_v = now_groups.get(key, [0, 0]), then_groups.get(key, [0, 0])
         person, dept = key if by_person else (None, key)
-        label = (names.get(person) or "") if by_person else (dept or "")
+        label = (names.get(person[0]) or person[1] or "") if by_person else (dept or "")
         rows.append(PenaltyRow(key=label, department=dept, breaches=Figure(now_v[0], then_v[0]),
                                amount=Figure(now_v[1], then_v[1])))
     return rows
@@ -427,7 +431,7 @@ def _repeats(session: Session, period: Period, department: str | None) -> list[R
     """Contacts with more than one new complaint in the period, most complaints first."""
     count = func.count()
     query = _scope(select(Complaint.customer_contact, func.max(Complaint.customer_name), count)
-                   .where(_in(Complaint.created_at, period)), department)
+                   .where(_in(Complaint.received_at, period)), department)
     rows = session.execute(query.group_by(Complaint.customer_contact).having(count > 1)
                            .order_by(count.desc(), Complaint.customer_contact)).all()
     return [Repeat(contact=c, name=n or "", complaints=k) for c, n, k in rows]
@@ -436,14 +440,14 @@ def _repeats(session: Session, period: Period, department: str | None) -> list[R
 def _top(session: Session, column, period: Period, before: Period, department: str | None) -> list[Figure]:
     """The values of `column` with the most new complaints in the period (with their previous counts)."""
     count = func.count()
-    query = _scope(select(column, count).where(_in(Complaint.created_at, period), column.is_not(None),
+    query = _scope(select(column, count).where(_in(Complaint.received_at, period), column.is_not(None),
                                                 column != ""), department)
     top = session.execute(query.group_by(column).order_by(count.desc(), column).limit(TOP)).all()
     if not top:
         return []
     keys = [k for k, _n in top]
     earlier = dict(session.execute(_scope(select(column, count).where(
-        _in(Complaint.created_at, before), column.in_(keys)), department).group_by(column)).all())
+        _in(Complaint.received_at, before), column.in_(keys)), department).group_by(column)).all())
     return [Figure(n, earlier.get(k, 0), key=k) for k, n in top]
 
 

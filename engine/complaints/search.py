@@ -38,14 +38,14 @@ def search(uow: UnitOfWork, actor: Actor, filters: Filters, *, page: int = 1, pe
     page = max(1, page)
     query = _query(actor, filters)
     total = uow.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    items = list(uow.session.scalars(query.order_by(Complaint.created_at.desc(), Complaint.id.desc())
+    items = list(uow.session.scalars(query.order_by(Complaint.received_at.desc(), Complaint.id.desc())
                                      .limit(per_page).offset((page - 1) * per_page)))
     return Page(items=items, total=total, page=page, per_page=per_page)
 
 
 def export(uow: UnitOfWork, actor: Actor, filters: Filters) -> Iterator[Complaint]:
     """Every matching complaint the actor may see, oldest first, read in batches."""
-    query = (_query(actor, filters).order_by(Complaint.created_at, Complaint.id)
+    query = (_query(actor, filters).order_by(Complaint.received_at, Complaint.id)
              .execution_options(yield_per=500))
     yield from uow.session.scalars(query)
 
@@ -59,9 +59,9 @@ def _query(actor: Actor, filters: Filters) -> Select:
             query = query.where(column == value)
     # Compared in UTC: SQLite keeps the wall time only, so another zone's times would shift.
     if filters.created_from is not None:
-        query = query.where(Complaint.created_at >= filters.created_from.astimezone(UTC))
+        query = query.where(Complaint.received_at >= filters.created_from.astimezone(UTC))
     if filters.created_until is not None:
-        query = query.where(Complaint.created_at < filters.created_until.astimezone(UTC))
+        query = query.where(Complaint.received_at < filters.created_until.astimezone(UTC))
     text = (filters.text or "").strip()
     if text:
         pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import audit, clock
-from engine.complaints import evidence, form_drafts, progress, worklist
+from engine.complaints import deadlines, evidence, form_drafts, progress, worklist
 from engine.config import Settings
 from engine.db import UnitOfWork, use_case
 from engine.errors import Code, Conflict, Forbidden, InvalidInput, NotFound
@@ -89,6 +89,8 @@ def complete_task(uow: UnitOfWork, actor: Actor, task_id: str, data: Any, expect
             complaint.first_response_at = now
         audit.record(session, complaint.id, actor, "task_completed", task_id=task_id, task_name=row.name,
                      data=clean)
+        deadlines.record_decided(session, complaint, row, case.version.task(row.name).form.schema, clean,
+                                 task.data, actor, now)
         form_drafts.discard(uow, task_id)
     return step_result(session, complaint, case.open_rows)
 

@@ -76,7 +76,7 @@ def test_csv_export(system, login):
     assert response.headers["Content-Disposition"].startswith("attachment; filename=")
     assert response.data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
-    assert rows[0][:3] == ["投诉编号", "受理时间", "状态"]
+    assert rows[0][:3] == ["投诉编号", "受理时间", "状态"] and rows[0][-1] == "登记时间"
     assert [r[0] for r in rows[1:]][0] == a and len(rows) == 3
     assert rows[1][4:8] == ["不满意", "物流", "储运部", "电话"]
     assert rows[2][8] == "'=HYPERLINK(\"http://x\")" and rows[2][9] == "+86 138 0000 0000"

@@ -160,7 +160,9 @@ def test_intake_records_a_complaint(system, login):
     with UnitOfWork(system.db, write=False) as uow:
         complaint = uow.session.get(Complaint, cid)
         assert complaint.customer_name == "顾客甲"
-        assert complaint.variables["received_at"] == "2026-11-23T16:45:00+08:00"  # typed in China time
+        # Typed in China time, kept in UTC; the column and the variable are the one 受理时间.
+        assert complaint.variables["received_at"] == "2026-11-23T08:45:00+00:00"
+        assert complaint.received_at.isoformat() == "2026-11-23T08:45:00+00:00"
     assert "投诉 TS20261123-" in text_of(agent.get(f"/complaints/{cid}"))
 
 

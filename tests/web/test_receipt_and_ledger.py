@@ -1,0 +1,108 @@
+"""受理时间 on every entry point (page, API, command line), one receipt time shown everywhere, and the penalty
+ledger's decided deductions in the complaint and the reports (docs/data-dictionary.md)."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from engine import clock
+from engine.complaints import casework, reports
+from engine.db import UnitOfWork
+from engine.models import Complaint, Penalty
+from tests.lifecycle import INTAKE, start, step
+from web.cli import main as cli
+
+CN = ZoneInfo("Asia/Shanghai")
+
+
+def page_text(response) -> str:
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def test_the_intake_page_refuses_a_receipt_time_in_the_future_naming_the_field(system, login):
+    agent = login("agent1")
+    ahead = (clock.now() + timedelta(hours=1)).astimezone(CN).strftime("%Y-%m-%dT%H:%M")
+    response = agent.post("/complaints/new", data=dict(INTAKE, received_at=ahead))
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert 'id="field-received_at"' in html and "时间不能晚于现在" in html
+    with UnitOfWork(system.db, write=False) as uow:
+        assert uow.session.scalar(select(Complaint.id)) is None
+
+
+def test_the_command_line_refuses_with_exit_2_and_show_lists_due_times(system, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", system.settings.database_url)
+    monkeypatch.setenv("COMPLAINTS_INSTANCE", str(system.settings.instance_dir))
+    runner = CliRunner()
+    ahead = (clock.now() + timedelta(minutes=10)).isoformat()
+    refused = runner.invoke(cli, ["start", "--user", "agent1", "--json"],
+                            input=json.dumps(dict(INTAKE, received_at=ahead)))
+    assert refused.exit_code == 2 and "received_at" in refused.output
+    received = clock.now() - timedelta(minutes=3)
+    started = runner.invoke(cli, ["start", "--user", "agent1", "--json"],
+                            input=json.dumps(dict(INTAKE, received_at=received.isoformat())))
+    assert started.exit_code == 0, started.output
+    cid = json.loads(started.stdout)["complaint_id"]
+    shown = runner.invoke(cli, ["show", str(cid), "--user", "gm", "--json"])
+    details = json.loads(shown.stdout)
+    assert details["received_at"] == received.isoformat() and details["created_at"] == clock.now().isoformat()
+    assert [(t["task"], t["due_at"]) for t in details["open_tasks"]] == [
+        ("judge_validity", (received + timedelta(minutes=30)).isoformat())]
+
+
+def test_one_receipt_time_on_the_page_in_search_and_export(system, login):
+    received = clock.now() - timedelta(hours=2)
+    cid = start(system, received_at=received.isoformat()).complaint_id
+    gm = login("gm")
+    page = page_text(gm.get(f"/complaints/{cid}"))
+    assert "受理时间 2026-11-23 15:00" in page and "登记时间 2026-11-23 17:00" in page
+    assert "2026-11-23 15:00" in page_text(gm.get("/search"))
+    rows = list(csv.reader(io.StringIO(gm.get("/search.csv").data.decode("utf-8-sig"))))
+    assert rows[1][1] == "2026-11-23 15:00" and rows[1][-1] == "2026-11-23 17:00"
+    # A complaint received before midnight belongs to that day in search, whenever it was typed in.
+    assert "2026-11-23 15:00" in page_text(gm.get("/search?created_from=2026-11-23&created_to=2026-11-23"))
+
+
+def _walk_with_deductions(system) -> int:
+    cid = start(system).complaint_id
+    for task in ("judge_validity", "hand_over", "analyse_and_propose", "approve_solution"):
+        step(system, cid, task)
+    step(system, cid, "implement_solution", responsible_penalty=200, responsible_penalty_reason="包装不合格造成破损")
+    step(system, cid, "follow_up")
+    step(system, cid, "cs_sign_off")
+    step(system, cid, "gm_review", supervisor_penalty=100, supervisor_penalty_reason="部门管理不到位")
+    return cid
+
+
+def test_decided_deductions_are_ledger_entries_in_the_complaint_and_the_reports(system, login):
+    cid = _walk_with_deductions(system)
+    with UnitOfWork(system.db, write=False) as uow:
+        ledger = casework.complaint_details(uow, system.actor("gm"), cid)["breaches"]
+        rows = list(uow.session.scalars(select(Penalty).where(Penalty.complaint_id == cid).order_by(Penalty.id)))
+    assert [(e["kind"], e["person"], e["amount"], e["reason"], e["decided_by"]) for e in ledger] == [
+        ("responsible", "承运商A", 200, "包装不合格造成破损", "head_logistics"),
+        ("supervisor", "head_logistics", 100, "部门管理不到位", "gm")]
+    assert all(r.department == "logistics" and r.timer_id is None and r.deadline is None for r in rows)
+    with UnitOfWork(system.db, write=False) as uow:
+        report = reports.build_report(uow, system.actor("gm"), "month", date(2026, 11, 23), CN)
+    by_person = {r.key: (r.breaches.current, r.amount.current) for r in report.penalties_by_person}
+    assert by_person == {"承运商A": (0, 200), "head_logistics": (0, 100)}
+    assert [(r.key, r.amount.current) for r in report.penalties_by_department] == [("logistics", 300)]
+    assert report.penalty_amount.current == 300 and report.breaches.current == 0
+    exported = login("gm").get("/reports/export.csv?kind=month&date=2026-11-23").data.decode("utf-8-sig")
+    assert "承运商A" in exported and "按人员统计超时与扣罚" in exported and "300" in exported
+
+
+def test_no_deduction_no_entry(system):
+    cid = start(system).complaint_id
+    for task in ("judge_validity", "hand_over", "analyse_and_propose", "approve_solution", "implement_solution"):
+        step(system, cid, task)
+    with UnitOfWork(system.db, write=False) as uow:
+        assert uow.session.scalar(select(Penalty.id).where(Penalty.complaint_id == cid)) is None
