@@ -94,7 +94,7 @@ def submit(task_id: str):
             schema_forms.keep_uploads(posted, values, view.complaint.id, errors)
             return _page(view, values, errors), 422
         with writing() as uow:
-            drafts.save(uow, actor(), task_id, values, schema_forms.all_uploads(posted), settings)
+            drafts.save(uow, actor(), task_id, values, evidence.Files(schema_forms.all_uploads(posted), settings))
         flash(_("Draft saved. You can come back to it at any time."), "success")
         return redirect(url_for("tasks.show", task_id=task_id))
     version = request.form.get("_version", type=int)
@@ -107,7 +107,7 @@ def submit(task_id: str):
             with writing() as uow:
                 # One transaction: the files, the completion and dropping the task's drafts.
                 tasks.complete_task(uow, actor(), task_id, data, version,
-                                    uploads=schema_forms.all_uploads(posted), settings=settings)
+                                    files=evidence.Files(schema_forms.all_uploads(posted), settings))
         except InvalidInput as err:
             errors = dict(err.errors)
         except Conflict:

@@ -57,7 +57,7 @@ def request_deferral(uow: UnitOfWork, actor: Actor, task_id: str, reason: str, u
         errors["task"] = [error(Code.NO_RUNNING_DEADLINE)]
     elif "until" not in errors and until <= deadline.due_at:
         errors["until"] = [error(Code.LATER_THAN_DEADLINE)]
-    if errors:
+    if errors or deadline is None:  # no deadline is one of the errors
         raise InvalidInput(errors)
     if pending_tasks(session, {task_id}):
         raise Conflict(Code.DEFERRAL_PENDING)
@@ -68,7 +68,7 @@ def request_deferral(uow: UnitOfWork, actor: Actor, task_id: str, reason: str, u
     audit.record(session, row.complaint_id, actor, "deferral_requested", task_id=task_id, task_name=row.name,
                  data={"reason": deferral.reason, "until": until.isoformat(),
                        "deadline": deadline.due_at.isoformat()})
-    complaint = session.get(Complaint, row.complaint_id)
+    complaint = session.get_one(Complaint, row.complaint_id)
     notifications.notify(session, notifications.users_for(session, GENERAL_MANAGER), "deferral_requested",
                          str(deferral.id), dict(deadlines.task_params(complaint, row), requester=actor.username,
                                                 until=until.isoformat(), reason=deferral.reason), complaint.id)
@@ -98,7 +98,7 @@ def decide_deferral(uow: UnitOfWork, actor: Actor, deferral_id: int, approve: bo
                  data={"until": deferral.requested_until.isoformat(), "note": note,
                        "deadline": moved_to.isoformat() if moved_to else None})
     requester = session.get(User, deferral.requested_by_id)
-    work = session.get(WorkTask, deferral.work_task_id)
+    work = session.get_one(WorkTask, deferral.work_task_id)
     notifications.notify(session, [requester] if requester else [], f"deferral_{deferral.status}", str(deferral.id),
                          dict(deadlines.task_params(complaint, work), until=deferral.requested_until.isoformat(),
                               note=note or ""), complaint.id)

@@ -54,6 +54,14 @@ class Upload:
     id: str = field(default_factory=lambda: secrets.token_hex(16))
 
 
+@dataclass(frozen=True)
+class Files:
+    """Files sent with a form, and the settings that say where they are kept and how large they may be."""
+
+    uploads: list[Upload]
+    settings: Settings
+
+
 def sniff(content: bytes) -> str | None:
     """The allowed kind of this content (`jpg`, `pdf`, `txt`, …), or None when it is not one we accept."""
     kind = filetype.guess(content[:8192])

@@ -9,7 +9,6 @@ from sqlalchemy import delete, select
 from engine import clock
 from engine.complaints import evidence
 from engine.complaints.worklist import can_work
-from engine.config import Settings
 from engine.db import UnitOfWork, use_case
 from engine.errors import Code, Conflict, Forbidden, InvalidInput, NotFound
 from engine.models import Complaint, Draft, WorkTask
@@ -27,21 +26,21 @@ class SavedDraft:
 
 @use_case
 def save(uow: UnitOfWork, actor: Actor, task_id: str, values: dict[str, list[str]],
-         uploads: list[evidence.Upload] | None = None, settings: Settings | None = None) -> None:
+         files: evidence.Files | None = None) -> None:
     """Keep the values as typed (no validation: a draft may be incomplete) for the actor's open task,
-    with the files posted with it (`uploads`, needing `settings`), which become the complaint's evidence."""
+    with the files posted with it, which become the complaint's evidence."""
     row = uow.session.get(WorkTask, task_id)
     if row is None:
         raise NotFound(Code.TASK_NOT_FOUND, task=task_id)
-    check_can_view(actor, uow.session.get(Complaint, row.complaint_id))
+    check_can_view(actor, uow.session.get_one(Complaint, row.complaint_id))
     if not can_work(actor, row):
         raise Forbidden(Code.TASK_FOR_ROLE, role=row.role)
     if row.status != "open":
         raise Conflict(Code.TASK_ALREADY, status=row.status)
     if not _is_plain(values):
         raise InvalidInput.field("_form", Code.DRAFT_NOT_TEXT)
-    if uploads:
-        evidence.add_files(uow, settings, actor, uploads, row.complaint_id)
+    if files is not None:
+        evidence.add_files(uow, files.settings, actor, files.uploads, row.complaint_id)
     draft = uow.session.scalar(select(Draft).where(Draft.task_id == task_id, Draft.user_id == actor.id))
     if draft is None:
         draft = Draft(task_id=task_id, user_id=actor.id)

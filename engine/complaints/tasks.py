@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 
 from engine import audit, clock
 from engine.complaints import deadlines, evidence, form_drafts, progress, worklist
-from engine.config import Settings
 from engine.db import UnitOfWork, use_case
 from engine.errors import Code, Conflict, Forbidden, InvalidInput, NotFound
 from engine.models import Complaint, User, WorkTask
@@ -44,7 +43,7 @@ def task_list(uow: UnitOfWork, actor: Actor, scope: str, **options) -> worklist.
 def task_for_form(uow: UnitOfWork, actor: Actor, task_id: str) -> tuple[WorkTask, TaskMeta, Complaint]:
     """A task the actor may work on, with its form and complaint (for showing the form)."""
     row = _task(uow.session, task_id)
-    complaint = uow.session.get(Complaint, row.complaint_id)
+    complaint = uow.session.get_one(Complaint, row.complaint_id)
     check_can_view(actor, complaint)
     _check_role(actor, row)
     return row, load_version(uow.session, complaint.version_id).task(row.name), complaint
@@ -57,9 +56,9 @@ def check_can_work(uow: UnitOfWork, actor: Actor, task_id: str) -> None:
 
 @use_case
 def complete_task(uow: UnitOfWork, actor: Actor, task_id: str, data: Any, expected_version: int | None = None,
-                  *, uploads: list[evidence.Upload] | None = None, settings: Settings | None = None) -> StepResult:
-    """Complete an open user task with the form data, the files sent with it (`uploads`, stored as the
-    complaint's evidence; they need `settings`) and drop the task's drafts.
+                  *, files: evidence.Files | None = None) -> StepResult:
+    """Complete an open user task with the form data and the files sent with it (stored as the complaint's
+    evidence), and drop the task's drafts.
 
     Refused with Forbidden (wrong role or department), Conflict (already handled, held by someone else,
     cancelled, or the complaint changed since `expected_version`) or InvalidInput (field errors).
@@ -76,8 +75,8 @@ def complete_task(uow: UnitOfWork, actor: Actor, task_id: str, data: Any, expect
         clean, errors = validate(case.version.task(row.name).form, data)
         if errors:
             raise InvalidInput(errors)
-        if uploads:
-            evidence.add_files(uow, settings, actor, uploads, complaint.id)
+        if files is not None:
+            evidence.add_files(uow, files.settings, actor, files.uploads, complaint.id)
         task = runtime.find_task(case.workflow, task_id)
         if task is None or not runtime.is_ready(task):
             raise Conflict(Code.TASK_NOT_OPEN)

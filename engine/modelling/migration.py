@@ -204,7 +204,7 @@ def migrate_complaint(uow: UnitOfWork, actor: Actor, complaint_id: int, version_
         check, workflow, new = _try(session, complaint, target)
         if not check.allowed:
             raise MigrationRefused(check.reasons)
-        old_hash = session.get(ProcessVersion, complaint.version_id).content_hash
+        old_hash = session.get_one(ProcessVersion, complaint.version_id).content_hash
         audit.record(session, complaint.id, actor, "complaint_migrated", data={
             "from_version": complaint.version_id, "to_version": target.id,
             "from_hash": old_hash[:12], "to_hash": target.content_hash[:12]})

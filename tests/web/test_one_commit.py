@@ -125,19 +125,18 @@ def test_a_use_case_that_raises_removes_its_files(system, commits):
     task = open_task(system, cid)
     agent = system.actor("agent1")
     upload = evidence.Upload("通话记录.txt", "顾客说包装破损".encode())
+    files = evidence.Files([upload], system.settings)
     commits.clear()
     with UnitOfWork(system.db) as uow, pytest.raises(InvalidInput):
-        tasks.complete_task(uow, agent, task.id, {"valid": "not a boolean"}, uploads=[upload],
-                            settings=system.settings)
+        tasks.complete_task(uow, agent, task.id, {"valid": "not a boolean"}, files=files)
     with UnitOfWork(system.db) as uow:
         version = uow.session.get(Complaint, cid).lock_version
     with UnitOfWork(system.db) as uow, pytest.raises(Conflict):
-        tasks.complete_task(uow, agent, task.id, ANSWERS["judge_validity"], version - 1, uploads=[upload],
-                            settings=system.settings)
+        tasks.complete_task(uow, agent, task.id, ANSWERS["judge_validity"], version - 1, files=files)
     assert commits == [] and _rows(system, Evidence) == [] and not any(_folder(system).iterdir())
     with UnitOfWork(system.db) as uow:
-        result = once(commits, lambda: tasks.complete_task(uow, agent, task.id, dict(
-            ANSWERS["judge_validity"]), uploads=[upload], settings=system.settings))
+        result = once(commits, lambda: tasks.complete_task(uow, agent, task.id, dict(ANSWERS["judge_validity"]),
+                                                           files=files))
     assert result.open_tasks[0]["task"] == "hand_over"
     [row] = _rows(system, Evidence)
     assert row.id == upload.id and row.complaint_id == cid
