@@ -118,10 +118,10 @@ class _RoundTrips:
         self._call = isolation.WorkerPool.call
 
     def __enter__(self):
-        def timed(pool, request):
+        def timed(pool, *args):
             started = time.perf_counter()
             try:
-                return self._call(pool, request)
+                return self._call(pool, *args)
             finally:
                 self.calls += 1
                 self.seconds += time.perf_counter() - started
