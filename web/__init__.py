@@ -66,4 +66,5 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.register_blueprint(reports.bp)
     app.register_blueprint(customer.bp)
     app.register_blueprint(modelling.bp)
+    security.throttle_sign_in(app)
     return app

