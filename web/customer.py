@@ -19,7 +19,7 @@ from web.i18n import field_errors
 
 bp = Blueprint("customer", __name__)
 
-#: What the customer is told at each stage (the open tasks' `customerStage`; engine.complaints.customer_link).
+#: What the customer is told at each stage (`customerStage` of the open tasks or of the end event).
 STAGES = {
     "received": _l("We have received your complaint."),
     "reviewing": _l("We are looking into your complaint."),

@@ -43,7 +43,9 @@ _EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"  # matched by RE2: linear in the contact'
 #: property (`TaskMeta.customer_stage`), one of STAGE_ORDER; a task without one counts as "handling".
 DEFAULT_STAGE = "handling"
 #: What the customer is told once closed, by the end event; other ends: "closed".
-STAGE_OF_OUTCOME = {"end_archived": "resolved", "end_not_valid": "answered", "end_closed_by_gm": "closed"}
+#: What the customer is told once closed, from the end event's `customerStage` (`LoadedVersion.end_stages`);
+#: an end event without one: "closed".
+CLOSED_STAGES = ("resolved", "answered", "closed")
 #: Later stages win when several tasks are open at once (e.g. a progress check beside the implementation).
 STAGE_ORDER = ("received", "reviewing", "handling", "implementing", "follow_up", "closing")
 
@@ -98,16 +100,17 @@ def _read_link(session: Session, secret: str, token: str) -> Complaint:
     return complaint
 
 
-def queue_customer_link(session: Session, complaint: Complaint, url: str) -> None:
-    """Put the customer's reference and link in the outbox (sent by e-mail when the contact is one)."""
+def queue_customer_link(session: Session, complaint: Complaint, url: str, locale: str | None = None) -> None:
+    """Put the customer's reference and link in the outbox (sent by e-mail when the contact is one): the
+    automatic reply, with the level's first-response limit, in the customer's language (`locale`)."""
     contact = complaint.customer_contact or ""
     now = clock.now()
     session.add(Notification(
         dedupe_key=f"customer_link:{complaint.id}", user_id=None,
         email=contact if pattern_matches(_EMAIL, contact) else None, complaint_id=complaint.id, kind="customer_link",
         params={"reference": complaint.reference, "customer": complaint.customer_name, "link": url,
-                "days": LINK_MAX_AGE.days},
-        locale=notifications.DEFAULT_LOCALE, created_at=now, next_attempt_at=now,
+                "days": LINK_MAX_AGE.days, "first_response": (complaint.variables or {}).get("sla_first_response")},
+        locale=locale or notifications.DEFAULT_LOCALE, created_at=now, next_attempt_at=now,
     ))
 
 
@@ -148,11 +151,13 @@ def customer_view(uow: UnitOfWork, secret: str, token: str) -> CustomerView:
 
 
 def _stage(session: Session, complaint: Complaint) -> str:
+    version = load_version(session, complaint.version_id)
     if complaint.status != "open":
-        return STAGE_OF_OUTCOME.get(complaint.outcome or "", "closed")
+        stage = version.end_stages.get(complaint.outcome or "")
+        return stage if stage in CLOSED_STAGES else "closed"
     names = session.scalars(select(WorkTask.name).where(WorkTask.complaint_id == complaint.id,
                                                         WorkTask.status == "open"))
-    tasks = load_version(session, complaint.version_id).tasks
+    tasks = version.tasks
     stages = [_stage_of(tasks[name].customer_stage if name in tasks else None) for name in names]
     return max(stages or ["received"], key=STAGE_ORDER.index)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
@@ -42,6 +42,8 @@ class LoadedVersion:
     subprocess_specs: dict
     tasks: dict[str, TaskMeta]
     intake: TaskMeta | None
+    #: End event id → what the customer's page says once the complaint ended there (`customerStage`).
+    end_stages: dict[str, str] = field(default_factory=dict)
 
     def task(self, name: str) -> TaskMeta:
         return self.tasks[name]
@@ -71,7 +73,8 @@ class VersionCache:
 
 
 _cache = VersionCache()
-#: The user task property naming the stage the customer's page shows while the task is open.
+#: The property naming the stage the customer's page shows while a user task is open, or once the complaint
+#: ended at an end event.
 CUSTOMER_STAGE_PROPERTY = "customerStage"
 
 
@@ -109,6 +112,7 @@ def assemble(process_id: str, content_hash: str, spec, subprocess_specs: dict, f
     bpmn_path = _bpmn_file_of(files, spec)
     tasks: dict[str, TaskMeta] = {}
     intake = None
+    end_stages: dict[str, str] = {}
     for task_spec in _all_task_specs(spec, subprocess_specs):
         kind = type(task_spec).__name__
         if kind in ("UserTask", "ManualTask"):
@@ -117,9 +121,13 @@ def assemble(process_id: str, content_hash: str, spec, subprocess_specs: dict, f
             props = (task_spec.extensions or {}).get("properties", {})
             if FORM_PROPERTY in props:
                 intake = _meta(task_spec, files, bpmn_path)
+        elif kind == "EndEvent" and task_spec in spec.task_specs.values():
+            stage = (task_spec.extensions or {}).get("properties", {}).get(CUSTOMER_STAGE_PROPERTY)
+            if stage:
+                end_stages[task_spec.bpmn_id] = stage
     return LoadedVersion(
         process_id=process_id, content_hash=content_hash,
-        spec=spec, subprocess_specs=subprocess_specs, tasks=tasks, intake=intake,
+        spec=spec, subprocess_specs=subprocess_specs, tasks=tasks, intake=intake, end_stages=end_stages,
     )
 
 
