@@ -16,6 +16,7 @@ from web import (
     errors,
     i18n,
     inbox,
+    incidents,
     modelling,
     present,
     reports,
@@ -60,7 +61,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     errors.init_app(app)
     context.init_app(app)
     present.init_app(app)
-    for blueprint in (auth.bp, tasks.bp, complaints.bp, search.bp, deferrals.bp, inbox.bp):
+    for blueprint in (auth.bp, tasks.bp, complaints.bp, search.bp, deferrals.bp, inbox.bp, incidents.bp):
         app.register_blueprint(blueprint)
     api.init_app(app)
     app.register_blueprint(reports.bp)

@@ -404,6 +404,35 @@ def worker(ctx: _Context, once: bool, poll: float) -> None:
     timers.run_worker(ctx.db, ctx.settings, mail.renderer(ctx.settings), stop, poll)
 
 
+@main.command()
+@click.option("--retry", "timer_id", help="Put this incident (a timer id) back in the queue.")
+@click.option("--user", "username", help="The administrator or process owner acting (needed with --retry).")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def incidents(ctx: _Context, timer_id: str | None, username: str | None, as_json: bool) -> None:
+    """List timers whose firing failed after every retry; with --retry, queue one again once fixed."""
+    from engine.complaints import timers
+
+    try:
+        if timer_id is not None:
+            if username is None:
+                raise click.UsageError("--retry needs --user (an administrator or process owner)")
+            me = _actor(ctx, username)
+            with UnitOfWork(ctx.db) as uow:
+                timers.retry_incident(uow, me, timer_id)
+            _emit(as_json, {"retried": timer_id}, f"timer {timer_id} is due again")
+            return
+        me = _actor(ctx, username)
+        with UnitOfWork(ctx.db, write=False) as uow:
+            found = timers.incidents(uow, me)
+    except ServiceError as err:
+        _fail(err, as_json)
+    lines = [f"{i.id}  complaint {i.reference or i.complaint_id}  {i.element}"
+             f"{f' ({i.task})' if i.task else ''}  {i.attempts} attempt(s)  "
+             f"failed {i.failed_at.isoformat() if i.failed_at else '?'}\n    {i.error or ''}" for i in found]
+    _emit(as_json, [vars(i) for i in found], "\n".join(lines) or "no incidents")
+
+
 @main.command("clean-evidence")
 @pass_ctx
 def clean_evidence(ctx: _Context) -> None:

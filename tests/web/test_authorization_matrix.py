@@ -32,7 +32,7 @@ from engine.complaints import customer_link as surveys
 from engine.complaints import deferrals, evidence
 from engine.db import UnitOfWork
 from engine.modelling import drafts as model_drafts
-from engine.models import AuditEvent, Base, Complaint, ProcessVersion
+from engine.models import AuditEvent, Base, Complaint, ProcessVersion, Timer
 from engine.people import tokens as api_tokens
 from engine.people.roles import SYSTEM
 from tests.lifecycle import ANSWERS, INTAKE, open_task, start, step
@@ -72,6 +72,8 @@ HOLDER = frozenset({HEAD})
 DECIDER = frozenset({GM})
 #: Manage the process models (engine.modelling.deployment.MODELLER_ROLES).
 MODELLERS = frozenset({OWNER, ADMIN})
+#: See and retry incidents, failed timers (engine.complaints.timers.INCIDENT_ROLES).
+INCIDENT_HANDLERS = frozenset({OWNER, ADMIN})
 #: Receive reports (engine.complaints.reports.REPORT_ROLES): everyone but process owners.
 REPORT_READERS = STAFF - {OWNER}
 
@@ -114,6 +116,8 @@ class Objects:
     forged_link: str
     #: A survey offer of the current round, signed as the customer's page would sign it.
     offer: str
+    #: A waiting timer of the complaint: retrying it as an incident is a 409, nothing moves.
+    timer: str
 
 
 Body = Callable[[Objects], dict]
@@ -228,6 +232,8 @@ MATRIX: dict[str, dict[str, Case]] = {
     "deferrals.decide": {"POST": page("/deferrals/{o.decided_deferral}", DECIDER, (409,),
                                       body=lambda o: {"data": {"decision": "approve"}})},
     "inbox.index": {"GET": page("/notifications", STAFF)},
+    "incidents.index": {"GET": page("/incidents", INCIDENT_HANDLERS)},
+    "incidents.retry": {"POST": page("/incidents/{o.timer}/retry", INCIDENT_HANDLERS, (409,))},  # not failed
     "search.index": {"GET": page("/search", SEARCHERS)},  # scoped: department heads find their department's
     "search.export": {"GET": page("/search.csv", SEARCHERS)},
     "reports.index": {"GET": page("/reports", REPORT_READERS)},
@@ -290,6 +296,8 @@ MATRIX: dict[str, dict[str, Case]] = {
     "api.decide_deferral": {"POST": api("/api/v1/deferrals/{o.decided_deferral}/decision", DECIDER, (409,),
                                         body=lambda o: {"json": {"approve": True}})},
     "api.get_report": {"GET": api("/api/v1/reports/month", REPORT_READERS)},
+    "api.list_incidents": {"GET": api("/api/v1/incidents", INCIDENT_HANDLERS)},
+    "api.retry_incident": {"POST": api("/api/v1/incidents/{o.timer}/retry", INCIDENT_HANDLERS, (409,))},
     "api.list_versions": {"GET": api("/api/v1/process-models", MODELLERS)},
     # A broken routing.dmn laid over the current version: checked (200, not valid), never deployed (422).
     "api.validate_upload": {"POST": api("/api/v1/process-models/validate", MODELLERS,
@@ -450,12 +458,15 @@ def _objects(app, system) -> Objects:
         complaint = uow.session.get(Complaint, cid)
         reference, round_, lock_version = complaint.reference, complaint.round, complaint.lock_version
         version = uow.session.scalar(select(ProcessVersion.id).where(ProcessVersion.is_current.is_(True)))
+        timer = uow.session.scalars(select(Timer.id).where(Timer.complaint_id == cid,
+                                                           Timer.status == "waiting")).first()
     return Objects(
         complaint=cid, task=task.id, stale_version=lock_version - 1, evidence=evidence_id,
         decided_deferral=decided, version=version, spare_token=spare_token,
         link=surveys.link_token(app.secret_key, cid, reference),
         forged_link=surveys.link_token("not-the-app-secret", cid, reference),
         offer=URLSafeTimedSerializer(app.secret_key, salt=surveys.OFFER_SALT).dumps({"c": cid, "round": round_}),
+        timer=timer,
     )
 
 

@@ -5,7 +5,16 @@ from __future__ import annotations
 from flask import Flask
 
 # Importing the operation modules declares their routes on the blueprint.
-from web.api import complaints, deferrals, openapi, process_models, reports, tasks, tokens_page  # noqa: F401
+from web.api import (  # noqa: F401
+    complaints,
+    deferrals,
+    incidents,
+    openapi,
+    process_models,
+    reports,
+    tasks,
+    tokens_page,
+)
 from web.api.core import bp
 from web.extensions import csrf
 
