@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import Flask
 from flask_babel import format_datetime, gettext
 
+from engine import clock
 from engine.complaints.casework import INTAKE, ComplaintView
 from forms.render import ShownValue, describe_values, enum_labels, merged, task_title, value_text
 from forms.schema import FormDefinition
@@ -31,6 +32,45 @@ def local_time(moment: datetime | str | None) -> str:
         except ValueError:
             return moment
     return format_datetime(moment, DATETIME_FORMAT)
+
+
+@dataclass(frozen=True)
+class DueText:
+    """A deadline as pages show it: the absolute time ("今天 14:30 前") and the time left or overdue
+    ("剩余 12 分钟"), both on the program's clock."""
+
+    absolute: str
+    countdown: str
+    overdue: bool
+    soon: bool
+
+
+def _span(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    days, hours = minutes // 1440, (minutes % 1440) // 60
+    parts = [gettext("%(n)s d", n=days)] if days else []
+    if hours:
+        parts.append(gettext("%(n)s h", n=hours))
+    if not days:
+        parts.append(gettext("%(n)s min", n=minutes % 60))
+    return " ".join(parts)
+
+
+def due_text(moment: datetime) -> DueText:
+    """How a deadline reads now: by which day and time, and how long is left (or how long it is overdue)."""
+    now = clock.now()
+    local, today = moment.astimezone(tz()), now.astimezone(tz()).date()
+    clock_time = local.strftime("%H:%M")
+    if local.date() == today:
+        absolute = gettext("by today %(time)s", time=clock_time)
+    elif local.date() == today + timedelta(days=1):
+        absolute = gettext("by tomorrow %(time)s", time=clock_time)
+    else:
+        absolute = gettext("by %(date)s", date=format_datetime(moment, DATETIME_FORMAT))
+    left = moment - now
+    countdown = gettext("%(time)s left", time=_span(left)) if left >= timedelta(0) else \
+        gettext("overdue by %(time)s", time=_span(-left))
+    return DueText(absolute, countdown, left < timedelta(0), timedelta(0) <= left < timedelta(hours=2))
 
 
 def title(item) -> str:
@@ -115,6 +155,8 @@ def _without_evidence(view: ComplaintView, data: dict) -> dict:
 
 def init_app(app: Flask) -> None:
     app.add_template_filter(local_time, "local_time")
+    app.add_template_global(due_text, "due_text")
+    app.add_template_global(lambda: clock.now().isoformat(), "server_now")
     app.add_template_global(title, "task_title")
     app.add_template_global(enum_label, "enum_label")
     app.add_template_global(labels.label, "label")

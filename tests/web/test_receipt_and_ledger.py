@@ -106,3 +106,19 @@ def test_no_deduction_no_entry(system):
         step(system, cid, task)
     with UnitOfWork(system.db, write=False) as uow:
         assert uow.session.scalar(select(Penalty.id).where(Penalty.complaint_id == cid)) is None
+
+
+def test_deadlines_read_as_a_time_and_a_countdown_on_the_program_clock(system, login):
+    cid = start(system).complaint_id  # 17:00 in China; the first response is due in 30 minutes
+    agent = login("agent1")
+    listed = page_text(agent.get("/tasks/mine"))
+    assert "今天 17:30 前" in listed and "剩余 30 分钟" in listed
+    clock.advance(timedelta(minutes=45))
+    shown = page_text(agent.get(f"/complaints/{cid}"))
+    assert "今天 17:30 前" in shown and "已超时 15 分钟" in shown
+    assert f'data-now="{clock.now().isoformat()}"' in shown  # the page's countdown runs on the server's clock
+    for task in ("judge_validity", "hand_over", "analyse_and_propose"):
+        step(system, cid, task, user=None)
+    english = login("gm", "en")
+    page = page_text(english.get("/tasks/queue"))
+    assert "by tomorrow 10:" in page  # the approval: two working hours, the working day ends at 17:30

@@ -1,8 +1,11 @@
-// Counts down the time left on every element with a data-due attribute (ISO time), once a minute.
-// The words come translated from data attributes on <body>.
+// Counts down the time left on every element with a data-due attribute (ISO time), once a minute, on the
+// server's clock (<body data-now>, which tests and demos may set) rather than the browser's. The page shows the
+// absolute due time beside it. The words come translated from data attributes on <body>.
 (function () {
   "use strict";
   var body = document.body.dataset;
+  var serverNow = Date.parse(body.now);
+  var offset = isNaN(serverNow) ? 0 : serverNow - Date.now();
 
   function word(template, name, value) {
     return template.replace("{" + name + "}", value);
@@ -20,7 +23,7 @@
   }
 
   function tick() {
-    var now = Date.now();
+    var now = Date.now() + offset;
     document.querySelectorAll("[data-due]").forEach(function (el) {
       var due = Date.parse(el.dataset.due);
       if (isNaN(due)) return;
