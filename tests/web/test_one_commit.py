@@ -92,6 +92,8 @@ def test_staff_pages_commit_once_per_post(system, login, commits):
                                                 content_type="multipart/form-data",
                                                 data={"files": [(io.BytesIO(PDF), "补充.pdf")]}))
     assert uploaded.status_code == 302
+    revoked = once(commits, lambda: agent.post(f"/complaints/{cid}/customer-link/revoke"))
+    assert revoked.status_code == 302
     # A deferral request and its decision.
     asked = once(commits, lambda: agent.post(f"/task/{task.id}/deferral",
                                              data={"until": "2026-11-23T20:00", "reason": "顾客手机关机"}))
@@ -216,3 +218,7 @@ def test_cli_commands_commit_once_and_record_like_the_web(system, commits, monke
     once(commits, lambda: run("users", "add", "agent9", "--role", "agent", "--password-stdin",
                               stdin="a-long-password\n"))
     once(commits, lambda: run("users", "password", "agent9", "--password-stdin", stdin="another-password\n"))
+    once(commits, lambda: run("users", "deactivate", "agent9"))
+    once(commits, lambda: run("tokens", "create", "--user", "agent1", "--name", "ci"))
+    [token] = json.loads(run("tokens", "list", "--user", "agent1", "--json").stdout)
+    once(commits, lambda: run("tokens", "revoke", str(token["id"])))
