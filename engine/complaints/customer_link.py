@@ -22,7 +22,7 @@ from engine.errors import Code, Conflict, InvalidInput, NotFound
 from engine.models import Complaint, Notification, Survey, WorkTask
 from engine.people.access import check_can_contribute
 from engine.people.roles import Actor
-from engine.workflow import runtime, store
+from engine.workflow import runtime
 from engine.workflow.versions import load_version
 from forms.errors import FieldErrors, FormCode, error
 from forms.patterns import pattern_matches
@@ -167,12 +167,8 @@ def _stage_of(declared: str | None) -> str:
 
 
 def _waits_for_survey(session: Session, complaint: Complaint) -> bool:
-    return runtime.waits_for_message(_workflow(session, complaint), SURVEY_MESSAGE)
-
-
-def _workflow(session: Session, complaint: Complaint):
-    version = load_version(session, complaint.version_id)
-    return store.load_state(complaint.state, version.spec, version.subprocess_specs, runtime.script_engine())
+    workflow = progress.load_workflow(complaint, load_version(session, complaint.version_id))
+    return runtime.waits_for_message(workflow, SURVEY_MESSAGE)
 
 
 def _survey_of(session: Session, complaint_id: int, round_: int) -> Survey | None:

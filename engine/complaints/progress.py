@@ -50,9 +50,7 @@ class Case:
     def workflow(self) -> Any:
         """The complaint's workflow, loaded from its stored state; using it means the step is recorded."""
         if self._workflow is None:
-            version = self.version
-            self._workflow = store.load_state(self.complaint.state, version.spec, version.subprocess_specs,
-                                              runtime.script_engine())
+            self._workflow = load_workflow(self.complaint, self.version)
             self._record = True
         return self._workflow
 
@@ -63,6 +61,11 @@ class Case:
     def unchanged(self) -> None:
         """The workflow was only looked at: record nothing."""
         self._record = False
+
+
+def load_workflow(complaint: Complaint, version: LoadedVersion) -> Any:
+    """The complaint's workflow from its stored state (to look at it; steps use `locked_case`)."""
+    return store.load_state(complaint.state, version.spec, version.subprocess_specs, runtime.script_engine())
 
 
 def lock(session: Session, complaint_id: int) -> Complaint:

@@ -25,7 +25,7 @@ from engine.db import Database, UnitOfWork, use_case
 from engine.errors import Code, Conflict, Forbidden, NotFound
 from engine.models import Complaint, ProcessVersion
 from engine.people.roles import ADMIN, PROCESS_OWNER, Actor
-from engine.workflow import runtime, store
+from engine.workflow import runtime
 from engine.workflow.versions import LoadedVersion, load_version
 from forms.errors import FieldError, error
 
@@ -157,7 +157,7 @@ def _try(session, complaint: Complaint, target: ProcessVersion) -> tuple[Migrati
         return MigrationCheck(**check, reasons=reasons), None, None
     old = load_version(session, complaint.version_id)
     new = load_version(session, target.id)
-    workflow = store.load_state(complaint.state, old.spec, old.subprocess_specs, runtime.script_engine())
+    workflow = progress.load_workflow(complaint, old)
     diff, reasons, notes = _diff(workflow, new)
     reasons += _open_form_reasons(workflow, old, new)
     if not reasons:
