@@ -61,6 +61,7 @@ class Code(StrEnum):
     DEFERRAL_ALREADY = "deferral_already"  # status (approved, rejected)
     TIMER_NOT_INCIDENT = "timer_not_incident"  # status
     SURVEY_ANSWERED = "survey_answered"
+    NO_SUGGESTION = "no_suggestion"
     MIGRATION_REFUSED = "migration_refused"  # reasons (the MIGRATE_* refusals, as {code, params})
     # -- why one complaint cannot move to another model version (`engine.modelling.migration`); `state` is
     #    SpiffWorkflow's task state name, `changes` the changed attributes of a task's spec
@@ -95,6 +96,9 @@ class Code(StrEnum):
     FILE_TYPE_NOT_ACCEPTED = "file_type_not_accepted"  # file
     UPLOAD_GONE = "upload_gone"  # file (the upload's id)
     PENDING_UPLOADS_FULL = "pending_uploads_full"  # max (bytes)
+    NOT_A_CATEGORY = "not_a_category"
+    CHOOSE_AGAIN = "choose_again"  # the public form's files are not kept when it is shown again
+    NOT_BY_A_PERSON = "not_by_a_person"  # the public form's hidden field was filled (a robot)
     IDEMPOTENCY_KEY_FORMAT = "idempotency_key_format"  # max
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
     NO_FILES = "no_files"

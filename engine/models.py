@@ -347,7 +347,8 @@ class Contact(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)
-    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    #: Empty when the customer got in touch themselves (a reply by e-mail, a repeat submission of the form).
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     contacted_at: Mapped[datetime]
     channel: Mapped[str] = mapped_column(String(40))
     summary: Mapped[str] = mapped_column(Text)
@@ -364,7 +365,8 @@ class Evidence(Base):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"), index=True)
-    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    #: Empty when the customer sent it (the public form, an e-mail's attachment).
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     original_name: Mapped[str] = mapped_column(String(255))
     kind: Mapped[str] = mapped_column(String(10))
     media_type: Mapped[str] = mapped_column(String(100))
@@ -427,6 +429,45 @@ class Survey(Base):
     comment: Mapped[str | None] = mapped_column(Text)
     submitted_at: Mapped[datetime] = mapped_column(index=True)
     applied: Mapped[bool] = mapped_column(Boolean)
+
+
+class Classification(Base):
+    """The automatic first classification of a complaint (engine.complaints.classify): what the rules
+    suggested from the text, the words that matched, and what the agent decided at the validity check."""
+
+    __tablename__ = "classifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), unique=True)
+    category: Mapped[str | None] = mapped_column(String(40))
+    level: Mapped[str | None] = mapped_column(String(40))
+    department: Mapped[str | None] = mapped_column(String(40))
+    #: The rules' matched words, e.g. [{"word": "快递", "field": "description", "for": "category"}].
+    matched: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    #: The suggestion was applied because the customer gave no category (else it is only shown).
+    applied: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime]
+    decided_category: Mapped[str | None] = mapped_column(String(40))
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(index=True)
+    #: The agent kept the suggested category (None until decided).
+    kept: Mapped[bool | None] = mapped_column(Boolean)
+
+
+class MailMessage(Base):
+    """A message read from the complaints mailbox, recorded once by its Message-ID in the same transaction
+    as what it became (a complaint, a contact on one, or nothing), so no message is processed twice."""
+
+    __tablename__ = "mail_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(255), unique=True)
+    #: "complaint", "contact" (a reply or a repeat, added to `complaint_id`) or "ignored".
+    outcome: Mapped[str] = mapped_column(String(20))
+    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"), index=True)
+    sender: Mapped[str] = mapped_column(String(255))
+    subject: Mapped[str] = mapped_column(String(255))
+    processed_at: Mapped[datetime]
 
 
 #: Reports count closed complaints (rounds, satisfaction) by the time they were closed.

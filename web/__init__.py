@@ -19,6 +19,7 @@ from web import (
     incidents,
     modelling,
     present,
+    public,
     reports,
     search,
     security,
@@ -66,6 +67,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     api.init_app(app)
     app.register_blueprint(reports.bp)
     app.register_blueprint(customer.bp)
+    app.register_blueprint(public.bp)
     app.register_blueprint(modelling.bp)
     security.throttle_sign_in(app)
+    public.throttle(app)
     return app

@@ -35,6 +35,7 @@ CONTACT_CHANNELS = {
     "email": _l("E-mail"),
     "on_site": _l("On site"),
     "platform_message": _l("Platform message"),
+    "web": _l("Web form"),
     "other": _l("Other"),
 }
 

@@ -5,17 +5,19 @@ It reads the compiled catalogues directly (no request or app needed: the worker 
 """
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
+import re
+from datetime import datetime, timedelta, tzinfo
 from functools import cache, partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
+from babel.dates import format_datetime, format_timedelta
 from babel.support import NullTranslations, Translations
 
 from engine.config import Settings
 
 TRANSLATIONS = Path(__file__).parent / "translations"
+_DURATION = re.compile(r"P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?")
 
 
 def N_(text: str) -> str:
@@ -23,6 +25,9 @@ def N_(text: str) -> str:
     return text
 
 
+#: The answer to a repeat submission (engine.complaints.self_service): it was added to the open complaint.
+REPEAT = N_("We have added your new message to your open complaint %(reference)s; no second complaint was opened. "
+            "Follow its progress here:\n%(link)s")
 #: Subject and body of each kind of notification.
 MESSAGES = {
     "assigned": (N_("[%(reference)s] New task: %(task)s"),
@@ -43,16 +48,32 @@ MESSAGES = {
     "special_case": (N_("[%(reference)s] Reported at once: %(level)s"),
                      N_("Complaint %(reference)s (%(customer)s) was recorded as a %(level)s. Special cases are "
                         "reported to the general manager and the customer-service manager at once.")),
+    "complaint_repeat": (N_("Your complaint %(reference)s"), REPEAT),
+    "customer_wrote": (N_("[%(reference)s] The customer wrote again"),
+                       N_("%(customer)s sent a new message about complaint %(reference)s; it is among its contacts.")),
     "customer_link": (N_("Your complaint %(reference)s"),
                       N_("Dear %(customer)s, we have recorded your complaint as %(reference)s. Follow its progress "
                          "here (valid for %(days)s days):\n%(link)s")),
 }
 ESCALATED = N_("It has been escalated to: %(role)s.")
+#: The automatic reply's second paragraph: the level's first-response limit and what happens next.
+NEXT_STEPS = N_("An agent will check your complaint and contact you within %(limit)s. The responsible department "
+                "then works out a solution with you, and we ask afterwards whether it worked. To add something, "
+                "reply to this e-mail and keep %(reference)s in the subject.")
 #: The roles a task can be escalated to (same texts as the role names in `web.labels`).
 ROLE_NAMES = {"cs_manager": N_("Customer-service manager"), "general_manager": N_("General manager")}
 TIMES = ("due", "deadline", "until")
 #: The levels reported at once (`engine.complaints.deadlines.REPORTED_AT_ONCE`), as the trade names them.
 LEVEL_NAMES = {"major": N_("major complaint"), "crisis": N_("crisis event")}
+
+
+def iso_duration(text: object) -> timedelta | None:
+    """An ISO 8601 duration of the policy table ("PT30M", "P7D", "PT12H") as a timedelta; None if not one."""
+    match = _DURATION.fullmatch(text) if isinstance(text, str) else None
+    if match is None or not any(match.groups()):
+        return None
+    days, hours, minutes = (int(g or 0) for g in match.groups())
+    return timedelta(days=days, hours=hours, minutes=minutes)
 
 
 @cache
@@ -77,6 +98,10 @@ def render(kind: str, params: dict, locale: str, zone: tzinfo) -> tuple[str, str
     role = ROLE_NAMES.get(params.get("escalated_to")) if kind == "breach" else None
     if role:
         text += " " + catalogue.gettext(ESCALATED) % {"role": catalogue.gettext(role)}
+    limit = iso_duration(params.get("first_response")) if kind == "customer_link" else None
+    if limit is not None:
+        text += "\n\n" + catalogue.gettext(NEXT_STEPS) % {
+            "limit": format_timedelta(limit, threshold=2, locale=locale), "reference": params.get("reference")}
     return catalogue.gettext(subject) % values, text.strip()
 
 

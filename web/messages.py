@@ -94,6 +94,7 @@ TEXTS: dict[str, str] = {
     Code.DEFERRAL_ALREADY: N_("This request was already %(status)s."),
     Code.TIMER_NOT_INCIDENT: N_("The timer is not a failed one (%(status)s)."),
     Code.SURVEY_ANSWERED: N_("This survey was already answered."),
+    Code.NO_SUGGESTION: N_("No category was suggested for this complaint."),
     Code.MIGRATION_REFUSED: N_("The complaint cannot move to this version."),
     Code.MIGRATE_CLOSED: N_("The complaint is closed."),
     Code.MIGRATE_SAME_VERSION: N_("The complaint already runs on this version."),
@@ -126,6 +127,9 @@ TEXTS: dict[str, str] = {
     Code.FILE_TYPE_NOT_ACCEPTED: N_("%(file)s: this type of file is not accepted (allowed: pictures, PDF, audio, "
                                     "video, text)."),
     Code.UPLOAD_GONE: N_("An uploaded file is no longer available; please add it again."),
+    Code.NOT_A_CATEGORY: N_("Choose one of the categories of the complaint form."),
+    Code.CHOOSE_AGAIN: N_("Files are not kept when the form is shown again: please choose them again."),
+    Code.NOT_BY_A_PERSON: N_("The form was not accepted. Please fill it in again."),
     Code.PENDING_UPLOADS_FULL: N_("Your files waiting for a new complaint already take %(max)s: record the "
                                   "complaint, or wait a day until they are cleared."),
     Code.IDEMPOTENCY_KEY_FORMAT: N_("Give 1 to %(max)s printable characters."),

@@ -23,7 +23,7 @@ from forms.schema import FormDefinition
 from forms.validate import on_the_calendar, text_errors
 
 #: How staff reached the customer (or the customer reached them).
-CONTACT_CHANNELS = ("phone", "sms", "email", "on_site", "platform_message", "other")
+CONTACT_CHANNELS = ("phone", "sms", "email", "on_site", "platform_message", "web", "other")
 #: A contact may be recorded a little ahead of the server's clock (clocks of PCs drift), not more.
 FUTURE_TOLERANCE = timedelta(minutes=5)
 #: The name under which the start event's form is listed with the task forms.
@@ -139,6 +139,7 @@ class Note:
     """A comment or a contact with the display name of who wrote it."""
 
     item: Comment | Contact
+    #: Empty for a contact the customer made themselves (an e-mail reply, a repeat submission).
     author: str
 
 
@@ -173,7 +174,7 @@ def complaint_view(uow: UnitOfWork, actor: Actor, complaint_id: int) -> Complain
         select(Comment, User.display_name).join(User, User.id == Comment.author_id)
         .where(Comment.complaint_id == complaint.id).order_by(Comment.id)))
     contacts = list(session.execute(
-        select(Contact, User.display_name).join(User, User.id == Contact.recorded_by_id)
+        select(Contact, User.display_name).outerjoin(User, User.id == Contact.recorded_by_id)
         .where(Contact.complaint_id == complaint.id).order_by(Contact.contacted_at, Contact.id)))
     assignees = _usernames(uow, {r.assignee_id for r in open_rows if r.assignee_id})
     names = display_names(uow, {e.actor_name for e in events} | set(assignees.values()))
@@ -184,7 +185,7 @@ def complaint_view(uow: UnitOfWork, actor: Actor, complaint_id: int) -> Complain
                     for r in open_rows],
         events=events,
         comments=[Note(item=c, author=name) for c, name in comments],
-        contacts=[Note(item=c, author=name) for c, name in contacts],
+        contacts=[Note(item=c, author=name or "") for c, name in contacts],
         evidence=evidence.of_complaint(uow, complaint.id),
         forms=forms_of(version),
         titles={name: (meta.title, meta.title_en) for name, meta in version.tasks.items()},

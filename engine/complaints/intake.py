@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from engine import audit, clock
-from engine.complaints import customer_link, deadlines, evidence, idempotency, progress
+from engine.complaints import classify, customer_link, deadlines, evidence, idempotency, progress
 from engine.complaints.tasks import StepResult, step_result
 from engine.config import Settings
 from engine.db import UnitOfWork, use_case
@@ -52,15 +52,21 @@ def intake_form(uow: UnitOfWork, process_id: str) -> TaskMeta | None:
 @use_case
 def record_complaint(uow: UnitOfWork, settings: Settings, actor: Actor, intake: Any, secret: str,
                      key: idempotency.Key | None = None, *, uploads: list[evidence.Upload] | None = None,
-                     evidence_ids: list[str] | None = None) -> Recorded:
+                     evidence_ids: list[str] | None = None, classified: bool = False,
+                     locale: str | None = None) -> Recorded:
     """Record a complaint on the current version of `settings.process_id` and queue the customer's link
     (signed with `secret`, at `settings.public_base_url`).
 
     `uploads` are files sent with the intake, `evidence_ids` the actor's earlier uploads waiting for it
     (both become the complaint's evidence). With an idempotency `key`, a repeat of the same request
     returns the first result and records nothing; the same key with different data is refused.
+
+    The customer filing it themselves (engine.complaints.self_service) is `customer_link.CUSTOMER`;
+    `classified`: its category and level are the rules' suggestion (else the suggestion is only kept for
+    the agent). `locale`: the customer's language, for the automatic reply.
     """
-    check_can_record(actor)
+    if actor != customer_link.CUSTOMER:
+        check_can_record(actor)
     session = uow.session
     if key is not None:
         stored = idempotency.recall(session, key)
@@ -85,12 +91,14 @@ def record_complaint(uow: UnitOfWork, settings: Settings, actor: Actor, intake: 
     audit.record(session, complaint.id, actor, "complaint_started", data=data)
     result = step_result(session, complaint, progress.record(session, complaint, workflow, version, now))
     deadlines.alert_at_intake(session, complaint)
+    rules = classify.rules_of_version(session, version_row.id)
+    classify.record(session, complaint, classify.suggest(rules, data), applied=classified)
     if evidence_ids:
         evidence.attach_pending(uow, actor, complaint.id, evidence_ids)
     if uploads:
         evidence.add_files(uow, settings, actor, uploads, complaint.id)
     url = customer_link.link_url(secret, settings.public_base_url, complaint.id, complaint.reference)
-    customer_link.queue_customer_link(session, complaint, url)
+    customer_link.queue_customer_link(session, complaint, url, locale)
     if key is not None:
         idempotency.remember(session, key, 201, {"result": asdict(result), "customer_link": url})
         try:

@@ -93,7 +93,7 @@ def send_pending(db: Database, smtp_url: str | None, sender: str, render: Render
     for message_id, address, kind, params, locale in claimed:
         error = None
         try:
-            _smtp_send(smtp_url, sender, address, *render(kind, params, locale))
+            _smtp_send(smtp_url, sender, address, *render(kind, params, locale), message_id=message_id)
         except (OSError, smtplib.SMTPException) as err:
             error = str(err)
         with UnitOfWork(db) as uow:
@@ -107,10 +107,18 @@ def send_pending(db: Database, smtp_url: str | None, sender: str, render: Render
     return sent
 
 
-def _smtp_send(smtp_url: str, sender: str, to: str, subject: str, body: str) -> None:
+def outbox_message_id(outbox_id: int, sender: str) -> str:
+    """The Message-ID of the e-mail sent for an outbox row: a customer's reply names it in In-Reply-To,
+    which is how the mailbox worker (engine.complaints.mail_intake) finds the complaint again."""
+    return f"<outbox.{outbox_id}@{sender.rpartition('@')[2] or 'localhost'}>"
+
+
+def _smtp_send(smtp_url: str, sender: str, to: str, subject: str, body: str, message_id: int | None = None) -> None:
     url = urlparse(smtp_url)
     message = EmailMessage()
     message["From"], message["To"], message["Subject"] = sender, to, subject
+    if message_id is not None:
+        message["Message-ID"] = outbox_message_id(message_id, sender)
     message.set_content(body)
     smtp_class = smtplib.SMTP_SSL if url.scheme == "smtps" else smtplib.SMTP
     with smtp_class(url.hostname or "localhost", url.port or (465 if url.scheme == "smtps" else 25),

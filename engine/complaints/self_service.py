@@ -1,0 +1,147 @@
+"""Complaints the customer files themselves: the public web form and the e-mail channel.
+
+Both go through `submit`, which hands a new complaint to the one intake use case
+(`engine.complaints.intake.record_complaint`) as the customer, received now. Before that:
+
+- a repeat — the same contact and order id as a complaint still open and received within
+  `REPEAT_WINDOW` — is not a second complaint: it becomes a contact on the open one (its files that
+  complaint's evidence), and the customer is told so by the outbox;
+- without a category, the classification rules of the current model version choose category and level
+  (`engine.complaints.classify`); the agent confirms or changes them at the validity check.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import audit, clock
+from engine.complaints import classify, customer_link, evidence, intake, notifications
+from engine.config import Settings
+from engine.db import UnitOfWork, use_case
+from engine.errors import Code, NotFound
+from engine.models import Complaint, Contact, Notification, User
+from engine.workflow.deploy import current_version
+from forms.patterns import pattern_matches
+
+#: A second submission with the same contact and order within this time joins the open complaint.
+REPEAT_WINDOW = timedelta(days=7)
+#: The longest text a contact made by the customer keeps (the rest of a long e-mail is cut).
+MAX_SUMMARY = 8000
+_EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """What the customer is shown: the complaint's reference and private link, and whether the submission
+    was added to an open complaint instead of opening one."""
+
+    complaint_id: int
+    reference: str
+    link: str
+    repeat: bool = False
+
+
+def normal_contact(contact: str | None) -> str:
+    """A contact as compared for repeats: an e-mail address case-blind, a phone number by its digits
+    without China's country code (so "+86 138-0013-8000" and "13800138000" are the same customer)."""
+    text = (contact or "").strip()
+    if "@" in text:
+        return text.casefold()
+    digits = re.sub(r"\D", "", text)
+    if digits.startswith("0086"):
+        digits = digits[4:]
+    elif digits.startswith("86") and len(digits) == 13:
+        digits = digits[2:]
+    return digits
+
+
+def open_repeat(session: Session, contact: str | None, order_id: str | None) -> Complaint | None:
+    """The open complaint of the same contact and order received within REPEAT_WINDOW, if any."""
+    order = (order_id or "").strip()
+    wanted = normal_contact(contact)
+    if not order or not wanted:
+        return None
+    candidates = session.scalars(select(Complaint).where(
+        Complaint.status == "open", Complaint.order_id == order,
+        Complaint.received_at >= clock.now() - REPEAT_WINDOW).order_by(Complaint.id))
+    return next((c for c in candidates if normal_contact(c.customer_contact) == wanted), None)
+
+
+def add_customer_contact(session: Session, complaint: Complaint, channel: str, summary: str) -> Contact:
+    """Record that the customer got in touch themselves (no member of staff), now."""
+    now = clock.now()
+    contact = Contact(complaint_id=complaint.id, recorded_by_id=None, contacted_at=now, channel=channel,
+                      summary=summary[:MAX_SUMMARY], created_at=now)
+    session.add(contact)
+    session.flush()
+    audit.record(session, complaint.id, customer_link.CUSTOMER, "contact_recorded",
+                 data={"channel": channel, "by_customer": True})
+    return contact
+
+
+def link_of(secret: str, settings: Settings, complaint: Complaint) -> str:
+    """The complaint's current private link."""
+    return customer_link.link_url(secret, settings.public_base_url, complaint.id, complaint.reference or "",
+                                  complaint.customer_link_generation)
+
+
+@use_case
+def submit(uow: UnitOfWork, settings: Settings, secret: str, given: dict[str, Any], channel: str,
+           locale: str, uploads: list[evidence.Upload] | None = None) -> Submitted:
+    """File the customer's complaint (`given`: the intake form's fields without channel and time of
+    receipt), or add it to their open complaint of the same order. Field errors: InvalidInput, nothing kept."""
+    session = uow.session
+    data = {k: v for k, v in given.items() if v not in (None, "")}
+    data.pop("received_at", None)  # received now: a customer does not date their own complaint
+    data["channel"] = channel
+    repeat = open_repeat(session, data.get("customer_contact"), data.get("order_id"))
+    if repeat is not None:
+        if uploads:
+            evidence.check_uploads(uploads, settings.evidence_max_bytes)
+        return _add_to(uow, settings, secret, repeat, data, channel, locale, uploads or [])
+    version = current_version(session, settings.process_id)
+    if version is None:
+        raise NotFound(Code.NO_DEPLOYED_VERSION, process=settings.process_id)
+    classified = not data.get("category")
+    if classified or not data.get("level"):
+        suggestion = classify.suggest(classify.rules_of_version(session, version.id), data)
+        if classified and suggestion.category:
+            data["category"] = suggestion.category
+        if not data.get("level") and suggestion.level:
+            data["level"] = suggestion.level
+    recorded = intake.record_complaint(uow, settings, customer_link.CUSTOMER, data, secret, uploads=uploads,
+                                       classified=classified, locale=locale)
+    return Submitted(complaint_id=recorded.result.complaint_id, reference=recorded.result.reference,
+                     link=recorded.customer_link)
+
+
+def _add_to(uow: UnitOfWork, settings: Settings, secret: str, complaint: Complaint, data: dict, channel: str,
+            locale: str, uploads: list[evidence.Upload]) -> Submitted:
+    session = uow.session
+    summary = "\n\n".join(str(data[k]) for k in ("description", "demand") if data.get(k))
+    contact = add_customer_contact(session, complaint, channel, summary)
+    if uploads:
+        evidence.add_files(uow, settings, customer_link.CUSTOMER, uploads, complaint.id)
+    link = link_of(secret, settings, complaint)
+    address = data.get("customer_contact") or ""
+    now = clock.now()
+    session.add(Notification(
+        dedupe_key=f"complaint_repeat:{contact.id}", user_id=None,
+        email=address if pattern_matches(_EMAIL, address) else None, complaint_id=complaint.id,
+        kind="complaint_repeat", params={"reference": complaint.reference, "link": link}, locale=locale,
+        created_at=now, next_attempt_at=now))
+    notifications.notify(session, _agents_of(session, complaint), "customer_wrote", str(contact.id),
+                         {"reference": complaint.reference, "customer": complaint.customer_name}, complaint.id)
+    return Submitted(complaint_id=complaint.id, reference=complaint.reference or "", link=link, repeat=True)
+
+
+def _agents_of(session: Session, complaint: Complaint) -> list[User]:
+    """The agent who owns the case hears of the customer's new message (no owner yet: nobody is told,
+    the complaint waits in the agents' queue anyway)."""
+    owner = session.get(User, complaint.owner_id) if complaint.owner_id else None
+    return [owner] if owner is not None and owner.active else []

@@ -1,0 +1,142 @@
+"""The public complaint form at /complain: customers file a complaint themselves, without signing in.
+
+Chinese by default, English with `?lang=en`. Defences without a third-party captcha: the CSRF token of
+every form, a hidden field a person leaves empty (robots fill it), rate limits per address and per
+contact (Flask-Limiter: the web's limiter, see web/security.py), at most PUBLIC_MAX_FILES files of the
+staff uploads' types and size, and a page of its own when a limit is hit. A valid form files the
+complaint through `engine.complaints.self_service.submit` (channel `web`, received now); an invalid one
+is shown again with everything typed (files must be chosen again: a browser cannot be handed them back).
+"""
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_limiter.util import get_remote_address
+
+from engine.complaints import evidence, self_service
+from engine.complaints.intake import intake_form
+from engine.errors import Code, InvalidInput
+from engine.people.users import LOCALES
+from forms.errors import FieldErrors, FormCode, error
+from web.context import reading, state, writing
+from web.i18n import field_errors, lang
+
+bp = Blueprint("public", __name__)
+
+#: The fields a customer fills in (names of the intake form's fields), in the page's order.
+TEXT_FIELDS = ("customer_contact", "customer_name", "order_id", "description", "demand")
+HONEYPOT = "website"
+FORM_FIELDS = {*TEXT_FIELDS, "category", HONEYPOT, "csrf_token"}
+#: Files one submission may carry (each within the staff uploads' size: EVIDENCE_MAX_BYTES).
+PUBLIC_MAX_FILES = 5
+#: Defaults of the limits (app config PUBLIC_FORM_ADDRESS_LIMIT / PUBLIC_FORM_CONTACT_LIMIT): a customer
+#: may correct a refused form several times; a flood from one address or about one contact is cut off.
+ADDRESS_LIMIT = "20 per hour"
+CONTACT_LIMIT = "5 per hour"
+DONE = "public_submitted"
+SUBMIT = "public.submit"
+
+
+@bp.before_request
+def _language() -> None:
+    """Chinese unless the visitor chose English (`?lang=en`, kept for the visit)."""
+    chosen = request.args.get("lang")
+    if chosen in LOCALES:
+        session["locale"] = chosen
+    else:
+        session.setdefault("locale", "zh")
+
+
+def _address_limit() -> str:
+    return current_app.config.get("PUBLIC_FORM_ADDRESS_LIMIT", ADDRESS_LIMIT)
+
+
+def _contact_limit() -> str:
+    return current_app.config.get("PUBLIC_FORM_CONTACT_LIMIT", CONTACT_LIMIT)
+
+
+def _contact_key() -> str:
+    """The throttle key of one customer, however the number or address is written (no contact given:
+    the address's, so that empty forms from everyone do not share one count)."""
+    contact = self_service.normal_contact(request.form.get("customer_contact", "")[:200])
+    return "contact:" + contact if contact else "no-contact@" + get_remote_address()
+
+
+@bp.errorhandler(429)
+def _limited(err):
+    return render_template("public/limited.html"), 429
+
+
+def _categories(meta) -> list[tuple[str, str]]:
+    """The intake form's categories as (value, title in the page language)."""
+    prop = meta.form.schema.get("properties", {}).get("category", {}) if meta else {}
+    values = prop.get("enum", [])
+    titles = prop.get("x-enum-titles" if lang() == "zh" else "x-enum-titles-en") or values
+    return list(zip(values, titles, strict=False))
+
+
+def _page(given: dict, errors: dict[str, list[str]], status: int = 200):
+    with reading() as uow:
+        meta = intake_form(uow, state().settings.process_id)
+    props = meta.form.schema.get("properties", {}) if meta else {}
+    return render_template("public/complain.html", given=given, errors=errors, categories=_categories(meta),
+                           max_files=PUBLIC_MAX_FILES, honeypot=HONEYPOT,
+                           max_lengths={k: props.get(k, {}).get("maxLength") for k in TEXT_FIELDS}), status
+
+
+@bp.get("/complain")
+def form():
+    return _page({}, {})
+
+
+def throttle(app: Flask) -> None:
+    """Limit the form's posts per address and per contact with the app's limiter (web.security; call
+    after `security.throttle_sign_in` made it)."""
+    limiter = app.extensions["sign_in_limiter"]
+    view = limiter.limit(_contact_limit, key_func=_contact_key, methods=["POST"])(app.view_functions[SUBMIT])
+    app.view_functions[SUBMIT] = limiter.limit(_address_limit, methods=["POST"])(view)
+
+
+@bp.post("/complain")
+def submit():
+    if set(request.form) - FORM_FIELDS or set(request.files) - {"files"}:
+        abort(400)
+    given = {name: request.form.get(name, "") for name in (*TEXT_FIELDS, "category")}
+    files = [f for f in request.files.getlist("files") if f.filename]
+    if request.form.get(HONEYPOT):
+        return _page(given, field_errors({"_form": [error(Code.NOT_BY_A_PERSON)]}), 422)
+    errors: FieldErrors = {}
+    if len(files) > PUBLIC_MAX_FILES:
+        errors["evidence"] = [error(FormCode.TOO_MANY_ITEMS, max=PUBLIC_MAX_FILES)]
+    else:
+        uploads = [evidence.Upload(filename=f.filename or "", content=f.read()) for f in files]
+        try:
+            with writing() as uow:
+                done = self_service.submit(uow, state().settings, current_app.secret_key, given, "web", lang(),
+                                           uploads)
+        except InvalidInput as err:
+            errors = dict(err.errors)
+        else:
+            session[DONE] = {"reference": done.reference, "link": done.link, "repeat": done.repeat}
+            return redirect(url_for("public.submitted"))
+    if files:
+        errors.setdefault("evidence", []).append(error(Code.CHOOSE_AGAIN))
+    return _page(given, field_errors(errors), 422)
+
+
+@bp.get("/complain/done")
+def submitted():
+    """The reference and the private link, shown once after a submission (a reload shows the form)."""
+    done = session.pop(DONE, None)
+    if not done:
+        return redirect(url_for("public.form"))
+    return render_template("public/done.html", done=done)
