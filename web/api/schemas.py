@@ -314,6 +314,8 @@ class VersionDoc(Schema):
     current = fields.Boolean()
     deployed_at = fields.AwareDateTime()
     deployed_by = fields.String()
+    source = fields.String(metadata={"description": "how it came in: startup (the workflows/ folder), modeller, "
+                                                    "upload, api, cli"})
     running = fields.Integer(metadata={"description": "open complaints on this version"})
 
 
@@ -324,6 +326,7 @@ class DeployedDoc(Schema):
     current = fields.Boolean(attribute="is_current")
     deployed_at = fields.AwareDateTime()
     deployed_by = fields.String()
+    source = fields.String()
 
 
 class ProblemDoc(Schema):
