@@ -85,6 +85,9 @@ def test_a_read_only_token_reads_but_changes_nothing(system, client):
         assert uow.session.scalars(select(Complaint)).all() == []
     writer = _token(system)
     assert client.post("/api/v1/complaints", json=INTAKE, headers=_bearer(writer)).status_code == 201
+    document = client.get("/api/v1/openapi.json").get_json()
+    assert "403" in document["paths"]["/api/v1/complaints"]["post"]["responses"]
+    assert "read-only" in document["info"]["description"]
 
 
 def test_the_tokens_page_creates_read_only_expiring_tokens_and_lists_their_use(system, login):

@@ -10,7 +10,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Response
 
 from web.api import schemas
-from web.api.core import JSON_TYPE, OPERATIONS, PREFIX, Operation, bp
+from web.api.core import JSON_TYPE, OPERATIONS, PREFIX, READ_METHODS, Operation, bp
 from web.api.problems import MEDIA_TYPE
 
 TITLE = "Complaints API"
@@ -45,6 +45,8 @@ def _errors(op: Operation) -> list[int]:
     codes = set(op.errors)
     if op.auth:
         codes.add(401)
+        if op.method not in READ_METHODS:
+            codes.add(403)  # a read-only token
     if op.query is not None or op.body is not None:
         codes.add(422)
     if op.body is not None:
@@ -90,7 +92,9 @@ def document() -> dict:
     spec = APISpec(title=TITLE, version=VERSION, openapi_version="3.0.3", plugins=[MarshmallowPlugin()],
                    info={"description": "Complaint handling: complaints, tasks, reports, process models and "
                                         "deferrals. Authenticate with a personal API token "
-                                        "(`complaints tokens create`, or the API tokens page)."})
+                                        "(`complaints tokens create`, or the API tokens page). Tokens expire "
+                                        "and end with their user's password change or deactivation; a "
+                                        "read-only token gets 403 on everything but GET."})
     spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     paths: dict[str, dict] = {}
     for op in OPERATIONS:
