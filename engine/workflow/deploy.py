@@ -337,6 +337,10 @@ def _check_bpmn(path: str, tree, decisions: dict[str, str], forms: dict[str, dic
         for tag in ("timeDuration", "timeDate", "timeCycle"):
             for timer in process.iter(f"{{{NS['bpmn']}}}{tag}"):
                 problems += _check_expression(path, timer, timer.text, f"timer {tag}")
+        # loop expressions run in the sandbox like conditions: checked the same way (safety, functions)
+        for tag in ("loopCardinality", "completionCondition", "loopCondition"):
+            for node in process.iter(f"{{{NS['bpmn']}}}{tag}"):
+                problems += _check_expression(path, node, node.text, tag)
         for script in process.iter(f"{{{NS['bpmn']}}}script"):
             problems += _check_script(path, script, script.text, "script")
         for tag in ("preScript", "postScript"):

@@ -54,6 +54,8 @@ CASES = {
     "dmn_literal": ("dmn_literal", [("discount.dmn", "discount", '<decision id="discount"', "literal expression")]),
     "dmn_malformed_rule": ("dmn_malformed_rule", [("discount.dmn", "rule_gold_extra", 'id="rule_gold_extra"',
                                                    "more entries than its table has inputs and outputs")]),
+    "loop_function": ("loop_function", [("loop_function.bpmn", "each_item", "<bpmn:loopCardinality>",
+                                         "loopCardinality calls count_items()")]),
     "multiple_outgoing": ("multiple_outgoing", [("multiple_outgoing.bpmn", "compute", 'id="compute"',
                                                  "not supported for tasks of type bpmn:scriptTask")]),
 }
