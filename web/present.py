@@ -73,6 +73,62 @@ def due_text(moment: datetime) -> DueText:
     return DueText(absolute, countdown, left < timedelta(0), timedelta(0) <= left < timedelta(hours=2))
 
 
+@dataclass(frozen=True)
+class ShownAnswer:
+    """One completed task of a round as the side panel shows it."""
+
+    title: str
+    actor: str
+    at: str
+    values: list[ShownValue]
+
+
+@dataclass(frozen=True)
+class ShownRound:
+    """One round on a task form: its label, whether it is the current one, its answers and the survey's."""
+
+    label: str
+    current: bool
+    answers: list[ShownAnswer]
+    survey: list[tuple[str, str]]
+
+
+def _answer(version_tasks, forms: dict[str, FormDefinition], answer) -> ShownAnswer:
+    meta = version_tasks(answer.task)
+    name = task_title(meta.title, meta.title_en, lang()) if meta is not None else answer.task
+    values = describe_values(forms.get(answer.task), answer.data, lang(), words(), tz())
+    return ShownAnswer(name, answer.actor or "", local_time(answer.at), values)
+
+
+def rounds_shown(history, forms: dict[str, FormDefinition], version_tasks) -> list[ShownRound]:
+    """The rounds of `engine.complaints.rounds.History` for a task form: this round first, then the earlier
+    ones (the template folds them), each with the customer's survey answer of that round."""
+    shown = []
+    for item in history.rounds:
+        if item.number is None:
+            label = gettext("Before the first round")
+        elif item.number == history.current:
+            label = gettext("Round %(n)s (this round)", n=item.number)
+        else:
+            label = gettext("Round %(n)s", n=item.number)
+        survey = []
+        if item.survey is not None:
+            survey = [(gettext("Satisfied?"), words().yes if item.survey.satisfied else words().no)]
+            if item.survey.rating is not None:
+                survey.append((gettext("Rating (1–5)"), str(item.survey.rating)))
+            if item.survey.comment:
+                survey.append((gettext("Comment"), item.survey.comment))
+        shown.append(ShownRound(label, item.number == history.current,
+                                [_answer(version_tasks, forms, a) for a in reversed(item.answers)], survey))
+    return shown
+
+
+def since_shown(history, forms: dict[str, FormDefinition], version_tasks) -> list[ShownAnswer]:
+    """What was answered after the previous visit of this task in the same round (a sent-back proposal: the
+    approver's decision and instruction), for the top of the form."""
+    return [_answer(version_tasks, forms, a) for a in history.since] if history is not None else []
+
+
 def title(item) -> str:
     """A task's title (task row, list item, or a task as plain data) in the page language."""
     if isinstance(item, Mapping):

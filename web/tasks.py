@@ -11,6 +11,7 @@ from engine.complaints import casework, deferrals, evidence, tasks
 from engine.complaints import form_drafts as drafts
 from engine.complaints.worklist import SCOPES, SORTS
 from engine.errors import Conflict, InvalidInput
+from engine.workflow.versions import load_version
 from forms.errors import FieldErrors
 from forms.render import defaults, describe_values, merged, raw_values, render_instructions, value_text
 from forms.validate import raw_errors
@@ -18,7 +19,7 @@ from web import schema_forms
 from web.context import actor, page_number, reading, safe_next, state, writing
 from web.forms import ActionForm, DeferralForm
 from web.i18n import field_errors, lang, tz, words
-from web.present import complaint_data, title
+from web.present import complaint_data, rounds_shown, since_shown, title
 
 bp = Blueprint("tasks", __name__)
 PER_PAGE = 25
@@ -177,9 +178,19 @@ def _page(view: casework.TaskView, values: dict[str, list[str]], errors: dict[st
         "tasks/form.html", view=view, fields=schema_forms.fields(view.meta.form, values, errors),
         has_errors=bool(errors), other_errors=schema_forms.other_errors(view.meta.form, errors),
         version=view.complaint.lock_version if version is None else version,
-        instructions=instructions, data=complaint_data(view.forms, variables), attached=attached,
+        instructions=instructions, attached=attached,
+        data=complaint_data({k: f for k, f in view.forms.items() if k == casework.INTAKE}, variables),
+        rounds=rounds_shown(view.history, view.forms, _task_meta(view)) if view.history else [],
+        since=since_shown(view.history, view.forms, _task_meta(view)),
         held_by_other=view.assignee not in (None, actor().username), action_form=ActionForm(),
         deferral_form=deferral_form or DeferralForm(formdata=None))
+
+
+def _task_meta(view: casework.TaskView):
+    """The model's task by name (None when the version does not have it), for titles in the round panels."""
+    with reading() as uow:
+        version = load_version(uow.session, view.complaint.version_id)
+    return version.tasks.get
 
 
 def _handled(view: casework.TaskView, values: dict[str, list[str]]) -> str:

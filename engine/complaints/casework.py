@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from engine import audit, clock
-from engine.complaints import deadlines, deferrals, evidence, intake, tasks
+from engine.complaints import deadlines, deferrals, evidence, intake, rounds, tasks
 from engine.complaints import form_drafts as drafts
 from engine.complaints.worklist import can_work
 from engine.db import UnitOfWork, use_case
@@ -241,6 +241,9 @@ class TaskView:
     forms: dict[str, FormDefinition]
     #: A deferral request for this task waits for the general manager.
     deferral_pending: bool
+    #: The answers by round (this round first) and, for a proposal sent back, the previous answer and the
+    #: approver's instruction (engine.complaints.rounds).
+    history: rounds.History | None = None
 
 
 def task_view(uow: UnitOfWork, actor: Actor, task_id: str) -> TaskView:
@@ -250,12 +253,15 @@ def task_view(uow: UnitOfWork, actor: Actor, task_id: str) -> TaskView:
         AuditEvent.complaint_id == complaint.id, AuditEvent.kind == "task_completed",
         AuditEvent.task_name == row.name).limit(1))
     variables = complaint.variables or {}
+    history = rounds.history(uow.session, complaint, row.name)
     prefill = {} if done_before else {k: variables[k] for k in meta.form.properties if k in variables}
+    if history.previous is not None:  # sent back in this round: start from what was proposed
+        prefill = {k: v for k, v in history.previous.data.items() if k in meta.form.properties}
     assignee = _usernames(uow, {row.assignee_id}).get(row.assignee_id) if row.assignee_id else None
     return TaskView(row=row, meta=meta, complaint=complaint, assignee=assignee,
                     draft=drafts.load(uow, actor, task_id), prefill=prefill,
                     forms=forms_of(load_version(uow.session, complaint.version_id)),
-                    deferral_pending=bool(deferrals.pending_tasks(uow.session, {task_id})))
+                    deferral_pending=bool(deferrals.pending_tasks(uow.session, {task_id})), history=history)
 
 
 def check_can_add_to(uow: UnitOfWork, actor: Actor, complaint_id: int) -> None:

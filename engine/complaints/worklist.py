@@ -61,8 +61,9 @@ def sync(session: Session, complaint: Complaint, workflow, version: LoadedVersio
         session.add(row)
         still_open.append(row)
         created.append(row)
+        # The handling round the task belongs to (forms show each round's answers: engine.complaints.rounds).
         audit.record(session, complaint.id, SYSTEM, "task_opened", task_id=task_id, task_name=meta.name,
-                     data={"role": row.role, "department": row.department})
+                     data={"role": row.role, "department": row.department, "round": task.data.get("round")})
     return still_open, created
 
 
