@@ -14,11 +14,14 @@ from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.complaints import evidence, tasks
+from engine.config import PROJECT_ROOT
 from engine.db import UnitOfWork
 from engine.errors import Conflict, InvalidInput
+from engine.modelling.deployment import deploy_models
 from engine.models import Complaint, Deferral, Evidence, Notification, WorkTask
 from engine.people import tokens as api_tokens
 from engine.people.roles import SYSTEM
+from engine.workflow.deploy import read_bundle
 from tests.lifecycle import ANSWERS, INTAKE, open_task, start, step
 from tests.web.conftest import text_of
 from tests.web.test_evidence import PDF, png
@@ -104,6 +107,44 @@ def test_staff_pages_commit_once_per_post(system, login, commits):
     commits.clear()
     assert head.get("/tasks/queue").status_code == 200  # reading commits nothing
     assert commits == []
+
+
+def _with_evidence_on_judge_validity(system) -> None:
+    """Deploy the shipped model with a file field on the judge_validity form (as a process owner would)."""
+    files = read_bundle(PROJECT_ROOT / "workflows")
+    schema = json.loads(files["forms/judge_validity.schema.json"])
+    schema["properties"]["evidence"] = {"type": "array", "title": "证据", "items": {"type": "string"},
+                                        "maxItems": 10}
+    ui = json.loads(files["forms/judge_validity.uischema.json"])
+    ui["evidence"] = {"ui:widget": "file"}
+    files["forms/judge_validity.schema.json"] = json.dumps(schema, ensure_ascii=False)
+    files["forms/judge_validity.uischema.json"] = json.dumps(ui, ensure_ascii=False)
+    with UnitOfWork(system.db) as uow:
+        deploy_models(uow, system.actor("owner"), files)
+
+
+def test_a_task_form_with_files_is_one_commit(system, login, commits):
+    _with_evidence_on_judge_validity(system)
+    cid = start(system).complaint_id
+    task = open_task(system, cid)
+    agent = login("agent1")
+    version = re.search(r'name="_version" value="(\d+)"', text_of(agent.get(f"/task/{task.id}"))).group(1)
+    # Shown again (a field is missing): the file is kept as the complaint's evidence, in its own commit.
+    again = once(commits, lambda: agent.post(f"/task/{task.id}", content_type="multipart/form-data", data={
+        "_version": version, "valid": "true", "evidence": [(io.BytesIO(PDF), "通话.pdf")]}))
+    assert again.status_code == 422
+    [kept] = _rows(system, Evidence)
+    assert kept.complaint_id == cid and f'value="{kept.id}"' in text_of(again)
+    # Sent whole: the new file, the completion and the kept file's id together.
+    done = once(commits, lambda: agent.post(f"/task/{task.id}", content_type="multipart/form-data", data={
+        "_version": version, "valid": "true", "validity_reason": "核实完毕",
+        "evidence": [kept.id, (io.BytesIO(png()), "照片.png")]}))
+    assert done.status_code == 302, text_of(done)
+    rows = _rows(system, Evidence)
+    assert {r.original_name for r in rows} == {"通话.pdf", "照片.png"} and {r.complaint_id for r in rows} == {cid}
+    assert all((_folder(system) / r.id).exists() for r in rows)
+    with UnitOfWork(system.db, write=False) as uow:
+        assert sorted(uow.session.get(Complaint, cid).variables["evidence"]) == sorted(r.id for r in rows)
 
 
 def test_a_failed_post_commits_nothing_and_leaves_no_file(system, login, commits):
