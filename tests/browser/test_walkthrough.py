@@ -112,7 +112,17 @@ def test_a_complaint_from_intake_to_archive(live_server, pages, tmp_path):
     assert "第 2 轮" in agent.locator("p.meta").inner_text()
     assert diagram_markers(agent)["current"] == {"cs_sign_off"}
 
-    # The CS manager works in English.
+    # The CS manager works in English. The sign-off form shows round 2 first and open, round 1 folded below it.
+    manager.goto(f"{base}/tasks/queue")
+    manager.click('tr[data-task="cs_sign_off"] a.task-link')
+    panels = manager.locator("aside details.round")
+    assert panels.nth(0).locator("summary").inner_text() == "Round 2 (this round)"
+    assert panels.nth(1).locator("summary").inner_text() == "Round 1"
+    assert manager.locator("aside details.round[open]").count() == 1
+    assert manager.get_by_text("第 2 轮回访").is_visible()
+    assert not manager.get_by_text("第 1 轮回访").is_visible()  # folded with its round
+    panels.nth(1).locator("summary").click()
+    assert manager.get_by_text("第 1 轮回访").is_visible()
     work(manager, base, "cs_sign_off", ANSWERS["cs_sign_off"])
     assert "Done: CS manager signs." in manager.locator(".flash-success").inner_text()
     work(gm, base, "gm_review", ANSWERS["gm_review"])
