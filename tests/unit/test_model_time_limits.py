@@ -63,3 +63,17 @@ def test_the_model_test_cases_pass_including_progress_call_and_second_visit():
     names = [r.name for r in results]
     assert any("3天" in n for n in names) and any("二次到店" in n for n in names)
     assert [(r.name, r.failures) for r in results if not r.passed] == []
+
+
+def test_complaints_validate_refuses_it_with_exit_2(tmp_path):
+    from click.testing import CliRunner
+
+    from web.cli import main as cli
+
+    for path, text in _without_approval_deadline(read_bundle(WORKFLOWS)).items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(text, encoding="utf-8")
+    refused = CliRunner().invoke(cli, ["validate", str(tmp_path)])
+    assert refused.exit_code == 2
+    assert "[approve_solution] user task has no time limit" in refused.output
+    assert CliRunner().invoke(cli, ["validate", str(WORKFLOWS)]).exit_code == 0
