@@ -58,7 +58,8 @@ _FOREIGN_NAMESPACES = {
     CAMUNDA_NS: "camunda", ZEEBE_NS: "zeebe", "http://activiti.org/bpmn": "activiti",
     "http://flowable.org/bpmn": "flowable",
 }
-#: Foreign attributes that only tune the other engine (history, jobs, tasklist): ignoring them changes nothing.
+#: Foreign attributes that only tune the other engine (history, jobs, tasklist), or say who works a task,
+#: which a role lane decides here: ignoring them changes nothing a complaint does.
 _HARMLESS_FOREIGN_ATTRIBUTES = {
     "versionTag", "historyTimeToLive", "isStartableInTasklist", "asyncBefore", "asyncAfter", "exclusive",
     "jobPriority", "taskPriority", "candidateStarterGroups", "candidateStarterUsers", "modelerTemplate",
@@ -94,7 +95,9 @@ def _check_foreign(path: str, tree) -> list[ModelProblem]:
             continue
         tag = etree.QName(node)
         prefix = _FOREIGN_NAMESPACES.get(tag.namespace)
-        if prefix and tag.localname not in _FOREIGN_ELEMENTS and not _inside_foreign(node):
+        # camunda/zeebe elements and hooks `_check_bpmn` names more precisely are left to it
+        described = tag.namespace in (CAMUNDA_NS, ZEEBE_NS) and tag.localname in _FOREIGN_ELEMENTS
+        if prefix and not described and not _inside_foreign(node):
             problems.append(ModelProblem(
                 path, node.sourceline, owner_id(node),
                 f"{prefix}:{tag.localname} is another engine's extension, which this engine would ignore",
@@ -103,13 +106,14 @@ def _check_foreign(path: str, tree) -> list[ModelProblem]:
         for name in node.attrib:
             qname = etree.QName(name)
             prefix = _FOREIGN_NAMESPACES.get(qname.namespace)
-            if (prefix and qname.localname not in _FOREIGN_HOOKS
-                    and qname.localname not in _HARMLESS_FOREIGN_ATTRIBUTES):
+            described = qname.namespace in (CAMUNDA_NS, ZEEBE_NS) and qname.localname in _FOREIGN_HOOKS
+            if prefix and not described and qname.localname not in _HARMLESS_FOREIGN_ATTRIBUTES:
                 problems.append(ModelProblem(
                     path, node.sourceline, owner_id(node),
                     f"{prefix}:{qname.localname} is another engine's setting, which this engine would ignore",
-                    "remove the attribute; multi-instance tasks name their collection with a "
-                    "bpmn:loopDataInputRef, results go to task data"))
+                    "remove the attribute; this engine reads BPMN and spiffworkflow extensions only: code is a "
+                    "Python script task, a multi-instance collection is a bpmn:loopDataInputRef, results go to "
+                    "task data"))
     return problems
 
 
