@@ -188,8 +188,8 @@ def shown(cell) -> str:
         return f"{100 * value:.1f}%"
     if kind == "seconds":
         return gettext("%(n)s min", n=format_decimal(value / 60, format="#,##0.0"))
-    if kind == "money":
-        return f"{'-' if value < 0 else ''}¥{abs(value):,.0f}"
+    if kind == "money":  # the trade writes amounts as "80 元"
+        return gettext("%(amount)s yuan", amount=f"{'-' if value < 0 else ''}{abs(value):,.0f}")
     if kind == "number":
         return format_decimal(value, format="#,##0.0#")
     return format_decimal(value, format="#,##0")
