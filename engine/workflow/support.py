@@ -83,6 +83,7 @@ def check_trees(trees: dict) -> list[ModelProblem]:
         problems += _check_foreign(path, tree)
     bpmn = {p: t for p, t in sorted(trees.items()) if p.endswith(".bpmn")}
     problems += _check_messages(bpmn)
+    problems += _check_signals(bpmn)
     problems += _check_calls(bpmn)
     return problems
 
@@ -156,6 +157,25 @@ def _check_messages(trees: dict) -> list[ModelProblem]:
                 f"for ever" if name else "waits for a message that names no bpmn:message",
                 f"messages sent here: {known}; use a user task or a timer instead"))
     return problems
+
+
+def _check_signals(trees: dict) -> list[ModelProblem]:
+    """Signal catch events wait for ever unless the bundle throws the signal: nothing else here sends one."""
+    thrown: set[str] = set()
+    catches = []
+    for path, tree in trees.items():
+        names = {s.get("id"): s.get("name") or s.get("id") for s in tree.iterfind("bpmn:signal", NS)}
+        for definition in tree.iter(f"{{{NS['bpmn']}}}signalEventDefinition"):
+            event = definition.getparent()
+            name = names.get(definition.get("signalRef"), definition.get("signalRef"))
+            if etree.QName(event).localname in ("intermediateThrowEvent", "endEvent"):
+                thrown.add(name)
+            else:
+                catches.append((path, event, name))
+    return [ModelProblem(path, event.sourceline, event.get("id"),
+                         f"waits for the signal {name!r}, which nothing in this system sends: the complaint would "
+                         "wait for ever", "throw the signal in the model, or use a user task or a timer instead")
+            for path, event, name in catches if name not in thrown]
 
 
 def _check_calls(trees: dict) -> list[ModelProblem]:

@@ -33,6 +33,8 @@ CASES = {
                                            "'billing_process', which is not in the bundle")]),
     "message_catch": ("message_catch", [("message_catch.bpmn", "wait_payment", 'id="wait_payment"',
                                          "'payment_received', which nothing in this system sends")]),
+    "signal_catch": ("signal_catch", [("signal_catch.bpmn", "wait_stock", 'id="wait_stock"',
+                                       "'stock_arrived', which nothing in this system sends")]),
     "time_cycle": ("time_cycle", [("time_cycle.bpmn", "every_hour", "<bpmn:timeCycle>", "timeCycle")]),
     "unknown_function": ("unknown_function", [
         ("unknown_function.bpmn", "fetch_data", "get_current_task_data()", "calls get_current_task_data()"),
