@@ -28,7 +28,7 @@ import traceback
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from engine import audit, clock
@@ -81,9 +81,9 @@ class _Plan:
 def run_due(db: Database, limit: int = PASS_LIMIT, batch: int = BATCH,
             stop: threading.Event | None = None) -> RunResult:
     """Fire due timers batch by batch until none is due, `limit` complaints were handled or `stop` is set."""
-    now = clock.now()
     result = RunResult()
     while result.complaints + result.failed < limit and not (stop and stop.is_set()):
+        now = clock.now()  # each batch fires what is due when it starts, and records that time
         # Timers attempted before without success go one complaint at a time, so that a complaint whose
         # firing crashes the worker only ever takes itself down.
         handled = _run_batch(db, now, 1, retry=True, result=result)
@@ -338,7 +338,21 @@ def run_worker(db: Database, settings: Settings, render: notifications.Renderer,
             log.exception("timer worker pass failed")
             result = RunResult()
         if result.batches == 0:
-            stop.wait(poll_seconds)
+            stop.wait(_idle_wait(db, poll_seconds))
+
+
+def _idle_wait(db: Database, poll_seconds: float) -> float:
+    """How long an idle worker sleeps: until the next timer is due, `poll_seconds` at most (so that timers
+    made meanwhile by web requests are not missed for longer). Sleeping a fixed interval instead would make
+    every timer up to that interval late."""
+    try:
+        with UnitOfWork(db, write=False) as uow:
+            due = uow.session.scalar(select(func.min(Timer.next_attempt_at)).where(Timer.status == "waiting"))
+    except Exception:  # noqa: BLE001 - the database is briefly away: poll again later
+        return poll_seconds
+    if due is None:
+        return poll_seconds
+    return min(max((due - clock.now()).total_seconds(), 0.05), poll_seconds)
 
 
 def start_worker_thread(db: Database, settings: Settings, render: notifications.Renderer) -> threading.Event:
