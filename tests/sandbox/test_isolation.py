@@ -133,6 +133,21 @@ def test_a_stalled_call_is_killed_at_the_wall_clock_limit(sandbox):
     _next_call_is_quick(sandbox)
 
 
+def test_literals_and_bare_names_need_no_round_trip(sandbox, monkeypatch):
+    calls = []
+    real_call = isolation.WorkerPool.call
+    monkeypatch.setattr(isolation.WorkerPool, "call", lambda pool, *args: calls.append(args) or real_call(pool, *args))
+    assert sandbox.evaluate(' "P7D" ', {}) == "P7D" and sandbox.evaluate("(0.8, [False], {1: 'x'})", {}) == \
+        (0.8, [False], {1: "x"})
+    assert sandbox.evaluate("level", {"level": "dissatisfied"}, {"level": "x"}) == "dissatisfied"
+    assert sandbox.evaluate("limit", {}, {"limit": 3}) == 3
+    assert not calls
+    with pytest.raises(SandboxError, match="'missing' is not defined"):
+        sandbox.evaluate("missing", {})
+    assert sandbox.evaluate("-1", {}) == -1 and sandbox.evaluate("level == 'x'", {"level": "x"}) is True
+    assert len(calls) == 3
+
+
 def test_threads_share_the_pool_and_get_their_own_answers(sandbox):
     answers, errors = {}, []
 

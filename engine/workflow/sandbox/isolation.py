@@ -10,6 +10,7 @@ than moving the workflow's state to a worker and back (docs/ARCHITECTURE.md, "Mo
 """
 from __future__ import annotations
 
+import ast
 import atexit
 import os
 import pickle
@@ -248,6 +249,14 @@ os.register_at_fork(after_in_child=_forget_pool_after_fork)
 atexit.register(_close_pool)
 
 
+_LITERAL_NODES = (ast.Constant, ast.Tuple, ast.List, ast.Set, ast.Dict, ast.Load)
+
+
+def _is_literal(node: ast.AST) -> bool:
+    """Literal values only (no names, calls or operators): nothing to compute, so nothing to isolate."""
+    return all(isinstance(child, _LITERAL_NODES) for child in ast.walk(node))
+
+
 def _answered(answer: dict):
     if "limit" in answer:
         raise ScriptLimitExceeded(answer["message"], answer["limit"])
@@ -283,8 +292,15 @@ class IsolatedEnvironment(SandboxedEnvironment):
         return answer[key]
 
     def evaluate(self, expression, context, external_context=None):
-        """The value of `expression`, computed by a worker."""
-        expression_tree(require_text(expression))  # refused without a round trip, with the same message
+        """The value of `expression`, computed by a worker unless nothing needs computing: a literal (a DMN
+        output "P7D", a timer "PT2H") is its own value and a bare name is a lookup, both without a round trip."""
+        body = expression_tree(require_text(expression)).body  # refused here, with the same message
+        if _is_literal(body):
+            return ast.literal_eval(body)
+        if isinstance(body, ast.Name):
+            for names in (context, external_context or {}):  # the task data wins, as in the evaluator
+                if body.id in names:
+                    return names[body.id]
         return self._call("evaluate", expression, context, external_context, "value")
 
     def execute(self, script, context, external_context=None):
