@@ -98,6 +98,13 @@ DEFERRAL_STATUSES = {
     "rejected": _l("Rejected"),
 }
 
+#: Kinds of entries in the penalty ledger (engine.models.Penalty.kind).
+PENALTY_KINDS = {
+    "timeout": _l("Timeout deduction"),
+    "responsible": _l("Deduction of the directly responsible person"),
+    "supervisor": _l("Deduction of the department supervisor"),
+}
+
 
 def label(table: dict, code: str | None) -> str:
     """The name of `code` in `table`, or the code itself when the engine knows more codes than we do."""

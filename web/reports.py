@@ -189,7 +189,8 @@ def shown(cell) -> str:
     if kind == "seconds":
         return gettext("%(n)s min", n=format_decimal(value / 60, format="#,##0.0"))
     if kind == "money":  # the trade writes amounts as "80 元"
-        return gettext("%(amount)s yuan", amount=f"{'-' if value < 0 else ''}{abs(value):,.0f}")
+        amount = format_decimal(value, format="#,##0")
+        return gettext("%(amount)s yuan", amount=amount)
     if kind == "number":
         return format_decimal(value, format="#,##0.0#")
     return format_decimal(value, format="#,##0")
@@ -242,7 +243,7 @@ def _request() -> tuple[str, date, str | None]:
 
 def _build():
     kind, day, department = _request()
-    with reading() as uow:
+    with reading_reports() as uow:
         process_id = state().settings.process_id
         report = reports.build_report(uow, actor(), kind, day, tz(), department, process_id)
         intake_form = intake.intake_form(uow, process_id)

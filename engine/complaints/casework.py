@@ -161,6 +161,8 @@ class ComplaintView:
     can_contribute: bool
     #: Deferral requests of the complaint (plain data from engine.complaints.deferrals), oldest first.
     deferrals: list[dict]
+    #: The complaint's penalty ledger entries (超时扣罚 and decided deductions), oldest first.
+    ledger: list[dict] | None = None
 
 
 def complaint_view(uow: UnitOfWork, actor: Actor, complaint_id: int) -> ComplaintView:
@@ -193,6 +195,7 @@ def complaint_view(uow: UnitOfWork, actor: Actor, complaint_id: int) -> Complain
         completed_tasks=[e.task_name for e in events if e.kind == "task_completed" and e.task_name],
         can_contribute=may_contribute(actor),
         deferrals=deferrals.list_deferrals(uow, actor, status=None, complaint_id=complaint.id),
+        ledger=deadlines.breaches(session, complaint.id),
     )
 
 

@@ -96,6 +96,10 @@ def test_decided_deductions_are_ledger_entries_in_the_complaint_and_the_reports(
     assert by_person == {"承运商A": (0, 200), "head_logistics": (0, 100)}
     assert [(r.key, r.amount.current) for r in report.penalties_by_department] == [("logistics", 300)]
     assert report.penalty_amount.current == 300 and report.breaches.current == 0
+    complaint_page = page_text(login("gm").get(f"/complaints/{cid}"))
+    ledger = complaint_page[complaint_page.index('id="ledger"'):]
+    assert "直接责任人扣罚" in ledger and "承运商A" in ledger and "200 元" in ledger and "包装不合格造成破损" in ledger
+    assert "部门主管扣罚" in ledger and "100 元" in ledger
     shown = page_text(login("gm").get("/reports?kind=month&date=2026-11-23"))
     assert "按人员统计超时与扣罚" in shown and "承运商A" in shown and "300 元" in shown and "¥" not in shown
     exported = login("gm").get("/reports/export.csv?kind=month&date=2026-11-23").data.decode("utf-8-sig")
