@@ -11,7 +11,7 @@ MODELLER_BUNDLE = mkdir -p web/static/vendor/modeller && \
 	node_modules/.bin/esbuild web/static/modeller/modeller.js --bundle --minify --format=iife --target=es2019 \
 		--log-level=warning --outfile=web/static/vendor/modeller/modeller.js
 
-.PHONY: run test test-fast bench lint install assets chromium clean
+.PHONY: run test test-fast bench lint install assets chromium imap-server clean
 
 # `make run PORT=5001` serves on another port (the customer links follow it unless PUBLIC_BASE_URL is set).
 PORT ?= 5000
@@ -19,7 +19,7 @@ run: $(STAMP) $(ASSETS)
 	$(BIN)/complaints init --demo
 	PUBLIC_BASE_URL="$${PUBLIC_BASE_URL:-http://127.0.0.1:$(PORT)}" $(BIN)/complaints serve --port $(PORT)
 
-test: $(STAMP) $(ASSETS) chromium
+test: $(STAMP) $(ASSETS) chromium imap-server
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/complaints validate workflows
@@ -64,6 +64,14 @@ chromium:
 	@if [ ! -x /usr/bin/chromium ] || ! dpkg -s fonts-wqy-zenhei >/dev/null 2>&1; then \
 		echo "installing Debian's chromium (and a Chinese font) for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null; \
+	fi
+
+# The e-mail intake tests read a real mailbox: Debian's Dovecot, started by the tests on a port of their own
+# (the package's own service is not used).
+imap-server:
+	@if [ ! -x /usr/sbin/dovecot ]; then \
+		echo "installing Debian's dovecot-imapd for the e-mail intake tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null; \
 	fi
 
 clean:

@@ -39,6 +39,9 @@ class Settings:
     process_id: str = DEFAULT_PROCESS_ID
     #: A time of receipt (受理时间) older than this many days is refused at intake (a typing error, not a late entry).
     receipt_max_age_days: int = 7
+    #: The complaints mailbox read by `complaints mail-intake`: imap://user:password@host:port/INBOX (imaps:// for
+    #: TLS); unset: no e-mail intake.
+    imap_url: str | None = None
 
 
 def load_settings(env: os._Environ[str] | dict[str, str] | None = None) -> Settings:
@@ -65,4 +68,5 @@ def load_settings(env: os._Environ[str] | dict[str, str] | None = None) -> Setti
         proxy_hops=int(env.get("PROXY_HOPS", "0")),
         pending_evidence_hours=int(env.get("PENDING_EVIDENCE_HOURS", "24")),
         pending_evidence_max_bytes=int(env.get("PENDING_EVIDENCE_MAX_BYTES", str(200 * 1024 * 1024))),
+        imap_url=env.get("IMAP_URL") or None,
     )

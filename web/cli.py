@@ -404,6 +404,41 @@ def worker(ctx: _Context, once: bool, poll: float) -> None:
     timers.run_worker(ctx.db, ctx.settings, mail.renderer(ctx.settings), stop, poll)
 
 
+@main.command("mail-intake")
+@click.option("--once", is_flag=True, help="File the unseen messages once and exit.")
+@click.option("--poll", default=30.0, show_default=True,
+              help="Seconds between passes (the wait is cut short by IMAP IDLE when the server offers it).")
+@pass_ctx
+def mail_intake_cmd(ctx: _Context, once: bool, poll: float) -> None:
+    """Read the complaints mailbox (IMAP_URL): new messages become complaints, replies contacts, each once."""
+    import signal
+    import threading
+
+    from engine.complaints import mail_intake
+
+    if not ctx.settings.imap_url:
+        raise click.UsageError("set IMAP_URL, e.g. imap://complaints:password@mail.example.cn:143/INBOX")
+    try:
+        mailbox = mail_intake.parse_url(ctx.settings.imap_url)
+    except ValueError as err:
+        raise click.UsageError(str(err)) from err
+    secret = secret_key(ctx.settings)
+    if once:
+        imap = mail_intake.connect(mailbox)
+        try:
+            counts = mail_intake.poll_once(ctx.db, ctx.settings, secret, imap)
+        finally:
+            imap.logout()
+        click.echo(f"{counts.complaint} complaint(s), {counts.contact} contact(s), {counts.ignored} ignored, "
+                   f"{counts.refused} refused, {counts.seen} already filed")
+        return
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    click.echo(f"mail intake reading {mailbox.user}@{mailbox.host}/{mailbox.folder} (Ctrl-C to stop)")
+    mail_intake.run(ctx.db, ctx.settings, secret, ctx.settings.imap_url, stop, poll)
+
+
 @main.command()
 @click.option("--retry", "timer_id", help="Put this incident (a timer id) back in the queue.")
 @click.option("--user", "username", help="The administrator or process owner acting (needed with --retry).")

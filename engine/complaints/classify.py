@@ -105,7 +105,8 @@ def parse_rules(text: str) -> Rules:
         value = document.get(name)
         return [e for e in value if isinstance(e, dict)] if isinstance(value, list) else []
 
-    default = document.get("default") if isinstance(document.get("default"), dict) else {}
+    given = document.get("default")
+    default: dict = given if isinstance(given, dict) else {}
     return Rules(
         categories=tuple((e["category"], e.get("department") if isinstance(e.get("department"), str) else None,
                           words(e)) for e in entries("categories") if isinstance(e.get("category"), str) and words(e)),

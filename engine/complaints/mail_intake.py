@@ -1,0 +1,316 @@
+"""E-mail intake: a worker reads the complaints mailbox over IMAP (`IMAP_URL`) and files each new message.
+
+A new message becomes a complaint (channel `email`, through `engine.complaints.self_service.submit`, so
+repeats and the classification work as on the web form), its attachments that complaint's evidence. A
+reply to a message the system sent — In-Reply-To / References naming an outbox Message-ID
+(`notifications.outbox_message_id`), or the complaint's reference in the subject from the complaint's own
+address — is a contact on that complaint. Automatic mail (out-of-office answers, bounces, our own) is
+ignored, so two robots never write to each other.
+
+Exactly once: each message is recorded by its Message-ID (`MailMessage`, unique) in the same transaction
+as what it became; it is marked \\Seen on the server only after that commit. A worker killed between
+the two finds the message unseen again and skips it by its Message-ID; two workers racing on one message
+collide on the unique key and one of them does nothing. The worker polls, and waits with IMAP IDLE
+between polls when the server offers it. See docs/ARCHITECTURE.md, "Customer intake".
+"""
+from __future__ import annotations
+
+import hashlib
+import html
+import imaplib
+import logging
+import re
+import threading
+from dataclasses import dataclass
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from email.utils import parseaddr
+from urllib.parse import unquote, urlparse
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from engine import clock
+from engine.complaints import evidence, self_service
+from engine.complaints.customer_link import CUSTOMER
+from engine.config import Settings
+from engine.db import Database, UnitOfWork, use_case
+from engine.errors import InvalidInput
+from engine.models import Complaint, MailMessage, Notification
+
+log = logging.getLogger(__name__)
+
+#: The longest description taken from a message (the intake form's limit).
+MAX_DESCRIPTION = 4000
+#: A message's demand when the customer did not write one apart (the intake form requires one).
+NO_DEMAND = {"zh": "（邮件中未单独写明，见投诉内容）", "en": "(not stated apart: see the description)"}
+REFERENCE = re.compile(r"\bTS\d{8}-\d{6}\b")
+_OUTBOX_ID = re.compile(r"<outbox\.(\d+)@[^>]*>")
+_ORDER = re.compile(r"(?:订单号?|order(?:\s*(?:no\.?|number|id))?)\s*[:：#]?\s*([A-Za-z0-9][A-Za-z0-9\-]{3,60})",
+                    re.IGNORECASE)
+#: Where a reply's quoted history starts ("On … wrote:", "在 … 写道：", Outlook's header).
+_QUOTE_START = re.compile(
+    r"^\s*(On .{0,200}wrote:|在.{0,200}写道[:：]|-{2,}\s*(Original Message|原始邮件)\s*-{2,})\s*$",
+    re.IGNORECASE | re.MULTILINE)
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+#: Seconds between polls, and the longest IDLE wait (servers drop IDLE after 30 minutes).
+POLL_SECONDS = 30.0
+IDLE_SECONDS = 300.0
+
+
+@dataclass(frozen=True)
+class Mailbox:
+    """Where the mailbox is: `imap://user:password@host:port/FOLDER` (imaps:// for TLS)."""
+
+    host: str
+    port: int
+    tls: bool
+    user: str
+    password: str
+    folder: str = "INBOX"
+
+
+def parse_url(url: str) -> Mailbox:
+    """The mailbox an IMAP_URL names; ValueError naming what is missing."""
+    parts = urlparse(url)
+    if parts.scheme not in ("imap", "imaps"):
+        raise ValueError(f"IMAP_URL must start with imap:// or imaps://, not {parts.scheme or 'nothing'}://")
+    if not parts.hostname or not parts.username:
+        raise ValueError("IMAP_URL needs a user and a host: imap://user:password@host:port/INBOX")
+    tls = parts.scheme == "imaps"
+    return Mailbox(host=parts.hostname, port=parts.port or (993 if tls else 143), tls=tls,
+                   user=unquote(parts.username), password=unquote(parts.password or ""),
+                   folder=unquote(parts.path.lstrip("/")) or "INBOX")
+
+
+def connect(mailbox: Mailbox, timeout: float = 30.0) -> imaplib.IMAP4:
+    """A signed-in connection with the folder selected."""
+    imap = imaplib.IMAP4_SSL(mailbox.host, mailbox.port, timeout=timeout) if mailbox.tls \
+        else imaplib.IMAP4(mailbox.host, mailbox.port, timeout=timeout)
+    imap.login(mailbox.user, mailbox.password)
+    imap.select(mailbox.folder)
+    return imap
+
+
+# --- one message ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Taken:
+    """What one message became: "complaint", "contact", "ignored", "refused" or "seen" (done before)."""
+
+    outcome: str
+    complaint_id: int | None = None
+
+
+def message_key(message: EmailMessage, raw: bytes) -> str:
+    """The message's Message-ID, or a digest of its bytes when it has none (the same message, the same key)."""
+    given = str(message.get("Message-ID") or "").strip()
+    return given[:255] if given else "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+def _text(message: EmailMessage) -> str:
+    """The message's own text: plain text preferred, HTML reduced to text, quoted history cut off."""
+    part = message.get_body(preferencelist=("plain", "html"))
+    if part is None:
+        return ""
+    try:
+        text = part.get_content()
+    except (LookupError, UnicodeDecodeError):  # an unknown or lying charset: keep what decodes
+        text = _payload(part).decode("utf-8", "replace")
+    if part.get_content_subtype() == "html":
+        text = html.unescape(re.sub(r"<[^>]*>", " ", re.sub(r"(?is)<(script|style).*?</\1>", "", text)))
+    cut = _QUOTE_START.search(text)
+    if cut:
+        text = text[:cut.start()]
+    lines = [line for line in text.splitlines() if not line.lstrip().startswith(">")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def _payload(part) -> bytes:
+    """A part's content as bytes, its transfer encoding undone."""
+    content = part.get_payload(decode=True)
+    return content if isinstance(content, bytes) else b""
+
+
+def _attachments(message: EmailMessage) -> list[evidence.Upload]:
+    return [evidence.Upload(filename=part.get_filename() or "attachment", content=_payload(part))
+            for part in message.iter_attachments()]
+
+
+def _automatic(message: EmailMessage, sender: str, settings: Settings) -> bool:
+    """Mail no person wrote: our own, auto-replies (RFC 3834), bounces, lists."""
+    auto = str(message.get("Auto-Submitted") or "no").strip().lower()
+    return (auto != "no" or sender.casefold() == settings.mail_sender.casefold()
+            or str(message.get("Precedence") or "").lower() in ("bulk", "junk", "list")
+            or sender.lower().startswith(("mailer-daemon@", "postmaster@")) or not sender)
+
+
+def _replied_to(session, message: EmailMessage, subject: str, sender: str) -> Complaint | None:
+    """The complaint this message answers: named by the outbox Message-ID it replies to, or by the reference
+    in its subject when it comes from the complaint's own address (a reference alone is easy to guess)."""
+    threads = " ".join(str(message.get(h) or "") for h in ("In-Reply-To", "References"))
+    outbox_ids = [int(n) for n in _OUTBOX_ID.findall(threads)]
+    if outbox_ids:
+        complaint_id = session.scalar(select(Notification.complaint_id).where(
+            Notification.id.in_(outbox_ids), Notification.complaint_id.is_not(None)).order_by(Notification.id.desc()))
+        if complaint_id is not None:
+            return session.get(Complaint, complaint_id)
+    for reference in REFERENCE.findall(subject):
+        complaint = session.scalar(select(Complaint).where(Complaint.reference == reference))
+        if complaint is not None and self_service.normal_contact(complaint.customer_contact) == \
+                self_service.normal_contact(sender):
+            return complaint
+    return None
+
+
+@use_case
+def take_message(uow: UnitOfWork, settings: Settings, secret: str, raw: bytes) -> Taken:
+    """File one message (its bytes as the server holds them), at most once by its Message-ID."""
+    session = uow.session
+    message = message_from_bytes(raw, policy=policy.default)
+    assert isinstance(message, EmailMessage)  # policy.default makes EmailMessage objects
+    key = message_key(message, raw)
+    if session.scalar(select(MailMessage.id).where(MailMessage.message_id == key)) is not None:
+        return Taken("seen")
+    name, sender = parseaddr(str(message.get("From") or ""))
+    subject = str(message.get("Subject") or "").strip()
+    body = _text(message)
+    row = MailMessage(message_id=key, outcome="ignored", sender=sender[:255], subject=subject[:255],
+                      processed_at=clock.now())
+    session.add(row)
+    if not _automatic(message, sender, settings):
+        replied = _replied_to(session, message, subject, sender)
+        if replied is not None:
+            self_service.add_customer_contact(session, replied, "email", "\n\n".join(filter(None, (subject, body))))
+            uploads = _acceptable(_attachments(message), settings)
+            if uploads:
+                evidence.add_files(uow, settings, CUSTOMER, uploads, replied.id)
+            row.outcome, row.complaint_id = "contact", replied.id
+        else:
+            row.outcome, row.complaint_id = _new(uow, settings, secret, message, name, sender, subject, body)
+    try:
+        session.flush()
+    except IntegrityError:  # another worker recorded the same message first: it is theirs
+        session.rollback()
+        return Taken("seen")
+    return Taken(row.outcome, row.complaint_id)
+
+
+def _new(uow: UnitOfWork, settings: Settings, secret: str, message: EmailMessage, name: str, sender: str,
+         subject: str, body: str) -> tuple[str, int | None]:
+    text = "\n\n".join(filter(None, (subject, body)))
+    locale = "zh" if _CJK.search(text) else "en"
+    uploads = _attachments(message)
+    accepted = _acceptable(uploads, settings)
+    left_out = [u.filename for u in uploads if u not in accepted]
+    if left_out:  # the agent should know what the customer sent but we could not keep
+        text += "\n\n" + ("未收下的附件：" if locale == "zh" else "Attachments not kept: ") + ", ".join(left_out)
+    order = _ORDER.search(text)
+    given = {"customer_contact": sender, "customer_name": (name or sender.partition("@")[0])[:200],
+             "order_id": order.group(1) if order else None, "description": text[:MAX_DESCRIPTION],
+             "demand": NO_DEMAND[locale]}
+    try:  # refused before anything is written (the attachments were checked above)
+        done = self_service.submit(uow, settings, secret, given, "email", locale, accepted)
+    except InvalidInput as err:
+        log.warning("mail from %s not filed: %s", sender, err)
+        return "refused", None
+    return ("contact" if done.repeat else "complaint"), done.complaint_id
+
+
+def _acceptable(uploads: list[evidence.Upload], settings: Settings) -> list[evidence.Upload]:
+    """The attachments staff could upload too (same types and size); the rest are named, not kept."""
+    keep = []
+    for upload in uploads:
+        try:
+            evidence.check_uploads([upload], settings.evidence_max_bytes)
+        except InvalidInput:
+            continue
+        keep.append(upload)
+    return keep
+
+
+# --- the mailbox -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Counts:
+    """What one pass over the mailbox did, by outcome."""
+
+    complaint: int = 0
+    contact: int = 0
+    ignored: int = 0
+    refused: int = 0
+    seen: int = 0
+
+
+def poll_once(db: Database, settings: Settings, secret: str, imap: imaplib.IMAP4) -> Counts:
+    """File every unseen message of the selected folder, oldest first, each in its own transaction, then
+    mark it \\Seen. A message that fails is left unseen (and logged) for the next pass."""
+    counts = Counts()
+    imap.noop()  # lets the server bring the session's view up to date (Dovecot does not on SEARCH)
+    status, data = imap.uid("SEARCH", "UNSEEN")
+    if status != "OK":
+        raise imaplib.IMAP4.error(f"UID SEARCH failed: {data!r}")
+    for uid in (data[0] or b"").decode().split():
+        status, fetched = imap.uid("FETCH", uid, "(BODY.PEEK[])")
+        raw = next((part[1] for part in fetched if isinstance(part, tuple)), None) if status == "OK" else None
+        if raw is None:
+            continue
+        try:
+            with UnitOfWork(db) as uow:
+                taken = take_message(uow, settings, secret, raw)
+        except Exception:  # one bad message must not stop the mailbox: it stays unseen, the next pass retries
+            log.exception("mail intake: message %s failed", uid)
+            continue
+        setattr(counts, taken.outcome, getattr(counts, taken.outcome) + 1)
+        imap.uid("STORE", uid, "+FLAGS", "(\\Seen)")
+    return counts
+
+
+def wait_for_mail(imap: imaplib.IMAP4, seconds: float) -> bool:
+    """Wait up to `seconds` with IMAP IDLE (RFC 2177) for the server to announce new mail; False without
+    IDLE support (the caller sleeps instead)."""
+    if "IDLE" not in imap.capabilities:
+        return False
+    tag = imap._new_tag()  # imaplib has no IDLE command: send it and read the continuation ourselves
+    imap.send(tag + b" IDLE\r\n")
+    if not imap.readline().startswith(b"+"):
+        imap.tagged_commands.pop(tag, None)
+        return False
+    imap.sock.settimeout(seconds)
+    try:
+        imap.readline()  # any untagged answer ("* 3 EXISTS") ends the wait
+    except TimeoutError:
+        pass
+    finally:
+        imap.sock.settimeout(None)
+    imap.send(b"DONE\r\n")
+    while not imap.readline().startswith(tag):
+        pass
+    imap.tagged_commands.pop(tag, None)
+    return True
+
+
+def run(db: Database, settings: Settings, secret: str, imap_url: str, stop: threading.Event,
+        poll: float = POLL_SECONDS) -> None:
+    """Read the mailbox until `stop` is set: a pass, then IDLE (or sleep) until mail comes or `poll` passes;
+    a lost connection is opened again after a pause."""
+    mailbox = parse_url(imap_url)
+    while not stop.is_set():
+        try:
+            imap = connect(mailbox)
+            try:
+                while not stop.is_set():
+                    poll_once(db, settings, secret, imap)
+                    if not wait_for_mail(imap, min(poll, IDLE_SECONDS)):
+                        stop.wait(poll)
+            finally:
+                try:
+                    imap.logout()
+                except (OSError, imaplib.IMAP4.error):
+                    pass
+        except (OSError, imaplib.IMAP4.error) as err:
+            log.warning("mail intake: %s; trying again in %.0f s", err, poll)
+            stop.wait(poll)
+

@@ -1,0 +1,165 @@
+"""A real IMAP server for the tests: Debian's Dovecot (`dovecot-imapd`, installed by `make test`), run from a
+configuration of its own in a temporary folder, on a free port of 127.0.0.1, with one mailbox user."""
+from __future__ import annotations
+
+import contextlib
+import grp
+import imaplib
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+DOVECOT = "/usr/sbin/dovecot"
+USER, PASSWORD = "complaints", "mailbox-test-password"
+
+CONFIG = """\
+protocols = imap
+listen = 127.0.0.1
+base_dir = {root}/run
+state_dir = {root}/state
+log_path = {root}/dovecot.log
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+default_internal_user = {internal}
+default_login_user = {login}
+first_valid_uid = 0
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {root}/passwd
+}}
+userdb {{
+  driver = static
+  args = uid={uid} gid={gid} home={root}/home/%u
+}}
+mail_location = maildir:~/Maildir
+service anvil {{
+  chroot =
+}}
+service imap-login {{
+  chroot =
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+"""
+
+
+@dataclass(frozen=True)
+class ImapServer:
+    """The running server: its IMAP_URL, and a client to put messages in and look at their flags."""
+
+    url: str
+    port: int
+
+    def client(self) -> imaplib.IMAP4:
+        imap = imaplib.IMAP4("127.0.0.1", self.port, timeout=10)
+        imap.login(USER, PASSWORD)
+        imap.select("INBOX")
+        return imap
+
+    def deliver(self, raw: bytes) -> None:
+        """Put a message in the inbox, unseen (as a delivery agent would)."""
+        imap = self.client()
+        try:
+            status, data = imap.append("INBOX", None, None, raw)
+            assert status == "OK", data
+        finally:
+            imap.logout()
+
+    def unseen(self) -> int:
+        imap = self.client()
+        try:
+            return len(imap.uid("SEARCH", None, "UNSEEN")[1][0].split())
+        finally:
+            imap.logout()
+
+    def mark_all_unseen(self) -> None:
+        """As if every worker so far had died after its commit and before flagging the message."""
+        imap = self.client()
+        try:
+            imap.uid("STORE", "1:*", "-FLAGS", "(\\Seen)")
+        finally:
+            imap.logout()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _accounts() -> tuple[str, str, int, int]:
+    """Dovecot's own users when run as root (it will not serve mail as root), else the current user."""
+    if os.geteuid() == 0:
+        try:
+            internal, login = pwd.getpwnam("dovecot"), pwd.getpwnam("dovenull")
+        except KeyError:
+            pytest.skip("dovecot-imapd is installed without its dovecot/dovenull users")
+        return internal.pw_name, login.pw_name, internal.pw_uid, internal.pw_gid
+    me = pwd.getpwuid(os.getuid())
+    return me.pw_name, me.pw_name, me.pw_uid, grp.getgrgid(os.getgid()).gr_gid
+
+
+@contextlib.contextmanager
+def dovecot() -> Iterator[ImapServer]:
+    """Start Dovecot in a folder of its own; skip (with the reason) when it is not installed or does not start.
+
+    Not under pytest's tmp_path: that is private to the test's user, and Dovecot's mail processes run as
+    Dovecot's user when the tests run as root."""
+    root = Path(tempfile.mkdtemp(prefix="imap-test-"))
+    try:
+        with _serve(root) as server:
+            yield server
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _serve(root: Path) -> Iterator[ImapServer]:
+    if not os.access(DOVECOT, os.X_OK):
+        pytest.skip(f"no IMAP server: {DOVECOT} is missing (apt-get install dovecot-imapd; `make test` does)")
+    internal, login, uid, gid = _accounts()
+    port = _free_port()
+    for folder in ("run", "state", "home"):
+        (root / folder).mkdir(parents=True, exist_ok=True)
+    (root / "passwd").write_text(f"{USER}:{{PLAIN}}{PASSWORD}\n")
+    config = root / "dovecot.conf"
+    config.write_text(CONFIG.format(root=root, internal=internal, login=login, uid=uid, gid=gid, port=port))
+    if os.geteuid() == 0:
+        os.chmod(root, 0o755)
+        shutil.chown(root / "home", uid, gid)
+    # Dovecot goes to the background: its output goes to a file, so that no pipe waits for the daemon to end.
+    with (root / "start.log").open("w") as output:
+        started = subprocess.run([DOVECOT, "-c", str(config)], stdout=output, stderr=subprocess.STDOUT, timeout=30)
+    if started.returncode != 0:
+        pytest.skip(f"the IMAP server did not start: {(root / 'start.log').read_text().strip()}")
+    server = ImapServer(url=f"imap://{USER}:{PASSWORD}@127.0.0.1:{port}/INBOX", port=port)
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                server.client().logout()
+                break
+            except (OSError, imaplib.IMAP4.error) as err:
+                if time.monotonic() > deadline:
+                    log = (root / "dovecot.log").read_text() if (root / "dovecot.log").exists() else ""
+                    pytest.skip(f"the IMAP server does not answer: {err}; {log[-500:]}")
+                time.sleep(0.1)
+        yield server
+    finally:
+        subprocess.run([DOVECOT, "-c", str(config), "stop"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       timeout=30)
