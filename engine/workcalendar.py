@@ -6,7 +6,7 @@ Three ways to count a limit (the policy table names one per limit, docs/data-dic
 - ``working``: working time of the department — its working hours on working days. Working days are the
   Chinese public-holiday schedule with its 调休 make-up working days, taken from the ``chinese-calendar``
   package (never a hand-typed list). For a year the package does not cover yet, Monday to Friday are working
-  days and ``covered(year)`` says so, so the gap is visible (`complaints validate` reports it);
+  days, ``covered(year)`` says so and a warning is logged once for that year (update the package);
 - ``daytime``: calendar time, but a moment that falls in the quiet hours (21:00–08:00), when customers are not
   called, moves to the end of the quiet hours.
 
@@ -14,6 +14,7 @@ All arithmetic is done in the staff's time zone (`configure`), results are retur
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -21,6 +22,8 @@ from zoneinfo import ZoneInfo
 import chinese_calendar
 
 BASES = ("clock", "working", "daytime")
+log = logging.getLogger(__name__)
+_warned_years: set[int] = set()
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,10 @@ def is_working_day(day: date) -> bool:
     try:
         return chinese_calendar.is_workday(day)
     except NotImplementedError:  # a year the package does not cover yet: weekdays only
+        if day.year not in _warned_years:
+            _warned_years.add(day.year)
+            log.warning("chinese-calendar has no holiday schedule for %s: counting Monday to Friday as working "
+                        "days; update the package", day.year)
         return day.weekday() < 5
 
 

@@ -16,11 +16,14 @@ def local(*args) -> datetime:
     return datetime(*args, tzinfo=CN)
 
 
-def test_the_holiday_package_covers_this_year_and_says_when_it_does_not():
+def test_the_holiday_package_covers_this_year_and_says_when_it_does_not(caplog):
     assert workcalendar.covered(2026)
     assert not workcalendar.covered(2100)
     # A year without the official schedule: Monday to Friday, so deadlines still come (and the gap is visible).
     assert workcalendar.is_working_day(date(2100, 1, 4)) and not workcalendar.is_working_day(date(2100, 1, 2))
+    assert [r.getMessage() for r in caplog.records].count(
+        "chinese-calendar has no holiday schedule for 2100: counting Monday to Friday as working days; "
+        "update the package") == 1  # once per year, not on every deadline
 
 
 def test_national_day_holiday_and_its_make_up_saturday():
