@@ -7,18 +7,20 @@ penalised at most once; refused actions change nothing.
 """
 from __future__ import annotations
 
+import shutil
 import tempfile
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 from sqlalchemy import func, select
 
 from engine import clock
-from engine.bootstrap import DEMO_USERS, init_system
+from engine.bootstrap import DEMO_USERS
 from engine.complaints import intake, tasks, timers
 from engine.config import load_settings
 from engine.db import UnitOfWork, open_database
@@ -38,14 +40,18 @@ CATEGORIES = ["product_quality", "logistics", "service_attitude", "return_exchan
 
 
 class ComplaintMachine(RuleBasedStateMachine):
+    #: The session's database template (migrated, workflows/ deployed, demo users): see `_template` below.
+    template: Path
+
     def __init__(self):
         super().__init__()
         self.tmp = tempfile.TemporaryDirectory()
-        url = f"sqlite:///{Path(self.tmp.name) / 'p.db'}"
+        path = Path(self.tmp.name) / "p.db"
+        shutil.copyfile(self.template, path)
+        url = f"sqlite:///{path}"
         self.db = open_database(url)
         clock.set_now(START)
         self.settings = replace(load_settings({}), database_url=url, instance_dir=Path(self.tmp.name))
-        init_system(self.db, self.settings, demo=True)
         with UnitOfWork(self.db, write=False) as uow:
             self.actors = {name: actor_by_username(uow, name) for name in USERS}
         self.complaints: list[int] = []
@@ -214,6 +220,12 @@ class ComplaintMachine(RuleBasedStateMachine):
             roles = dict(uow.session.execute(select(User.id, User.role)).all())
             for actor_id, role, escalated_to in completed:
                 assert roles[actor_id] in (role, escalated_to)
+
+
+@pytest.fixture(autouse=True)
+def _template(_sqlite_template):
+    """Each example starts from a copy of the session's template (tests/conftest.py), not a fresh migration."""
+    ComplaintMachine.template = _sqlite_template
 
 
 ComplaintMachine.TestCase.settings = settings(
