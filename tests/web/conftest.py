@@ -1,7 +1,9 @@
 """The web app on a real database (the `system` fixture), signed in as demo users."""
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -14,15 +16,19 @@ TRANSLATIONS = Path(__file__).resolve().parents[2] / "web" / "translations"
 
 
 def compile_catalogues() -> None:
-    """Compile every .po into the .mo the app reads (what `make assets` does with pybabel)."""
+    """Compile every .po into the .mo the app reads (what `make assets` does with pybabel).
+
+    Written under a temporary name and renamed: another test process may be reading the .mo meanwhile."""
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po
 
     for po in TRANSLATIONS.glob("*/LC_MESSAGES/messages.po"):
         with po.open("rb") as source:
             catalog = read_po(source)
-        with po.with_suffix(".mo").open("wb") as target:
+        with tempfile.NamedTemporaryFile("wb", dir=po.parent, suffix=".mo", delete=False) as target:
             write_mo(target, catalog)
+        os.chmod(target.name, 0o644)  # as pybabel leaves it, not the temporary file's 0600
+        os.replace(target.name, po.with_suffix(".mo"))
 
 
 @pytest.fixture(scope="session", autouse=True)
