@@ -19,6 +19,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
+from SpiffWorkflow.bpmn.specs.mixins.none_task import NoneTask
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import TaskNotFoundException, WorkflowException
@@ -109,6 +110,10 @@ def _advance(workflow: BpmnWorkflow, element: str | None = None) -> None:
         raise
     except Exception as err:  # noqa: BLE001 - any engine failure is the model's: reported, never a 500
         raise StepFailed(_failed_element(err, budget.element), _explain(err)) from err
+    stuck = next((t for t in ready_user_tasks(workflow) if isinstance(t.task_spec, NoneTask)), None)
+    if stuck is not None:  # a plain bpmn:task in a version stored before deploying refused it
+        raise StepFailed(stuck.task_spec.bpmn_id, "a task without a type is nobody's work here: the complaint "
+                                                  "would stop at it (make it a user task or a script task)")
 
 
 def _failed_element(err: Exception, fallback: str | None) -> str | None:

@@ -203,6 +203,8 @@ LOOP = """<?xml version="1.0" encoding="UTF-8"?>
 """
 SELF_CALL = (Path(__file__).parent / "corpus" / "self_call" / "self_call.bpmn").read_text().replace(
     '"self_call"', '"complaint_lifecycle"')
+PLAIN_TASK = (Path(__file__).parent / "corpus" / "plain_task" / "plain_task.bpmn").read_text().replace(
+    '"plain_task"', '"complaint_lifecycle"')
 
 
 def test_hostile_models_are_refused_at_deploy(system):
@@ -215,7 +217,8 @@ def test_hostile_models_are_refused_at_deploy(system):
     assert current(system).source == "startup"
 
 
-@pytest.mark.parametrize(("model", "element"), [(LOOP, "spin"), (SELF_CALL, "call_myself")])
+@pytest.mark.parametrize(("model", "element"), [(LOOP, "spin"), (SELF_CALL, "call_myself"),
+                                                (PLAIN_TASK, "check_goods")])
 def test_a_hostile_version_already_stored_fails_cleanly(system, api, model, element):  # noqa: F811
     """As if stored before deploy refused it: starting a complaint answers 422 naming the element, holds no
     lock, and the next complaint on the good model starts within a second."""
@@ -223,14 +226,14 @@ def test_a_hostile_version_already_stored_fails_cleanly(system, api, model, elem
     with UnitOfWork(system.db) as uow:  # straight into the database, past validation's refusals
         bundle = validate_bundle({BPMN: LOOP})
         bundle.process_id, bundle.files = "complaint_lifecycle", {BPMN: model}
-        if model is SELF_CALL:
+        if model is not LOOP:  # refused by validation: parsed as SpiffWorkflow alone would
             from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
             parser = SpiffBpmnParser()
             parser.add_bpmn_str(model.encode(), filename=BPMN)
             bundle.spec = parser.get_spec("complaint_lifecycle")
             bundle.subprocess_specs = parser.get_subprocess_specs("complaint_lifecycle")
-            bundle.content_hash = "self-call"
+            bundle.content_hash = f"stored-before-the-checks-{element}"
         deploy_bundle(uow.session, bundle, "owner", source="cli")
         uow.commit()
     agent = api("agent1")
