@@ -39,6 +39,8 @@ class Settings:
     process_id: str = DEFAULT_PROCESS_ID
     #: A time of receipt (受理时间) older than this many days is refused at intake (a typing error, not a late entry).
     receipt_max_age_days: int = 7
+    #: A read replica for reports and search (opened read-only); unset: they read `database_url`.
+    reports_database_url: str | None = None
     #: The complaints mailbox read by `complaints mail-intake`: imap://user:password@host:port/INBOX (imaps:// for
     #: TLS); unset: no e-mail intake.
     imap_url: str | None = None
@@ -64,6 +66,7 @@ def load_settings(env: os._Environ[str] | dict[str, str] | None = None) -> Setti
         display_timezone=env.get("COMPLAINTS_TIMEZONE", "Asia/Shanghai"),
         process_id=env.get("COMPLAINTS_PROCESS") or DEFAULT_PROCESS_ID,
         receipt_max_age_days=int(env.get("COMPLAINTS_RECEIPT_MAX_AGE_DAYS", "7")),
+        reports_database_url=env.get("REPORTS_DATABASE_URL") or None,
         ratelimit_storage_uri=env.get("RATELIMIT_STORAGE_URI") or "memory://",
         proxy_hops=int(env.get("PROXY_HOPS", "0")),
         pending_evidence_hours=int(env.get("PENDING_EVIDENCE_HOURS", "24")),

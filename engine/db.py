@@ -69,15 +69,31 @@ class Database:
         self.engine.dispose()
 
 
-def open_database(url: str, pool_size: int = 5) -> Database:
-    """Connect to `url` without touching the schema (see `upgrade_schema`)."""
+def open_database(url: str, pool_size: int = 5, read_only: bool = False) -> Database:
+    """Connect to `url` without touching the schema (see `upgrade_schema`). `read_only`: every connection
+    refuses to write (a read replica for reports and search: `REPORTS_DATABASE_URL`)."""
     engine = make_engine(url, pool_size)
+    if read_only:
+        _refuse_writes(engine)
     write_bind = engine.execution_options(sqlite_immediate=True) if engine.dialect.name == "sqlite" else engine
     return Database(
         engine=engine,
         read_sessions=sessionmaker(bind=engine, expire_on_commit=False),
         write_sessions=sessionmaker(bind=write_bind, expire_on_commit=False),
     )
+
+
+def _refuse_writes(engine: Engine) -> None:
+    sqlite = engine.dialect.name == "sqlite"
+
+    @event.listens_for(engine, "connect")
+    def _read_only(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA query_only = ON" if sqlite
+                       else "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+        cursor.close()
+        if not sqlite:
+            dbapi_connection.commit()
 
 
 def upgrade_schema(db: Database) -> None:

@@ -5,7 +5,7 @@ from flask import Flask
 
 from engine.bootstrap import connect
 from engine.config import Settings, load_settings
-from engine.db import Database
+from engine.db import Database, open_database
 from web import (
     api,
     auth,
@@ -53,7 +53,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         BABEL_TRANSLATION_DIRECTORIES="translations",
         I18N_MARK_MISSING=False,
     )
-    app.extensions["complaints"] = context.AppState(settings=settings, db=db)
+    reports_db = open_database(settings.reports_database_url, read_only=True) if settings.reports_database_url else None
+    app.extensions["complaints"] = context.AppState(settings=settings, db=db, reports_db=reports_db)
     security.init_app(app, settings)
     login_manager.init_app(app)
     csrf.init_app(app)

@@ -22,6 +22,8 @@ MAX_PAGE = 1_000_000
 class AppState:
     settings: Settings
     db: Database
+    #: Where reports and search read (`REPORTS_DATABASE_URL`, a read replica); None: `db`.
+    reports_db: Database | None = None
 
 
 def state() -> AppState:
@@ -36,6 +38,12 @@ def actor() -> Actor:
 def reading() -> UnitOfWork:
     """A read-only unit of work."""
     return UnitOfWork(state().db, write=False)
+
+
+def reading_reports() -> UnitOfWork:
+    """A read-only unit of work for reports and search: on the read replica when one is configured, so
+    that long report queries never compete with the staff's writes on the primary."""
+    return UnitOfWork(state().reports_db or state().db, write=False)
 
 
 def writing() -> UnitOfWork:

@@ -17,7 +17,7 @@ from engine.people.access import check_can_see_complaints
 from engine.people.roles import DEPARTMENT_HEAD
 from forms.schema import FormDefinition
 from web import labels
-from web.context import actor, page_number, reading, state
+from web.context import actor, page_number, reading, reading_reports, state
 from web.forms import SearchForm
 from web.i18n import tz
 from web.present import enum_label, local_time
@@ -63,7 +63,7 @@ def _filters(form: SearchForm) -> search.Filters:
 
 @bp.get("/search")
 def index():
-    with reading() as uow:
+    with reading_reports() as uow:
         intake = casework.intake_forms(uow, state().settings.process_id).get(casework.INTAKE)
         form = _form(intake)
         page = None
@@ -88,7 +88,7 @@ def export():
               _("Product"), _("Description"), _("Demand"), _("Round"), _("Closed"), _("Recorded")]
 
     def rows() -> Iterator[list[str]]:
-        with reading() as uow:
+        with reading_reports() as uow:
             for c in search.export(uow, actor(), filters):
                 yield [c.reference or "", local_time(c.received_at), labels.label(labels.STATUSES, c.status),
                        labels.label(labels.OUTCOMES, c.outcome), enum_label(intake, "level", c.level),

@@ -9,7 +9,7 @@ from engine.models import Complaint
 from engine.people.access import check_can_record, check_can_see_complaints
 from web.api import schemas
 from web.api.core import Reply, actor, operation
-from web.context import reading, state, writing
+from web.context import reading, reading_reports, state, writing
 
 SCOPE = "complaints.create"
 
@@ -51,7 +51,7 @@ def list_complaints(query: dict):
         status=query.get("status"), level=query.get("level"), category=query.get("category"),
         department=query.get("department"), channel=query.get("channel"),
         created_from=query.get("created_from"), created_until=query.get("created_until"), text=query.get("q"))
-    with reading() as uow:
+    with reading_reports() as uow:
         page = search.search(uow, actor(), filters, page=query["page"], per_page=query["per_page"])
     return {"items": page.items, "page": page.page, "per_page": page.per_page, "total": page.total,
             "pages": page.pages}

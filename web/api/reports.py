@@ -5,7 +5,7 @@ from engine import clock
 from engine.complaints import reports
 from web.api import schemas
 from web.api.core import actor, operation
-from web.context import reading, state
+from web.context import reading_reports, state
 from web.i18n import tz
 
 
@@ -17,6 +17,6 @@ from web.i18n import tz
 def get_report(kind: str, query: dict):
     zone = tz()
     day = query.get("date") or clock.now().astimezone(zone).date()
-    with reading() as uow:
+    with reading_reports() as uow:
         return reports.build_report(uow, actor(), kind, day, zone, query.get("department"),
                                     state().settings.process_id)
