@@ -19,7 +19,7 @@ from engine.errors import Code, InvalidInput
 from engine.people.roles import DEPARTMENT_HEAD, DEPARTMENTS
 from forms.errors import FormCode
 from web import charts, labels
-from web.context import actor, reading, state
+from web.context import actor, reading_reports, state
 from web.i18n import tz
 from web.present import enum_label
 from web.spreadsheet import safe_row, sheet_row
