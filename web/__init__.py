@@ -9,6 +9,7 @@ from engine.db import Database, open_database
 from web import (
     api,
     auth,
+    classification,
     complaints,
     context,
     customer,
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.register_blueprint(reports.bp)
     app.register_blueprint(customer.bp)
     app.register_blueprint(public.bp)
+    app.register_blueprint(classification.bp)
     app.register_blueprint(modelling.bp)
     security.throttle_sign_in(app)
     public.throttle(app)

@@ -79,6 +79,7 @@ def build_tables(report: reports.Report, intake) -> list[Table]:
             (gettext("New complaints"), report.total, "count"),
             (gettext("Closed complaints"), report.closed, "count"),
             (gettext("Validity rate"), report.validity_rate, "rate"),
+            (gettext("Suggested category kept"), report.suggestion_kept, "rate"),
             (gettext("Satisfaction rate"), report.satisfaction_rate, "rate"),
             (gettext("Average rounds needed"), report.rounds_average, "number"),
             (gettext("Deadline breaches"), report.breaches, "count"),

@@ -15,7 +15,7 @@ from engine.workflow.versions import load_version
 from forms.errors import FieldErrors
 from forms.render import defaults, describe_values, merged, raw_values, render_instructions, value_text
 from forms.validate import raw_errors
-from web import schema_forms
+from web import classification, schema_forms
 from web.context import actor, page_number, reading, safe_next, state, writing
 from web.forms import ActionForm, DeferralForm
 from web.i18n import field_errors, lang, tz, words
@@ -183,7 +183,7 @@ def _page(view: casework.TaskView, values: dict[str, list[str]], errors: dict[st
         rounds=rounds_shown(view.history, view.forms, _task_meta(view)) if view.history else [],
         since=since_shown(view.history, view.forms, _task_meta(view)),
         held_by_other=view.assignee not in (None, actor().username), action_form=ActionForm(),
-        deferral_form=deferral_form or DeferralForm(formdata=None))
+        deferral_form=deferral_form or DeferralForm(formdata=None), suggestion=classification.suggestion_for(view))
 
 
 def _task_meta(view: casework.TaskView):

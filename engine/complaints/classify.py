@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import audit, clock
@@ -210,10 +210,12 @@ def _categories(case: progress.Case) -> list[str]:
     return list(prop.get("enum", []))
 
 
-def kept_counts(session: Session, start: datetime, end: datetime) -> tuple[int, int]:
-    """(kept, decided): of the suggestions the agents decided in [start, end), how many they kept."""
-    decided = Classification.decided_at.is_not(None)
-    window = (Classification.decided_at >= start, Classification.decided_at < end)
-    total = session.scalar(select(func.count()).where(decided, *window)) or 0
-    kept = session.scalar(select(func.count()).where(decided, *window, Classification.kept.is_(True))) or 0
-    return kept, total
+def kept_rate(session: Session, start: datetime, end: datetime, department: str | None = None) -> float | None:
+    """Of the suggestions the agents decided in [start, end) (of the department's complaints), the share they
+    kept; None when none was decided."""
+    decided = select(Classification.kept).join(Complaint, Complaint.id == Classification.complaint_id).where(
+        Classification.decided_at >= start, Classification.decided_at < end)
+    if department:
+        decided = decided.where(Complaint.department == department)
+    kept = list(session.scalars(decided))
+    return sum(1 for k in kept if k) / len(kept) if kept else None

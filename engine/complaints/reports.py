@@ -18,6 +18,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from engine import clock
+from engine.complaints import classify
 from engine.config import DEFAULT_PROCESS_ID
 from engine.db import UnitOfWork
 from engine.errors import Code, Forbidden, InvalidInput
@@ -173,6 +174,8 @@ class Report:
     top_causes: list[Figure]
     top_products: list[Figure]
     timeline: list[Figure] = field(default_factory=list)
+    #: The share of automatic category suggestions the agents kept at the validity check (engine.complaints.classify).
+    suggestion_kept: Figure = field(default_factory=lambda: Figure(None, None))
 
 
 # --- the report ----------------------------------------------------------------------------------
@@ -230,6 +233,8 @@ def build_report(uow: UnitOfWork, actor: Actor, kind: str, day: date, tz: tzinfo
         top_causes=_top(session, Complaint.cause, now_period, before, department),
         top_products=_top(session, Complaint.product, now_period, before, department),
         timeline=_timeline(cur_times, prev_times, now_period, before, tz),
+        suggestion_kept=Figure(classify.kept_rate(session, now_period.start, now_period.end, department),
+                               classify.kept_rate(session, before.start, before.end, department)),
     )
 
 

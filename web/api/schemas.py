@@ -289,6 +289,7 @@ class ReportDoc(Schema):
     by_department = fields.List(fields.Nested(Figure))
     by_channel = fields.List(fields.Nested(Figure))
     validity_rate = fields.Nested(Figure)
+    suggestion_kept = fields.Nested(Figure)
     first_response = fields.List(fields.Nested(ResponseTimesDoc))
     breaches = fields.Nested(Figure)
     penalty_amount = fields.Nested(Figure)

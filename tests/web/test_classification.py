@@ -1,0 +1,118 @@
+"""The automatic first classification: rules the process owner edits (workflows/classification.json, deployed
+with the model), shown to the agent at the validity check with the words that matched, confirmed or changed
+there — the change routes the complaint — and counted in the reports."""
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from engine.complaints import classify, reports
+from engine.db import UnitOfWork
+from engine.models import Classification, Complaint
+from tests.lifecycle import open_task, step
+from tests.web.conftest import text_of
+from tests.web.test_public_form import FORM, _post
+
+RULES = (Path(__file__).resolve().parents[2] / "workflows" / classify.RULES_FILE).read_text()
+
+
+def _suggest(**texts):
+    return classify.suggest(classify.parse_rules(RULES), texts)
+
+
+@pytest.mark.parametrize(("text", "category", "level", "words"), [
+    ("快递三天了还没收到", "logistics", "dissatisfied", {"快递", "没收到"}),
+    ("买到的是假货，不是正品，我要去12315投诉", "counterfeit", "major", {"假货", "不是正品", "12315"}),
+    ("The kettle arrived broken and the courier was rude", "product_quality", "dissatisfied", {"broken"}),
+    ("客服态度很差，第二次了，我要曝光到微博", "service_attitude", "crisis", {"态度", "曝光", "微博"}),
+    ("Please send the invoice for my order", "invoice", "dissatisfied", {"invoice"}),
+    ("谢谢", "transaction_dispute", "dissatisfied", set()),  # nothing matched: the rules' default
+])
+def test_the_shipped_rules_suggest_from_chinese_and_english_text(text, category, level, words):
+    suggestion = _suggest(description=text)
+    assert (suggestion.category, suggestion.level) == (category, level)
+    assert words <= {m["word"] for m in suggestion.matched}
+
+
+def test_latin_words_match_whole_words_only_and_case_blind():
+    rules = classify.parse_rules(json.dumps({"categories": [{"category": "a", "words": ["fire"]}],
+                                             "levels": [{"level": "crisis", "words": ["Fire"]}]}))
+    assert classify.suggest(rules, {"description": "Fireworks were late"}).category is None
+    assert classify.suggest(rules, {"demand": "It caught FIRE!"}).matched == [
+        {"word": "fire", "field": "demand", "for": "category"}, {"word": "fire", "field": "demand", "for": "level"}]
+
+
+def test_a_rules_file_with_mistakes_is_named_entry_by_entry():
+    assert classify.rules_problems(RULES) == []
+    bad = json.dumps({"categories": [{"category": "x", "words": []}, {"words": ["y"]}], "levels": "no"})
+    assert classify.rules_problems(bad) == [
+        "classification.json: categories[1] (x) needs \"words\": a list of non-empty texts",
+        "classification.json: categories[2] needs \"category\" (text)",
+        "classification.json: levels must be a list"]
+    assert classify.rules_problems("{") [0].startswith("classification.json: invalid JSON at line 1")
+    assert classify.parse_rules("[1]") == classify.Rules()
+
+
+def test_the_agent_sees_the_suggestion_and_changes_it_which_routes_the_complaint(system, app, login):
+    assert _post(app.test_client(), description="水壶底座有裂纹，快递外箱完好", demand="换货").status_code == 302
+    with UnitOfWork(system.db, write=False) as uow:
+        complaint = uow.session.scalar(select(Complaint))
+    assert complaint.category == "product_quality"
+    task = open_task(system, complaint.id)
+    agent = login("agent1")
+    page = text_of(agent.get(f"/task/{task.id}"))
+    assert "系统建议的分类" in page and "命中词语：裂、快递" not in page and "命中词语：裂" in page
+
+    changed = agent.post(f"/complaints/{complaint.id}/classification",
+                         data={"task": task.id, "category": "logistics"})
+    assert changed.status_code == 302 and changed.headers["Location"].endswith(f"/task/{task.id}")
+    assert "类别已改为：物流。" in text_of(agent.get(f"/task/{task.id}"))
+    english = text_of(login("agent1", locale="en").get(f"/task/{task.id}"))  # the user's language from now on
+    assert "Suggested classification" in english and "Quality management" in english
+    with UnitOfWork(system.db, write=False) as uow:
+        row = uow.session.scalar(select(Classification))
+        complaint = uow.session.get(Complaint, complaint.id)
+    assert row.kept is False and row.decided_category == "logistics" and complaint.category == "logistics"
+    step(system, complaint.id, "judge_validity")
+    with UnitOfWork(system.db, write=False) as uow:
+        assert uow.session.get(Complaint, complaint.id).department == "logistics"  # routed by the decision
+
+    with UnitOfWork(system.db, write=False) as uow:
+        report = reports.build_report(uow, system.actor("cs_manager"), "month", date(2026, 11, 23),
+                                      ZoneInfo("Asia/Shanghai"))
+    assert report.suggestion_kept.current == 0.0 and report.suggestion_kept.previous is None
+    assert "系统建议类别的采纳率" in text_of(login("cs_manager").get("/reports?kind=month&day=2026-11-23"))
+
+
+def test_a_confirmed_suggestion_counts_as_kept(system, app, login):
+    assert _post(app.test_client()).status_code == 302
+    with UnitOfWork(system.db, write=False) as uow:
+        complaint = uow.session.scalar(select(Complaint))
+    task = open_task(system, complaint.id)
+    login("agent1").post(f"/complaints/{complaint.id}/classification", data={"task": task.id, "category": "logistics"})
+    with UnitOfWork(system.db, write=False) as uow:
+        assert uow.session.scalar(select(Classification.kept)) is True
+        report = reports.build_report(uow, system.actor("cs_manager"), "month", date(2026, 11, 23),
+                                      ZoneInfo("Asia/Shanghai"))
+    assert report.suggestion_kept.current == 1.0
+
+
+def test_only_the_validity_checks_holders_decide_and_only_offered_categories(system, app, login):
+    assert _post(app.test_client(), **FORM).status_code == 302
+    with UnitOfWork(system.db, write=False) as uow:
+        complaint = uow.session.scalar(select(Complaint))
+    task = open_task(system, complaint.id)
+    url = f"/complaints/{complaint.id}/classification"
+    assert login("head_logistics").post(url, data={"task": task.id, "category": "invoice"}).status_code in (403, 404)
+    refused = login("agent1").post(url, data={"task": task.id, "category": "no-such"}, follow_redirects=True)
+    assert "请选择投诉登记表中的一个类别。" in text_of(refused)
+    assert login("agent1").post(url, data={"task": "x/../y", "category": "invoice"}).status_code == 400
+    step(system, complaint.id, "judge_validity")
+    assert login("agent1").post(url, data={"task": task.id, "category": "invoice"}).status_code == 409
+    with UnitOfWork(system.db, write=False) as uow:
+        assert uow.session.scalar(select(Classification.decided_at)) is None
