@@ -136,11 +136,6 @@ class UnitOfWork:
         self.session.close()
         self._rolled_back(self.session)
 
-    @property
-    def in_use_case(self) -> bool:
-        """Is a use case running in this unit of work (whose end will commit)?"""
-        return self._depth > 0
-
     def commit(self) -> None:
         """Commit now. Inside a use case this is refused: the outermost use case commits when it returns."""
         if self._depth:
