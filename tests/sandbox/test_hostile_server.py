@@ -1,5 +1,6 @@
 """The hostile-script fault suite: a model whose intake script carries every payload of issue 13, deployed on a live
-`complaints serve` (gunicorn, one worker, four threads, the timer thread). For each payload: the request ends within
+`complaints serve` (gunicorn, one worker, four threads, the timer thread), and one in a decision table's output
+entry. For each payload: the request ends within
 the sandbox's limit with a clear 422 naming the element, a request on another complaint made while it runs answers
 within a second, and afterwards the web worker is the same process, serving, with its sandbox workers alive.
 Run with `-s` to see the figures.
@@ -61,7 +62,9 @@ if description.startswith("HOSTILE:"):
         for i in range(99999):
             largest = max(numbers)
 """
-PAYLOADS = ["round", "pow", "floordiv", "format", "hash", "split", "loop", "slow"]
+PAYLOADS = ["round", "pow", "floordiv", "format", "hash", "split", "loop", "slow", "expression"]
+#: The same kind of payload in an expression: a decision table's output entry for the intake's level.
+DMN_OUTPUT = ("<text>2</text>", '<text>round(1, -10**8) if description == "HOSTILE:expression" else 2</text>')
 #: The intake form's order number gets a pattern that backtracks catastrophically in Python's `re`.
 EVIL_PATTERN = "^([A-Z0-9]+-?)+$"
 #: A request whose script is stopped ends within this (the sandbox's wall-clock limit, plus the request itself).
@@ -76,6 +79,10 @@ def _hostile_workflows(target: Path) -> Path:
     assert text.count(anchor) == 1, "the intake pre-script moved: update this test"
     bpmn.write_text(text.replace(anchor, "    received_at = now()\n" + escape(PAYLOAD_SCRIPT, quote=False)
                                  + "</spiffworkflow:preScript>"))
+    dmn = target / "policy.dmn"
+    text = dmn.read_text()
+    assert text.count(DMN_OUTPUT[0]) >= 1, "the policy table's first output moved: update this test"
+    dmn.write_text(text.replace(*DMN_OUTPUT, 1))
     schema = target / "forms" / "intake.schema.json"
     text = schema.read_text()
     anchor = '"order_id": {'
