@@ -1,10 +1,18 @@
 """Timer throughput: 10,000 due timers fired by 1 and by 2 worker processes on PostgreSQL.
 
 Each complaint waits on two timers (first-response warning and deadline), so 5,000 complaints give
-10,000 timers. The workers are real `complaints worker` processes with the clock set past the deadlines.
+10,000 timers. The complaints are recorded once through the intake use case; the database is copied
+aside and put back before each run, so both runs fire the same timers. The workers are real
+`complaints worker` processes with the clock set past the deadlines. Also measured: how long the claim
+query takes and what plan PostgreSQL chooses for it, with every timer due.
+
+    python -m bench timers [--timers=10000]
+
+Last line: `timers: 1 worker N/s, 2 workers M/s`.
 """
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
@@ -18,7 +26,7 @@ from sqlalchemy import create_engine, func, select, text
 
 from engine import clock
 from engine.bootstrap import init_system
-from engine.complaints import intake
+from engine.complaints import intake, timers
 from engine.config import load_settings
 from engine.db import UnitOfWork, open_database
 from engine.models import Timer
@@ -30,7 +38,13 @@ CLI = str(Path(sys.executable).parent / "complaints")
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
-def _fresh_schema(base: str):
+def database_base() -> str:
+    """The PostgreSQL server the benchmarks make their schemas on."""
+    return os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL") or DEFAULT_URL
+
+
+def fresh_schema(base: str):
+    """A new empty schema: (admin engine, schema name, URL whose search_path is that schema)."""
     schema = f"bench_{uuid.uuid4().hex[:10]}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -38,16 +52,53 @@ def _fresh_schema(base: str):
     return admin, schema, f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
 
 
-def _seed(url: str) -> tuple:
+def drop_schema(admin, schema: str) -> None:
+    """Remove a schema made by `fresh_schema`."""
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def _options(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench timers")
+    parser.add_argument("--timers", type=int, default=TIMERS, help="due timers (two per complaint)")
+    return parser.parse_known_args(argv)[0]
+
+
+def _seed(url: str, count: int):
     db = open_database(url)
     settings = replace(load_settings({}), database_url=url)
     init_system(db, settings, demo=True)
     with UnitOfWork(db, write=False) as uow:
         agent = actor_by_username(uow, "agent1")
-    for _ in range(TIMERS // 2):
+    for _ in range(count // 2):
         with UnitOfWork(db) as uow:
             intake.record_complaint(uow, settings, agent, dict(INTAKE), "bench-secret")
     return db
+
+
+def _tables(conn, schema: str) -> list[str]:
+    return list(conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = :s AND tablename "
+                                  "NOT LIKE 'snap\\_%' AND tablename <> 'alembic_version'"), {"s": schema}).scalars())
+
+
+def _snapshot(admin, schema: str) -> None:
+    with admin.connect() as conn:
+        for table in _tables(conn, schema):
+            conn.execute(text(f'CREATE TABLE "{schema}"."snap_{table}" AS TABLE "{schema}"."{table}"'))
+
+
+def _restore(admin, schema: str) -> None:
+    """Put every table back as `_snapshot` saw it (foreign keys are not checked while copying back)."""
+    with admin.connect() as conn:  # the admin engine autocommits: a session setting, reset at the end
+        tables = _tables(conn, schema)
+        conn.execute(text("SET session_replication_role = replica"))
+        conn.execute(text("TRUNCATE " + ", ".join(f'"{schema}"."{t}"' for t in tables)))
+        for table in tables:
+            conn.execute(text(f'INSERT INTO "{schema}"."{table}" SELECT * FROM "{schema}"."snap_{table}"'))
+        conn.execute(text("RESET session_replication_role"))
+        for table in tables:
+            conn.execute(text(f'VACUUM ANALYZE "{schema}"."{table}"'))
 
 
 def _fired(db) -> int:
@@ -55,48 +106,71 @@ def _fired(db) -> int:
         return uow.session.scalar(select(func.count()).select_from(Timer).where(Timer.status == "fired"))
 
 
-def _run_workers(db, url: str, workers: int, now: str) -> float:
+def _run_workers(db, url: str, workers: int, now: str, count: int) -> float:
     env = dict(os.environ, DATABASE_URL=url, COMPLAINTS_ALLOW_CLOCK_OVERRIDE="1", COMPLAINTS_NOW=now)
     started = time.perf_counter()
     procs = [subprocess.Popen([CLI, "worker", "--poll", "0.05"], env=env, stdout=subprocess.DEVNULL)
              for _ in range(workers)]
     try:
-        while _fired(db) < TIMERS:
+        while _fired(db) < count:
             if any(p.poll() is not None for p in procs):
                 raise RuntimeError("a worker exited early")
-            time.sleep(0.1)
+            time.sleep(0.05)
         return time.perf_counter() - started
     finally:
         for p in procs:
             p.terminate()
         for p in procs:
-            p.wait(timeout=30)
+            p.wait(timeout=60)
 
 
-def run() -> list[dict]:
+def _claim_plan(db, now) -> tuple[float, str]:
+    """The claim with every timer due: its time (median of 20, rolled back) and PostgreSQL's plan."""
+    query = timers._claim_query(now, timers.BATCH, retry=False, postgres=True)
+    compiled = query.compile(db.engine)
+    samples = []
+    with db.engine.connect() as conn:
+        for _ in range(20):
+            started = time.perf_counter()
+            conn.execute(query).all()
+            samples.append(time.perf_counter() - started)
+            conn.rollback()
+        plan = "\n".join(conn.exec_driver_sql(f"EXPLAIN ANALYZE {compiled}", compiled.params).scalars())
+        conn.rollback()
+    return sorted(samples)[len(samples) // 2] * 1000, plan
+
+
+def run(argv: list[str] | None = None) -> list[dict]:
     """Measure and print timers per second for 1 and 2 workers."""
-    base = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL") or DEFAULT_URL
-    rows = []
+    count = _options(sys.argv[1:] if argv is None else argv).timers
     clock.set_now(clock.now())
-    now = (clock.now() + timedelta(minutes=31)).isoformat()
-    for workers in (1, 2):
-        admin, schema, url = _fresh_schema(base)
-        try:
-            seeded = time.perf_counter()
-            db = _seed(url)
-            seed_seconds = time.perf_counter() - seeded
-            seconds = _run_workers(db, url, workers, now)
-            rows.append({"workers": workers, "seconds": seconds, "per_second": TIMERS / seconds,
-                         "seed_seconds": seed_seconds})
-            db.dispose()
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
-    clock.set_now(None)
-    print(f"\n{TIMERS:,} due timers on PostgreSQL ({TIMERS // 2:,} complaints, warning + deadline each)")
-    print(f"{'workers':>7} {'seconds':>8} {'timers/s':>9}  (setup: complaints started through the engine)")
+    now = clock.now() + timedelta(minutes=31)
+    admin, schema, url = fresh_schema(database_base())
+    rows = []
+    try:
+        seeded = time.perf_counter()
+        db = _seed(url, count)
+        seed_seconds = time.perf_counter() - seeded
+        with UnitOfWork(db, write=False) as uow:
+            due = uow.session.scalar(select(func.count()).select_from(Timer).where(
+                Timer.status == "waiting", Timer.due_at <= now))
+        if due != count:
+            raise RuntimeError(f"{due} timers due, expected {count}: the model's first-response timers changed")
+        _snapshot(admin, schema)
+        claim_ms, plan = _claim_plan(db, now)
+        for workers in (1, 2):
+            _restore(admin, schema)
+            seconds = _run_workers(db, url, workers, now.isoformat(), count)
+            rows.append({"workers": workers, "seconds": seconds, "per_second": count / seconds})
+        db.dispose()
+    finally:
+        drop_schema(admin, schema)
+        clock.set_now(None)
+    print(f"\n{count:,} due timers on PostgreSQL ({count // 2:,} complaints, warning + deadline each), "
+          f"batches of {timers.BATCH} timers; setup {seed_seconds:.0f} s (complaints recorded through the engine)")
+    print(f"claim with {count:,} due: {claim_ms:.2f} ms; plan:\n    " + plan.replace("\n", "\n    "))
+    print(f"{'workers':>7} {'seconds':>8} {'timers/s':>9}")
     for r in rows:
-        print(f"{r['workers']:>7} {r['seconds']:>8.1f} {r['per_second']:>9.0f}  (setup {r['seed_seconds']:.0f} s)")
-    print(f"2 workers / 1 worker: {rows[1]['per_second'] / rows[0]['per_second']:.2f}x (2 cores on this machine)")
+        print(f"{r['workers']:>7} {r['seconds']:>8.1f} {r['per_second']:>9.0f}")
+    print(f"timers: 1 worker {rows[0]['per_second']:.0f}/s, 2 workers {rows[1]['per_second']:.0f}/s")
     return rows
