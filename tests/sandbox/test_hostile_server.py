@@ -1,8 +1,8 @@
 """The hostile-script fault suite: a model whose intake script carries every payload of issue 13, deployed on a live
 `complaints serve` (gunicorn, one worker, four threads, the timer thread), and one in a decision table's output
-entry. For each payload: the request ends within
-the sandbox's limit with a clear 422 naming the element, a request on another complaint made while it runs answers
-within a second, and afterwards the web worker is the same process, serving, with its sandbox workers alive.
+entry. For each payload: the request ends within the sandbox's limit with a clear 422 naming the element, a request
+on another complaint made while it runs answers within a second, and afterwards the web worker is the same process,
+serving, with its sandbox workers alive.
 Run with `-s` to see the figures.
 
 Marked `faults` (a real server in a subprocess): `make test` runs it, `make test-fast` does not."""
