@@ -125,19 +125,26 @@ class ComplaintSummary(Schema):
     round = fields.Integer(allow_none=True)
     valid = fields.Boolean(allow_none=True)
     satisfied = fields.Boolean(allow_none=True)
+    #: 受理时间, when the complaint was received (every clock counts from it); created_at is 登记时间.
+    received_at = fields.AwareDateTime()
     created_at = fields.AwareDateTime()
     closed_at = fields.AwareDateTime(allow_none=True)
     version = fields.Integer(attribute="lock_version")
 
 
 class Breach(Schema):
+    """One entry of the complaint's penalty ledger: a timeout (with its deadline) or a decided deduction."""
+
+    kind = fields.String(metadata={"enum": ["timeout", "responsible", "supervisor"]})
     task = fields.String()
-    deadline = fields.String(metadata={"format": "date-time"})
+    deadline = fields.String(allow_none=True, metadata={"format": "date-time"})
     person = fields.String(allow_none=True)
     role = fields.String()
     department = fields.String(allow_none=True)
     level = fields.String()
     amount = fields.Integer()
+    reason = fields.String(allow_none=True)
+    decided_by = fields.String(allow_none=True)
     recorded_at = fields.String(metadata={"format": "date-time"})
 
 
