@@ -23,7 +23,8 @@ from engine.config import DEFAULT_PROCESS_ID
 from engine.db import UnitOfWork
 from engine.errors import Code, Forbidden, InvalidInput
 from engine.models import Complaint, ModelFile, Penalty, Survey, User
-from engine.people.roles import ADMIN, DEPARTMENT_HEAD, LANE_ROLES, Actor
+from engine.people.access import visible_department
+from engine.people.roles import ADMIN, LANE_ROLES, Actor
 from engine.workflow.deploy import current_version
 from engine.workflow.functions import parse_duration
 from engine.workflow.model_xml import NS, ModelInvalid, parse_xml
@@ -181,13 +182,15 @@ class Report:
 # --- the report ----------------------------------------------------------------------------------
 
 def check_can_read(actor: Actor, department: str | None) -> str | None:
-    """The department the actor's report covers (None: all). Department heads see their own only."""
+    """The department the actor's report covers (None: all): the complaints they may see
+    (`access.visible_department`: department heads their own only)."""
     if actor.role not in REPORT_ROLES:
         raise Forbidden(Code.NO_REPORTS_FOR_ROLE, role=actor.role)
-    if actor.role == DEPARTMENT_HEAD:
-        if department not in (None, actor.department):
+    own = visible_department(actor)
+    if own is not None:
+        if department not in (None, own):
             raise Forbidden(Code.OWN_DEPARTMENT_REPORT)
-        return actor.department
+        return own
     return department or None
 
 
