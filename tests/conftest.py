@@ -20,9 +20,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ProgrammingError
+from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.bootstrap import init_system
@@ -188,3 +189,16 @@ def system(database_url, frozen_clock, tmp_path) -> Iterator[System]:
     db = open_database(database_url)
     yield System(db=db, settings=settings)
     db.dispose()
+
+
+@pytest.fixture
+def commits() -> Iterator[list[Session]]:
+    """The sessions committed (by anyone in this process) since the last `commits.clear()`, one per commit."""
+    committed: list[Session] = []
+
+    def count(session: Session) -> None:
+        committed.append(session)
+
+    event.listen(Session, "after_commit", count)
+    yield committed
+    event.remove(Session, "after_commit", count)

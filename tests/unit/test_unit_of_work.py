@@ -3,8 +3,7 @@ rollback cannot undo run after the outcome is known."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
 from engine.db import UnitOfWork, use_case
 from engine.models import User
@@ -27,18 +26,6 @@ def _commits_half_way(uow: UnitOfWork) -> None:
 def _names(system) -> set[str]:
     with UnitOfWork(system.db, write=False) as uow:
         return set(uow.session.scalars(select(User.username)))
-
-
-@pytest.fixture
-def commits():
-    counted: list[Session] = []
-
-    def count(session: Session) -> None:
-        counted.append(session)
-
-    event.listen(Session, "after_commit", count)
-    yield counted
-    event.remove(Session, "after_commit", count)
 
 
 def test_use_cases_inside_a_use_case_commit_once_together(system, commits):

@@ -9,8 +9,7 @@ from datetime import timedelta
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import event, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
 from engine import clock
 from engine.complaints import evidence, tasks
@@ -28,19 +27,6 @@ from tests.web.test_evidence import PDF, png
 from web.cli import main as cli
 
 HAPPY = ["judge_validity", "hand_over", "analyse_and_propose", "approve_solution", "implement_solution"]
-
-
-@pytest.fixture
-def commits():
-    """The sessions committed since the last `commits.clear()`, one entry per commit."""
-    committed: list[Session] = []
-
-    def count(session: Session) -> None:
-        committed.append(session)
-
-    event.listen(Session, "after_commit", count)
-    yield committed
-    event.remove(Session, "after_commit", count)
 
 
 def once(commits: list, call):
