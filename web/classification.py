@@ -39,6 +39,7 @@ def suggestion_for(view: casework.TaskView) -> dict | None:
 @login_required
 def decide(complaint_id: int):
     """Confirm or change the suggested category; back to the validity check."""
+    classify.check_can_decide(actor())  # the role first: a refused role learns nothing about the input
     task_id = request.form.get("task", "")
     if not _TASK_ID.fullmatch(task_id) or set(request.form) - {"task", "category", "csrf_token"}:
         abort(400)

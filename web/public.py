@@ -12,7 +12,6 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     Flask,
-    abort,
     current_app,
     redirect,
     render_template,
@@ -20,7 +19,7 @@ from flask import (
     session,
     url_for,
 )
-from flask_limiter.util import get_remote_address
+from limits import parse as parse_limit
 
 from engine.complaints import evidence, self_service
 from engine.complaints.intake import intake_form
@@ -35,7 +34,6 @@ bp = Blueprint("public", __name__)
 #: The fields a customer fills in (names of the intake form's fields), in the page's order.
 TEXT_FIELDS = ("customer_contact", "customer_name", "order_id", "description", "demand")
 HONEYPOT = "website"
-FORM_FIELDS = {*TEXT_FIELDS, "category", HONEYPOT, "csrf_token"}
 #: Files one submission may carry (each within the staff uploads' size: EVIDENCE_MAX_BYTES).
 PUBLIC_MAX_FILES = 5
 #: Defaults of the limits (app config PUBLIC_FORM_ADDRESS_LIMIT / PUBLIC_FORM_CONTACT_LIMIT): a customer
@@ -64,11 +62,15 @@ def _contact_limit() -> str:
     return current_app.config.get("PUBLIC_FORM_CONTACT_LIMIT", CONTACT_LIMIT)
 
 
-def _contact_key() -> str:
-    """The throttle key of one customer, however the number or address is written (no contact given:
-    the address's, so that empty forms from everyone do not share one count)."""
-    contact = self_service.normal_contact(request.form.get("customer_contact", "")[:200])
-    return "contact:" + contact if contact else "no-contact@" + get_remote_address()
+def _contact_allowed(contact: str) -> bool:
+    """Count one submission about this customer (however the number or address is written) against the
+    per-contact limit; False once it is used up. Counted in the view, not by a key function of the limiter:
+    reading the form there would swallow the 413 of an oversized form."""
+    normal = self_service.normal_contact(contact[:200])
+    if not normal:  # a form without a contact is refused anyway; the address's limit counts it
+        return True
+    limiter = current_app.extensions["sign_in_limiter"]
+    return limiter.limiter.hit(parse_limit(_contact_limit()), "public-contact", normal)
 
 
 @bp.errorhandler(429)
@@ -99,25 +101,26 @@ def form():
 
 
 def throttle(app: Flask) -> None:
-    """Limit the form's posts per address and per contact with the app's limiter (web.security; call
-    after `security.throttle_sign_in` made it)."""
+    """Limit the form's posts per address with the app's limiter (web.security; call after
+    `security.throttle_sign_in` made it); the per-contact limit is counted in the view."""
     limiter = app.extensions["sign_in_limiter"]
-    view = limiter.limit(_contact_limit, key_func=_contact_key, methods=["POST"])(app.view_functions[SUBMIT])
-    app.view_functions[SUBMIT] = limiter.limit(_address_limit, methods=["POST"])(view)
+    app.view_functions[SUBMIT] = limiter.limit(_address_limit, methods=["POST"])(app.view_functions[SUBMIT])
 
 
 @bp.post("/complain")
 def submit():
-    if set(request.form) - FORM_FIELDS or set(request.files) - {"files"}:
-        abort(400)
+    # Names the form does not have are ignored: only its own fields are read.
     given = {name: request.form.get(name, "") for name in (*TEXT_FIELDS, "category")}
     files = [f for f in request.files.getlist("files") if f.filename]
     if request.form.get(HONEYPOT):
         return _page(given, field_errors({"_form": [error(Code.NOT_BY_A_PERSON)]}), 422)
-    errors: FieldErrors = {}
+    if not _contact_allowed(given["customer_contact"]):
+        return _limited(None)
+    errors: FieldErrors = {name: [error(FormCode.ONE_VALUE_ONLY)] for name in given
+                           if len(request.form.getlist(name)) > 1}
     if len(files) > PUBLIC_MAX_FILES:
         errors["evidence"] = [error(FormCode.TOO_MANY_ITEMS, max=PUBLIC_MAX_FILES)]
-    else:
+    elif not errors:
         uploads = [evidence.Upload(filename=f.filename or "", content=f.read()) for f in files]
         try:
             with writing() as uow:

@@ -27,7 +27,7 @@ from engine.db import UnitOfWork, use_case
 from engine.errors import Code, Conflict, Forbidden, InvalidInput
 from engine.models import Classification, Complaint, ModelFile, WorkTask
 from engine.people.access import check_can_view
-from engine.people.roles import Actor
+from engine.people.roles import AGENT, INTAKE_ROLES, Actor
 from engine.workflow import runtime
 
 RULES_FILE = "classification.json"
@@ -172,10 +172,17 @@ def of_complaint(session: Session, complaint_id: int) -> Classification | None:
     return session.scalar(select(Classification).where(Classification.complaint_id == complaint_id))
 
 
+def check_can_decide(actor: Actor) -> None:
+    """Only the validity check's lane (agents) and its escalation (the CS manager) decide the category."""
+    if actor.role not in INTAKE_ROLES:
+        raise Forbidden(Code.TASK_FOR_ROLE, role=AGENT)
+
+
 @use_case
 def decide(uow: UnitOfWork, actor: Actor, complaint_id: int, category: str) -> bool:
     """The agent at the validity check confirms the suggested category or changes it (the category decides
     the department the complaint is routed to after the check). Returns whether the suggestion was kept."""
+    check_can_decide(actor)
     session = uow.session
     with progress.locked_case(session, complaint_id, clock.now()) as case:
         check_can_view(actor, case.complaint)

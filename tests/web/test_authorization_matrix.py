@@ -219,13 +219,25 @@ MATRIX: dict[str, dict[str, Case]] = {
     "complaints.upload": {"POST": page("/complaints/{o.complaint}/evidence", CONTRIBUTORS, (302,),
                                        body=_upload("call-notes.txt", "通话记录".encode()))},
     "complaints.download": {"GET": page("/evidence/{o.evidence}", READERS)},
+    "complaints.view_file": {"GET": page("/evidence/{o.evidence}/view", READERS)},
     "customer.staff_link": {"GET": page("/complaints/{o.complaint}/customer-link", READERS)},
+    "customer.qr_code": {"GET": page("/complaints/{o.complaint}/customer-link/qr.svg", READERS)},
+    # The matrix's customer gave a telephone number: the link cannot be e-mailed (back to the link page).
+    "customer.email_link": {"POST": page("/complaints/{o.complaint}/customer-link/email", CONTRIBUTORS, (302,))},
     # --- the customer's pages: the signed link is the credential; any fault in it is a 404 --------------
     "customer.status": {"GET": page("/c/{o.link}", PUBLIC, refused=404, forged_url="/c/{o.forged_link}")},
     # An answer out of range: 422, nothing recorded.
     "customer.answer": {"POST": page("/c/{o.link}/survey", PUBLIC, (422,), refused=404,
                                      forged_url="/c/{o.forged_link}/survey",
                                      body=lambda o: {"data": {"offer": o.offer, "rating": "9"}})},
+    # --- the public complaint form: no sign-in; a form without the required fields is a 422, nothing recorded
+    "public.form": {"GET": page("/complain", PUBLIC)},
+    "public.submit": {"POST": page("/complain", PUBLIC, (422,),
+                                   body=lambda o: {"data": {"customer_name": "矩阵", "order_id": "M-1"}})},
+    "public.submitted": {"GET": page("/complain/done", PUBLIC, (302,))},  # nothing submitted: back to the form
+    # The suggested category is decided at the validity check, which this complaint has passed: 409.
+    "classification.decide": {"POST": page("/complaints/{o.complaint}/classification", RECORDERS, (409,),
+                                           body=lambda o: {"data": {"task": o.task, "category": "logistics"}})},
     # --- deferrals, notifications, search, reports ------------------------------------------------------
     "deferrals.index": {"GET": page("/deferrals", DECIDER)},
     # The request was rejected already: the general manager gets 409.

@@ -380,6 +380,8 @@ def test_drafts_keep_what_was_typed_but_nothing_no_form_may_hold(system, login):
 # --- the Flask-WTF forms: comments, contacts, deferral requests and decisions ----------------------------------
 
 BLANK = ["", " ", "\n\t ", "\u3000"]
+PUBLIC_FORM = {"customer_contact": "138 0013 8000", "customer_name": "王女士", "order_id": "JD-77",
+               "description": "快递一直没收到", "demand": "尽快发货", "category": "logistics"}
 BAD_TIMES = ["昨天", "2026-11-23", "2026-11-23T16:30:00", "0001-01-01T00:00", "9999-12-31T23:59", "¿16:30"]
 
 
@@ -412,6 +414,13 @@ def fixed_form(system, which: str) -> tuple[str, FixedForm]:
             wrong={"contacted_at": BAD_TIMES, "channel": ["PHONE", "phone ", "fax", "¿"], "summary": BLANK},
             late={"contacted_at": ["2026-11-24T09:00"]},
             required=("contacted_at", "summary"), texts=("summary",), shown=("contacted_at", "summary"))
+    if which == "public":  # the customers' own form (web/public.py); its limits are not what is tested here
+        return "", FixedForm(
+            url="/complain", valid=dict(PUBLIC_FORM),
+            wrong={"customer_contact": BLANK + ["12", "a@b", "电话"], "category": ["LOGISTICS", "fax", "logistics "],
+                   "customer_name": BLANK},
+            required=("customer_contact", "customer_name", "description", "demand"), texts=("description", "demand"),
+            shown=("customer_contact", "customer_name", "order_id", "description", "demand"))
     if which == "deferral":  # the deadline is 17:30 local time; at most 14 days ahead
         return "agent1", FixedForm(
             url=f"/task/{task.id}/deferral", valid={"until": "2026-11-23T20:00", "reason": "顾客手机关机"},
@@ -472,10 +481,12 @@ def hostile_fixed_post(draw, target: FixedForm) -> FixedPost:
                      flagged=frozenset(flagged), late=frozenset(late))
 
 
-@pytest.mark.parametrize("which", ["comment", "contact", "deferral", "decision"])
+@pytest.mark.parametrize("which", ["comment", "contact", "deferral", "decision", "public"])
 def test_page_form_refuses_hostile_posts_and_takes_a_valid_one(system, login, which):
     user, target = fixed_form(system, which)
-    client = login(user)
+    client = login(user) if user else make_app(system).test_client()
+    client.application.config.update(PUBLIC_FORM_ADDRESS_LIMIT="10000 per hour",
+                                     PUBLIC_FORM_CONTACT_LIMIT="10000 per hour")
     limit = client.application.config["MAX_FORM_MEMORY_SIZE"]
 
     @settings(FUZZ, max_examples=25)

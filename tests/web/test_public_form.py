@@ -7,6 +7,7 @@ import re
 
 from sqlalchemy import func, select
 
+from engine import clock
 from engine.complaints import notifications
 from engine.db import UnitOfWork
 from engine.models import Classification, Complaint, Contact, Evidence, Notification
@@ -113,9 +114,10 @@ def test_a_filled_hidden_field_records_nothing(system, app):
     assert _count(system, Complaint) == 0
 
 
-def test_unknown_fields_are_refused(system, app):
-    assert _post(app.test_client(), level="crisis").status_code == 400
-    assert _count(system, Complaint) == 0
+def test_fields_the_form_does_not_have_are_ignored(system, app):
+    assert _post(app.test_client(), level="crisis", channel="phone", received_at="2026-11-01T00:00").status_code == 302
+    (complaint,) = _complaints(system)
+    assert complaint.level == "dissatisfied" and complaint.channel == "web" and complaint.received_at == clock.now()
 
 
 def test_the_form_needs_its_csrf_token(system):
