@@ -276,7 +276,20 @@ def clean_pending(db: Database, settings: Settings) -> Cleaned:
     if files:
         log.info("deleted %s pending upload(s), %s bytes, older than %s hours", files, size,
                  settings.pending_evidence_hours)
+    _remove_stale_temporaries(folder, settings.pending_evidence_hours)
     return Cleaned(files=files, bytes=size)
+
+
+def _remove_stale_temporaries(folder: Path, hours: int) -> None:
+    # A process killed between writing an upload and its transaction's end leaves the temporary file
+    # (`_write_file`) that neither hook moved nor removed. File times are the real clock's.
+    cutoff = time.time() - hours * 3600
+    for temp in folder.glob(".upload-*"):
+        try:
+            if temp.stat().st_mtime < cutoff:
+                temp.unlink(missing_ok=True)
+        except FileNotFoundError:  # moved into place or removed meanwhile
+            continue
 
 
 def clean_pending_if_due(db: Database, settings: Settings) -> Cleaned | None:

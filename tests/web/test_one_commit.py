@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
+import time
 from datetime import timedelta
 
 import pytest
@@ -249,3 +251,14 @@ def test_cli_commands_commit_once_and_record_like_the_web(system, commits, monke
     once(commits, lambda: run("tokens", "create", "--user", "agent1", "--name", "ci"))
     [token] = json.loads(run("tokens", "list", "--user", "agent1", "--json").stdout)
     once(commits, lambda: run("tokens", "revoke", str(token["id"])))
+
+
+def test_temporaries_of_a_killed_process_are_removed_later(system):
+    folder = _folder(system)
+    stale, fresh = folder / ".upload-stale", folder / ".upload-fresh"
+    stale.write_bytes(b"half")
+    fresh.write_bytes(b"being written")
+    old = time.time() - (system.settings.pending_evidence_hours + 1) * 3600
+    os.utime(stale, (old, old))
+    evidence.clean_pending(system.db, system.settings)
+    assert not stale.exists() and fresh.exists()
