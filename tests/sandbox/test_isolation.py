@@ -62,6 +62,12 @@ def test_each_payload_ends_with_a_clear_error_and_the_next_call_is_quick(sandbox
     _next_call_is_quick(sandbox)
 
 
+def test_data_that_cannot_travel_back_is_a_clear_error(sandbox):
+    with pytest.raises(SandboxError, match="cannot leave the sandbox: Exceeds the limit"):
+        sandbox.execute("y = 1", {"big": int("f" * 4000, 16)})  # 4,816 digits: more than JSON text may hold
+    _next_call_is_quick(sandbox)
+
+
 def test_model_code_runs_in_a_worker_process_without_the_servers_environment(sandbox):
     assert sandbox.evaluate("worker_pid()", {}) != os.getpid()
     os.environ["SANDBOX_TEST_SECRET"] = "x"

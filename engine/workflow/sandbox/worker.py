@@ -76,7 +76,7 @@ def main(cpu_seconds: int, memory_bytes: int, stack_bytes: int) -> None:
         try:
             payload = wire.dump(answer)
         except ValueError as err:  # e.g. an integer too long to write as text
-            payload = wire.dump({"error": f"the result cannot leave the sandbox: {err}"})
+            payload = wire.dump({"error": f"the result cannot leave the sandbox: {err}", "id": request[0]})
         wire.write_frame(answers, payload)
         if retire:
             return
