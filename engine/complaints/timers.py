@@ -28,7 +28,7 @@ import traceback
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, func, select, text, update
 from sqlalchemy.orm import Session
 
 from engine import audit, clock
@@ -114,6 +114,9 @@ def _run_batch(db: Database, now: datetime, size: int, retry: bool, result: RunR
             return False
         # The claim's row locks stay held in this transaction while the attempt is committed beside it.
         with Session(db.engine) as side:
+            # Nothing there should wait on the claim's own locks; if something ever does, fail the batch
+            # (its timers are retried) instead of waiting for ever on ourselves.
+            side.execute(text("SET LOCAL lock_timeout = '10s'"))
             plan = _count_attempts(side, ids, now)
             side.commit()
         _fire_batch(uow, ids, plan, now, result)
@@ -216,7 +219,6 @@ def _fire_batch(uow: UnitOfWork, ids: list[int], plan: _Plan, now: datetime,
                 fired = fire_complaint(session, complaint, fire, {t.id for t in rows[complaint.id]} - fire, now)
         except Exception as err:  # noqa: BLE001 - any failure becomes a retry or an incident, never a crash
             log.warning("firing timers of complaint %s failed: %s", complaint.id, err)
-            session.info.pop(notifications.OUTBOX_BUFFER)
             result.incidents += _record_failure(session, complaint.id, fire, now, err)
             result.failed += 1
             continue
