@@ -168,6 +168,32 @@ def upload(complaint_id: int):
     return redirect(url_for("complaints.show", complaint_id=complaint_id, _anchor="evidence"))
 
 
+#: Kinds shown in the page itself (their content was sniffed at upload, `evidence.sniff`); never SVG or
+#: HTML, which could run script: those kinds are not accepted at all, and anything else downloads.
+INLINE_KINDS = {"jpg", "png", "gif", "webp", "pdf", "mp3", "m4a", "wav", "mp4"}
+#: The policy of a file shown inline: nothing in it may load or run anything; only this site may frame it
+#: (the PDF preview on the complaint page).
+INLINE_CSP = "default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'; " \
+             "frame-ancestors 'self'"
+
+
+@bp.get("/evidence/<evidence_id>/view")
+def view_file(evidence_id: str):
+    """An evidence file to show in the page (picture, PDF, audio, video) with its sniffed type; any other
+    kind is sent as a download."""
+    with reading() as uow:
+        row, path = evidence.open_file(uow, state().settings, actor(), evidence_id)
+    if row.kind not in INLINE_KINDS:
+        return download(evidence_id)
+    response = send_file(path, mimetype=row.media_type, as_attachment=False,
+                         download_name=evidence.download_name(row), max_age=0, etag=False, conditional=True)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Content-Security-Policy"] = INLINE_CSP
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    return response
+
+
 @bp.get("/evidence/<evidence_id>")
 def download(evidence_id: str):
     """An evidence file, always as a download and never sniffed by the browser."""

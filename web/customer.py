@@ -2,7 +2,10 @@
 step, the satisfaction survey. Reached only through the signed link; any fault in it is a plain 404."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+import io
+
+import segno
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
@@ -10,12 +13,12 @@ from flask_login import login_required
 from engine.complaints import customer_link as surveys
 from engine.complaints.casework import get_complaint
 from engine.complaints.intake import intake_form
-from engine.errors import Conflict, InvalidInput
+from engine.errors import Conflict, InvalidInput, NotFound
 from engine.people.access import may_contribute
 from engine.people.users import LOCALES
 from forms.errors import FieldErrors
 from web.context import actor, reading, state, writing
-from web.i18n import field_errors
+from web.i18n import field_errors, lang
 
 bp = Blueprint("customer", __name__)
 
@@ -46,6 +49,22 @@ def customer_link(complaint) -> str:
     """A fresh private link for the complaint's customer (for staff pages to show)."""
     return surveys.link_url(current_app.secret_key, state().settings.public_base_url, complaint.id,
                             complaint.reference or "", complaint.customer_link_generation)
+
+
+def is_customer_path(path: str) -> bool:
+    """Whether `path` is one of the customer's pages (which never show staff navigation)."""
+    return path.startswith(surveys.LINK_PATH)
+
+
+def not_found_page():
+    """The customer's own 404 (a bad, expired or revoked link), in the customer's language, with nothing
+    of the staff site on it."""
+    return render_template("customer/not_found.html"), 404
+
+
+@bp.errorhandler(NotFound)
+def _bad_link(_err):
+    return not_found_page()
 
 
 @bp.app_context_processor
@@ -104,7 +123,39 @@ def staff_link(complaint_id: int):
     with reading() as uow:
         complaint = get_complaint(uow, actor(), complaint_id)
     return render_template("customer/link.html", complaint=complaint, link=customer_link(complaint),
-                           can_revoke=may_contribute(actor()))
+                           can_revoke=may_contribute(actor()), email=surveys.contact_email(complaint))
+
+
+@bp.get("/complaints/<int:complaint_id>/customer-link/qr.svg")
+@login_required
+def qr_code(complaint_id: int):
+    """The customer's link as a QR code (SVG drawn here, so that the link never leaves this site)."""
+    with reading() as uow:
+        complaint = get_complaint(uow, actor(), complaint_id)
+    out = io.BytesIO()
+    segno.make(customer_link(complaint), error="m").save(out, kind="svg", scale=4, border=2, xmldecl=False)
+    response = Response(out.getvalue(), mimetype="image/svg+xml")
+    # Drawn for an <img>: nothing in it runs, and it may not be framed or opened as a document with scripts.
+    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+    return response
+
+
+@bp.post("/complaints/<int:complaint_id>/customer-link/email")
+@login_required
+def email_link(complaint_id: int):
+    """Send the customer's current link once more, to the e-mail address given as their contact."""
+    with reading() as uow:
+        complaint = get_complaint(uow, actor(), complaint_id)
+    try:
+        with writing() as uow:
+            address = surveys.email_link(uow, actor(), complaint_id, customer_link(complaint),
+                                         request.form.get("locale") if request.form.get("locale") in LOCALES
+                                         else lang())
+    except InvalidInput:
+        flash(_("The customer's contact is not an e-mail address: give them the link another way."), "error")
+        return redirect(url_for("customer.staff_link", complaint_id=complaint_id))
+    flash(_("The link is on its way to %(address)s.", address=address), "success")
+    return redirect(url_for("customer.staff_link", complaint_id=complaint_id))
 
 
 @bp.post("/complaints/<int:complaint_id>/customer-link/revoke")

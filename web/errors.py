@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template
+from flask import Flask, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import exc
@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from engine.db import is_unavailable
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
+from web import customer
 from web.i18n import field_errors, message
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(err: HTTPException):
+        if err.code == 404 and customer.is_customer_path(request.path):
+            return customer.not_found_page()  # a mangled customer link: the customer's page, not the staff's
         return error_page(err.code or 500)
 
     @app.errorhandler(exc.DBAPIError)

@@ -52,6 +52,8 @@ EVENTS = {
     "task_opened": _l("Task opened: %(task)s"),
     "task_completed": _l("completed %(task)s"),
     "task_claimed": _l("took %(task)s"),
+    "task_assigned": _l("assigned %(task)s to a colleague"),
+    "acted_as_deputy": _l("worked %(task)s as the department head's deputy"),
     "task_released": _l("put %(task)s back into the queue"),
     "task_cancelled": _l("Task cancelled: %(task)s"),
     "complaint_closed": _l("The complaint was closed"),
@@ -67,6 +69,8 @@ EVENTS = {
     "timer_incident": _l("A deadline timer failed: %(task)s"),
     "incident_retried": _l("retried a failed deadline timer"),
     "survey_answered": _l("The customer answered the satisfaction survey"),
+    "customer_link_sent": _l("sent the customer's link by e-mail"),
+    "customer_link_revoked": _l("revoked the customer's links"),
 }
 #: Field names of engine-made event data (not from a form).
 EVENT_FIELDS = {

@@ -2,21 +2,27 @@
 the complaint's data with its form labels, local times."""
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import Flask
 from flask_babel import format_datetime, gettext
+from sqlalchemy import select
 
 from engine import clock
 from engine.complaints.casework import INTAKE, ComplaintView
+from engine.models import Evidence
 from forms.render import ShownValue, describe_values, enum_labels, merged, task_title, value_text
 from forms.schema import FormDefinition
 from web import labels
+from web.context import reading
 from web.i18n import lang, tz, words
 
 DATETIME_FORMAT = "yyyy-MM-dd HH:mm"
+#: How an evidence file is named in form data (`engine.complaints.evidence.Upload.id`).
+_EVIDENCE_ID = re.compile(r"[0-9a-f]{32}")
 #: Event data fields whose values are engine codes with names of their own.
 _CODED = {"role": labels.ROLES, "to": labels.ROLES, "department": labels.DEPARTMENTS,
           "channel": labels.CONTACT_CHANNELS, "outcome": labels.OUTCOMES}
@@ -73,6 +79,24 @@ def due_text(moment: datetime) -> DueText:
     return DueText(absolute, countdown, left < timedelta(0), timedelta(0) <= left < timedelta(hours=2))
 
 
+def with_file_names(data: Mapping) -> dict:
+    """`data` with every evidence id (a file field's value) replaced by the file's own name: an id means
+    nothing to a reader. Values that only look like ids stay as they are."""
+    found = {item for value in data.values() for item in (value if isinstance(value, list) else [value])
+             if isinstance(item, str) and _EVIDENCE_ID.fullmatch(item)}
+    if not found:
+        return dict(data)
+    with reading() as uow:
+        names = dict(uow.session.execute(
+            select(Evidence.id, Evidence.original_name).where(Evidence.id.in_(found))).tuples().all())
+
+    def named(value):
+        if isinstance(value, list):
+            return [names.get(item, item) if isinstance(item, str) else item for item in value]
+        return names.get(value, value) if isinstance(value, str) else value
+    return {key: named(value) for key, value in data.items()}
+
+
 @dataclass(frozen=True)
 class ShownAnswer:
     """One completed task of a round as the side panel shows it."""
@@ -96,7 +120,7 @@ class ShownRound:
 def _answer(version_tasks, forms: dict[str, FormDefinition], answer) -> ShownAnswer:
     meta = version_tasks(answer.task)
     name = task_title(meta.title, meta.title_en, lang()) if meta is not None else answer.task
-    values = describe_values(forms.get(answer.task), answer.data, lang(), words(), tz())
+    values = describe_values(forms.get(answer.task), with_file_names(answer.data), lang(), words(), tz())
     return ShownAnswer(name, answer.actor or "", local_time(answer.at), values)
 
 
@@ -150,7 +174,7 @@ def complaint_data(forms: dict[str, FormDefinition], variables: dict) -> list[Sh
     ordered = [forms[INTAKE]] if INTAKE in forms else []
     ordered += [form for name, form in forms.items() if name != INTAKE]
     every = merged(ordered)
-    known = {k: v for k, v in variables.items() if k in every.properties}
+    known = with_file_names({k: v for k, v in variables.items() if k in every.properties})
     return describe_values(every, known, lang(), words(), tz())
 
 
@@ -187,7 +211,7 @@ def _event_values(view: ComplaintView, kind: str, task_name: str | None, data: d
     if kind == "complaint_started":
         return describe_values(view.forms.get(INTAKE), _without_evidence(view, data), lang(), words(), tz())
     if kind == "task_completed" and task_name in view.forms:
-        return describe_values(view.forms[task_name], data, lang(), words(), tz())
+        return describe_values(view.forms[task_name], with_file_names(data), lang(), words(), tz())
     shown = []
     for name, value in data.items():
         if value in (None, "", []) or name == "evidence_id":

@@ -100,13 +100,38 @@ def _read_link(session: Session, secret: str, token: str) -> Complaint:
     return complaint
 
 
-def queue_customer_link(session: Session, complaint: Complaint, url: str, locale: str | None = None) -> None:
+def contact_email(complaint: Complaint) -> str | None:
+    """The customer's contact when it is an e-mail address (the link can then be sent to it), else None."""
+    contact = (complaint.customer_contact or "").strip()
+    return contact if pattern_matches(_EMAIL, contact) else None
+
+
+@use_case
+def email_link(uow: UnitOfWork, actor: Actor, complaint_id: int, url: str, locale: str | None = None) -> str:
+    """Queue the customer's link again in the outbox, to the e-mail address given as their contact (staff
+    who work on the complaint, e.g. when the customer lost it). Returns the address it goes to."""
+    complaint = uow.session.get(Complaint, complaint_id)
+    if complaint is None:
+        raise NotFound(Code.COMPLAINT_NOT_FOUND, complaint=complaint_id)
+    check_can_contribute(actor, complaint)
+    address = contact_email(complaint)
+    if address is None:
+        raise InvalidInput({"contact": [error(FormCode.BAD_FORMAT, format="email")]})
+    # Each sending is its own outbox entry: the first one (at intake) keeps its key.
+    queue_customer_link(uow.session, complaint, url, locale, again=clock.now().isoformat())
+    audit.record(uow.session, complaint_id, actor, "customer_link_sent", data={"channel": "email"})
+    return address
+
+
+def queue_customer_link(session: Session, complaint: Complaint, url: str, locale: str | None = None,
+                        again: str | None = None) -> None:
     """Put the customer's reference and link in the outbox (sent by e-mail when the contact is one): the
-    automatic reply, with the level's first-response limit, in the customer's language (`locale`)."""
+    automatic reply, with the level's first-response limit, in the customer's language (`locale`).
+    `again`: a distinct mark (the time) when staff send the link once more."""
     contact = complaint.customer_contact or ""
     now = clock.now()
     session.add(Notification(
-        dedupe_key=f"customer_link:{complaint.id}", user_id=None,
+        dedupe_key=f"customer_link:{complaint.id}" + (f":{again}" if again else ""), user_id=None,
         email=contact if pattern_matches(_EMAIL, contact) else None, complaint_id=complaint.id, kind="customer_link",
         params={"reference": complaint.reference, "customer": complaint.customer_name, "link": url,
                 "days": LINK_MAX_AGE.days, "first_response": (complaint.variables or {}).get("sla_first_response")},

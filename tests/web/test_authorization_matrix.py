@@ -219,7 +219,11 @@ MATRIX: dict[str, dict[str, Case]] = {
     "complaints.upload": {"POST": page("/complaints/{o.complaint}/evidence", CONTRIBUTORS, (302,),
                                        body=_upload("call-notes.txt", "通话记录".encode()))},
     "complaints.download": {"GET": page("/evidence/{o.evidence}", READERS)},
+    "complaints.view_file": {"GET": page("/evidence/{o.evidence}/view", READERS)},
     "customer.staff_link": {"GET": page("/complaints/{o.complaint}/customer-link", READERS)},
+    "customer.qr_code": {"GET": page("/complaints/{o.complaint}/customer-link/qr.svg", READERS)},
+    # The matrix's customer gave a telephone number: the link cannot be e-mailed (back to the link page).
+    "customer.email_link": {"POST": page("/complaints/{o.complaint}/customer-link/email", CONTRIBUTORS, (302,))},
     # --- the customer's pages: the signed link is the credential; any fault in it is a 404 --------------
     "customer.status": {"GET": page("/c/{o.link}", PUBLIC, refused=404, forged_url="/c/{o.forged_link}")},
     # An answer out of range: 422, nothing recorded.

@@ -38,3 +38,27 @@
   tick();
   setInterval(tick, 60000);
 })();
+
+// Copy buttons: <button data-copy="#field" data-copied="Copied"> puts the field's text on the clipboard.
+(function () {
+  "use strict";
+  document.querySelectorAll("[data-copy]").forEach(function (button) {
+    var label = button.textContent;
+    button.addEventListener("click", function () {
+      var field = document.querySelector(button.dataset.copy);
+      if (!field) return;
+      var text = field.value !== undefined ? field.value : field.textContent;
+      var done = function () {
+        button.textContent = button.dataset.copied;
+        setTimeout(function () { button.textContent = label; }, 2000);
+      };
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(text).then(done, function () { field.select(); });
+      } else {
+        // Plain http on another host: select the text so that Ctrl+C / long-press copies it.
+        field.select();
+        if (document.execCommand && document.execCommand("copy")) done();
+      }
+    });
+  });
+})();
