@@ -109,7 +109,7 @@ def _fired_without_waiting(session: Session, complaint: Complaint, workflow, now
     fired = runtime.fired_sla_timers(workflow)
     if not fired:
         return []
-    known = set(session.scalars(select(Timer.id).where(Timer.complaint_id == complaint.id)))
+    known = set(session.scalars(select(Timer.id).where(Timer.id.in_([t.task_id for t in fired]))))
     rows = []
     for timer in fired:
         if timer.task_id in known:

@@ -238,17 +238,21 @@ def _timer_of(task, value: str) -> WaitingTimer:
 
 
 def fired_sla_timers(workflow: BpmnWorkflow) -> list[WaitingTimer]:
-    """Warning and deadline timers that have fired (COMPLETED), with their deadline. A timer whose date had
-    passed when its task opened fires in the same step, without ever waiting: the caller finds it here."""
+    """Warning and deadline timers of the open user tasks that have fired (COMPLETED), with their deadline.
+    A timer whose date had passed when its task opened fires in the same step, without ever waiting: the
+    caller finds it here. Only the open tasks' boundary events are looked at, so the cost does not grow with
+    the complaint's history."""
     found = []
-    for task in workflow.get_tasks(state=TaskState.COMPLETED):
-        definition = getattr(task.task_spec, "event_definition", None)
-        if not isinstance(definition, (DurationTimerEventDefinition, TimeDateEventDefinition)):
-            continue
-        props = (task.task_spec.extensions or {}).get("properties", {})
-        value = task._get_internal_data("event_value")
-        if props.get("sla") in ("warning", "deadline") and value is not None:
-            found.append(_timer_of(task, value))
+    for ready in ready_user_tasks(workflow):
+        for task in (ready.parent.children if ready.parent is not None else []):
+            definition = getattr(task.task_spec, "event_definition", None)
+            if task.state != TaskState.COMPLETED or \
+                    not isinstance(definition, (DurationTimerEventDefinition, TimeDateEventDefinition)):
+                continue
+            props = (task.task_spec.extensions or {}).get("properties", {})
+            value = task._get_internal_data("event_value")
+            if props.get("sla") in ("warning", "deadline") and value is not None:
+                found.append(_timer_of(task, value))
     return found
 
 
