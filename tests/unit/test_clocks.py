@@ -159,6 +159,15 @@ def test_every_limit_of_a_round_fires_at_its_minute_counted_from_receipt(system,
     assert details["outcome"] == "end_archived"
 
 
+@pytest.mark.parametrize("level", list(LEVELS))
+def test_the_first_response_warns_and_fires_at_its_minute_from_receipt(system, level):
+    first_response, amount, _basis = LEVELS[level]
+    received = clock.now() - timedelta(minutes=5)
+    cid = start(system, level=level, received_at=received.isoformat()).complaint_id
+    fires_at(system, cid, "judge_validity_warning", received + first_response * 0.8, None)
+    fires_at(system, cid, "judge_validity_deadline", received + first_response, amount)
+
+
 def test_a_complaint_recorded_after_its_limit_is_breached_at_once(system):
     received = clock.now() - timedelta(minutes=45)
     cid = start(system, received_at=received.isoformat()).complaint_id
