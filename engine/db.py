@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, exc
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from engine.config import PROJECT_ROOT
 
@@ -124,17 +124,17 @@ class UnitOfWork:
         self._depth = 0
         self._on_commit: list[Callable[[], None]] = []
         self._on_rollback: list[Callable[[], None]] = []
+        self._committed = False
 
     def __enter__(self) -> UnitOfWork:
         self.session = (self.db.write_sessions if self.write else self.db.read_sessions)()
-        event.listen(self.session, "after_commit", self._committed)
-        event.listen(self.session, "after_rollback", self._rolled_back)
+        event.listen(self.session, "after_commit", self._mark_committed)
+        event.listen(self.session, "after_transaction_end", self._ended)
         return self
 
     def __exit__(self, *exc) -> None:
         # close() rolls back whatever was not committed, and leaves loaded objects readable.
         self.session.close()
-        self._rolled_back(self.session)
 
     def commit(self) -> None:
         """Commit now. Inside a use case this is refused: the outermost use case commits when it returns."""
@@ -150,13 +150,17 @@ class UnitOfWork:
         """Run `action` if this transaction rolls back or is abandoned (dropped once it commits)."""
         self._on_rollback.append(action)
 
-    def _committed(self, _session: Session) -> None:
-        actions, self._on_commit, self._on_rollback = self._on_commit, [], []
-        _run_all(actions, "after commit")
+    def _mark_committed(self, session: Session) -> None:
+        # Releasing a savepoint fires after_commit too; only the outermost transaction's commit counts.
+        if not session.in_nested_transaction():
+            self._committed = True
 
-    def _rolled_back(self, _session: Session) -> None:
-        actions, self._on_commit, self._on_rollback = self._on_rollback, [], []
-        _run_all(actions, "after rollback")
+    def _ended(self, _session: Session, transaction: SessionTransaction) -> None:
+        if transaction.parent is not None:  # a savepoint: the outer transaction decides
+            return
+        committed, actions = self._committed, self._on_commit if self._committed else self._on_rollback
+        self._on_commit, self._on_rollback, self._committed = [], [], False
+        _run_all(actions, "after commit" if committed else "after rollback")
 
 
 def _run_all(actions: list[Callable[[], None]], when: str) -> None:

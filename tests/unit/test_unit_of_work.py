@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from engine import clock
 from engine.db import UnitOfWork, use_case
 from engine.models import User
 from engine.people.users import add_user
@@ -68,3 +69,21 @@ def test_after_commit_and_after_rollback_actions(system):
         uow.after_commit(lambda: happened.append("second"))
         add_user(uow, "new_f", "agent", "password-1")
     assert happened == ["second"] and "new_f" in _names(system)
+
+
+def test_savepoints_do_not_decide_the_actions(system):
+    """A savepoint released or rolled back inside the transaction (the timer worker fires each complaint in
+    one) neither runs nor drops the actions: the outermost transaction decides."""
+    happened: list[str] = []
+    with UnitOfWork(system.db) as uow:
+        uow.after_commit(lambda: happened.append("moved"))
+        uow.after_rollback(lambda: happened.append("removed"))
+        with uow.session.begin_nested():
+            uow.session.add(User(username="new_g", role="agent", display_name="G", password_hash="x",
+                                 created_at=clock.now()))
+        assert happened == []
+        with pytest.raises(RuntimeError), uow.session.begin_nested():
+            raise RuntimeError("one complaint of the batch failed")
+        assert happened == []
+        uow.commit()
+    assert happened == ["moved"] and "new_g" in _names(system)
