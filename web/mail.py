@@ -63,7 +63,7 @@ NEXT_STEPS = N_("An agent will check your complaint and contact you within %(lim
 #: The roles a task can be escalated to (same texts as the role names in `web.labels`).
 ROLE_NAMES = {"cs_manager": N_("Customer-service manager"), "general_manager": N_("General manager")}
 TIMES = ("due", "deadline", "until")
-#: The levels reported at once (`engine.complaints.deadlines.REPORTED_AT_ONCE`), as the trade names them.
+#: The levels the policy reports at once (`report_at_once` in workflows/policy.dmn), as the trade names them.
 LEVEL_NAMES = {"major": N_("major complaint"), "crisis": N_("crisis event")}
 
 

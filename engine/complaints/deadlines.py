@@ -21,8 +21,6 @@ SUPERIOR = {AGENT: CS_MANAGER, DEPARTMENT_HEAD: GENERAL_MANAGER, CS_MANAGER: GEN
 
 #: How far ahead of the program's clock a typed-in time of receipt may lie (clocks of desks differ a little).
 CLOCK_SKEW = timedelta(minutes=5)
-#: The levels that are reported to the general manager and the CS manager the moment they are recorded.
-REPORTED_AT_ONCE = ("major", "crisis")
 
 
 def stamp_receipt(data: dict, now: datetime, max_age: timedelta) -> datetime:
@@ -49,9 +47,10 @@ def stamp_receipt(data: dict, now: datetime, max_age: timedelta) -> datetime:
 
 
 def alert_at_intake(session: Session, complaint: Complaint) -> None:
-    """A 重大投诉 or 危机事件 is reported at once (特殊情况当即汇报): the general manager and the CS manager
-    are told through the outbox in the intake's own transaction, before any deadline passes."""
-    if complaint.level not in REPORTED_AT_ONCE:
+    """Special cases are reported at once (特殊情况当即汇报): when the policy says so for the level
+    (`report_at_once`: 重大投诉 and 危机事件), the general manager and the CS manager are told through the
+    outbox in the intake's own transaction, before any deadline passes."""
+    if (complaint.variables or {}).get("report_at_once") is not True:
         return
     recipients = (notifications.users_for(session, GENERAL_MANAGER) + notifications.users_for(session, CS_MANAGER))
     notifications.notify(session, recipients, "special_case", str(complaint.id),
