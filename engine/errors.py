@@ -34,6 +34,9 @@ class Code(StrEnum):
     EVIDENCE_NOT_FOUND = "evidence_not_found"
     PAGE_NOT_FOUND = "page_not_found"
     SURVEY_NOT_FOUND = "survey_not_found"
+    CUSTOMER_NOT_FOUND = "customer_not_found"  # customer (id)
+    APPOINTMENT_NOT_FOUND = "appointment_not_found"  # appointment (id)
+    NOTIFICATION_NOT_FOUND = "notification_not_found"  # notification (id)
     # -- forbidden
     CANNOT_RECORD = "cannot_record"  # role
     CANNOT_ADD_TO = "cannot_add_to"  # role
@@ -51,6 +54,10 @@ class Code(StrEnum):
     NO_REPORTS_FOR_ROLE = "no_reports_for_role"  # role
     OWN_DEPARTMENT_REPORT = "own_department_report"
     OWN_TOKENS_ONLY = "own_tokens_only"
+    CANNOT_MERGE_CUSTOMERS = "cannot_merge_customers"  # role
+    ASSIGN_NOT_ALLOWED = "assign_not_allowed"
+    APPOINT_NOT_ALLOWED = "appoint_not_allowed"
+    ADMIN_ONLY = "admin_only"
     # -- conflict
     TASK_NOT_OPEN = "task_not_open"
     TASK_ALREADY = "task_already"  # status (completed, cancelled)
@@ -62,6 +69,8 @@ class Code(StrEnum):
     TIMER_NOT_INCIDENT = "timer_not_incident"  # status
     SURVEY_ANSWERED = "survey_answered"
     NO_SUGGESTION = "no_suggestion"
+    MERGE_SAME_CUSTOMER = "merge_same_customer"
+    DEACTIVATE_SELF = "deactivate_self"
     MIGRATION_REFUSED = "migration_refused"  # reasons (the MIGRATE_* refusals, as {code, params})
     # -- why one complaint cannot move to another model version (`engine.modelling.migration`); `state` is
     #    SpiffWorkflow's task state name, `changes` the changed attributes of a task's spec
@@ -89,6 +98,11 @@ class Code(StrEnum):
     DEFER_REASON_REQUIRED = "defer_reason_required"
     DEFER_RANGE = "defer_range"  # days
     NO_RUNNING_DEADLINE = "no_running_deadline"
+    ASSIGNEE_CANNOT_WORK = "assignee_cannot_work"  # user
+    DEPUTY_SELF = "deputy_self"
+    PERIOD_ORDER = "period_order"
+    PERIOD_TOO_LONG = "period_too_long"  # days
+    WRONG_PASSWORD = "wrong_password"  # noqa: S105 (a code, not a secret)
     LATER_THAN_DEADLINE = "later_than_deadline"
     DRAFT_NOT_TEXT = "draft_not_text"
     FILE_EMPTY = "file_empty"  # file

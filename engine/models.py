@@ -313,6 +313,26 @@ class Notification(Base):
     sent_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    #: When the user opened it (their notifications page, or "mark all read"); NULL: unread.
+    read_at: Mapped[datetime | None]
+
+
+class Deputy(Base):
+    """A deputy appointment (责任代理人): while it runs (`starts_at` ≤ now < `ends_at`, not ended early) the
+    deputy sees and works the department's tasks on behalf of the department head who appointed them."""
+
+    __tablename__ = "deputies"
+    __table_args__ = (Index("ix_deputies_deputy_period", "deputy_id", "ends_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    department: Mapped[str] = mapped_column(String(40), index=True)
+    principal_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    deputy_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    #: Set when the appointment was ended before `ends_at`.
+    ended_at: Mapped[datetime | None]
 
 
 class Draft(Base):

@@ -7,6 +7,7 @@ from engine.bootstrap import connect
 from engine.config import Settings, load_settings
 from engine.db import Database, open_database
 from web import (
+    admin,
     api,
     auth,
     classification,
@@ -14,6 +15,7 @@ from web import (
     context,
     customer,
     deferrals,
+    desk,
     errors,
     i18n,
     inbox,
@@ -64,7 +66,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     errors.init_app(app)
     context.init_app(app)
     present.init_app(app)
-    for blueprint in (auth.bp, tasks.bp, complaints.bp, search.bp, deferrals.bp, inbox.bp, incidents.bp):
+    desk.init_app(app)
+    for blueprint in (auth.bp, tasks.bp, desk.bp, admin.bp, complaints.bp, search.bp, deferrals.bp, inbox.bp,
+                      incidents.bp):
         app.register_blueprint(blueprint)
     api.init_app(app)
     app.register_blueprint(reports.bp)

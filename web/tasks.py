@@ -9,17 +9,18 @@ from flask_login import login_required
 
 from engine.complaints import casework, deferrals, evidence, tasks
 from engine.complaints import form_drafts as drafts
-from engine.complaints.worklist import SCOPES, SORTS
+from engine.complaints.worklist import CLAIM_STATES, DUE_STATES, MAX_TEXT, SCOPES, SORTS, Filters
 from engine.errors import Conflict, InvalidInput
+from engine.people.roles import DEPARTMENTS
 from engine.workflow.versions import load_version
 from forms.errors import FieldErrors
 from forms.render import defaults, describe_values, merged, raw_values, render_instructions, value_text
 from forms.validate import raw_errors
-from web import classification, schema_forms
+from web import classification, labels, schema_forms
 from web.context import actor, page_number, reading, safe_next, state, writing
 from web.forms import ActionForm, DeferralForm
 from web.i18n import field_errors, lang, tz, words
-from web.present import complaint_data, rounds_shown, since_shown, title
+from web.present import complaint_data, enum_label, rounds_shown, since_shown, title
 
 bp = Blueprint("tasks", __name__)
 PER_PAGE = 25
@@ -33,7 +34,22 @@ def _signed_in() -> None:
 
 @bp.get("/")
 def index():
-    return redirect(url_for("tasks.task_list", scope="mine"))
+    """The first page after signing in (web.desk)."""
+    return redirect(url_for("desk.home"))
+
+
+#: The task lists' filters, as query parameters (a GET form: bookmarkable, nothing changes).
+FILTER_ARGS = ("level", "category", "department", "due", "claim", "q")
+
+
+def _filters() -> tuple[Filters, dict[str, str]]:
+    """The filters asked for; a value outside the offered ones is ignored (the list is only narrowed)."""
+    args = {name: request.args.get(name, "").strip()[:MAX_TEXT] for name in FILTER_ARGS}
+    args["due"] = args["due"] if args["due"] in DUE_STATES else ""
+    args["claim"] = args["claim"] if args["claim"] in CLAIM_STATES else ""
+    return Filters(level=args["level"] or None, category=args["category"] or None,
+                   department=args["department"] or None, due=args["due"] or None, claim=args["claim"] or None,
+                   text=args["q"] or None), {k: v for k, v in args.items() if v}
 
 
 @bp.get("/tasks/<scope>")
@@ -43,12 +59,57 @@ def task_list(scope: str):
     sort = request.args.get("sort", "due")
     sort = sort if sort in SORTS else "due"
     descending = request.args.get("desc") == "1"
+    filters, shown = _filters()
     with reading() as uow:
         page = tasks.task_list(uow, actor(), scope, page=page_number(),
-                                  per_page=PER_PAGE, sort=sort, descending=descending)
+                                  per_page=PER_PAGE, sort=sort, descending=descending, filters=filters)
         intake = casework.intake_forms(uow, state().settings.process_id).get(casework.INTAKE)
     return render_template("tasks/list.html", scope=scope, page=page, sort=sort,
-                           descending=descending, intake=intake, action_form=ActionForm(), me=actor())
+                           descending=descending, intake=intake, action_form=ActionForm(), me=actor(),
+                           filters=shown, choices=filter_choices(intake))
+
+
+def filter_choices(intake) -> dict[str, list[tuple[str, str]]]:
+    """The offered values of the level and category filters (the intake form's), and departments."""
+    def options(name: str) -> list[tuple[str, str]]:
+        spec = intake.properties.get(name, {}) if intake is not None else {}
+        return [(v, enum_label(intake, name, v)) for v in spec.get("enum", [])]
+
+    return {"level": options("level"), "category": options("category"),
+            "department": [(d, labels.label(labels.DEPARTMENTS, d)) for d in DEPARTMENTS]}
+
+
+@bp.post("/tasks/claim")
+def claim_many():
+    """Bulk claim: the ticked tasks of a list, in one transaction (those taken meanwhile are skipped)."""
+    ids = [i for i in request.form.getlist("task_ids") if 0 < len(i) <= 36]
+    with writing() as uow:
+        claimed, skipped = tasks.claim_tasks(uow, actor(), ids)
+    if skipped:
+        flash(_("%(claimed)s tasks are yours now; %(skipped)s could not be claimed (taken meanwhile or not "
+                "for your role).", claimed=claimed, skipped=skipped), "warning")
+    else:
+        flash(_("%(claimed)s tasks are yours now.", claimed=claimed), "success")
+    return redirect(safe_next(request.form.get("next"), url_for("tasks.task_list", scope="mine")))
+
+
+@bp.route("/task/<task_id>/assign", methods=["GET", "POST"])
+def assign(task_id: str):
+    """A manager gives the task to a named colleague who may work it (or takes it from its holder)."""
+    with reading() as uow:
+        row, colleagues = tasks.assignable(uow, actor(), task_id)  # refuses who may not assign, before the body
+    error = None
+    if request.method == "POST":
+        try:
+            with writing() as uow:
+                tasks.assign_task(uow, actor(), task_id, request.form.get("assignee", "")[:80])
+        except InvalidInput as err:
+            error = "; ".join(m for ms in field_errors(err.errors).values() for m in ms)
+        else:
+            flash(_("The task is assigned."), "success")
+            return redirect(safe_next(request.form.get("next"), url_for("desk.home")))
+    return render_template("tasks/assign.html", row=row, colleagues=colleagues, error=error,
+                           action_form=ActionForm(), next=request.values.get("next", "")), 422 if error else 200
 
 
 @bp.post("/tasks/<task_id>/claim")

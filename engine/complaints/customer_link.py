@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session
 from engine import audit, clock
 from engine.complaints import notifications, progress
 from engine.db import UnitOfWork, use_case
-from engine.errors import Code, Conflict, InvalidInput, NotFound
+from engine.errors import Code, Conflict, Forbidden, InvalidInput, NotFound
 from engine.models import Complaint, Notification, Survey, WorkTask
 from engine.people.access import check_can_contribute
-from engine.people.roles import Actor
+from engine.people.roles import ADMIN, Actor
 from engine.workflow import runtime
 from engine.workflow.versions import load_version
 from forms.errors import FieldErrors, FormCode, error
@@ -267,3 +267,29 @@ def submit_survey(uow: UnitOfWork, secret: str, token: str, offer: str, answer: 
     except IntegrityError as err:  # a concurrent answer for the same round was stored first
         raise Conflict(Code.SURVEY_ANSWERED) from err
     return applied
+
+
+@dataclass(frozen=True)
+class SentLink:
+    """A customer's link put in the outbox (the administrator's list): for which complaint, to where, when
+    sent, and how often the complaint's links were revoked since (`generation`)."""
+
+    complaint_id: int
+    reference: str | None
+    email: str | None
+    queued_at: datetime
+    sent_at: datetime | None
+    generation: int
+
+
+def sent_links(uow: UnitOfWork, actor: Actor, *, limit: int = 200) -> list[SentLink]:
+    """The customers' links most recently queued, newest first (administrators)."""
+    if actor.role != ADMIN:
+        raise Forbidden(Code.ADMIN_ONLY)
+    rows = uow.session.execute(
+        select(Notification, Complaint.reference, Complaint.customer_link_generation)
+        .join(Complaint, Complaint.id == Notification.complaint_id)
+        .where(Notification.kind == "customer_link")
+        .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit))
+    return [SentLink(complaint_id=n.complaint_id, reference=ref, email=n.email, queued_at=n.created_at,
+                     sent_at=n.sent_at, generation=gen) for n, ref, gen in rows]

@@ -1,10 +1,12 @@
 """The notifications addressed to a user (the outbox), for reading in the UI whether or not e-mail is sent."""
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
+from engine import clock
 from engine.complaints.worklist import Page
-from engine.db import UnitOfWork
+from engine.db import UnitOfWork, use_case
+from engine.errors import Code, NotFound
 from engine.models import Complaint, Notification
 from engine.people.roles import ADMIN, Actor
 
@@ -21,3 +23,28 @@ def messages(uow: UnitOfWork, actor: Actor, *, page: int = 1, per_page: int = 25
     rows = uow.session.execute(query.order_by(Notification.created_at.desc(), Notification.id.desc())
                                .limit(per_page).offset((page - 1) * per_page)).all()
     return Page(items=[tuple(row) for row in rows], total=total, page=page, per_page=per_page)
+
+
+def unread_count(uow: UnitOfWork, actor: Actor) -> int:
+    """How many of the actor's own notifications are unread (the navigation's count)."""
+    return uow.session.scalar(select(func.count()).select_from(Notification).where(
+        Notification.user_id == actor.id, Notification.read_at.is_(None))) or 0
+
+
+@use_case
+def open_message(uow: UnitOfWork, actor: Actor, notification_id: int) -> int | None:
+    """Mark one of the actor's notifications read (they opened it); returns its complaint's id, if any.
+    Another user's notification is not revealed (NotFound)."""
+    row = uow.session.get(Notification, notification_id)
+    if row is None or row.user_id != actor.id:
+        raise NotFound(Code.NOTIFICATION_NOT_FOUND, notification=notification_id)
+    if row.read_at is None:
+        row.read_at = clock.now()
+    return row.complaint_id
+
+
+@use_case
+def mark_all_read(uow: UnitOfWork, actor: Actor) -> int:
+    """Mark every unread notification of the actor read; returns how many."""
+    return uow.session.execute(update(Notification).where(
+        Notification.user_id == actor.id, Notification.read_at.is_(None)).values(read_at=clock.now())).rowcount

@@ -13,12 +13,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import audit, clock
-from engine.complaints import deadlines, evidence, form_drafts, progress, worklist
+from engine.complaints import deadlines, evidence, form_drafts, notifications, progress, worklist
 from engine.db import UnitOfWork, use_case
 from engine.errors import Code, Conflict, Forbidden, InvalidInput, NotFound
 from engine.models import Complaint, User, WorkTask
+from engine.people import deputies
 from engine.people.access import check_can_view
-from engine.people.roles import Actor
+from engine.people.roles import DEPARTMENT_HEAD, MANAGER_ROLES, Actor
 from engine.workflow import runtime
 from engine.workflow.versions import TaskMeta, load_version
 from forms.validate import validate
@@ -36,7 +37,8 @@ class StepResult:
 
 
 def task_list(uow: UnitOfWork, actor: Actor, scope: str, **options) -> worklist.Page:
-    """A page of the actor's task list `scope` (mine, queue, overdue, due_soon)."""
+    """A page of the actor's task list `scope` (mine, queue, overdue, due_soon); `options`: page, per_page,
+    sort, descending, filters (`worklist.Filters`)."""
     return worklist.list_tasks(uow.session, actor, scope, clock.now(), **options)
 
 
@@ -88,6 +90,7 @@ def complete_task(uow: UnitOfWork, actor: Actor, task_id: str, data: Any, expect
             complaint.first_response_at = now
         audit.record(session, complaint.id, actor, "task_completed", task_id=task_id, task_name=row.name,
                      data=clean)
+        _record_deputy(session, actor, row, complaint.id, "task_completed")
         deadlines.record_decided(session, complaint, row, case.version.task(row.name).form.schema, clean,
                                  task.data, actor, now)
         form_drafts.discard(uow, task_id)
@@ -102,6 +105,7 @@ def claim_task(uow: UnitOfWork, actor: Actor, task_id: str) -> None:
     if row.assignee_id != actor.id:
         row.assignee_id = actor.id
         audit.record(uow.session, complaint.id, actor, "task_claimed", task_id=row.id, task_name=row.name)
+        _record_deputy(uow.session, actor, row, complaint.id, "task_claimed")
 
 
 @use_case
@@ -173,3 +177,86 @@ def task_dict(session: Session, row: WorkTask) -> dict:
         "due_at": row.due_at.isoformat() if row.due_at else None,
         "warned": row.warned_at is not None, "escalated_to": row.escalated_to,
     }
+
+
+#: At most this many tasks are claimed by one bulk claim (a page of the task list).
+MAX_BULK = 100
+
+
+@use_case
+def claim_tasks(uow: UnitOfWork, actor: Actor, task_ids: list[str]) -> tuple[int, int]:
+    """Claim several tasks at once (the task list's bulk claim), in one transaction: each is claimed as
+    `claim_task` would, and one the actor may not claim (another role, held by someone else, handled
+    meanwhile) is skipped. Returns (claimed, skipped)."""
+    claimed = skipped = 0
+    for task_id in list(dict.fromkeys(task_ids))[:MAX_BULK]:
+        try:
+            claim_task(uow, actor, task_id)
+        except (NotFound, Forbidden, Conflict):
+            skipped += 1  # refused before it changed anything: the others go ahead
+        else:
+            claimed += 1
+    return claimed, skipped
+
+
+def may_assign(actor: Actor, row: WorkTask) -> bool:
+    """The CS manager and the general manager assign any task; a department head their department's."""
+    if actor.role in MANAGER_ROLES:
+        return True
+    return actor.role == DEPARTMENT_HEAD and row.department is not None and row.department == actor.department
+
+
+def _check_can_assign(actor: Actor, row: WorkTask, complaint: Complaint) -> None:
+    check_can_view(actor, complaint)
+    if not may_assign(actor, row):
+        raise Forbidden(Code.ASSIGN_NOT_ALLOWED)
+
+
+def _staff_actor(session: Session, user: User) -> Actor:
+    return Actor(id=user.id, username=user.username, role=user.role, department=user.department,
+                 acting_for=deputies.acting_for(session, user.id, clock.now()))
+
+
+def assignable(uow: UnitOfWork, actor: Actor, task_id: str) -> tuple[WorkTask, list[tuple[str, str]]]:
+    """The task and the active colleagues who could work it, as (username, display name), for the
+    assignment form; refused unless the actor may assign it."""
+    session = uow.session
+    row = _task(session, task_id)
+    _check_can_assign(actor, row, session.get_one(Complaint, row.complaint_id))
+    users = session.scalars(select(User).where(User.active.is_(True)).order_by(User.display_name))
+    return row, [(u.username, u.display_name) for u in users if worklist.can_work(_staff_actor(session, u), row)]
+
+
+@use_case
+def assign_task(uow: UnitOfWork, actor: Actor, task_id: str, username: str) -> None:
+    """Give an open task to a named colleague who may work it (assign, or reassign from its holder).
+    The audit names both the new and the previous holder."""
+    session = uow.session
+    complaint, row = _lock_task(session, task_id)
+    _check_can_assign(actor, row, complaint)
+    if row.status != "open":
+        raise Conflict(Code.TASK_ALREADY, status=row.status)
+    user = session.scalar(select(User).where(User.username == username, User.active.is_(True)))
+    if user is None:
+        raise InvalidInput.field("assignee", Code.NO_ACTIVE_USER, user=username)
+    if not worklist.can_work(_staff_actor(session, user), row):
+        raise InvalidInput.field("assignee", Code.ASSIGNEE_CANNOT_WORK, user=user.display_name)
+    if row.assignee_id == user.id:
+        return
+    previous = session.get(User, row.assignee_id) if row.assignee_id else None
+    row.assignee_id = user.id
+    audit.record(session, complaint.id, actor, "task_assigned", task_id=row.id, task_name=row.name,
+                 data={"assignee": user.display_name, "previous": previous.display_name if previous else None})
+    # The new holder hears of it as of any new task (once per assignment: the time keeps it apart).
+    notifications.notify(session, [user], "assigned", f"{row.id}:{clock.now().isoformat()}",
+                         deadlines.task_params(complaint, row), complaint.id)
+
+
+def _record_deputy(session: Session, actor: Actor, row: WorkTask, complaint_id: int, action: str) -> None:
+    """When the actor works the task as a deputy (not in their own right), say on whose behalf."""
+    own = actor.role == row.role and (row.role != DEPARTMENT_HEAD or actor.department == row.department)
+    if own or not worklist.is_deputy_for(actor, row) or row.department is None:
+        return
+    principal = deputies.principal_of(session, actor, row.department, clock.now())
+    audit.record(session, complaint_id, actor, "acted_as_deputy", task_id=row.id, task_name=row.name,
+                 data={"on_behalf_of": principal, "action": action})

@@ -4,12 +4,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import false, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine import audit
 from engine.models import Complaint, User, WorkTask
-from engine.people.roles import AGENT, DEPARTMENT_HEAD, OVERSEER_ROLES, SYSTEM, Actor
+from engine.people.roles import AGENT, DEPARTMENT_HEAD, MANAGER_ROLES, OVERSEER_ROLES, SYSTEM, Actor
 from engine.workflow.runtime import ready_user_tasks
 from engine.workflow.versions import LoadedVersion
 
@@ -70,11 +70,16 @@ def sync(session: Session, complaint: Complaint, workflow, version: LoadedVersio
 def can_work(actor: Actor, row: WorkTask) -> bool:
     """Does the actor hold the task's role (and department, for department heads), or is the task
     escalated to the actor's role?"""
-    if is_escalated_to(actor, row):
+    if is_escalated_to(actor, row) or is_deputy_for(actor, row):
         return True
     if actor.role != row.role:
         return False
     return row.role != DEPARTMENT_HEAD or actor.department == row.department
+
+
+def is_deputy_for(actor: Actor, row: WorkTask) -> bool:
+    """Is the actor a running deputy (责任代理人) of the department head the task is for?"""
+    return row.role == DEPARTMENT_HEAD and row.department is not None and row.department in actor.acting_for
 
 
 def is_escalated_to(actor: Actor, row: WorkTask) -> bool:
@@ -100,6 +105,8 @@ class TaskListItem:
     due_at: datetime | None
     warned: bool = False
     escalated_to: str | None = None
+    #: The holder's display name (what people are shown; `assignee` is the login name).
+    assignee_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -114,27 +121,99 @@ class Page:
         return max(1, -(-self.total // self.per_page))
 
 
-def list_tasks(session: Session, actor: Actor, scope: str, now: datetime, *, page: int = 1,
-               per_page: int = 50, sort: str = "due", descending: bool = False) -> Page:
-    """One page of open tasks in `scope` for `actor`, read from the task table only."""
+#: The task lists' due-state filter: past the deadline, within `DUE_SOON` of it, warned by the model's
+#: warning timer, escalated after a missed deadline, or without a deadline.
+DUE_STATES = ("overdue", "due_soon", "warned", "escalated", "none")
+#: Who holds the task: nobody (待领取), the actor, someone else.
+CLAIM_STATES = ("unclaimed", "mine", "others")
+MAX_TEXT = 100
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a task list is narrowed to; None (or empty) leaves that dimension open."""
+
+    level: str | None = None
+    category: str | None = None
+    department: str | None = None
+    due: str | None = None
+    claim: str | None = None
+    text: str | None = None
+
+
+def _filtered(actor: Actor, filters: Filters, now: datetime) -> list:
+    conditions = []
+    if filters.level:
+        conditions.append(Complaint.level == filters.level)
+    if filters.category:
+        conditions.append(Complaint.category == filters.category)
+    if filters.department:
+        conditions.append(Complaint.department == filters.department)
+    if filters.due == "overdue":
+        conditions.append(WorkTask.due_at < now)
+    elif filters.due == "due_soon":
+        conditions.extend((WorkTask.due_at >= now, WorkTask.due_at < now + DUE_SOON))
+    elif filters.due == "warned":
+        conditions.append(WorkTask.warned_at.is_not(None))
+    elif filters.due == "escalated":
+        conditions.append(WorkTask.escalated_to.is_not(None))
+    elif filters.due == "none":
+        conditions.append(WorkTask.due_at.is_(None))
+    if filters.claim == "unclaimed":
+        conditions.append(WorkTask.assignee_id.is_(None))
+    elif filters.claim == "mine":
+        conditions.append(WorkTask.assignee_id == actor.id)
+    elif filters.claim == "others":
+        conditions.append(WorkTask.assignee_id.is_not(None) & (WorkTask.assignee_id != actor.id))
+    text = (filters.text or "").strip()[:MAX_TEXT]
+    if text:
+        # The user's text is matched literally: LIKE's wildcards in it are escaped.
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        conditions.append(or_(*(column.ilike(pattern, escape="\\") for column in (
+            Complaint.reference, Complaint.customer_name, WorkTask.title, WorkTask.title_en, Complaint.order_id))))
+    return conditions
+
+
+def _scope(actor: Actor, scope: str, now: datetime) -> list:
     if scope not in SCOPES:
         raise ValueError(f"unknown task list {scope!r}")
     conditions = [WorkTask.status == "open"]
     conditions.append(WorkTask.assignee_id == actor.id if scope == "mine" else _visible(actor))
     if scope == "queue":
-        conditions.append(or_(WorkTask.role == actor.role, WorkTask.escalated_to == actor.role))
+        # The role's shared pool (待领取任务): its tasks nobody else holds.
+        conditions.append(_works(actor))
+        conditions.append(or_(WorkTask.assignee_id.is_(None), WorkTask.assignee_id == actor.id))
     elif scope == "overdue":
         conditions.append(WorkTask.due_at < now)
     elif scope == "due_soon":
         conditions.extend((WorkTask.due_at >= now, WorkTask.due_at < now + DUE_SOON))
-    # Counted on the task table alone; the list reads only the complaint columns it shows (not its state).
-    total = session.scalar(select(func.count()).select_from(WorkTask).where(*conditions))
+    return conditions
+
+
+def _works(actor: Actor):
+    """The tasks the actor's role works: its own, escalated to it, or a department's they stand in for."""
+    return or_(WorkTask.role == actor.role, WorkTask.escalated_to == actor.role, _deputy(actor))
+
+
+def _deputy(actor: Actor):
+    return (WorkTask.role == DEPARTMENT_HEAD) & WorkTask.department.in_(actor.acting_for) if actor.acting_for \
+        else false()
+
+
+def list_tasks(session: Session, actor: Actor, scope: str, now: datetime, *, page: int = 1,
+               per_page: int = 50, sort: str = "due", descending: bool = False,
+               filters: Filters | None = None) -> Page:
+    """One page of open tasks in `scope` for `actor`, narrowed by `filters`, read from the task table and
+    the complaint's list columns only."""
+    conditions = _scope(actor, scope, now) + _filtered(actor, filters or Filters(), now)
+    base = select(WorkTask.id).join(Complaint, Complaint.id == WorkTask.complaint_id).where(*conditions)
+    total = session.scalar(select(func.count()).select_from(base.subquery()))
     column = SORTS.get(sort, WorkTask.due_at)
     order = column.desc() if descending else column.asc()
     query = (select(WorkTask.id, WorkTask.complaint_id, WorkTask.name, WorkTask.title, WorkTask.title_en,
                     WorkTask.role, WorkTask.department, WorkTask.created_at, WorkTask.due_at, WorkTask.warned_at,
                     WorkTask.escalated_to, Complaint.reference, Complaint.level, Complaint.category,
-                    Complaint.customer_name, User.username)
+                    Complaint.customer_name, User.username, User.display_name)
              .join(Complaint, Complaint.id == WorkTask.complaint_id)
              .outerjoin(User, User.id == WorkTask.assignee_id)
              .where(*conditions)
@@ -146,11 +225,42 @@ def list_tasks(session: Session, actor: Actor, scope: str, now: datetime, *, pag
             id=r.id, complaint_id=r.complaint_id, reference=r.reference, name=r.name, title=r.title,
             title_en=r.title_en, role=r.role, department=r.department, assignee=r.username, level=r.level,
             category=r.category, customer_name=r.customer_name, created_at=r.created_at, due_at=r.due_at,
-            warned=r.warned_at is not None, escalated_to=r.escalated_to,
+            warned=r.warned_at is not None, escalated_to=r.escalated_to, assignee_name=r.display_name,
         )
         for r in session.execute(query.limit(per_page).offset((page - 1) * per_page))
     ]
     return Page(items=items, total=total or 0, page=page, per_page=per_page)
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """How much waits for the actor (the first page and the navigation's counts)."""
+
+    mine: int
+    #: The role's shared pool nobody holds (待领取任务).
+    unclaimed: int
+    overdue: int
+    due_soon: int
+    #: Tasks escalated to the actor's role after a missed deadline.
+    escalated: int
+    #: Managers: the approvals and sign-offs of their role waiting (0 for other roles).
+    approvals: int
+
+
+def waiting(session: Session, actor: Actor, now: datetime) -> Waiting:
+    """Count what waits for the actor, on the task table alone."""
+    def count(*conditions) -> int:
+        return session.scalar(select(func.count()).select_from(WorkTask).where(*conditions)) or 0
+
+    visible = (WorkTask.status == "open", _visible(actor))
+    return Waiting(
+        mine=count(WorkTask.status == "open", WorkTask.assignee_id == actor.id),
+        unclaimed=count(*visible, _works(actor), WorkTask.assignee_id.is_(None)),
+        overdue=count(*visible, WorkTask.due_at < now),
+        due_soon=count(*visible, WorkTask.due_at >= now, WorkTask.due_at < now + DUE_SOON),
+        escalated=count(*visible, WorkTask.escalated_to == actor.role),
+        approvals=count(*visible, WorkTask.role == actor.role) if actor.role in MANAGER_ROLES else 0,
+    )
 
 
 def _visible(actor: Actor):
@@ -158,5 +268,6 @@ def _visible(actor: Actor):
     if actor.role in OVERSEER_ROLES:
         return WorkTask.id.is_not(None)
     if actor.role == DEPARTMENT_HEAD:
-        return (WorkTask.role == actor.role) & (WorkTask.department == actor.department)
-    return or_(WorkTask.role == actor.role, WorkTask.assignee_id == actor.id, WorkTask.escalated_to == actor.role)
+        return or_((WorkTask.role == actor.role) & (WorkTask.department == actor.department), _deputy(actor))
+    return or_(WorkTask.role == actor.role, WorkTask.assignee_id == actor.id, WorkTask.escalated_to == actor.role,
+               _deputy(actor))

@@ -31,7 +31,7 @@ def check_can_view(actor: Actor, complaint: Complaint) -> None:
     """Refuse a complaint outside what the actor may see (`may_see_complaints`, `visible_department`)."""
     check_can_see_complaints(actor)
     department = visible_department(actor)
-    if department is not None and complaint.department != department:
+    if department is not None and complaint.department not in (department, *actor.acting_for):
         raise Forbidden(Code.OTHER_DEPARTMENT)
 
 
@@ -40,7 +40,8 @@ def visible(actor: Actor) -> ColumnElement[bool]:
     if not may_see_complaints(actor):
         return false()
     department = visible_department(actor)
-    return true() if department is None else Complaint.department == department
+    # A deputy also sees the departments they stand in for.
+    return true() if department is None else Complaint.department.in_((department, *actor.acting_for))
 
 
 def may_record(actor: Actor) -> bool:

@@ -17,6 +17,8 @@ ROLES = (*LANE_ROLES, PROCESS_OWNER, ADMIN)
 INTAKE_ROLES = (AGENT, CS_MANAGER)
 #: Roles that see every complaint (the others see their department's or their own).
 OVERSEER_ROLES = (CS_MANAGER, GENERAL_MANAGER, ADMIN)
+#: Roles that assign any task to a named colleague (department heads: within their department).
+MANAGER_ROLES = (CS_MANAGER, GENERAL_MANAGER)
 
 DEPARTMENTS = ("logistics", "quality", "customer_service", "sales", "after_sales")
 
@@ -29,6 +31,8 @@ class Actor:
     username: str
     role: str
     department: str | None = None
+    #: Departments whose tasks the user works as deputy (责任代理人) right now (`engine.people.deputies`).
+    acting_for: tuple[str, ...] = ()
 
     @property
     def is_system(self) -> bool:

@@ -2,22 +2,25 @@
 password and sessions."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from engine import clock
+from engine import audit, clock
 from engine.db import UnitOfWork, use_case
-from engine.errors import Code, Conflict, InvalidInput, NotFound
+from engine.errors import Code, Conflict, Forbidden, InvalidInput, NotFound
 from engine.models import User
-from engine.people import tokens
-from engine.people.roles import DEPARTMENT_HEAD, DEPARTMENTS, ROLES, Actor
+from engine.people import deputies, tokens
+from engine.people.roles import ADMIN, DEPARTMENT_HEAD, DEPARTMENTS, ROLES, Actor
 from forms.errors import FieldErrors, FormCode, error
 
 #: The languages the staff UI is offered in (Simplified Chinese first: the default).
 LOCALES = ("zh", "en")
 MIN_PASSWORD = 8
+MAX_DISPLAY_NAME = 120
+MAX_EMAIL = 200
 
 
 @use_case
@@ -90,7 +93,8 @@ def load_member(uow: UnitOfWork, user_id: int) -> StaffMember | None:
     user = uow.session.get(User, user_id)
     if user is None or not user.active:
         return None
-    return StaffMember(actor=actor_of(user), display_name=user.display_name, locale=user.locale,
+    actor = replace(actor_of(user), acting_for=deputies.acting_for(uow.session, user.id, clock.now()))
+    return StaffMember(actor=actor, display_name=user.display_name, locale=user.locale,
                        session_epoch=user.session_epoch)
 
 
@@ -147,3 +151,139 @@ def display_names(uow: UnitOfWork, usernames: set[str]) -> dict[str, str]:
         return {}
     rows = uow.session.execute(select(User.username, User.display_name).where(User.username.in_(usernames)))
     return dict(rows.all())
+
+
+# --- administration (the admin role, in the browser): every change audited ---------------------------------
+
+
+def check_admin(actor: Actor) -> None:
+    """Only administrators manage users."""
+    if actor.role != ADMIN:
+        raise Forbidden(Code.ADMIN_ONLY)
+
+
+@dataclass(frozen=True)
+class UserRow:
+    """A user as the administrator's list shows it."""
+
+    id: int
+    username: str
+    display_name: str
+    role: str
+    department: str | None
+    email: str | None
+    active: bool
+    created_at: datetime
+
+
+def list_users(uow: UnitOfWork, actor: Actor) -> list[UserRow]:
+    """Every user, active first, by role and name."""
+    check_admin(actor)
+    users = uow.session.scalars(select(User).order_by(User.active.desc(), User.role, User.username))
+    return [_row(u) for u in users]
+
+
+def _row(u: User) -> UserRow:
+    return UserRow(id=u.id, username=u.username, display_name=u.display_name, role=u.role,
+                   department=u.department, email=u.email, active=u.active, created_at=u.created_at)
+
+
+def get_user(uow: UnitOfWork, actor: Actor, user_id: int) -> UserRow:
+    """One user for the edit form."""
+    check_admin(actor)
+    return _row(uow.session.get(User, user_id) or _no_user(user_id))
+
+
+def _no_user(user_id: int):
+    raise NotFound(Code.USER_NOT_FOUND, user=user_id)
+
+
+def _profile_errors(role: str, department: str | None, display_name: str, email: str | None) -> FieldErrors:
+    errors: FieldErrors = {}
+    if role not in ROLES:
+        errors["role"] = [error(Code.ONE_OF, options=", ".join(ROLES))]
+    if role == DEPARTMENT_HEAD and department not in DEPARTMENTS:
+        errors["department"] = [error(Code.DEPARTMENT_NEEDED, options=", ".join(DEPARTMENTS))]
+    elif department is not None and department not in DEPARTMENTS:
+        errors["department"] = [error(Code.ONE_OF, options=", ".join(DEPARTMENTS))]
+    if not display_name.strip():
+        errors["display_name"] = [error(FormCode.REQUIRED)]
+    elif len(display_name) > MAX_DISPLAY_NAME:
+        errors["display_name"] = [error(FormCode.TOO_LONG, max=MAX_DISPLAY_NAME)]
+    if email and (len(email) > MAX_EMAIL or "@" not in email or any(c.isspace() for c in email)):
+        errors["email"] = [error(FormCode.BAD_FORMAT, format="email")]
+    return errors
+
+
+@use_case
+def create_user(uow: UnitOfWork, actor: Actor, username: str, role: str, password: str, *,
+                department: str | None = None, display_name: str | None = None, email: str | None = None) -> int:
+    """An administrator adds a user (checked as `add_user`, plus the display name and e-mail)."""
+    check_admin(actor)
+    errors = _profile_errors(role, department, display_name or username, email)
+    if errors:
+        raise InvalidInput(errors)
+    user_id = add_user(uow, username, role, password, department=department, display_name=display_name,
+                       email=email or None)
+    audit.record(uow.session, None, actor, "user_added", data={
+        "user": username, "role": role, "department": department})
+    return user_id
+
+
+@use_case
+def update_user(uow: UnitOfWork, actor: Actor, user_id: int, *, role: str, department: str | None,
+                display_name: str, email: str | None) -> None:
+    """An administrator changes a user's role, department, display name or e-mail. A changed role or
+    department ends the user's sessions (what they may see changed under them)."""
+    check_admin(actor)
+    user = uow.session.get(User, user_id) or _no_user(user_id)
+    department = department or None
+    errors = _profile_errors(role, department, display_name, email)
+    if errors:
+        raise InvalidInput(errors)
+    changes = {name: [old, new] for name, old, new in (
+        ("role", user.role, role), ("department", user.department, department),
+        ("display_name", user.display_name, display_name.strip()), ("email", user.email, email or None))
+        if old != new}
+    if not changes:
+        return
+    if "role" in changes or "department" in changes:
+        user.session_epoch += 1
+    user.role, user.department = role, department
+    user.display_name, user.email = display_name.strip(), email or None
+    audit.record(uow.session, None, actor, "user_changed", data={"user": user.username, "changes": changes})
+
+
+@use_case
+def set_user_active(uow: UnitOfWork, actor: Actor, user_id: int, active: bool) -> None:
+    """An administrator deactivates a user (or lets them back in); never themselves."""
+    check_admin(actor)
+    user = uow.session.get(User, user_id) or _no_user(user_id)
+    if user.id == actor.id and not active:
+        raise Conflict(Code.DEACTIVATE_SELF)
+    if user.active == active:
+        return
+    set_active(uow, user.username, active)
+    audit.record(uow.session, None, actor, "user_activated" if active else "user_deactivated",
+                 data={"user": user.username})
+
+
+@use_case
+def reset_password(uow: UnitOfWork, actor: Actor, user_id: int, password: str) -> None:
+    """An administrator gives a user a new password (the user's sessions and API tokens end)."""
+    check_admin(actor)
+    user = uow.session.get(User, user_id) or _no_user(user_id)
+    set_password(uow, user.username, password)
+    audit.record(uow.session, None, actor, "password_reset", data={"user": user.username})
+
+
+@use_case
+def change_own_password(uow: UnitOfWork, actor: Actor, current: str, new: str) -> int:
+    """Everyone changes their own password, giving the current one. Every other session and API token
+    ends; returns the new session epoch, so that the session making the change can continue."""
+    user = uow.session.get_one(User, actor.id)
+    if not check_password_hash(user.password_hash, current):
+        raise InvalidInput.field("current", Code.WRONG_PASSWORD)
+    set_password(uow, user.username, new)
+    audit.record(uow.session, None, actor, "password_changed", data={"user": user.username})
+    return user.session_epoch

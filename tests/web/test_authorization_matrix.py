@@ -76,6 +76,13 @@ MODELLERS = frozenset({OWNER, ADMIN})
 INCIDENT_HANDLERS = frozenset({OWNER, ADMIN})
 #: Receive reports (engine.complaints.reports.REPORT_ROLES): everyone but process owners.
 REPORT_READERS = STAFF - {OWNER}
+#: Assign the open task to a named colleague: the managers, and the head of its department.
+ASSIGNERS = frozenset({HEAD, CS_MANAGER, GM})
+#: Appoint deputies (责任代理人): department heads, for their own department.
+HEADS = frozenset({HEAD, OTHER_HEAD})
+ADMINS = frozenset({ADMIN})
+#: A user the administrator's routes name (agent1, the first demo user).
+SOME_USER = 1
 
 # --- what ------------------------------------------------------------------------------------------------
 
@@ -207,6 +214,41 @@ MATRIX: dict[str, dict[str, Case]] = {
     # A request is pending already: the holder gets 409.
     "tasks.request_deferral": {"POST": page("/task/{o.task}/deferral", HOLDER, (409,),
                                             body=lambda o: {"data": DEFERRAL})},
+    # Bulk claim: everyone may post; what their role may not claim is skipped (here: nothing ticked).
+    "tasks.claim_many": {"POST": page("/tasks/claim", STAFF, (302,))},
+    "tasks.assign": {"GET": page("/task/{o.task}/assign", ASSIGNERS),
+                     # agent1 cannot work the logistics head's task: 422, nothing assigned.
+                     "POST": page("/task/{o.task}/assign", ASSIGNERS, (422,), body=lambda o: {
+                         "data": {"assignee": "agent1"}})},
+    # --- the first page, deputies ------------------------------------------------------------------------
+    "desk.home": {"GET": page("/home", STAFF, (200, 302))},  # process owners are sent on to the models
+    "desk.deputies_page": {"GET": page("/deputies", HEADS)},
+    # A period that ended before it began: 422, nobody appointed.
+    "desk.appoint": {"POST": page("/deputies", HEADS, (422,), body=lambda o: {"data": {
+        "deputy": "agent2", "starts_at": "2026-11-24T09:00", "ends_at": "2026-11-23T09:00"}})},
+    "desk.end_appointment": {"POST": page("/deputies/999999/end", HEADS, (404,))},  # no such appointment
+    # --- administration, one's own password ------------------------------------------------------------------
+    "admin.users": {"GET": page("/admin/users", ADMINS)},
+    "admin.new_user": {"GET": page("/admin/users/new", ADMINS),
+                       # A password too short: 422, nobody added.
+                       "POST": page("/admin/users/new", ADMINS, (422,), body=lambda o: {"data": {
+                           "username": "matrix_user", "display_name": "矩阵", "role": "agent", "department": "",
+                           "email": "", "password": "short"}})},
+    "admin.edit_user": {"GET": page(f"/admin/users/{SOME_USER}", ADMINS)},
+    # An empty display name: 422, nothing changed.
+    "admin.update_user": {"POST": page(f"/admin/users/{SOME_USER}", ADMINS, (422,), body=lambda o: {"data": {
+        "display_name": "", "role": "agent", "department": "", "email": ""}})},
+    # agent1 is active already: nothing changes.
+    "admin.set_active": {"POST": page(f"/admin/users/{SOME_USER}/active", ADMINS, (302,),
+                                      body=lambda o: {"data": {"active": "1"}})},
+    "admin.reset_password": {"POST": page(f"/admin/users/{SOME_USER}/password", ADMINS, (422,),
+                                          body=lambda o: {"data": {"password": "short"}})},
+    "admin.all_tokens": {"GET": page("/admin/tokens", ADMINS)},
+    "admin.customer_links": {"GET": page("/admin/customer-links", ADMINS)},
+    # The current password wrong: 422, nothing changed.
+    "admin.own_password": {"GET": page("/account/password", STAFF),
+                           "POST": page("/account/password", STAFF, (422,), body=lambda o: {"data": {
+                               "current": "not-the-password", "password": "matrix-pass-2026"}})},
     # --- complaints -----------------------------------------------------------------------------------
     "complaints.new": {"GET": page("/complaints/new", RECORDERS),
                        "POST": page("/complaints/new", RECORDERS, (302,), body=lambda o: {"data": INTAKE})},
@@ -220,6 +262,7 @@ MATRIX: dict[str, dict[str, Case]] = {
                                        body=_upload("call-notes.txt", "通话记录".encode()))},
     "complaints.download": {"GET": page("/evidence/{o.evidence}", READERS)},
     "complaints.view_file": {"GET": page("/evidence/{o.evidence}/view", READERS)},
+    "complaints.print_view": {"GET": page("/complaints/{o.complaint}/print", READERS)},
     "customer.staff_link": {"GET": page("/complaints/{o.complaint}/customer-link", READERS)},
     "customer.qr_code": {"GET": page("/complaints/{o.complaint}/customer-link/qr.svg", READERS)},
     # The matrix's customer gave a telephone number: the link cannot be e-mailed (back to the link page).
@@ -244,6 +287,8 @@ MATRIX: dict[str, dict[str, Case]] = {
     "deferrals.decide": {"POST": page("/deferrals/{o.decided_deferral}", DECIDER, (409,),
                                       body=lambda o: {"data": {"decision": "approve"}})},
     "inbox.index": {"GET": page("/notifications", STAFF)},
+    "inbox.open_message": {"POST": page("/notifications/999999/open", STAFF, (404,))},  # nobody's: not revealed
+    "inbox.mark_all_read": {"POST": page("/notifications/read", STAFF, (302,))},
     "incidents.index": {"GET": page("/incidents", INCIDENT_HANDLERS)},
     "incidents.retry": {"POST": page("/incidents/{o.timer}/retry", INCIDENT_HANDLERS, (409,))},  # not failed
     "search.index": {"GET": page("/search", SEARCHERS)},  # scoped: department heads find their department's

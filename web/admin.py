@@ -1,0 +1,193 @@
+"""Administration in the browser (the admin role): users, the API tokens of everyone, the customers'
+links sent; and everyone's own password. Every change is a use case of `engine.people.users` (audited)."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required, login_user
+from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional
+
+from engine.complaints import customer_link
+from engine.errors import Conflict, InvalidInput
+from engine.people import tokens
+from engine.people import users as staff
+from engine.people.roles import DEPARTMENTS, ROLES
+from web import labels
+from web.context import actor, reading, writing
+from web.forms import REQUIRED, ActionForm, OneValueForm
+from web.i18n import field_errors, message
+
+bp = Blueprint("admin", __name__)
+MAX_PASSWORD = 200
+
+
+@bp.before_request
+@login_required
+def _signed_in() -> None:
+    """Every page here needs a signed-in user."""
+
+
+class ProfileForm(OneValueForm):
+    """What an administrator sets on a user (the role's and department's choices come from the engine)."""
+
+    display_name = StringField(_l("Display name"), validators=[DataRequired(REQUIRED),
+                                                               Length(max=staff.MAX_DISPLAY_NAME)])
+    role = SelectField(_l("Role"), choices=[SelectChoice(r, labels.ROLES[r]) for r in ROLES])
+    department = SelectField(_l("Department"), choices=[SelectChoice("", "—")]
+                             + [SelectChoice(d, labels.DEPARTMENTS[d]) for d in DEPARTMENTS])
+    email = EmailField(_l("E-mail"), validators=[Optional(), Length(max=staff.MAX_EMAIL)])
+
+
+class NewUserForm(ProfileForm):
+    username = StringField(_l("User name"), validators=[DataRequired(REQUIRED), Length(max=80)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(REQUIRED), Length(max=MAX_PASSWORD)])
+
+
+class ResetPasswordForm(OneValueForm):
+    password = PasswordField(_l("New password"), validators=[DataRequired(REQUIRED), Length(max=MAX_PASSWORD)])
+
+
+class OwnPasswordForm(OneValueForm):
+    current = PasswordField(_l("Current password"), validators=[DataRequired(REQUIRED), Length(max=MAX_PASSWORD)])
+    password = PasswordField(_l("New password"), validators=[DataRequired(REQUIRED), Length(max=MAX_PASSWORD)])
+
+
+def _errors_to(form, err: InvalidInput) -> None:
+    """The engine's field errors beside the form's fields (any other beside the first field)."""
+    first = next(iter(form))
+    for name, messages in field_errors(err.errors).items():
+        field = getattr(form, name, None)
+        (field if field is not None else first).errors = list(messages)
+
+
+# --- users ------------------------------------------------------------------------------------------------
+
+
+@bp.get("/admin/users")
+def users():
+    with reading() as uow:
+        items = staff.list_users(uow, actor())
+    return render_template("admin/users.html", items=items, action_form=ActionForm())
+
+
+@bp.route("/admin/users/new", methods=["GET", "POST"])
+def new_user():
+    staff.check_admin(actor())  # the role first: a refusal never depends on the body
+    form = NewUserForm()
+    if form.validate_on_submit():
+        try:
+            with writing() as uow:
+                staff.create_user(uow, actor(), form.username.data.strip(), form.role.data, form.password.data,
+                                  department=form.department.data or None,
+                                  display_name=form.display_name.data.strip(), email=form.email.data or None)
+        except InvalidInput as err:
+            _errors_to(form, err)
+        except Conflict as err:
+            form.username.errors = [message(err)]
+        else:
+            flash(_("User %(user)s added.", user=form.username.data.strip()), "success")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/user_new.html", form=form), 422 if request.method == "POST" else 200
+
+
+def _user_page(user_id: int, profile: ProfileForm, reset: ResetPasswordForm, status: int = 200):
+    with reading() as uow:
+        user = staff.get_user(uow, actor(), user_id)
+    if profile.display_name.data is None:
+        profile.display_name.data = user.display_name
+        profile.role.data, profile.department.data = user.role, user.department or ""
+        profile.email.data = user.email
+    return render_template("admin/user_edit.html", user=user, form=profile, reset=reset,
+                           action_form=ActionForm()), status
+
+
+@bp.get("/admin/users/<int:user_id>")
+def edit_user(user_id: int):
+    return _user_page(user_id, ProfileForm(formdata=None), ResetPasswordForm(formdata=None))
+
+
+@bp.post("/admin/users/<int:user_id>")
+def update_user(user_id: int):
+    staff.check_admin(actor())
+    form = ProfileForm()
+    if form.validate_on_submit():
+        try:
+            with writing() as uow:
+                staff.update_user(uow, actor(), user_id, role=form.role.data, department=form.department.data or None,
+                                  display_name=form.display_name.data, email=form.email.data or None)
+        except InvalidInput as err:
+            _errors_to(form, err)
+        else:
+            flash(_("Saved."), "success")
+            return redirect(url_for("admin.users"))
+    return _user_page(user_id, form, ResetPasswordForm(formdata=None), 422)
+
+
+@bp.post("/admin/users/<int:user_id>/active")
+def set_active(user_id: int):
+    staff.check_admin(actor())
+    active = request.form.get("active") == "1"
+    with writing() as uow:
+        staff.set_user_active(uow, actor(), user_id, active)
+    flash(_("The user can sign in again.") if active else _("The user is deactivated; their sessions ended."),
+          "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/admin/users/<int:user_id>/password")
+def reset_password(user_id: int):
+    staff.check_admin(actor())
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            with writing() as uow:
+                staff.reset_password(uow, actor(), user_id, form.password.data)
+        except InvalidInput as err:
+            _errors_to(form, err)
+        else:
+            flash(_("The password is set; the user's sessions and API tokens ended."), "success")
+            return redirect(url_for("admin.edit_user", user_id=user_id))
+    return _user_page(user_id, ProfileForm(formdata=None), form, 422)
+
+
+# --- tokens and customers' links ----------------------------------------------------------------------------
+
+
+@bp.get("/admin/tokens")
+def all_tokens():
+    staff.check_admin(actor())
+    with reading() as uow:
+        items = tokens.list_tokens(uow, actor())
+    return render_template("admin/tokens.html", items=items, action_form=ActionForm())
+
+
+@bp.get("/admin/customer-links")
+def customer_links():
+    with reading() as uow:
+        items = customer_link.sent_links(uow, actor())
+    return render_template("admin/customer_links.html", items=items)
+
+
+# --- one's own password -----------------------------------------------------------------------------------
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+def own_password():
+    form = OwnPasswordForm()
+    if form.validate_on_submit():
+        try:
+            with writing() as uow:
+                epoch = staff.change_own_password(uow, actor(), form.current.data, form.password.data)
+        except InvalidInput as err:
+            _errors_to(form, err)
+        else:
+            # Every other session ended with the new epoch; this one carries on under it.
+            user = current_user._get_current_object()
+            user.session_epoch = epoch
+            login_user(user)
+            flash(_("Your password is changed. Your other sessions and API tokens have ended."), "success")
+            return redirect(url_for("tasks.index"))
+    return render_template("admin/password.html", form=form), 422 if request.method == "POST" else 200
