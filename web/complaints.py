@@ -102,6 +102,25 @@ def _complaint_page(complaint_id: int, comment_form: CommentForm, contact_form: 
     ), status
 
 
+#: The timeline events the printed work order lists under "handling" (the rest is bookkeeping).
+PRINTED_EVENTS = {"complaint_started", "task_completed", "deadline_breached", "task_escalated", "deferral_requested",
+                  "deferral_approved", "deferral_rejected", "survey_answered", "complaint_closed"}
+
+
+@bp.get("/complaints/<int:complaint_id>/print")
+def print_view(complaint_id: int):
+    """The complaint as the regulation's paper form (投诉处理单 / 协调工作单) on A4: the record, each step with
+    who did it and when, the contacts, deductions, evidence and the two signatures; no navigation, no forms."""
+    with reading() as uow:
+        view = casework.complaint_view(uow, actor(), complaint_id)
+    variables = view.complaint.variables or {}
+    return render_template(
+        "complaints/print.html", view=view, c=view.complaint,
+        data=complaint_data(view.forms, variables),
+        steps=[e for e in timeline(view) if e.kind in PRINTED_EVENTS], variables=variables,
+        printed_at=clock.now())
+
+
 @bp.get("/complaints/<int:complaint_id>/model.bpmn")
 def model(complaint_id: int):
     """The BPMN of the model version this complaint runs on (for the diagram)."""

@@ -263,6 +263,7 @@ MATRIX: dict[str, dict[str, Case]] = {
     "complaints.download": {"GET": page("/evidence/{o.evidence}", READERS)},
     "complaints.view_file": {"GET": page("/evidence/{o.evidence}/view", READERS)},
     "complaints.print_view": {"GET": page("/complaints/{o.complaint}/print", READERS)},
+    "complaints.print_view": {"GET": page("/complaints/{o.complaint}/print", READERS)},
     "customer.staff_link": {"GET": page("/complaints/{o.complaint}/customer-link", READERS)},
     "customer.qr_code": {"GET": page("/complaints/{o.complaint}/customer-link/qr.svg", READERS)},
     # The matrix's customer gave a telephone number: the link cannot be e-mailed (back to the link page).
