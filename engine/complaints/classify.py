@@ -12,11 +12,9 @@ category at the validity check (`decide`), and the reports count how often it wa
 """
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,23 +27,13 @@ from engine.models import Classification, Complaint, ModelFile, WorkTask
 from engine.people.access import check_can_view
 from engine.people.roles import AGENT, INTAKE_ROLES, Actor
 from engine.workflow import runtime
+from engine.workflow.classification_rules import RULES_FILE, Rules, parse_rules
 
-RULES_FILE = "classification.json"
 #: The user task at which the agent confirms or changes the suggestion.
 REVIEW_TASK = "judge_validity"
 #: The texts the rules read, in the order their matches are listed.
 TEXT_FIELDS = ("description", "demand", "product")
 _LATIN = re.compile(r"[a-z0-9 '\-]+")
-
-
-@dataclass(frozen=True)
-class Rules:
-    """The parsed rules: (category, department, words) and (level, words), each in the file's order."""
-
-    categories: tuple[tuple[str, str | None, tuple[str, ...]], ...] = ()
-    levels: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    default_category: str | None = None
-    default_level: str | None = None
 
 
 @dataclass(frozen=True)
@@ -60,60 +48,6 @@ class Suggestion:
     def words(self, kind: str) -> list[str]:
         """The distinct matched words that decided `kind` ("category" or "level")."""
         return list(dict.fromkeys(m["word"] for m in self.matched if m["for"] == kind))
-
-
-def rules_problems(text: str) -> list[str]:
-    """What is wrong with a rules file (empty when it can be used), each naming the entry."""
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as err:
-        return [f"{RULES_FILE}: invalid JSON at line {err.lineno}: {err.msg}"]
-    if not isinstance(document, dict):
-        return [f"{RULES_FILE}: must hold a JSON object"]
-    problems = []
-    for list_name, key in (("categories", "category"), ("levels", "level")):
-        entries = document.get(list_name, [])
-        if not isinstance(entries, list):
-            problems.append(f"{RULES_FILE}: {list_name} must be a list")
-            continue
-        for number, entry in enumerate(entries, 1):
-            where = f"{RULES_FILE}: {list_name}[{number}]"
-            if not isinstance(entry, dict) or not isinstance(entry.get(key), str):
-                problems.append(f'{where} needs "{key}" (text)')
-            elif not isinstance(entry.get("words"), list) or not entry["words"] \
-                    or not all(isinstance(w, str) and w.strip() for w in entry["words"]):
-                problems.append(f'{where} ({entry[key]}) needs "words": a list of non-empty texts')
-    return problems
-
-
-@lru_cache(maxsize=16)
-def parse_rules(text: str) -> Rules:
-    """The rules of a rules file; entries with problems (see `rules_problems`) are left out."""
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError:
-        return Rules()
-    if not isinstance(document, dict):
-        return Rules()
-
-    def words(entry: dict) -> tuple[str, ...]:
-        given = entry.get("words")
-        return tuple(w.strip().casefold() for w in given if isinstance(w, str) and w.strip()) \
-            if isinstance(given, list) else ()
-
-    def entries(name: str) -> list[dict]:
-        value = document.get(name)
-        return [e for e in value if isinstance(e, dict)] if isinstance(value, list) else []
-
-    given = document.get("default")
-    default: dict = given if isinstance(given, dict) else {}
-    return Rules(
-        categories=tuple((e["category"], e.get("department") if isinstance(e.get("department"), str) else None,
-                          words(e)) for e in entries("categories") if isinstance(e.get("category"), str) and words(e)),
-        levels=tuple((e["level"], words(e)) for e in entries("levels") if isinstance(e.get("level"), str) and words(e)),
-        default_category=default.get("category") if isinstance(default.get("category"), str) else None,
-        default_level=default.get("level") if isinstance(default.get("level"), str) else None,
-    )
 
 
 def rules_of_version(session: Session, version_id: int) -> Rules:

@@ -25,6 +25,7 @@ from engine import clock
 from engine.config import DEFAULT_PROCESS_ID
 from engine.models import ModelDeployment, ModelFile, ProcessVersion
 from engine.people.roles import LANE_ROLES
+from engine.workflow.classification_rules import RULE_LISTS, RULES_FILE, rules_problems
 from engine.workflow.model_xml import NS, ModelInvalid, ModelProblem, owner_id, parse_xml
 from engine.workflow.sandbox import SandboxError, check_expression, check_script
 from engine.workflow.store import dump_spec
@@ -84,6 +85,8 @@ def validate_bundle(files: dict[str, str], process_id: str | None = None) -> Val
             except ModelInvalid as err:
                 problems.extend(err.problems)
     forms = _load_forms(files, problems)
+    if RULES_FILE in files:
+        problems += _check_rules(files[RULES_FILE], forms)
     if problems:
         raise ModelInvalid(problems)
     # What other modellers write that this engine cannot run (Camunda habits, FEEL, complex gateways…).
@@ -256,6 +259,19 @@ def _element_id_at_line(tree: etree._Element, line: int) -> str | None:
         if node.get("id"):
             best = node.get("id")
     return best
+
+
+def _check_rules(text: str, forms: dict[str, dict]) -> list[ModelProblem]:
+    """The classification rules deployed with the model (engine.workflow.classification_rules), against the
+    values the forms offer for the fields they name."""
+    allowed: dict[str, list] = {}
+    for document in forms.values():
+        properties = document.get("properties")
+        for _, name in RULE_LISTS:
+            prop = properties.get(name) if isinstance(properties, dict) else None
+            if isinstance(prop, dict) and isinstance(prop.get("enum"), list):
+                allowed.setdefault(name, list(prop["enum"]))
+    return [ModelProblem(RULES_FILE, None, None, problem) for problem in rules_problems(text, allowed)]
 
 
 def _load_forms(files: dict[str, str], problems: list[ModelProblem]) -> dict[str, dict]:

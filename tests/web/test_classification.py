@@ -4,6 +4,7 @@ there — the change routes the complaint — and counted in the reports."""
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -14,11 +15,15 @@ from sqlalchemy import select
 from engine.complaints import classify, reports
 from engine.db import UnitOfWork
 from engine.models import Classification, Complaint
+from engine.workflow.classification_rules import RULES_FILE, rules_problems
+from engine.workflow.deploy import read_bundle, validate_bundle
+from engine.workflow.model_xml import ModelInvalid
 from tests.lifecycle import open_task, step
 from tests.web.conftest import text_of
 from tests.web.test_public_form import FORM, _post
 
-RULES = (Path(__file__).resolve().parents[2] / "workflows" / classify.RULES_FILE).read_text()
+WORKFLOWS = Path(__file__).resolve().parents[2] / "workflows"
+RULES = (WORKFLOWS / RULES_FILE).read_text()
 
 
 def _suggest(**texts):
@@ -48,14 +53,23 @@ def test_latin_words_match_whole_words_only_and_case_blind():
 
 
 def test_a_rules_file_with_mistakes_is_named_entry_by_entry():
-    assert classify.rules_problems(RULES) == []
+    assert rules_problems(RULES) == []
     bad = json.dumps({"categories": [{"category": "x", "words": []}, {"words": ["y"]}], "levels": "no"})
-    assert classify.rules_problems(bad) == [
-        "classification.json: categories[1] (x) needs \"words\": a list of non-empty texts",
-        "classification.json: categories[2] needs \"category\" (text)",
-        "classification.json: levels must be a list"]
-    assert classify.rules_problems("{") [0].startswith("classification.json: invalid JSON at line 1")
+    assert rules_problems(bad) == ['categories[1] (x) needs "words": a list of non-empty texts',
+                                   'categories[2] needs "category" (text)', "levels must be a list"]
+    assert rules_problems("{")[0].startswith("invalid JSON at line 1")
     assert classify.parse_rules("[1]") == classify.Rules()
+
+
+def test_deploying_rules_that_name_no_category_of_the_form_is_refused(tmp_path):
+    shutil.copytree(WORKFLOWS, tmp_path / "workflows")
+    rules = json.loads(RULES)
+    rules["categories"][1]["category"] = "quality"
+    (tmp_path / "workflows" / RULES_FILE).write_text(json.dumps(rules, ensure_ascii=False))
+    with pytest.raises(ModelInvalid) as refused:
+        validate_bundle(read_bundle(tmp_path / "workflows"))
+    (problem,) = refused.value.problems
+    assert problem.file == RULES_FILE and '"quality" is not a category of the intake form' in problem.message
 
 
 def test_the_agent_sees_the_suggestion_and_changes_it_which_routes_the_complaint(system, app, login):
