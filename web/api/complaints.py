@@ -4,20 +4,14 @@ from __future__ import annotations
 from flask import current_app, request
 
 from engine.complaints import casework, idempotency, intake, search
-from engine.complaints import customer_link as surveys
 from engine.models import Complaint
 from engine.people.access import check_can_record, check_can_see_complaints
 from web.api import schemas
 from web.api.core import Reply, actor, operation
 from web.context import reading, reading_reports, state, writing
+from web.customer import customer_link
 
 SCOPE = "complaints.create"
-
-
-def customer_link(complaint: Complaint) -> str:
-    """A fresh private link for the complaint's customer."""
-    return surveys.link_url(current_app.secret_key, state().settings.public_base_url, complaint.id,
-                            complaint.reference or "", complaint.customer_link_generation)
 
 
 @operation("/complaints", "POST", tag="complaints", summary="Record a complaint",
