@@ -14,6 +14,7 @@ from engine.models import Complaint, Penalty, Timer, User, WorkTask
 from engine.people.roles import AGENT, CS_MANAGER, DEPARTMENT_HEAD, GENERAL_MANAGER, SYSTEM, Actor
 from engine.workflow import runtime
 from engine.workflow.functions import is_no_deadline
+from forms.errors import FormCode
 
 #: Whom a breached task escalates to (DOMAIN §4); crisis complaints go to the general manager at once.
 SUPERIOR = {AGENT: CS_MANAGER, DEPARTMENT_HEAD: GENERAL_MANAGER, CS_MANAGER: GENERAL_MANAGER}
@@ -33,7 +34,10 @@ def stamp_receipt(data: dict, now: datetime, max_age: timedelta) -> datetime:
     if given in (None, ""):
         received = now
     else:
-        received = datetime.fromisoformat(str(given))
+        try:
+            received = datetime.fromisoformat(str(given))
+        except ValueError:  # the intake form checks the format; a model without that field does not
+            raise InvalidInput.field("received_at", FormCode.NOT_A_DATE_TIME) from None
         if received.tzinfo is None:  # the form validator adds the zone; data from elsewhere may lack it
             raise InvalidInput.field("received_at", Code.NEEDS_TIME_ZONE)
         if received > now + CLOCK_SKEW:

@@ -211,6 +211,16 @@ def test_a_time_of_receipt_out_of_bounds_is_refused_naming_the_field(system, giv
     assert refused.value.errors["received_at"][0].code == code
 
 
+def test_stamp_receipt_refuses_what_is_not_a_time_with_a_zone():
+    from engine.complaints.deadlines import stamp_receipt
+    from forms.errors import FormCode
+
+    for given, code in (("昨天", FormCode.NOT_A_DATE_TIME), ("2026-11-23T08:00:00", Code.NEEDS_TIME_ZONE)):
+        with pytest.raises(InvalidInput) as refused:
+            stamp_receipt({"received_at": given}, clock.now(), timedelta(days=7))
+        assert refused.value.errors["received_at"][0].code == code
+
+
 def test_a_time_of_receipt_within_bounds_is_kept_in_utc(system):
     slightly_ahead = start(system, received_at=(clock.now() + timedelta(minutes=4)).isoformat())
     six_days = clock.now() - timedelta(days=6)
