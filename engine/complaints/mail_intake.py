@@ -182,7 +182,9 @@ def take_message(uow: UnitOfWork, settings: Settings, secret: str, raw: bytes) -
     if not _automatic(message, sender, settings):
         replied = _replied_to(session, message, subject, sender)
         if replied is not None:
-            self_service.add_customer_contact(session, replied, "email", "\n\n".join(filter(None, (subject, body))))
+            contact = self_service.add_customer_contact(session, replied, "email",
+                                                        "\n\n".join(filter(None, (subject, body))))
+            self_service.tell_owner(session, replied, contact)
             uploads = _acceptable(_attachments(message), settings)
             if uploads:
                 evidence.add_files(uow, settings, CUSTOMER, uploads, replied.id)

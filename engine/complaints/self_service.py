@@ -24,7 +24,7 @@ from engine.complaints import classify, customer_link, evidence, intake, notific
 from engine.config import Settings
 from engine.db import UnitOfWork, use_case
 from engine.errors import Code, NotFound
-from engine.models import Complaint, Contact, Notification, User
+from engine.models import Complaint, Contact, Notification, User, WorkTask
 from engine.workflow.deploy import current_version
 from forms.patterns import pattern_matches
 
@@ -135,13 +135,15 @@ def _add_to(uow: UnitOfWork, settings: Settings, secret: str, complaint: Complai
         email=address if pattern_matches(_EMAIL, address) else None, complaint_id=complaint.id,
         kind="complaint_repeat", params={"reference": complaint.reference, "link": link}, locale=locale,
         created_at=now, next_attempt_at=now))
-    notifications.notify(session, _agents_of(session, complaint), "customer_wrote", str(contact.id),
-                         {"reference": complaint.reference, "customer": complaint.customer_name}, complaint.id)
+    tell_owner(session, complaint, contact)
     return Submitted(complaint_id=complaint.id, reference=complaint.reference or "", link=link, repeat=True)
 
 
-def _agents_of(session: Session, complaint: Complaint) -> list[User]:
-    """The agent who owns the case hears of the customer's new message (no owner yet: nobody is told,
-    the complaint waits in the agents' queue anyway)."""
-    owner = session.get(User, complaint.owner_id) if complaint.owner_id else None
-    return [owner] if owner is not None and owner.active else []
+def tell_owner(session: Session, complaint: Complaint, contact: Contact) -> None:
+    """Whoever works the case hears of the customer's new message: the agent who owns it, else those who hold
+    its open tasks (none: nobody is told; the contact is on the complaint page for whoever takes it up)."""
+    ids = {complaint.owner_id} if complaint.owner_id else set(session.scalars(select(WorkTask.assignee_id).where(
+        WorkTask.complaint_id == complaint.id, WorkTask.status == "open", WorkTask.assignee_id.is_not(None))))
+    users = [u for u in session.scalars(select(User).where(User.id.in_(ids))) if u.active] if ids else []
+    notifications.notify(session, users, "customer_wrote", str(contact.id),
+                         {"reference": complaint.reference, "customer": complaint.customer_name}, complaint.id)

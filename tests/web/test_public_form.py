@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
@@ -183,3 +184,18 @@ def test_staff_intake_keeps_a_suggestion_too(system):
     with UnitOfWork(system.db, write=False) as uow:
         suggestion = uow.session.scalar(select(Classification))
     assert suggestion is not None and not suggestion.applied
+
+
+def test_a_repeat_of_a_phoned_in_complaint_joins_it_and_its_agent_is_told(system, app):
+    from tests.lifecycle import INTAKE, start
+
+    recorded = start(system)  # agent1 recorded it from a phone call: agent1 owns the case
+    again = _post(app.test_client(), customer_contact="+86 138-0000-0000", order_id=INTAKE["order_id"],
+                  description="电话里说好的换货还没到")
+    assert again.status_code == 302 and len(_complaints(system)) == 1
+    with UnitOfWork(system.db, write=False) as uow:
+        told = uow.session.scalar(select(Notification).where(Notification.kind == "customer_wrote"))
+        agent = system.actor("agent1")
+    assert told.user_id == agent.id and told.complaint_id == recorded.complaint_id
+    subject, body = mail.render(told.kind, told.params, "zh", ZoneInfo("Asia/Shanghai"))
+    assert recorded.reference in subject and "顾客甲" in body
