@@ -193,11 +193,13 @@ def system(database_url, frozen_clock, tmp_path) -> Iterator[System]:
 
 @pytest.fixture
 def commits() -> Iterator[list[Session]]:
-    """The sessions committed (by anyone in this process) since the last `commits.clear()`, one per commit."""
+    """The sessions committed (by anyone in this process) since the last `commits.clear()`, one per commit of
+    a transaction (a savepoint released inside one is part of it, not a commit)."""
     committed: list[Session] = []
 
     def count(session: Session) -> None:
-        committed.append(session)
+        if not session.in_nested_transaction():
+            committed.append(session)
 
     event.listen(Session, "after_commit", count)
     yield committed

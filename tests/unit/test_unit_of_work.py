@@ -71,7 +71,7 @@ def test_after_commit_and_after_rollback_actions(system):
     assert happened == ["second"] and "new_f" in _names(system)
 
 
-def test_savepoints_do_not_decide_the_actions(system):
+def test_savepoints_do_not_decide_the_actions(system, commits):
     """A savepoint released or rolled back inside the transaction (the timer worker fires each complaint in
     one) neither runs nor drops the actions: the outermost transaction decides."""
     happened: list[str] = []
@@ -87,3 +87,4 @@ def test_savepoints_do_not_decide_the_actions(system):
         assert happened == []
         uow.commit()
     assert happened == ["moved"] and "new_g" in _names(system)
+    assert len(commits) == 1  # the savepoints are part of the one commit
