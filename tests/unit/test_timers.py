@@ -264,3 +264,16 @@ def test_incidents_are_listed_and_retried_by_administrators_and_process_owners(s
     assert count(system, AuditEvent, complaint_id=cid, kind="incident_retried") == len(listed)
     with UnitOfWork(system.db, write=False) as uow:
         assert timers.incidents(uow, system.actor("admin")) == []
+
+
+def test_an_idle_worker_sleeps_until_the_next_timer_is_due(system):
+    assert timers._idle_wait(system.db, 2.0) == 2.0, "nothing waits: the poll interval"
+    start(system)
+    with UnitOfWork(system.db, write=False) as uow:
+        first = uow.session.scalar(select(func.min(Timer.next_attempt_at)).where(Timer.status == "waiting"))
+    clock.set_now(first - timedelta(seconds=0.5))
+    assert timers._idle_wait(system.db, 2.0) == pytest.approx(0.5)
+    clock.set_now(first - timedelta(minutes=5))
+    assert timers._idle_wait(system.db, 2.0) == 2.0, "never longer than the poll interval"
+    clock.set_now(first + timedelta(seconds=1))
+    assert timers._idle_wait(system.db, 2.0) == 0.05, "due already (held by another worker): look again soon"
