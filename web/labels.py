@@ -44,6 +44,7 @@ SCOPES = {
     "queue": _l("My queue"),
     "overdue": _l("Overdue"),
     "due_soon": _l("Due soon"),
+    "all": _l("All open tasks"),
 }
 
 #: Timeline sentences by audit event kind; `%(task)s` is the task's title.

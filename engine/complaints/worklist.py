@@ -14,7 +14,7 @@ from engine.workflow.runtime import ready_user_tasks
 from engine.workflow.versions import LoadedVersion
 
 DUE_SOON = timedelta(hours=2)
-SCOPES = ("mine", "queue", "overdue", "due_soon")
+SCOPES = ("mine", "queue", "overdue", "due_soon", "all")
 SORTS = {
     "due": WorkTask.due_at,
     "created": WorkTask.created_at,
@@ -187,6 +187,7 @@ def _scope(actor: Actor, scope: str, now: datetime) -> list:
         conditions.append(WorkTask.due_at < now)
     elif scope == "due_soon":
         conditions.extend((WorkTask.due_at >= now, WorkTask.due_at < now + DUE_SOON))
+    # "all": every open task the actor sees (managers assign and reassign from it).
     return conditions
 
 

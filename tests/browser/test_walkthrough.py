@@ -32,7 +32,7 @@ def sign_in(page, base: str, username: str) -> None:
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", DEMO_PASSWORD)
     page.click("button[type=submit].primary")
-    page.wait_for_url(re.compile(r"/tasks/mine"))
+    page.wait_for_url(re.compile(r"/(home|models/)$"))
 
 
 def fill(page, values: dict[str, str]) -> None:

@@ -79,8 +79,11 @@ def test_every_page_renders_without_untranslated_text(system, login, busy_compla
         "agent1": ["/tasks/mine", "/tasks/queue", "/tasks/overdue", "/tasks/due_soon", "/complaints/new",
                    f"/complaints/{cid}", f"/complaints/{closed}", "/search", "/search?q=x&status=open",
                    "/search?created_from=bad"],
-        "head_logistics": ["/tasks/queue", f"/task/{task.id}", f"/complaints/{cid}"],
-        "gm": ["/tasks/overdue", f"/complaints/{closed}", "/deferrals", "/notifications"],
+        "head_logistics": ["/tasks/queue", f"/task/{task.id}", f"/complaints/{cid}", "/home", "/deputies",
+                           f"/task/{task.id}/assign", "/tasks/queue?due=overdue&claim=unclaimed&q=x"],
+        "gm": ["/tasks/overdue", f"/complaints/{closed}", "/deferrals", "/notifications", "/home"],
+        "admin": ["/admin/users", "/admin/users/new", "/admin/users/1", "/admin/tokens", "/admin/customer-links",
+                  "/account/password"],
     }
     for user, urls in pages.items():
         client = login(user, locale)
