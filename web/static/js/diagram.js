@@ -1,13 +1,50 @@
 // Read-only BPMN diagrams drawn with bpmn-js: the complaint's own model version (what is done, where it
 // stands now) and the models pages (a version, or one side of a comparison). Every element with
 // `data-diagram` loads `data-xml` and puts each marker class of `data-marks` ({"class": [element ids]}) on
-// those elements; `data-ready="1"` once drawn.
+// those elements; `data-ready="1"` once drawn. A toolbar zooms in and out, fits the whole model, centres the
+// current task and shows the diagram full screen; the button words come from the box's data-t-* attributes.
+// With a current task the diagram opens at a readable size centred on it, else fitted.
 (function () {
   "use strict";
   if (typeof BpmnJS === "undefined") return;
+  var READABLE = 1.0;
+  var STEP = 1.25;
+
+  function button(box, name, symbol, action) {
+    var b = document.createElement("button");
+    b.type = "button";
+    b.className = "diagram-tool diagram-" + name;
+    b.textContent = symbol;
+    var words = box.dataset["t" + name.charAt(0).toUpperCase() + name.slice(1)] || name;
+    b.title = words;
+    b.setAttribute("aria-label", words);
+    b.addEventListener("click", action);
+    return b;
+  }
+
+  function centreOn(canvas, registry, ids) {
+    var shapes = ids.map(function (id) { return registry.get(id); })
+      .filter(function (el) { return el && el.width !== undefined; });
+    if (!shapes.length) return false;
+    var left = Math.min.apply(null, shapes.map(function (s) { return s.x; }));
+    var top = Math.min.apply(null, shapes.map(function (s) { return s.y; }));
+    var right = Math.max.apply(null, shapes.map(function (s) { return s.x + s.width; }));
+    var bottom = Math.max.apply(null, shapes.map(function (s) { return s.y + s.height; }));
+    canvas.zoom(READABLE);
+    var box = canvas.viewbox();
+    var scale = Math.min(READABLE, 0.9 * box.outer.width / (right - left + 80),
+                         0.9 * box.outer.height / (bottom - top + 80));
+    canvas.zoom(Math.max(scale, 0.4));
+    box = canvas.viewbox();
+    canvas.viewbox({ x: (left + right) / 2 - box.width / 2, y: (top + bottom) / 2 - box.height / 2,
+                     width: box.width, height: box.height });
+    return true;
+  }
+
   document.querySelectorAll("[data-diagram]").forEach(function (box) {
     var viewer = new BpmnJS({ container: box });
     var marks = JSON.parse(box.dataset.marks || "{}");
+    var current = marks.current || [];
     fetch(box.dataset.xml, { credentials: "same-origin" })
       .then(function (response) {
         if (!response.ok) throw new Error(response.status);
@@ -17,12 +54,32 @@
       .then(function () {
         var canvas = viewer.get("canvas");
         var registry = viewer.get("elementRegistry");
-        canvas.zoom("fit-viewport");
         Object.keys(marks).forEach(function (marker) {
           marks[marker].forEach(function (id) {
             if (registry.get(id)) canvas.addMarker(id, marker);
           });
         });
+        var fit = function () { canvas.zoom("fit-viewport", "auto"); };
+        var tools = document.createElement("div");
+        tools.className = "diagram-tools";
+        tools.appendChild(button(box, "zoomIn", "+", function () { canvas.zoom(canvas.zoom() * STEP); }));
+        tools.appendChild(button(box, "zoomOut", "−", function () { canvas.zoom(canvas.zoom() / STEP); }));
+        tools.appendChild(button(box, "fit", "⤢", fit));
+        if (current.length) {
+          tools.appendChild(button(box, "current", "◎", function () { centreOn(canvas, registry, current); }));
+        }
+        if (box.requestFullscreen) {
+          tools.appendChild(button(box, "fullScreen", "⛶", function () {
+            if (document.fullscreenElement === box) document.exitFullscreen();
+            else box.requestFullscreen();
+          }));
+          box.addEventListener("fullscreenchange", function () {
+            canvas.resized();
+            if (!centreOn(canvas, registry, current)) fit();
+          });
+        }
+        box.appendChild(tools);
+        if (!centreOn(canvas, registry, current)) fit();
         box.dataset.ready = "1";
       })
       .catch(function () {
