@@ -116,6 +116,26 @@ class ModelFile(Base):
     version: Mapped[ProcessVersion] = relationship(back_populates="files")
 
 
+class Customer(Base):
+    """A customer (顾客档案), keyed by normalised phone, e-mail and platform id (engine.complaints.customers).
+
+    A duplicate merged into another keeps its row with `merged_into_id` set, so its keys still find the survivor."""
+
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(40), unique=True)
+    email: Mapped[str | None] = mapped_column(String(200), unique=True)
+    platform_id: Mapped[str | None] = mapped_column(String(120), unique=True)
+    #: Why the customer is flagged at intake ("repeat", "malicious"); NULL: not flagged. Never blocks a complaint.
+    flag: Mapped[str | None] = mapped_column(String(20))
+    flagged_at: Mapped[datetime | None]
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
 class Complaint(Base):
     __tablename__ = "complaints"
     __table_args__ = (
@@ -131,6 +151,9 @@ class Complaint(Base):
     customer_name: Mapped[str] = mapped_column(String(200))
     customer_contact: Mapped[str] = mapped_column(String(200), index=True)
     customer_id: Mapped[str | None] = mapped_column(String(120))
+    #: The customer record (engine.complaints.customers) matched or created at intake; NULL for complaints older
+    #: than customer records.
+    customer_record_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
     channel: Mapped[str] = mapped_column(String(40), index=True)
     order_id: Mapped[str | None] = mapped_column(String(120))
     product: Mapped[str | None] = mapped_column(String(200))

@@ -14,6 +14,7 @@ from web import (
     complaints,
     context,
     customer,
+    customer_records,
     deferrals,
     desk,
     errors,
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     api.init_app(app)
     app.register_blueprint(reports.bp)
     app.register_blueprint(customer.bp)
+    app.register_blueprint(customer_records.bp)
     app.register_blueprint(public.bp)
     app.register_blueprint(classification.bp)
     app.register_blueprint(modelling.bp)

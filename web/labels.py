@@ -72,7 +72,11 @@ EVENTS = {
     "survey_answered": _l("The customer answered the satisfaction survey"),
     "customer_link_sent": _l("sent the customer's link by e-mail"),
     "customer_link_revoked": _l("revoked the customer's links"),
+    "customer_flagged": _l("The customer was flagged as a repeat complainant"),
+    "customer_merged": _l("merged a duplicate customer record"),
 }
+#: Why a customer is flagged (engine.complaints.customers.FLAGS).
+CUSTOMER_FLAGS = {"repeat": _l("Repeat complainant"), "malicious": _l("Harassment / malicious complaints")}
 #: Field names of engine-made event data (not from a form).
 EVENT_FIELDS = {
     "role": _l("Role"),

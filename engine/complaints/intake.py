@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from engine import audit, clock
-from engine.complaints import classify, customer_link, deadlines, evidence, idempotency, progress
+from engine.complaints import classify, customer_link, customers, deadlines, evidence, idempotency, progress
 from engine.complaints.tasks import StepResult, step_result
 from engine.config import Settings
 from engine.db import UnitOfWork, use_case
@@ -85,10 +85,18 @@ def record_complaint(uow: UnitOfWork, settings: Settings, actor: Actor, intake: 
         created_by_id=actor.id, owner_id=actor.id if actor.role == AGENT else None, state="", variables={},
         **{k: data.get(k) for k in COLUMNS},
     )
+    customer = customers.match_or_create(session, data.get("customer_name") or "",
+                                         customers.keys_of(data.get("customer_contact"), data.get("customer_id")),
+                                         now)
+    complaint.customer_record_id = customer.id if customer is not None else None
     session.add(complaint)
     session.flush()
     complaint.reference = f"TS{now:%Y%m%d}-{complaint.id:06d}"
     audit.record(session, complaint.id, actor, "complaint_started", data=data)
+    if customer is not None and customer.flag is None and customers.apply_repeat_rule(
+            session, customer, customers.repeat_rule(session, version_row.id, data.get("level")), received, now):
+        audit.record(session, complaint.id, actor, "customer_flagged",
+                     data={"customer": customer.id, "flag": customers.REPEAT})
     result = step_result(session, complaint, progress.record(session, complaint, workflow, version, now))
     deadlines.alert_at_intake(session, complaint)
     rules = classify.rules_of_version(session, version_row.id)

@@ -265,6 +265,12 @@ MATRIX: dict[str, dict[str, Case]] = {
     "complaints.print_view": {"GET": page("/complaints/{o.complaint}/print", READERS)},
     "complaints.print_view": {"GET": page("/complaints/{o.complaint}/print", READERS)},
     "customer.staff_link": {"GET": page("/complaints/{o.complaint}/customer-link", READERS)},
+    # --- customer records: the matrix complaint's customer is the first record -----------------------------
+    "customers.lookup": {"GET": page("/customers/lookup?contact=13800000000", SEARCHERS)},
+    "customers.show": {"GET": page("/customers/1", SEARCHERS)},
+    # Merging the record into itself: refused as a conflict, nothing changes.
+    "customers.merge": {"POST": page("/customers/1/merge", RECORDERS, (409,),
+                                     body=lambda o: {"data": {"duplicate": "1"}})},
     "customer.qr_code": {"GET": page("/complaints/{o.complaint}/customer-link/qr.svg", READERS)},
     # The matrix's customer gave a telephone number: the link cannot be e-mailed (back to the link page).
     "customer.email_link": {"POST": page("/complaints/{o.complaint}/customer-link/email", CONTRIBUTORS, (302,))},

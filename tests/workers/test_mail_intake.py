@@ -177,3 +177,13 @@ def test_the_mailbox_address_is_checked():
     for bad in ("pop3://u@host", "imap://host", ""):
         with pytest.raises(ValueError):
             mail_intake.parse_url(bad)
+
+
+def test_the_command_names_what_is_missing(system):
+    env = {k: v for k, v in os.environ.items() if k != "IMAP_URL"}
+    env.update(DATABASE_URL=system.settings.database_url, COMPLAINTS_INSTANCE=str(system.settings.instance_dir))
+    missing = subprocess.run([CLI, "mail-intake", "--once"], env=env, capture_output=True, text=True, timeout=60)
+    assert missing.returncode == 2 and "set IMAP_URL" in missing.stderr
+    wrong = subprocess.run([CLI, "mail-intake", "--once"], env=dict(env, IMAP_URL="pop3://u@host"), capture_output=True,
+                           text=True, timeout=60)
+    assert wrong.returncode == 2 and "imap:// or imaps://" in wrong.stderr
