@@ -35,7 +35,6 @@ class Code(StrEnum):
     PAGE_NOT_FOUND = "page_not_found"
     SURVEY_NOT_FOUND = "survey_not_found"
     CUSTOMER_NOT_FOUND = "customer_not_found"  # customer (id)
-    CUSTOMER_NOT_FOUND = "customer_not_found"  # customer (id)
     APPOINTMENT_NOT_FOUND = "appointment_not_found"  # appointment (id)
     NOTIFICATION_NOT_FOUND = "notification_not_found"  # notification (id)
     # -- forbidden
@@ -56,7 +55,6 @@ class Code(StrEnum):
     OWN_DEPARTMENT_REPORT = "own_department_report"
     OWN_TOKENS_ONLY = "own_tokens_only"
     CANNOT_MERGE_CUSTOMERS = "cannot_merge_customers"  # role
-    CANNOT_MERGE_CUSTOMERS = "cannot_merge_customers"  # role
     ASSIGN_NOT_ALLOWED = "assign_not_allowed"
     APPOINT_NOT_ALLOWED = "appoint_not_allowed"
     ADMIN_ONLY = "admin_only"
@@ -71,7 +69,6 @@ class Code(StrEnum):
     TIMER_NOT_INCIDENT = "timer_not_incident"  # status
     SURVEY_ANSWERED = "survey_answered"
     NO_SUGGESTION = "no_suggestion"
-    MERGE_SAME_CUSTOMER = "merge_same_customer"
     MERGE_SAME_CUSTOMER = "merge_same_customer"
     DEACTIVATE_SELF = "deactivate_self"
     MIGRATION_REFUSED = "migration_refused"  # reasons (the MIGRATE_* refusals, as {code, params})
