@@ -263,7 +263,6 @@ MATRIX: dict[str, dict[str, Case]] = {
     "complaints.download": {"GET": page("/evidence/{o.evidence}", READERS)},
     "complaints.view_file": {"GET": page("/evidence/{o.evidence}/view", READERS)},
     "complaints.print_view": {"GET": page("/complaints/{o.complaint}/print", READERS)},
-    "complaints.print_view": {"GET": page("/complaints/{o.complaint}/print", READERS)},
     "customer.staff_link": {"GET": page("/complaints/{o.complaint}/customer-link", READERS)},
     # --- customer records: the matrix complaint's customer is the first record -----------------------------
     "customers.lookup": {"GET": page("/customers/lookup?contact=13800000000", SEARCHERS)},
