@@ -67,7 +67,6 @@ TEXTS: dict[str, str] = {
     Code.PAGE_NOT_FOUND: N_("There is no such page."),
     Code.SURVEY_NOT_FOUND: N_("There is no such survey."),
     Code.CUSTOMER_NOT_FOUND: N_("Customer %(customer)s does not exist."),
-    Code.CUSTOMER_NOT_FOUND: N_("Customer %(customer)s does not exist."),
     Code.APPOINTMENT_NOT_FOUND: N_("Deputy appointment %(appointment)s does not exist."),
     Code.NOTIFICATION_NOT_FOUND: N_("Notification %(notification)s does not exist."),
     # engine/: forbidden
@@ -89,7 +88,6 @@ TEXTS: dict[str, str] = {
     Code.OWN_DEPARTMENT_REPORT: N_("Department heads see their own department's report only."),
     Code.OWN_TOKENS_ONLY: N_("You can see and create API tokens only for yourself."),
     Code.CANNOT_MERGE_CUSTOMERS: N_("The role %(role)s cannot merge customer records."),
-    Code.CANNOT_MERGE_CUSTOMERS: N_("The role %(role)s cannot merge customer records."),
     Code.ASSIGN_NOT_ALLOWED: N_("Only the CS manager, the general manager and department heads (within their "
                                 "department) assign tasks."),
     Code.APPOINT_NOT_ALLOWED: N_("Only department heads appoint deputies."),
@@ -105,7 +103,6 @@ TEXTS: dict[str, str] = {
     Code.TIMER_NOT_INCIDENT: N_("The timer is not a failed one (%(status)s)."),
     Code.SURVEY_ANSWERED: N_("This survey was already answered."),
     Code.NO_SUGGESTION: N_("No category was suggested for this complaint."),
-    Code.MERGE_SAME_CUSTOMER: N_("A customer record cannot be merged into itself."),
     Code.MERGE_SAME_CUSTOMER: N_("A customer record cannot be merged into itself."),
     Code.DEACTIVATE_SELF: N_("You cannot deactivate your own account."),
     Code.MIGRATION_REFUSED: N_("The complaint cannot move to this version."),
