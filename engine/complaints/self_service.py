@@ -3,15 +3,14 @@
 Both go through `submit`, which hands a new complaint to the one intake use case
 (`engine.complaints.intake.record_complaint`) as the customer, received now. Before that:
 
-- a repeat — the same contact and order id as a complaint still open and received within
-  `REPEAT_WINDOW` — is not a second complaint: it becomes a contact on the open one (its files that
+- a repeat — the same customer (record or contact) and order id as a complaint still open and received
+  within `REPEAT_WINDOW` — is not a second complaint: it becomes a contact on the open one (its files that
   complaint's evidence), and the customer is told so by the outbox;
 - without a category, the classification rules of the current model version choose category and level
   (`engine.complaints.classify`); the agent confirms or changes them at the validity check.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -20,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import audit, clock
-from engine.complaints import classify, customer_link, evidence, intake, notifications
+from engine.complaints import classify, customer_link, customers, evidence, intake, notifications
 from engine.config import Settings
 from engine.db import UnitOfWork, use_case
 from engine.errors import Code, NotFound
@@ -47,29 +46,26 @@ class Submitted:
 
 
 def normal_contact(contact: str | None) -> str:
-    """A contact as compared for repeats: an e-mail address case-blind, a phone number by its digits
-    without China's country code (so "+86 138-0013-8000" and "13800138000" are the same customer)."""
-    text = (contact or "").strip()
-    if "@" in text:
-        return text.casefold()
-    digits = re.sub(r"\D", "", text)
-    if digits.startswith("0086"):
-        digits = digits[4:]
-    elif digits.startswith("86") and len(digits) == 13:
-        digits = digits[2:]
-    return digits
+    """A contact as compared for repeats, keyed like the customer records (engine.complaints.customers): an
+    e-mail address in lower case, a phone number by its digits ("+86 138-0013-8000" is "13800138000")."""
+    keys = customers.keys_of(contact)
+    return keys.email or keys.phone or (contact or "").strip().casefold()
 
 
 def open_repeat(session: Session, contact: str | None, order_id: str | None) -> Complaint | None:
-    """The open complaint of the same contact and order received within REPEAT_WINDOW, if any."""
+    """The open complaint of the same customer and order received within REPEAT_WINDOW, if any: the same
+    customer record (any of its keys, and the records merged into it), else the same contact."""
     order = (order_id or "").strip()
     wanted = normal_contact(contact)
     if not order or not wanted:
         return None
-    candidates = session.scalars(select(Complaint).where(
+    candidates = list(session.scalars(select(Complaint).where(
         Complaint.status == "open", Complaint.order_id == order,
-        Complaint.received_at >= clock.now() - REPEAT_WINDOW).order_by(Complaint.id))
-    return next((c for c in candidates if normal_contact(c.customer_contact) == wanted), None)
+        Complaint.received_at >= clock.now() - REPEAT_WINDOW).order_by(Complaint.id)))
+    customer = customers.find(session, customers.keys_of(contact))
+    family = set(customers.family(session, customer.id)) if customer is not None else set()
+    return next((c for c in candidates if c.customer_record_id in family), None) or \
+        next((c for c in candidates if normal_contact(c.customer_contact) == wanted), None)
 
 
 def add_customer_contact(session: Session, complaint: Complaint, channel: str, summary: str) -> Contact:

@@ -199,3 +199,22 @@ def test_a_repeat_of_a_phoned_in_complaint_joins_it_and_its_agent_is_told(system
     assert told.user_id == agent.id and told.complaint_id == recorded.complaint_id
     subject, body = mail.render(told.kind, told.params, "zh", ZoneInfo("Asia/Shanghai"))
     assert recorded.reference in subject and "顾客甲" in body
+
+
+def test_a_repeat_is_found_through_the_customer_record_and_its_merged_duplicates(system, app):
+    from engine.complaints import customers
+    from tests.lifecycle import INTAKE, start
+
+    phoned = start(system)  # the customer record of 13800000000
+    client = app.test_client()
+    assert _post(client, customer_contact="jia@example.cn", order_id="OTHER-9").status_code == 302
+    with UnitOfWork(system.db, write=False) as uow:
+        by_phone = customers.find(uow.session, customers.keys_of(INTAKE["customer_contact"]))
+        by_mail = customers.find(uow.session, customers.keys_of("jia@example.cn"))
+    with UnitOfWork(system.db) as uow:  # the same person: the desk merges the two records
+        customers.merge(uow, system.actor("cs_manager"), by_phone.id, by_mail.id)
+    again = _post(client, customer_contact="JIA@example.cn", order_id=INTAKE["order_id"], description="还没处理")
+    assert again.status_code == 302 and len(_complaints(system)) == 2
+    with UnitOfWork(system.db, write=False) as uow:
+        (contact,) = uow.session.scalars(select(Contact))
+    assert contact.complaint_id == phoned.complaint_id
