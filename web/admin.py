@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user
 from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from engine.complaints import customer_link
 from engine.errors import Conflict, InvalidInput
@@ -22,6 +22,16 @@ from web.i18n import field_errors, message
 
 bp = Blueprint("admin", __name__)
 MAX_PASSWORD = 200
+
+
+def no_nul(form, field) -> None:
+    """Refuse NUL in a field the engine does not read as free text (no database stores it)."""
+    if isinstance(field.data, str) and "\x00" in field.data:
+        raise ValidationError(_l("The text contains a NUL character."))
+
+
+#: What a user name may hold (the engine checks it again: letters, digits, "_" and ".").
+USERNAME = Regexp(r"^[\w.]+$", message=_l("Not in the expected format."))
 
 
 @bp.before_request
@@ -38,21 +48,24 @@ class ProfileForm(OneValueForm):
     role = SelectField(_l("Role"), choices=[SelectChoice(r, labels.ROLES[r]) for r in ROLES])
     department = SelectField(_l("Department"), choices=[SelectChoice("", "—")]
                              + [SelectChoice(d, labels.DEPARTMENTS[d]) for d in DEPARTMENTS])
-    email = EmailField(_l("E-mail"), validators=[Optional(), Length(max=staff.MAX_EMAIL)])
+    email = EmailField(_l("E-mail"), validators=[Optional(), Length(max=staff.MAX_EMAIL), no_nul])
 
 
 class NewUserForm(ProfileForm):
-    username = StringField(_l("User name"), validators=[DataRequired(REQUIRED), Length(max=80)])
-    password = PasswordField(_l("Password"), validators=[DataRequired(REQUIRED), Length(max=MAX_PASSWORD)])
+    username = StringField(_l("User name"), validators=[DataRequired(REQUIRED), Length(max=80), USERNAME])
+    password = PasswordField(_l("Password"), validators=[DataRequired(REQUIRED), Length(max=MAX_PASSWORD), no_nul])
 
 
 class ResetPasswordForm(OneValueForm):
-    password = PasswordField(_l("New password"), validators=[DataRequired(REQUIRED), Length(max=MAX_PASSWORD)])
+    password = PasswordField(_l("New password"), validators=[DataRequired(REQUIRED), Length(max=MAX_PASSWORD),
+                                                             no_nul])
 
 
 class OwnPasswordForm(OneValueForm):
-    current = PasswordField(_l("Current password"), validators=[DataRequired(REQUIRED), Length(max=MAX_PASSWORD)])
-    password = PasswordField(_l("New password"), validators=[DataRequired(REQUIRED), Length(max=MAX_PASSWORD)])
+    current = PasswordField(_l("Current password"), validators=[DataRequired(REQUIRED), Length(max=MAX_PASSWORD),
+                                                                no_nul])
+    password = PasswordField(_l("New password"), validators=[DataRequired(REQUIRED), Length(max=MAX_PASSWORD),
+                                                             no_nul])
 
 
 def _errors_to(form, err: InvalidInput) -> None:

@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from wtforms import DateTimeLocalField, SelectField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired
+from wtforms.validators import InputRequired, Length
 
 from engine import clock
 from engine.complaints import casework, tasks
@@ -19,6 +19,7 @@ from engine.errors import InvalidInput
 from engine.people import deputies
 from engine.people.access import may_see_complaints
 from engine.people.roles import DEPARTMENT_HEAD, MANAGER_ROLES
+from web.admin import no_nul
 from web.context import actor, reading, state, writing
 from web.forms import REQUIRED, ActionForm, OneValueForm, on_calendar
 from web.i18n import field_errors, tz
@@ -72,7 +73,8 @@ def may_assign_task(task) -> bool:
 class DeputyForm(OneValueForm):
     """A department head appoints a deputy for a period."""
 
-    deputy = SelectField(_l("Deputy"), validate_choice=False, validators=[InputRequired(REQUIRED)])
+    deputy = SelectField(_l("Deputy"), validate_choice=False, validators=[InputRequired(REQUIRED), Length(max=80),
+                                                                        no_nul])
     starts_at = DateTimeLocalField(_l("From"), format="%Y-%m-%dT%H:%M", validators=[InputRequired(REQUIRED),
                                                                                    on_calendar])
     ends_at = DateTimeLocalField(_l("Until"), format="%Y-%m-%dT%H:%M", validators=[InputRequired(REQUIRED),

@@ -15,6 +15,7 @@ from engine.models import User
 from engine.people import deputies, tokens
 from engine.people.roles import ADMIN, DEPARTMENT_HEAD, DEPARTMENTS, ROLES, Actor
 from forms.errors import FieldErrors, FormCode, error
+from forms.validate import text_errors
 
 #: The languages the staff UI is offered in (Simplified Chinese first: the default).
 LOCALES = ("zh", "en")
@@ -206,11 +207,11 @@ def _profile_errors(role: str, department: str | None, display_name: str, email:
         errors["department"] = [error(Code.DEPARTMENT_NEEDED, options=", ".join(DEPARTMENTS))]
     elif department is not None and department not in DEPARTMENTS:
         errors["department"] = [error(Code.ONE_OF, options=", ".join(DEPARTMENTS))]
-    if not display_name.strip():
-        errors["display_name"] = [error(FormCode.REQUIRED)]
-    elif len(display_name) > MAX_DISPLAY_NAME:
-        errors["display_name"] = [error(FormCode.TOO_LONG, max=MAX_DISPLAY_NAME)]
-    if email and (len(email) > MAX_EMAIL or "@" not in email or any(c.isspace() for c in email)):
+    if problems := text_errors(display_name.strip(), MAX_DISPLAY_NAME):
+        errors["display_name"] = problems
+    if email and (problems := text_errors(email, MAX_EMAIL)):
+        errors["email"] = problems
+    elif email and ("@" not in email.strip("@") or any(c.isspace() or ord(c) < 32 for c in email)):
         errors["email"] = [error(FormCode.BAD_FORMAT, format="email")]
     return errors
 

@@ -427,6 +427,28 @@ def fixed_form(system, which: str) -> tuple[str, FixedForm]:
             wrong={"until": BAD_TIMES, "reason": BLANK},
             late={"until": ["2026-11-23T17:10", "2026-11-23T12:00", "2026-12-31T00:00"]},
             required=("until", "reason"), texts=("reason",), shown=("until", "reason"))
+    if which == "new_user":  # the administrator's (web/admin.py); the engine refuses bad names and addresses
+        return "admin", FixedForm(
+            url="/admin/users/new",
+            valid={"username": "agent9", "display_name": "周婷 (客服)", "role": "agent", "department": "",
+                   "email": "zhou@example.com", "password": "long-enough-1"},
+            wrong={"role": ["AGENT", "boss", ""], "department": ["LOGISTICS", "moon", "logistics "]},
+            late={"username": ["agent1", "_", "..."], "email": ["not-an-address", "a b@c", "@x"]},
+            required=("username", "display_name", "password"), texts=("display_name",),
+            shown=("username", "display_name", "email"))
+    if which == "deputy":  # a department head's deputy (web/desk.py); now is 17:00 local time
+        return "head_logistics", FixedForm(
+            url="/deputies", valid={"deputy": "agent2", "starts_at": "2026-11-23T17:00",
+                                    "ends_at": "2026-11-25T17:00"},
+            wrong={"starts_at": BAD_TIMES, "ends_at": BAD_TIMES},
+            late={"deputy": ["nobody", "head_logistics", "owner", "¿"], "ends_at": ["2026-11-23T16:00",
+                                                                                 "2027-11-23T16:00"]},
+            required=("deputy", "starts_at", "ends_at"), texts=(), shown=("starts_at", "ends_at"))
+    if which == "own_password":  # everyone's own (web/admin.py)
+        return "head_sales", FixedForm(
+            url="/account/password", valid={"current": "demo-pass-2026", "password": "new-pass-2027"},
+            wrong={}, late={"current": ["wrong-pass", "demo-pass-2026 "], "password": ["short"]},
+            required=("current", "password"), texts=())
     with UnitOfWork(system.db) as uow:
         deferral_id = deferrals.request_deferral(uow, system.actor("agent1"), task.id, "顾客手机关机",
                                                  clock.now() + timedelta(hours=3))
@@ -447,7 +469,7 @@ def hostile_fixed_post(draw, target: FixedForm) -> FixedPost:
     """A valid submission with hostile text in its free texts and names the form ignores, and 1–3
     corruptions that must each be refused."""
     fields = {name: [value] for name, value in target.valid.items()}
-    for name in draw(st.sets(st.sampled_from(target.texts))):
+    for name in draw(st.sets(st.sampled_from(target.texts))) if target.texts else ():
         fields[name] = [draw(hostile_text(min_size=1).filter(str.strip))]
     for name in draw(st.lists(st.sampled_from(HOSTILE_NAMES), max_size=2, unique=True)):
         fields[name] = [draw(hostile_text(max_size=10))]
@@ -481,7 +503,8 @@ def hostile_fixed_post(draw, target: FixedForm) -> FixedPost:
                      flagged=frozenset(flagged), late=frozenset(late))
 
 
-@pytest.mark.parametrize("which", ["comment", "contact", "deferral", "decision", "public"])
+@pytest.mark.parametrize("which", ["comment", "contact", "deferral", "decision", "public", "new_user", "deputy",
+                                   "own_password"])
 def test_page_form_refuses_hostile_posts_and_takes_a_valid_one(system, login, which):
     user, target = fixed_form(system, which)
     client = login(user) if user else make_app(system).test_client()
