@@ -21,6 +21,9 @@ DEPARTMENTS = {
     "after_sales": _l("After-sales"),
 }
 
+#: Accounts that act without being a person (`web.present.person`).
+ACTORS = {"startup": _l("the system (start-up)"), "system": _l("the system"), "customer": _l("the customer")}
+
 STATUSES = {"open": _l("Open"), "closed": _l("Closed")}
 
 OUTCOMES = {
@@ -74,6 +77,10 @@ EVENTS = {
     "customer_link_revoked": _l("revoked the customer's links"),
     "customer_flagged": _l("The customer was flagged as a repeat complainant"),
     "customer_merged": _l("merged a duplicate customer record"),
+    "special_case_reported": _l("Reported at once to the general manager and the customer-service manager"),
+    "penalty_decided": _l("decided a deduction at %(task)s"),
+    "complaint_migrated": _l("moved the complaint to a newer version of the process model"),
+    "classification_decided": _l("decided the complaint's category"),
 }
 #: Why a customer is flagged (engine.complaints.customers.FLAGS).
 CUSTOMER_FLAGS = {"repeat": _l("Repeat complainant"), "malicious": _l("Harassment / malicious complaints")}
@@ -91,15 +98,42 @@ EVENT_FIELDS = {
     "size": _l("Size"),
     "due_at": _l("Deadline"),
     "deadline": _l("Deadline"),
-    "amount": _l("Penalty (¥)"),
+    "amount": _l("Deduction (yuan)"),
     "to": _l("Escalated to"),
-    "person_id": _l("Person responsible (user id)"),
+    "person_id": _l("Person responsible"),
     "timer": _l("Timer"),
     "evidence_id": _l("File id"),
     "reason": _l("Reason"),
     "until": _l("New deadline"),
     "note": _l("Note"),
+    "round": _l("Round"),
+    "satisfied": _l("Satisfied"),
+    "rating": _l("Rating (1–5)"),
+    "comment": _l("Comment"),
+    "applied": _l("Decided the follow-up"),
+    "generation": _l("Links revoked so far"),
+    "from_version": _l("From version"),
+    "to_version": _l("To version"),
+    "from_hash": _l("From model"),
+    "to_hash": _l("To model"),
+    "person": _l("Person"),
+    "assignee": _l("Assigned to"),
+    "previous": _l("Held before by"),
+    "on_behalf_of": _l("On behalf of"),
+    "action": _l("Action"),
+    "level": _l("Level"),
+    "category": _l("Category"),
+    "suggested": _l("Suggested category"),
+    "kept": _l("Suggestion kept"),
+    "flag": _l("Flag"),
+    "customer": _l("Customer record"),
+    "from": _l("Merged record"),
+    "into": _l("Kept record"),
+    "error": _l("Error"),
 }
+#: Actions a deputy took (the `action` of an `acted_as_deputy` event).
+DEPUTY_ACTIONS = {"completed": _l("completed"), "claimed": _l("took"), "released": _l("put back"),
+                  "assigned": _l("assigned")}
 
 DEFERRAL_STATUSES = {
     "pending": _l("Waiting for a decision"),

@@ -19,6 +19,7 @@ from engine import audit, clock
 from engine.db import Database, UnitOfWork, use_case
 from engine.errors import Code, Forbidden, InvalidInput, NotFound
 from engine.models import ApiToken, User
+from engine.people import deputies
 from engine.people.roles import ADMIN, SYSTEM, Actor
 from forms.errors import FieldErrors, error
 from forms.validate import text_errors
@@ -158,18 +159,20 @@ def grant(db: Database, token: str) -> Grant | None:
     """
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
+    now = clock.now()
     with UnitOfWork(db, write=False) as uow:
         found = uow.session.execute(select(ApiToken, User).join(User, User.id == ApiToken.user_id)
                                     .where(ApiToken.token_hash == _hash(token))).first()
+        # A deputy (责任代理人) works the department's tasks through the API too.
+        acting_for = deputies.acting_for(uow.session, found[1].id, now) if found else ()
     if found is None:
         return None
     row, user = found
-    now = clock.now()
     if row.revoked_at is not None or not user.active or (row.expires_at is not None and row.expires_at <= now):
         return None
     if row.last_used_at is None or now - row.last_used_at >= LAST_USED_PRECISION:
         with UnitOfWork(db) as uow:
             uow.session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
             uow.commit()
-    return Grant(Actor(id=user.id, username=user.username, role=user.role, department=user.department),
-                 read_only=row.read_only)
+    return Grant(Actor(id=user.id, username=user.username, role=user.role, department=user.department,
+                       acting_for=acting_for), read_only=row.read_only)

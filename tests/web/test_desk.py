@@ -13,6 +13,7 @@ from engine.complaints import deferrals
 from engine.complaints.notifications import notify
 from engine.db import UnitOfWork
 from engine.models import AuditEvent, Notification, User
+from engine.people import deputies, tokens
 from engine.people.users import authenticate
 from tests.lifecycle import open_task, start, step
 from tests.web.conftest import text_of
@@ -288,3 +289,15 @@ def test_everyone_changes_their_own_password(system, login):
     assert elsewhere.get("/home").status_code == 302  # the other one ended
     login("head_sales", password="new-pass-2027")
     assert _events(system, "password_changed")[0].actor_name == "head_sales"
+
+
+def test_a_deputy_works_through_the_api_too(system, app):
+    cid = _at_analysis(system)
+    task = open_task(system, cid)
+    with UnitOfWork(system.db) as uow:
+        token = tokens.create_token(uow, system.actor("agent2"), "agent2", "deputy")[1]
+        deputies.appoint(uow, system.actor("head_logistics"), "agent2", clock.now(), clock.now() + timedelta(days=1))
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.post(f"/api/v1/tasks/{task.id}/claim", headers=headers).status_code == 204
+    assert _events(system, "acted_as_deputy")[0].data["on_behalf_of"] == "head_logistics"
