@@ -301,3 +301,40 @@ def test_a_deputy_works_through_the_api_too(system, app):
     headers = {"Authorization": f"Bearer {token}"}
     assert client.post(f"/api/v1/tasks/{task.id}/claim", headers=headers).status_code == 204
     assert _events(system, "acted_as_deputy")[0].data["on_behalf_of"] == "head_logistics"
+
+
+def test_each_desk_post_commits_once(system, login, commits):
+    """Like tests/web/test_one_commit.py, for the desk's posts: one commit each, and none for reading."""
+    from tests.web.test_one_commit import once
+
+    first, second = _at_analysis(system), _at_analysis(system)
+    head, manager, admin, agent = login("head_logistics"), login("cs_manager"), login("admin"), login("agent1")
+    commits.clear()
+    for client, url in ((head, "/home"), (head, "/tasks/queue?claim=unclaimed&q=x"), (admin, "/admin/users")):
+        assert client.get(url).status_code == 200
+    assert commits == []
+    tasks = [open_task(system, c).id for c in (first, second)]
+    assert once(commits, lambda: head.post("/tasks/claim", data={"task_ids": tasks})).status_code == 302
+    own = open_task(system, start(system).complaint_id).id
+    assert once(commits, lambda: manager.post(f"/task/{own}/assign", data={"assignee": "agent2"})).status_code == 302
+    period = {"deputy": "agent2", "starts_at": "2026-11-23T17:00", "ends_at": "2026-11-24T17:00"}
+    assert once(commits, lambda: head.post("/deputies", data=period)).status_code == 302
+    appointment = re.search(r'data-appointment="(\d+)"', text_of(head.get("/deputies"))).group(1)
+    assert once(commits, lambda: head.post(f"/deputies/{appointment}/end")).status_code == 302
+    with UnitOfWork(system.db, write=False) as uow:
+        note = uow.session.scalars(select(Notification).where(
+            Notification.user_id == system.actor("agent2").id)).first()
+    agent2 = login("agent2")
+    assert once(commits, lambda: agent2.post(f"/notifications/{note.id}/open")).status_code == 302
+    assert once(commits, lambda: agent.post("/notifications/read")).status_code == 302
+    user = {"username": "agent7", "display_name": "新同事", "role": "agent", "department": "", "email": "",
+            "password": "long-enough-1"}
+    assert once(commits, lambda: admin.post("/admin/users/new", data=user)).status_code == 302
+    uid = system.actor("agent7").id
+    assert once(commits, lambda: admin.post(f"/admin/users/{uid}", data=dict(user, display_name="新同事甲"))) \
+        .status_code == 302
+    assert once(commits, lambda: admin.post(f"/admin/users/{uid}/password", data={"password": "another-pass-1"})) \
+        .status_code == 302
+    assert once(commits, lambda: admin.post(f"/admin/users/{uid}/active", data={"active": "0"})).status_code == 302
+    assert once(commits, lambda: agent.post("/account/password", data={
+        "current": "demo-pass-2026", "password": "new-pass-2027"})).status_code == 302
