@@ -15,6 +15,7 @@ from babel.dates import format_datetime, format_timedelta
 from babel.support import NullTranslations, Translations
 
 from engine.config import Settings
+from forms.render import task_title
 
 TRANSLATIONS = Path(__file__).parent / "translations"
 _DURATION = re.compile(r"P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?")
@@ -85,8 +86,8 @@ def render(kind: str, params: dict, locale: str, zone: tzinfo) -> tuple[str, str
     """Subject and body of a notification in `locale`, times shown in `zone`."""
     catalogue = _catalogue(locale)
     values = dict(params)
-    if locale != "zh":
-        values["task"] = params.get("task_en") or params.get("task")
+    if params.get("task"):  # model titles are often bilingual ("中文 English"): one language only
+        values["task"] = task_title(params["task"], params.get("task_en"), locale)
     for name in TIMES:
         if values.get(name):
             values[name] = format_datetime(datetime.fromisoformat(values[name]), "yyyy-MM-dd HH:mm",

@@ -7,13 +7,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import Flask
+from flask import Flask, g
 from flask_babel import format_datetime, gettext
 from sqlalchemy import select
 
 from engine import clock
 from engine.complaints.casework import INTAKE, ComplaintView
-from engine.models import Evidence
+from engine.models import Evidence, User
 from forms.render import ShownValue, describe_values, enum_labels, merged, task_title, value_text
 from forms.schema import FormDefinition
 from web import labels
@@ -24,8 +24,10 @@ DATETIME_FORMAT = "yyyy-MM-dd HH:mm"
 #: How an evidence file is named in form data (`engine.complaints.evidence.Upload.id`).
 _EVIDENCE_ID = re.compile(r"[0-9a-f]{32}")
 #: Event data fields whose values are engine codes with names of their own.
-_CODED = {"role": labels.ROLES, "to": labels.ROLES, "department": labels.DEPARTMENTS,
+_CODED = {"role": labels.ROLES, "department": labels.DEPARTMENTS,
           "channel": labels.CONTACT_CHANNELS, "outcome": labels.OUTCOMES}
+#: Event data fields that name people by login name (shown by display name, `person`).
+_PEOPLE = {"person", "previous", "on_behalf_of"}
 
 
 def local_time(moment: datetime | str | None) -> str:
@@ -79,6 +81,31 @@ def due_text(moment: datetime) -> DueText:
     return DueText(absolute, countdown, left < timedelta(0), timedelta(0) <= left < timedelta(hours=2))
 
 
+#: Accounts that are not people: what deployed or did something on its own.
+_NOT_PEOPLE = {"startup", "system", "customer"}
+
+
+def person(username: str | None) -> str:
+    """How a person is shown: their display name, never the login name (nor a program's account name)."""
+    if not username:
+        return ""
+    if username in _NOT_PEOPLE:
+        return labels.label(labels.ACTORS, username)
+    names = g.get("_display_names")
+    if names is None:
+        with reading() as uow:
+            names = dict(uow.session.execute(select(User.username, User.display_name)).tuples().all())
+        g._display_names = names
+    return names.get(username) or username
+
+
+def person_by_id(user_id) -> str:
+    """A person named by user id (older events), by display name."""
+    with reading() as uow:
+        user = uow.session.get(User, user_id) if isinstance(user_id, int) else None
+    return user.display_name if user is not None else str(user_id)
+
+
 def with_file_names(data: Mapping) -> dict:
     """`data` with every evidence id (a file field's value) replaced by the file's own name: an id means
     nothing to a reader. Values that only look like ids stay as they are."""
@@ -121,7 +148,7 @@ def _answer(version_tasks, forms: dict[str, FormDefinition], answer) -> ShownAns
     meta = version_tasks(answer.task)
     name = task_title(meta.title, meta.title_en, lang()) if meta is not None else answer.task
     values = describe_values(forms.get(answer.task), with_file_names(answer.data), lang(), words(), tz())
-    return ShownAnswer(name, answer.actor or "", local_time(answer.at), values)
+    return ShownAnswer(name, person(answer.actor), local_time(answer.at), values)
 
 
 def rounds_shown(history, forms: dict[str, FormDefinition], version_tasks) -> list[ShownRound]:
@@ -217,13 +244,37 @@ def _event_values(view: ComplaintView, kind: str, task_name: str | None, data: d
         if value in (None, "", []) or name == "evidence_id":
             continue
         if name in _CODED:
-            text = labels.label(_CODED[name], str(value))
+            text = ", ".join(labels.label(_CODED[name], str(v)) for v in _listed(value))
+        elif name == "to":  # a role (escalation) or the people told (special case)
+            text = ", ".join(labels.label(labels.ROLES, v) if v in labels.ROLES else person(v) for v in _listed(value))
+        elif name in _PEOPLE:
+            text = ", ".join(person(v) for v in _listed(value))
+        elif name == "person_id":
+            text = person_by_id(value)
+        elif name in ("category", "suggested", "level"):
+            text = enum_label(view.forms.get(INTAKE), name, value)
+        elif name == "kind" and kind == "evidence_added":
+            text = str(value).upper()
+        elif name == "kind" and kind == "penalty_decided":
+            text = labels.label(labels.PENALTY_KINDS, str(value))
+        elif name == "action":
+            text = labels.label(labels.DEPUTY_ACTIONS, str(value))
+        elif name == "flag":
+            text = labels.label(labels.CUSTOMER_FLAGS, str(value))
+        elif name == "size" and isinstance(value, int):
+            text = f"{value / 1024:.1f} KB"
+        elif name == "amount":
+            text = gettext("%(amount)s yuan", amount=value_text({}, value, lang(), words(), tz()))
         elif name in ("contacted_at", "due_at", "deadline", "until"):
             text = local_time(value)
         else:
             text = value_text({}, value, lang(), words(), tz())
         shown.append(ShownValue(name=name, label=labels.label(labels.EVENT_FIELDS, name), text=text))
     return shown
+
+
+def _listed(value) -> list:
+    return value if isinstance(value, list) else [value]
 
 
 def _without_evidence(view: ComplaintView, data: dict) -> dict:
@@ -240,5 +291,6 @@ def init_app(app: Flask) -> None:
     app.add_template_global(title, "task_title")
     app.add_template_global(enum_label, "enum_label")
     app.add_template_global(labels.label, "label")
+    app.add_template_global(person, "person")
     app.add_template_global(labels, "labels")
     app.add_template_global(lambda: lang(), "lang")

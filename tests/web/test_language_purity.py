@@ -1,0 +1,175 @@
+"""One language at a time (issue 14): every staff page of every role and every kind of notification, rendered in
+Chinese, shows no English word outside an allow-list of proper nouns and codes; rendered in English, shows no
+Chinese outside the data people typed (names, complaint texts)."""
+from __future__ import annotations
+
+import re
+from zoneinfo import ZoneInfo
+
+import lxml.html
+import pytest
+from sqlalchemy import select
+
+from engine.db import UnitOfWork
+from engine.models import Notification, User
+from tests.lifecycle import open_task, start, step
+from tests.web.test_evidence import PDF, _upload, png
+from web import mail
+
+#: Words that stay as they are in the Chinese UI: product and file-format names, codes, the language switch.
+ALLOWED_LATIN = {
+    "English", "PDF", "PNG", "JPG", "TXT", "KB", "MB", "CSV", "Excel", "API", "BPMN", "DMN", "JSON", "XML", "URL",
+    "ID", "SLA", "bpmn", "io", "ORD", "TS", "Token", "Bearer", "OpenAPI", "SMTP", "IMAP", "E-mail", "Email", "ok",
+    "min", "h", "d", "Camunda", "Modeler", "Authorization", "zip", "gunicorn",
+}
+#: Data the tests type (order ids, file names, e-mail addresses, login names, links) is not UI text.
+DATA = re.compile(r"[\w.+-]+@[\w.-]+|https?://\S+|(?<!\w)/[\w/.-]+|\b\w+/|\b\w+_\w+\b|\b[\w-]+\.(?:png|pdf|txt|bpmn|dmn|json)\b|ORD-\d+|"
+                  r"TS\d{8}-\d+|\b(?:agent|head|cs_manager|gm|owner|admin)\w*\b")
+LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'-]+")
+CJK = re.compile(r"[\u3400-\u9fff\uff01-\uff5e\u3000-\u303f]+")
+#: Where the shipped model's texts are bilingual by design (the modeller edits the raw model) or the text is data.
+SKIP = "//body//script|//body//style|//body//code|//body//pre|//body//textarea|//body//*[@lang]"
+
+
+def _texts(html: str) -> list[str]:
+    """The visible words of a page: text nodes and the attributes people read (title, placeholder, alt…)."""
+    root = lxml.html.fromstring(html)
+    for el in root.xpath(SKIP):
+        el.drop_tree()
+    body = root.find("body") if root.find("body") is not None else root
+    texts = [t for t in body.itertext() if t.strip()]
+    for el in body.iter():
+        if not isinstance(el.tag, str):
+            continue
+        for name in ("title", "placeholder", "alt", "aria-label"):
+            if el.get(name):
+                texts.append(el.get(name))
+        if el.tag == "input" and el.get("type") in ("submit", "button") and el.get("value"):
+            texts.append(el.get("value"))
+    title = root.find(".//title")
+    if title is not None and title.text:
+        texts.append(title.text)
+    return texts
+
+
+def english_in(texts: list[str], names: set[str]) -> set[str]:
+    """English words in Chinese texts (besides the allowed codes and the data)."""
+    found = set()
+    for text in texts:
+        for name in names:
+            text = text.replace(name, " ")
+        text = DATA.sub(" ", text)
+        found |= {w for w in LATIN_WORD.findall(text) if w not in ALLOWED_LATIN}
+    return found
+
+
+def chinese_in(texts: list[str], data: set[str]) -> set[str]:
+    """Chinese in English texts, besides the data people typed and their names."""
+    found = set()
+    for text in texts:
+        for item in sorted(data, key=len, reverse=True):
+            text = text.replace(item, " ")
+        found |= set(CJK.findall(text)) - {"中文"}
+    return found
+
+
+def _names(system) -> set[str]:
+    with UnitOfWork(system.db, write=False) as uow:
+        return {n for n in uow.session.scalars(select(User.display_name)) if n}
+
+
+def _pages(system, login, locale: str) -> dict[str, dict[str, str]]:
+    """Every role's pages (its navigation, a complaint at each kind of page, a task form) as HTML."""
+    cid = start(system).complaint_id
+    step(system, cid, "judge_validity")
+    step(system, cid, "hand_over")
+    agent = login("agent1", locale=locale)
+    _upload(agent, cid, ("破损.png", png()), ("合同.pdf", PDF))
+    agent.post(f"/complaints/{cid}/comments", data={"body": "备注"})
+    task = open_task(system, cid).id
+    closed = start(system).complaint_id
+    for expect in ("judge_validity", "hand_over", "analyse_and_propose", "approve_solution", "implement_solution",
+                   "follow_up", "cs_sign_off", "gm_review"):
+        step(system, closed, expect)
+    extra = {
+        "agent1": [f"/complaints/{cid}", f"/complaints/{closed}", f"/complaints/{cid}/customer-link",
+                   f"/complaints/{closed}/print", "/search?q=ORD", "/complaints/new", "/account/api-tokens"],
+        "head_logistics": [f"/task/{task}", f"/complaints/{cid}", "/reports"],
+        "cs_manager": [f"/complaints/{closed}", "/reports"],
+        "gm": ["/deferrals", "/reports", f"/complaints/{closed}"],
+        "owner": ["/models/"],
+        "admin": [],
+    }
+    pages: dict[str, dict[str, str]] = {}
+    for user, urls in extra.items():
+        client = login(user, locale=locale)
+        first = client.get("/", follow_redirects=True)
+        html = first.get_data(as_text=True)
+        nav = re.findall(r'<(?:nav|header)[^>]*>.*?</(?:nav|header)>', html, re.S)
+        links = [u for block in nav for u in re.findall(r'href="(/[^"]*)"', block)]
+        for url in dict.fromkeys(links + urls):
+            if url.startswith("/static"):
+                continue
+            response = client.get(url)
+            if response.status_code == 200 and response.mimetype == "text/html":
+                pages.setdefault(user, {})[url] = response.get_data(as_text=True)
+    return pages
+
+
+def test_the_chinese_pages_have_no_english(system, login):
+    names = _names(system)
+    problems = {}
+    for user, pages in _pages(system, login, "zh").items():
+        for url, html in pages.items():
+            words = english_in(_texts(html), names)
+            if words:
+                problems[f"{user} {url}"] = sorted(words)
+    assert problems == {}, "\n".join(f"{k}: {v}" for k, v in problems.items())
+
+
+def _typed(system) -> set[str]:
+    """What the tests typed (in Chinese) and the people's names: data, not UI text."""
+    from tests.lifecycle import ANSWERS, INTAKE
+    typed = {v for v in INTAKE.values() if isinstance(v, str)}
+    typed |= {v for answers in ANSWERS.values() for v in answers.values() if isinstance(v, str)}
+    return typed | _names(system) | {"破损.png", "合同.pdf", "备注", "顾客甲"}
+
+
+def test_the_english_pages_have_no_chinese(system, login):
+    typed = _typed(system)
+    problems = {}
+    for user, pages in _pages(system, login, "en").items():
+        for url, html in pages.items():
+            found = chinese_in(_texts(html), typed)
+            if found:
+                problems[f"{user} {url}"] = sorted(found)
+    assert problems == {}, "\n".join(f"{k}: {v}" for k, v in problems.items())
+
+
+SAMPLE = {"reference": "TS20261123-000001", "customer": "顾客甲", "task": "总经理审阅签字 GM reviews and signs",
+          "task_en": "GM reviews and signs", "due": "2026-11-23T09:00:00+00:00",
+          "deadline": "2026-11-23T09:00:00+00:00", "until": "2026-11-24T09:00:00+00:00", "amount": 80,
+          "requester": "王芳", "reason": "顾客电话无人接听", "note": "", "level": "major",
+          "escalated_to": "general_manager",
+          "link": "https://example.com/c/abc", "days": 90, "first_response": "PT30M"}
+
+
+@pytest.mark.parametrize("kind", sorted(mail.MESSAGES))
+def test_every_notification_speaks_one_language(kind):
+    zone = ZoneInfo("Asia/Shanghai")
+    subject, body = mail.render(kind, SAMPLE, "zh", zone)
+    assert english_in([subject, body], {"顾客甲", "王芳"}) == set(), (subject, body)
+    subject_en, body_en = mail.render(kind, SAMPLE, "en", zone)
+    assert chinese_in([subject_en, body_en], {"顾客甲", "王芳", "顾客电话无人接听"}) == set(), (subject_en, body_en)
+    if "%(task)s" in mail.MESSAGES[kind][0]:
+        assert "总经理审阅签字" in subject and "GM reviews and signs" in subject_en
+
+
+def test_notifications_in_the_outbox_read_in_one_language(system, login):
+    cid = start(system).complaint_id
+    step(system, cid, "judge_validity")
+    with UnitOfWork(system.db, write=False) as uow:
+        kinds = set(uow.session.scalars(select(Notification.kind)))
+    assert "assigned" in kinds
+    page = login("agent1", locale="zh").get("/notifications", follow_redirects=True).get_data(as_text=True)
+    assert english_in(_texts(page), _names(system)) == set()
