@@ -35,6 +35,7 @@ class Code(StrEnum):
     PAGE_NOT_FOUND = "page_not_found"
     SURVEY_NOT_FOUND = "survey_not_found"
     CUSTOMER_NOT_FOUND = "customer_not_found"  # customer (id)
+    REMEDY_NOT_FOUND = "remedy_not_found"  # remedy (id)
     APPOINTMENT_NOT_FOUND = "appointment_not_found"  # appointment (id)
     NOTIFICATION_NOT_FOUND = "notification_not_found"  # notification (id)
     # -- forbidden

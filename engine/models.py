@@ -6,17 +6,20 @@ ever has to deserialize a workflow.
 """
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
     Integer,
+    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -160,6 +163,8 @@ class Complaint(Base):
     description: Mapped[str] = mapped_column(Text)
     demand: Mapped[str] = mapped_column(Text)
     category: Mapped[str] = mapped_column(String(40), index=True)
+    #: 物流问题类型 of a logistics complaint (lost, damaged, late, wrong_address, short, wrong_item); reports count it.
+    logistics_issue: Mapped[str | None] = mapped_column(String(20), index=True)
     level: Mapped[str] = mapped_column(String(40), index=True)
     department: Mapped[str | None] = mapped_column(String(40), index=True)
     round: Mapped[int | None] = mapped_column(Integer)
@@ -186,6 +191,27 @@ class Complaint(Base):
 
     # Optimistic lock: bumped once per recorded step (engine.complaints.progress), checked on every UPDATE.
     __mapper_args__ = {"version_id_col": lock_version, "version_id_generator": False}
+
+
+class Remedy(Base):
+    """One remedy being carried out for a complaint (engine.complaints.remedies): a refund (amount, promised and
+    done dates), a return or a re-shipment (waybill), or a claim against the courier (理赔: amount, state)."""
+
+    __tablename__ = "remedies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(20))
+    amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    waybill: Mapped[str | None] = mapped_column(String(60))
+    courier: Mapped[str | None] = mapped_column(String(60))
+    promised_on: Mapped[date | None] = mapped_column(Date)
+    done_on: Mapped[date | None] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
 
 
 class WorkTask(Base):

@@ -24,6 +24,7 @@ from web import (
     modelling,
     present,
     public,
+    remedies,
     reports,
     search,
     security,
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.register_blueprint(reports.bp)
     app.register_blueprint(customer.bp)
     app.register_blueprint(customer_records.bp)
+    app.register_blueprint(remedies.bp)
     app.register_blueprint(public.bp)
     app.register_blueprint(classification.bp)
     app.register_blueprint(modelling.bp)

@@ -77,6 +77,8 @@ EVENTS = {
     "customer_link_revoked": _l("revoked the customer's links"),
     "customer_flagged": _l("The customer was flagged as a repeat complainant"),
     "customer_merged": _l("merged a duplicate customer record"),
+    "remedy_added": _l("started tracking a refund, return or claim"),
+    "remedy_updated": _l("updated a refund, return or claim"),
     "special_case_reported": _l("Reported at once to the general manager and the customer-service manager"),
     "penalty_decided": _l("decided a deduction at %(task)s"),
     "complaint_migrated": _l("moved the complaint to a newer version of the process model"),
@@ -147,6 +149,15 @@ PENALTY_KINDS = {
     "responsible": _l("Deduction of the directly responsible person"),
     "supervisor": _l("Deduction of the department supervisor"),
 }
+#: Remedies tracked on a complaint (engine.complaints.remedies), their states and their form's fields.
+REMEDY_KINDS = {"refund": _l("Refund"), "return": _l("Return parcel"), "reshipment": _l("Re-shipment"),
+                "courier_claim": _l("Claim against the courier")}
+REMEDY_STATES = {"promised": _l("Promised"), "done": _l("Refunded"), "awaiting": _l("Awaiting the parcel"),
+                 "received": _l("Parcel received"), "sent": _l("Sent"), "delivered": _l("Delivered"),
+                 "filed": _l("Claim filed"), "paid": _l("Claim paid"), "refused": _l("Claim refused")}
+REMEDY_FIELDS = {"kind": _l("Remedy"), "amount": _l("Amount (yuan)"), "waybill": _l("Waybill number"),
+                 "courier": _l("Courier"), "promised_on": _l("Promised for"), "note": _l("Note"),
+                 "state": _l("Status"), "done_on": _l("Done on")}
 
 
 def label(table: dict, code: str | None) -> str:

@@ -67,6 +67,7 @@ TEXTS: dict[str, str] = {
     Code.PAGE_NOT_FOUND: N_("There is no such page."),
     Code.SURVEY_NOT_FOUND: N_("There is no such survey."),
     Code.CUSTOMER_NOT_FOUND: N_("Customer %(customer)s does not exist."),
+    Code.REMEDY_NOT_FOUND: N_("Remedy %(remedy)s does not exist on this complaint."),
     Code.APPOINTMENT_NOT_FOUND: N_("Deputy appointment %(appointment)s does not exist."),
     Code.NOTIFICATION_NOT_FOUND: N_("Notification %(notification)s does not exist."),
     # engine/: forbidden

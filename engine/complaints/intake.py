@@ -28,7 +28,7 @@ from forms.validate import validate
 
 #: Complaint columns (for search, lists and reports) filled from the intake's fields of the same name.
 COLUMNS = ("customer_name", "customer_contact", "customer_id", "channel", "order_id", "product",
-           "description", "demand", "category", "level")
+           "description", "demand", "category", "logistics_issue", "level")
 
 
 @dataclass(frozen=True)

@@ -175,6 +175,8 @@ class Report:
     top_causes: list[Figure]
     top_products: list[Figure]
     timeline: list[Figure] = field(default_factory=list)
+    #: Logistics complaints by sub-type (丢件/破损/延误/地址错误/少发/错发), most first.
+    by_logistics_issue: list[Figure] = field(default_factory=list)
     #: The share of automatic category suggestions the agents kept at the validity check (engine.complaints.classify).
     suggestion_kept: Figure = field(default_factory=lambda: Figure(None, None))
 
@@ -235,6 +237,7 @@ def build_report(uow: UnitOfWork, actor: Actor, kind: str, day: date, tz: tzinfo
         top_repeat=cur_repeat[:TOP],
         top_causes=_top(session, Complaint.cause, now_period, before, department),
         top_products=_top(session, Complaint.product, now_period, before, department),
+        by_logistics_issue=_top(session, Complaint.logistics_issue, now_period, before, department),
         timeline=_timeline(cur_times, prev_times, now_period, before, tz),
         suggestion_kept=Figure(classify.kept_rate(session, now_period.start, now_period.end, department),
                                classify.kept_rate(session, before.start, before.end, department)),

@@ -270,6 +270,12 @@ MATRIX: dict[str, dict[str, Case]] = {
     # Merging the record into itself: refused as a conflict, nothing changes.
     "customers.merge": {"POST": page("/customers/1/merge", RECORDERS, (409,),
                                      body=lambda o: {"data": {"duplicate": "1"}})},
+    # --- remedies: a remedy without its kind is refused field by field (back to the page), nothing recorded;
+    # an unknown remedy of the complaint is a 404 for those who may change it.
+    "remedies.add": {"POST": page("/complaints/{o.complaint}/remedies", CONTRIBUTORS, (302,),
+                                  body=lambda o: {"data": {"amount": "10"}})},
+    "remedies.change": {"POST": page("/complaints/{o.complaint}/remedies/999999", CONTRIBUTORS, (404,),
+                                     body=lambda o: {"data": {"state": "done"}})},
     "customer.qr_code": {"GET": page("/complaints/{o.complaint}/customer-link/qr.svg", READERS)},
     # The matrix's customer gave a telephone number: the link cannot be e-mailed (back to the link page).
     "customer.email_link": {"POST": page("/complaints/{o.complaint}/customer-link/email", CONTRIBUTORS, (302,))},

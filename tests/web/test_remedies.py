@@ -1,0 +1,129 @@
+"""Remedies tracked (issue 17): refunds to done, returns and re-shipments with waybills, courier claims, the 7-day
+no-reason return check from the delivery date, several solutions offered and one chosen, logistics sub-types in
+the reports."""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from engine.complaints import reports
+from engine.db import UnitOfWork
+from engine.models import AuditEvent, Complaint, Remedy
+from tests.lifecycle import start, step
+from tests.web.conftest import text_of
+
+
+def _remedies(system, complaint_id: int) -> list[Remedy]:
+    with UnitOfWork(system.db, write=False) as uow:
+        rows = list(uow.session.scalars(select(Remedy).where(Remedy.complaint_id == complaint_id)
+                                        .order_by(Remedy.id)))
+        for row in rows:
+            uow.session.expunge(row)
+        return rows
+
+
+def _kinds(system, complaint_id: int) -> list[str]:
+    with UnitOfWork(system.db, write=False) as uow:
+        return list(uow.session.scalars(select(AuditEvent.kind).where(AuditEvent.complaint_id == complaint_id)))
+
+
+def test_a_refund_is_tracked_to_done(system, login):
+    complaint_id = start(system).complaint_id
+    agent = login("agent1", locale="zh")
+    response = agent.post(f"/complaints/{complaint_id}/remedies",
+                          data={"kind": "refund", "amount": "39.9", "promised_on": "2026-11-26", "note": "原路退回"})
+    assert response.status_code == 302 and response.headers["Location"].endswith("#remedies")
+    (refund,) = _remedies(system, complaint_id)
+    assert (refund.state, refund.amount, refund.promised_on, refund.done_on) == (
+        "promised", Decimal("39.90"), date(2026, 11, 26), None)
+    page = text_of(agent.get(f"/complaints/{complaint_id}"))
+    assert "39.90 元" in page and "已承诺" in page and "2026-11-26" in page
+    done = agent.post(f"/complaints/{complaint_id}/remedies/{refund.id}",
+                      data={"state": "done", "done_on": "2026-11-25"})
+    assert done.status_code == 302
+    (refund,) = _remedies(system, complaint_id)
+    assert (refund.state, refund.done_on) == ("done", date(2026, 11, 25))
+    assert "已退款" in text_of(agent.get(f"/complaints/{complaint_id}"))
+    assert {"remedy_added", "remedy_updated"} <= set(_kinds(system, complaint_id))
+
+
+def test_returns_reshipments_and_courier_claims(system, login):
+    complaint_id = start(system).complaint_id
+    head = login("head_logistics", locale="en")
+    step(system, complaint_id, "judge_validity")
+    step(system, complaint_id, "hand_over")
+    assert head.post(f"/complaints/{complaint_id}/remedies",
+                     data={"kind": "reshipment", "waybill": "SF1234567890", "courier": "顺丰"}).status_code == 302
+    assert head.post(f"/complaints/{complaint_id}/remedies",
+                     data={"kind": "courier_claim", "amount": "120"}).status_code == 302
+    reship, claim = _remedies(system, complaint_id)
+    assert (reship.state, reship.waybill, reship.courier) == ("sent", "SF1234567890", "顺丰")
+    assert (claim.state, claim.amount) == ("filed", Decimal("120.00"))
+    head.post(f"/complaints/{complaint_id}/remedies/{claim.id}", data={"state": "refused"})
+    head.post(f"/complaints/{complaint_id}/remedies/{reship.id}", data={"state": "delivered"})
+    reship, claim = _remedies(system, complaint_id)
+    assert (claim.state, claim.done_on) == ("refused", date(2026, 11, 23))
+    assert reship.state == "delivered"
+    # A state of another kind is refused, named by its field; nothing changes.
+    response = head.post(f"/complaints/{complaint_id}/remedies/{claim.id}", data={"state": "received"},
+                         follow_redirects=True)
+    assert "Status: " in response.get_data(as_text=True)
+    assert _remedies(system, complaint_id)[1].state == "refused"
+
+
+def test_bad_remedies_are_refused_field_by_field(system, login):
+    complaint_id = start(system).complaint_id
+    agent = login("agent1", locale="en")
+    page = agent.post(f"/complaints/{complaint_id}/remedies", data={"kind": "refund", "amount": "-5"},
+                      follow_redirects=True).get_data(as_text=True)
+    assert "Amount (yuan): Must be at least 0." in page
+    page = agent.post(f"/complaints/{complaint_id}/remedies", data={"kind": "return", "promised_on": "soon"},
+                      follow_redirects=True).get_data(as_text=True)
+    assert "Waybill number:" in page and "Promised for:" in page
+    page = agent.post(f"/complaints/{complaint_id}/remedies", data={"kind": "cash"},
+                      follow_redirects=True).get_data(as_text=True)
+    assert "Remedy:" in page
+    assert _remedies(system, complaint_id) == []
+    assert agent.post(f"/complaints/{complaint_id}/remedies/999", data={"state": "done"}).status_code == 404
+    assert login("head_quality").post(f"/complaints/{complaint_id}/remedies",
+                                      data={"kind": "refund", "amount": "1"}).status_code == 403
+
+
+def test_seven_day_no_reason_return_from_the_delivery_date(system, login):
+    within = start(system, delivered_on="2026-11-17").complaint_id  # received 2026-11-23: 6 days
+    outside = start(system, delivered_on="2026-11-10").complaint_id
+    unknown = start(system).complaint_id
+    agent = login("agent1", locale="en")
+    assert "Within the 7-day no-reason return: delivered 2026-11-17, 6 day(s)" in text_of(
+        agent.get(f"/complaints/{within}"))
+    assert "Outside the 7-day no-reason return: delivered 2026-11-10, 13 day(s)" in text_of(
+        agent.get(f"/complaints/{outside}"))
+    assert 'id="no-reason-return"' not in text_of(agent.get(f"/complaints/{unknown}"))
+
+
+def test_several_solutions_offered_the_chosen_one_recorded(system):
+    complaint_id = start(system).complaint_id
+    step(system, complaint_id, "judge_validity")
+    step(system, complaint_id, "hand_over")
+    step(system, complaint_id, "analyse_and_propose", solutions_offered=["refund", "exchange", "gift"],
+         solution_type="refund", refund_amount=59.5, refund_promised_on="2026-11-25")
+    with UnitOfWork(system.db, write=False) as uow:
+        complaint = uow.session.get(Complaint, complaint_id)
+        assert complaint.solution_type == "refund"
+        assert complaint.variables["solutions_offered"] == ["refund", "exchange", "gift"]
+        assert complaint.variables["refund_promised_on"] == "2026-11-25"
+
+
+def test_logistics_sub_types_are_counted_in_the_report(system, login):
+    for issue in ("damaged", "damaged", "lost"):
+        start(system, logistics_issue=issue)
+    start(system, category="invoice")
+    with UnitOfWork(system.db, write=False) as uow:
+        report = reports.build_report(uow, system.actor("gm"), "month", date(2026, 11, 23),
+                                      ZoneInfo("Asia/Shanghai"))
+    assert [(f.key, f.current) for f in report.by_logistics_issue] == [("damaged", 2), ("lost", 1)]
+    html = text_of(login("gm", locale="zh").get("/reports?kind=month&date=2026-11-23"))
+    assert "物流问题类型" in html and "破损" in html and "丢件" in html
