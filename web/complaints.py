@@ -7,15 +7,15 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from engine import clock
-from engine.complaints import casework, evidence, intake, remedies
+from engine.complaints import casework, evidence, intake
 from engine.errors import InvalidInput
 from engine.people.access import check_can_record
 from forms.errors import FieldErrors, FormCode, error
-from forms.render import raw_values
+from forms.render import raw_values, render_instructions
 from web import schema_forms
 from web.context import actor, reading, state, writing
 from web.forms import CommentForm, ContactForm
-from web.i18n import field_errors, tz
+from web.i18n import field_errors, lang, tz
 from web.modelling import model_file_response
 from web.present import complaint_data, timeline
 
@@ -74,7 +74,11 @@ def _intake_page(meta, values: dict[str, list[str]], errors: dict[str, list[str]
             uploaded = {e.id: e for e in evidence.pending(uow, actor(), ids)}
         except InvalidInput:
             uploaded = {}
+    source = meta.instructions_en if lang() == "en" and meta.instructions_en else meta.instructions
+    # The model's instructions as on task forms: paragraphs, lists and **bold**, never literal asterisks.
+    instructions = render_instructions(source or "", {}, lambda _name, value: str(value))
     return render_template("complaints/new.html", meta=meta, has_errors=bool(errors), attached=uploaded,
+                           instructions=instructions,
                            fields=schema_forms.fields(meta.form, values, errors),
                            other_errors=schema_forms.other_errors(meta.form, errors))
 
@@ -90,7 +94,6 @@ def _complaint_page(complaint_id: int, comment_form: CommentForm, contact_form: 
                     evidence_errors: FieldErrors, status: int = 200):
     with reading() as uow:
         view = casework.complaint_view(uow, actor(), complaint_id)
-        remedy_list, return_check = remedies.remedies_view(uow, actor(), complaint_id, tz())
     if contact_form.contacted_at.data is None and not contact_form.errors:
         now = clock.now().astimezone(tz())
         contact_form.contacted_at.data = now.replace(second=0, microsecond=0, tzinfo=None)
@@ -100,7 +103,6 @@ def _complaint_page(complaint_id: int, comment_form: CommentForm, contact_form: 
         contact_form=contact_form, evidence_errors=field_errors(evidence_errors).get("evidence", []),
         completed=sorted(set(view.completed_tasks)),
         current=sorted({t.row.name for t in view.open_tasks}),
-        remedy_list=remedy_list, return_check=return_check, remedy_states=remedies.STATES,
     ), status
 
 

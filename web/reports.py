@@ -116,9 +116,6 @@ def build_tables(report: reports.Report, intake) -> list[Table]:
                           lambda k: labels.label(labels.DEPARTMENTS, k) if k else gettext("not assigned")))
     tables.append(grouped("channel", gettext("By channel"), report.by_channel,
                           lambda k: enum_label(intake, "channel", k) if k else none))
-    if report.by_logistics_issue:
-        tables.append(grouped("logistics_issue", gettext("Logistics problems by type"), report.by_logistics_issue,
-                              lambda k: enum_label(intake, "logistics_issue", k)))
 
     response = Table("first_response", gettext("Time to first response"), [
         Column(gettext("Level"), "text"), Column(gettext("Limit"), "seconds"), Column(gettext("Answered")),
@@ -142,19 +139,22 @@ def build_tables(report: reports.Report, intake) -> list[Table]:
              gettext("Person")),
             ("penalties_department", gettext("Breaches and penalties by department"),
              report.penalties_by_department, gettext("Department"))):
-        table = Table(key, title, [Column(first, "text"), Column(gettext("Department"), "text"),
-                                   Column(gettext("Breaches")), Column(gettext("Breaches before")),
-                                   Column(gettext("Penalties (¥)"), "money"),
-                                   Column(gettext("Penalties before (¥)"), "money"),
-                                   Column(gettext("Change %"), "pct")])
+        by_person = key == "penalties_person"
+        # The person table names each person's department; the department table is by department already.
+        table = Table(key, title, [Column(first, "text")] + ([Column(gettext("Department"), "text")] if by_person
+                                                             else []) + [
+            Column(gettext("Breaches")), Column(gettext("Breaches before")),
+            Column(gettext("Penalties (¥)"), "money"), Column(gettext("Penalties before (¥)"), "money"),
+            Column(gettext("Change %"), "pct")])
         for row in rows:
             department = labels.label(labels.DEPARTMENTS, row.department) if row.department else "—"
-            who = row.key if key == "penalties_person" else department
-            table.rows.append([who or gettext("not known"), department, (row.breaches.current, "count"),
-                               (row.breaches.previous, "count"), (row.amount.current, "money"),
-                               (row.amount.previous, "money"), (row.amount.pct, "pct")])
-        table.chart = charts.bars([charts.Bar(str(r[0]), r[4][0] or 0, r[5][0] or 0) for r in table.rows],
-                                  title, now_label, before_label) if table.rows else None
+            who = row.key if by_person else department
+            table.rows.append([who or gettext("not known")] + ([department] if by_person else []) + [
+                (row.breaches.current, "count"), (row.breaches.previous, "count"), (row.amount.current, "money"),
+                (row.amount.previous, "money"), (row.amount.pct, "pct")])
+        now_at = 4 if by_person else 3
+        table.chart = charts.bars([charts.Bar(str(r[0]), r[now_at][0] or 0, r[now_at + 1][0] or 0)
+                                   for r in table.rows], title, now_label, before_label) if table.rows else None
         tables.append(table)
 
     tables.append(grouped("rounds", gettext("Rounds needed (closed complaints)"), report.rounds,
