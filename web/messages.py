@@ -184,7 +184,18 @@ WORDS: dict[str, dict[str, str]] = {
     "status": {"completed": N_("completed"), "cancelled": N_("cancelled"), "approved": N_("approved"),
                "rejected": N_("rejected"), "pending": N_("waiting for a decision"), "waiting": N_("waiting"),
                "fired": N_("fired")},
+    # SpiffWorkflow's task states, as a migration refusal names them
+    "state": {"READY": N_("ready"), "WAITING": N_("waiting"), "STARTED": N_("started"),
+              "COMPLETED": N_("completed"), "CANCELLED": N_("cancelled"), "ERROR": N_("failed"),
+              "LIKELY": N_("likely next"), "MAYBE": N_("possible"), "FUTURE": N_("not reached yet")},
 }
+#: What changed in a task between two versions (SpiffWorkflow's task spec attributes), as people say it.
+CHANGES = {"lane": N_("lane"), "extensions": N_("properties"), "script": N_("script"), "prescript": N_("script"),
+           "postscript": N_("script"), "event_definition": N_("event"), "cond_task_specs": N_("conditions"),
+           "default_task_spec": N_("default path"), "condition": N_("condition"), "manual": N_("manual"),
+           "data_input_associations": N_("data inputs"), "data_output_associations": N_("data outputs"),
+           "io_specification": N_("data inputs"), "loop_characteristics": N_("repetition"),
+           "spec": N_("subprocess")}
 #: Params that are a number of bytes (shown as "10 MB").
 SIZES = frozenset({"max"})
 SIZED_CODES = frozenset({Code.PENDING_UPLOADS_FULL, Code.FILE_TOO_LARGE, Code.UNPACKED_TOO_LARGE,
@@ -206,6 +217,8 @@ def render(code: str, params: Mapping[str, Any], gettext: Gettext) -> str:
     for name, value in params.items():
         if name in WORDS and value in WORDS[name]:
             value = gettext(WORDS[name][value])
+        elif name == "changes" and isinstance(value, str):
+            value = ", ".join(dict.fromkeys(gettext(CHANGES[c]) if c in CHANGES else c for c in value.split(", ")))
         elif name in SIZES and code in SIZED_CODES and isinstance(value, int):
             value = size(value)
         values[name] = value

@@ -150,7 +150,7 @@ SAMPLE = {"reference": "TS20261123-000001", "customer": "顾客甲", "task": "�
           "task_en": "GM reviews and signs", "due": "2026-11-23T09:00:00+00:00",
           "deadline": "2026-11-23T09:00:00+00:00", "until": "2026-11-24T09:00:00+00:00", "amount": 80,
           "requester": "王芳", "reason": "顾客电话无人接听", "note": "", "level": "major",
-          "escalated_to": "general_manager",
+          "escalated_to": "general_manager", "cause": "运输途中挤压",
           "link": "https://example.com/c/abc", "days": 90, "first_response": "PT30M"}
 
 
@@ -160,7 +160,8 @@ def test_every_notification_speaks_one_language(kind):
     subject, body = mail.render(kind, SAMPLE, "zh", zone)
     assert english_in([subject, body], {"顾客甲", "王芳"}) == set(), (subject, body)
     subject_en, body_en = mail.render(kind, SAMPLE, "en", zone)
-    assert chinese_in([subject_en, body_en], {"顾客甲", "王芳", "顾客电话无人接听"}) == set(), (subject_en, body_en)
+    typed = {"顾客甲", "王芳", "顾客电话无人接听", "运输途中挤压"}
+    assert chinese_in([subject_en, body_en], typed) == set(), (subject_en, body_en)
     if "%(task)s" in mail.MESSAGES[kind][0]:
         assert "总经理审阅签字" in subject and "GM reviews and signs" in subject_en
 
@@ -173,3 +174,17 @@ def test_notifications_in_the_outbox_read_in_one_language(system, login):
     assert "assigned" in kinds
     page = login("agent1", locale="zh").get("/notifications", follow_redirects=True).get_data(as_text=True)
     assert english_in(_texts(page), _names(system)) == set()
+
+
+def test_migration_reasons_name_states_and_changes_in_the_page_language():
+    from babel.support import Translations
+
+    from engine.errors import Code
+    from web import messages
+    from web.mail import TRANSLATIONS
+    zh = Translations.load(str(TRANSLATIONS), ["zh"]).gettext
+    removed = messages.render(Code.MIGRATE_OPEN_TASK_REMOVED, {"task": "hand_over", "state": "READY"}, zh)
+    changed = messages.render(Code.MIGRATE_OPEN_TASK_CHANGED, {"task": "hand_over", "changes": "lane, script"}, zh)
+    assert "待处理" in removed and "READY" not in removed
+    assert "泳道" in changed and "脚本" in changed and "lane" not in changed
+    assert english_in([removed, changed], set()) == set()
