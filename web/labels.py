@@ -79,6 +79,7 @@ EVENTS = {
     "customer_merged": _l("merged a duplicate customer record"),
     "remedy_added": _l("started tracking a refund, return or claim"),
     "remedy_updated": _l("updated a refund, return or claim"),
+    "responsible_named": _l("named the directly responsible person"),
     "special_case_reported": _l("Reported at once to the general manager and the customer-service manager"),
     "penalty_decided": _l("decided a deduction at %(task)s"),
     "complaint_migrated": _l("moved the complaint to a newer version of the process model"),

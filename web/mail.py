@@ -50,6 +50,12 @@ MESSAGES = {
                      N_("Complaint %(reference)s (%(customer)s) was recorded as a %(level)s. Special cases are "
                         "reported to the general manager and the customer-service manager at once.")),
     "complaint_repeat": (N_("Your complaint %(reference)s"), REPEAT),
+    "responsible_named": (N_("[%(reference)s] You were named the responsible person"),
+                          N_("The department head named you the person directly responsible for complaint "
+                             "%(reference)s (%(customer)s). Cause found: %(cause)s")),
+    "penalty_decided": (N_("[%(reference)s] Deduction decided: %(amount)s yuan"),
+                        N_("A deduction of %(amount)s yuan from your performance pay was decided at %(task)s of "
+                           "complaint %(reference)s. Reason: %(reason)s")),
     "customer_wrote": (N_("[%(reference)s] The customer wrote again"),
                        N_("%(customer)s sent a new message about complaint %(reference)s; it is among its contacts.")),
     "customer_link": (N_("Your complaint %(reference)s"),

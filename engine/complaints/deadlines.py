@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from engine import audit
-from engine.complaints import notifications
+from engine.complaints import notifications, responsible
 from engine.errors import Code, InvalidInput
 from engine.models import Complaint, Penalty, Timer, User, WorkTask
 from engine.people.roles import AGENT, CS_MANAGER, DEPARTMENT_HEAD, GENERAL_MANAGER, SYSTEM, Actor
@@ -190,6 +190,9 @@ def record_decided(session: Session, complaint: Complaint, work: WorkTask, schem
                 person_id, person_name = people[0].id, people[0].display_name
         else:
             person_name = str(data.get(rule.get("person")) or "").strip()[:200] or None
+            user = responsible.resolve(session, person_name)
+            if user is not None:  # a user named responsible: the deduction is recorded against them
+                person_id = user.id
         entry = Penalty(
             complaint_id=complaint.id, kind=str(rule.get("kind") or "decided")[:20], timer_id=None,
             work_task_id=work.id, task_name=work.name, deadline=None, person_id=person_id, person_name=person_name,
@@ -200,6 +203,10 @@ def record_decided(session: Session, complaint: Complaint, work: WorkTask, schem
         audit.record(session, complaint.id, decided_by, "penalty_decided", task_id=work.id, task_name=work.name,
                      data={"kind": entry.kind, "person": person_name, "amount": entry.amount,
                            "reason": entry.reason})
+        if person_id is not None:  # the person penalised is told, with the reason ("告知并警示")
+            notifications.notify(session, [session.get(User, person_id)], "penalty_decided",
+                                 f"{work.id}:{entry.kind}", dict(task_params(complaint, work), amount=entry.amount,
+                                                                 reason=entry.reason or ""), complaint.id)
     return entries
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import audit, clock
-from engine.complaints import deadlines, evidence, form_drafts, notifications, progress, worklist
+from engine.complaints import deadlines, evidence, form_drafts, notifications, progress, responsible, worklist
 from engine.db import UnitOfWork, use_case
 from engine.errors import Code, Conflict, Forbidden, InvalidInput, NotFound
 from engine.models import Complaint, User, WorkTask
@@ -93,6 +93,7 @@ def complete_task(uow: UnitOfWork, actor: Actor, task_id: str, data: Any, expect
         _record_deputy(session, actor, row, complaint.id, "task_completed")
         deadlines.record_decided(session, complaint, row, case.version.task(row.name).form.schema, clean,
                                  task.data, actor, now)
+        responsible.on_task_completed(session, complaint, row, case.version.task(row.name).form.schema, clean, actor)
         form_drafts.discard(uow, task_id)
     return step_result(session, complaint, case.open_rows)
 
