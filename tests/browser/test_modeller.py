@@ -154,3 +154,17 @@ def test_process_owner_adds_a_step_and_deploys_it(system, live_server, pages, mo
         finished = uow.session.get(Complaint, before)
         assert (finished.version_id, finished.status, finished.outcome) == (old_version, "closed", "end_archived")
     assert ("task_opened", "legal_review") not in audit_kinds(system, before)
+
+
+def test_the_modellers_own_words_are_chinese_in_the_chinese_ui(live_server, pages, modeller_assets):
+    page = pages.open()
+    sign_in(page, live_server, "owner")
+    page.click("nav >> text=流程模型")
+    page.click("text=在建模器中编辑")
+    page.wait_for_selector("#modeller[data-ready='1']")
+    assert page.get_attribute(".djs-palette .entry.bpmn-icon-hand-tool", "aria-label") == "抓手工具"
+    assert page.get_attribute(".djs-palette .entry.bpmn-icon-task", "aria-label") == "创建任务"
+    page.evaluate("() => window.modeler.get('selection').select("
+                  "window.modeler.get('elementRegistry').get('judge_validity'))")
+    page.wait_for_selector("#bpmn-properties >> text=常规")
+    assert page.locator('#bpmn-properties >> text="General"').count() == 0

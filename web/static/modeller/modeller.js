@@ -11,6 +11,15 @@ const SpiffPropertiesModule = {
   spiffPropertiesProvider: ["type", SpiffPropertiesProvider],
 };
 
+// bpmn-js's `translate` service, answering from the page language's words (cfg.panel, web/modelling.py):
+// the palette, the context pad and the properties panel speak the page's language like the rest of the page.
+function translations(words) {
+  return function translate(template, replacements) {
+    const values = replacements || {};
+    return (words[template] || template).replace(/{([^}]+)}/g, (all, key) => (key in values ? values[key] : all));
+  };
+}
+
 function start() {
   const root = document.getElementById("modeller");
   if (!root) return;
@@ -26,7 +35,8 @@ function start() {
   const modeler = new BpmnModeler({
     container: "#bpmn-canvas",
     propertiesPanel: { parent: "#bpmn-properties" },
-    additionalModules: [BpmnPropertiesPanelModule, BpmnPropertiesProviderModule, SpiffPropertiesModule],
+    additionalModules: [BpmnPropertiesPanelModule, BpmnPropertiesProviderModule, SpiffPropertiesModule,
+      { translate: ["value", translations(cfg.panel || {})] }],
     moddleExtensions: { spiffworkflow: spiffModdle },
     spiff: { roles: cfg.roles, formFiles: cfg.formFiles, decisions: cfg.decisions, text: cfg.text },
   });
