@@ -1,0 +1,62 @@
+"""Each role's first page after sign-in, at a laptop's and a phone's width (issue 14): it fits without sideways
+scrolling, and it is photographed. With SCREENSHOTS_DIR=docs/screenshots the pictures replace the README's."""
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from engine.complaints import deferrals, timers
+from engine.db import UnitOfWork
+from tests.browser.test_phone_and_print import sign_in
+from tests.lifecycle import open_task, start, step
+
+pytestmark = pytest.mark.browser
+
+ROLES = ("agent1", "head_logistics", "cs_manager", "gm", "owner", "admin")
+WIDTHS = {"desktop": {"width": 1366, "height": 860}, "phone": {"width": 390, "height": 844}}
+#: A screenshot larger than this is not "small" any more (the README shows twelve of them).
+MAX_BYTES = 400_000
+
+
+def _waiting_work(system, clock) -> None:
+    """Work waiting for every role: new complaints, proposals, an approval, a sign-off, a deferral request,
+    and deadlines passed."""
+    start(system, customer_name="李先生", description="快递三天没有更新物流信息")
+    start(system, customer_name="赵女士", category="product_quality", level="very_dissatisfied",
+          description="收到的电饭煲无法加热")
+    proposal = start(system, customer_name="陈先生", level="major", description="包裹外箱破损，商品摔坏").complaint_id
+    step(system, proposal, "judge_validity")
+    step(system, proposal, "hand_over")
+    approval = start(system, customer_name="孙女士", description="发票抬头错误").complaint_id
+    for expect in ("judge_validity", "hand_over", "analyse_and_propose"):
+        step(system, approval, expect)
+    signing = start(system, customer_name="周先生", description="退货运费未退").complaint_id
+    for expect in ("judge_validity", "hand_over", "analyse_and_propose", "approve_solution", "implement_solution",
+                   "follow_up"):
+        step(system, signing, expect)
+    deferred = start(system, customer_name="吴女士", description="电话无人接听").complaint_id
+    with UnitOfWork(system.db) as uow:
+        deferrals.request_deferral(uow, system.actor("agent1"), open_task(system, deferred).id,
+                                   "顾客电话关机，明天再联系", clock.now() + timedelta(days=1))
+    clock.advance(timedelta(minutes=35))  # first responses and hand-overs overdue
+    timers.run_due(system.db)
+
+
+def test_each_roles_first_page_at_both_widths(system, live_server, browser, frozen_clock, tmp_path):
+    _waiting_work(system, frozen_clock)
+    folder = Path(os.environ.get("SCREENSHOTS_DIR") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    for user in ROLES:
+        for name, viewport in WIDTHS.items():
+            context = browser.new_context(locale="zh-CN", viewport=viewport)
+            page = sign_in(context, live_server, user)
+            page.wait_for_load_state("networkidle")
+            assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth"), \
+                (user, name)
+            picture = folder / f"{user}-{name}.png"
+            page.screenshot(path=str(picture))
+            assert 0 < picture.stat().st_size <= MAX_BYTES, (picture, picture.stat().st_size)
+            context.close()
