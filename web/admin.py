@@ -184,6 +184,31 @@ def customer_links():
     return render_template("admin/customer_links.html", items=items)
 
 
+#: How the record of administration words each event (`staff.ADMIN_EVENTS`); `%(user)s` the user it is about.
+EVENTS = {
+    "user_added": _l("added the user %(user)s"),
+    "user_changed": _l("changed the user %(user)s"),
+    "user_deactivated": _l("deactivated the user %(user)s"),
+    "user_activated": _l("reactivated the user %(user)s"),
+    "password_reset": _l("set a new password for %(user)s"),
+    "password_changed": _l("changed their own password"),
+    "deputy_appointed": _l("appointed %(user)s as deputy (责任代理人)"),
+    "deputy_ended": _l("ended a deputy appointment"),
+    "api_token_created": _l("created an API token for %(user)s"),
+    "api_token_revoked": _l("revoked an API token"),
+    "api_tokens_ended": _l("API tokens ended (new password or deactivation)"),
+}
+
+
+@bp.get("/admin/record")
+def record():
+    """Who did what in administration: users, passwords, deputies, API tokens (newest first)."""
+    with reading() as uow:
+        items = staff.admin_events(uow, actor())
+    return render_template("admin/record.html", items=[
+        (e, str(EVENTS[e.kind]) % {"user": e.user or "—"}) for e in items])
+
+
 # --- one's own password -----------------------------------------------------------------------------------
 
 

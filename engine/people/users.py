@@ -11,7 +11,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from engine import audit, clock
 from engine.db import UnitOfWork, use_case
 from engine.errors import Code, Conflict, Forbidden, InvalidInput, NotFound
-from engine.models import User
+from engine.models import AuditEvent, User
 from engine.people import deputies, tokens
 from engine.people.roles import ADMIN, DEPARTMENT_HEAD, DEPARTMENTS, ROLES, Actor
 from forms.errors import FieldErrors, FormCode, error
@@ -288,3 +288,34 @@ def change_own_password(uow: UnitOfWork, actor: Actor, current: str, new: str) -
     set_password(uow, user.username, new)
     audit.record(uow.session, None, actor, "password_changed", data={"user": user.username})
     return user.session_epoch
+
+
+#: The audit events of administration (no complaint): users, passwords, deputies, API tokens.
+ADMIN_EVENTS = ("user_added", "user_changed", "user_deactivated", "user_activated", "password_reset",
+                "password_changed", "deputy_appointed", "deputy_ended", "api_token_created", "api_token_revoked",
+                "api_tokens_ended")
+
+
+@dataclass(frozen=True)
+class AdminEvent:
+    """One administration event as the administrator's record lists it (names are display names)."""
+
+    at: datetime
+    kind: str
+    by: str
+    #: The user the event is about (added, changed, appointed deputy…), when it names one.
+    user: str | None
+
+
+def admin_events(uow: UnitOfWork, actor: Actor, *, limit: int = 200) -> list[AdminEvent]:
+    """The latest administration events, newest first (administrators)."""
+    check_admin(actor)
+    rows = list(uow.session.scalars(select(AuditEvent).where(
+        AuditEvent.complaint_id.is_(None), AuditEvent.kind.in_(ADMIN_EVENTS))
+        .order_by(AuditEvent.id.desc()).limit(limit)))
+    subjects = [(r.data or {}).get("user") or (r.data or {}).get("deputy") for r in rows]
+    names = display_names(uow, {r.actor_name for r in rows} | {str(u) for u in subjects if u})
+    events = [AdminEvent(at=r.at, kind=r.kind, by=names.get(r.actor_name, r.actor_name),
+                         user=names.get(str(subject), str(subject)) if subject else None)
+              for r, subject in zip(rows, subjects, strict=True)]
+    return events

@@ -245,6 +245,7 @@ MATRIX: dict[str, dict[str, Case]] = {
                                           body=lambda o: {"data": {"password": "short"}})},
     "admin.all_tokens": {"GET": page("/admin/tokens", ADMINS)},
     "admin.customer_links": {"GET": page("/admin/customer-links", ADMINS)},
+    "admin.record": {"GET": page("/admin/record", ADMINS)},
     # The current password wrong: 422, nothing changed.
     "admin.own_password": {"GET": page("/account/password", STAFF),
                            "POST": page("/account/password", STAFF, (422,), body=lambda o: {"data": {

@@ -265,6 +265,10 @@ def test_an_admin_edits_deactivates_and_resets(system, login):
     assert admin.post(f"/admin/users/{system.actor('admin').id}/active", data={"active": "0"}).status_code == 409
     kinds = [e.kind for e in _events(system, "password_reset") + _events(system, "user_deactivated")]
     assert kinds == ["password_reset", "user_deactivated"]
+    record = text_of(admin.get("/admin/record"))  # the administrator reads it all back, newest first
+    assert re.findall(r'data-event="(\w+)"', record)[:3] == ["user_deactivated", "password_reset", "user_changed"]
+    assert "为 李娜 重置了密码" in record
+    assert login("gm").get("/admin/record").status_code == 403
     assert admin.get(f"/admin/users/{uid}").status_code == 200
     assert admin.get("/admin/users/999999").status_code == 404
 
