@@ -150,7 +150,8 @@ SAMPLE = {"reference": "TS20261123-000001", "customer": "顾客甲", "task": "�
           "task_en": "GM reviews and signs", "due": "2026-11-23T09:00:00+00:00",
           "deadline": "2026-11-23T09:00:00+00:00", "until": "2026-11-24T09:00:00+00:00", "amount": 80,
           "requester": "王芳", "reason": "顾客电话无人接听", "note": "", "level": "major",
-          "escalated_to": "general_manager", "cause": "运输途中挤压",
+          "escalated_to": "general_manager", "cause": "运输途中挤压", "period": "2026-11", "kind": "month",
+          "comment": "同意",
           "link": "https://example.com/c/abc", "days": 90, "first_response": "PT30M"}
 
 
@@ -160,7 +161,7 @@ def test_every_notification_speaks_one_language(kind):
     subject, body = mail.render(kind, SAMPLE, "zh", zone)
     assert english_in([subject, body], {"顾客甲", "王芳"}) == set(), (subject, body)
     subject_en, body_en = mail.render(kind, SAMPLE, "en", zone)
-    typed = {"顾客甲", "王芳", "顾客电话无人接听", "运输途中挤压"}
+    typed = {"顾客甲", "王芳", "顾客电话无人接听", "运输途中挤压", "同意"}
     assert chinese_in([subject_en, body_en], typed) == set(), (subject_en, body_en)
     if "%(task)s" in mail.MESSAGES[kind][0]:
         assert "总经理审阅签字" in subject and "GM reviews and signs" in subject_en
