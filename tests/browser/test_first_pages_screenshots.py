@@ -15,8 +15,10 @@ from tests.lifecycle import open_task, start, step
 
 pytestmark = pytest.mark.browser
 
-ROLES = ("agent1", "head_logistics", "cs_manager", "gm", "owner", "admin")
-WIDTHS = {"desktop": {"width": 1366, "height": 860}, "phone": {"width": 390, "height": 844}}
+#: Each role's demo user, and the name its pictures have (as tests/browser/test_desk.py names them).
+ROLES = {"agent1": "agent", "head_logistics": "department-head", "cs_manager": "cs-manager",
+         "gm": "general-manager", "owner": "process-owner", "admin": "admin"}
+WIDTHS = {"1366": {"width": 1366, "height": 860}, "390": {"width": 390, "height": 844}}
 #: A screenshot larger than this is not "small" any more (the README shows twelve of them).
 MAX_BYTES = 400_000
 
@@ -49,14 +51,14 @@ def test_each_roles_first_page_at_both_widths(system, live_server, browser, froz
     _waiting_work(system, frozen_clock)
     folder = Path(os.environ.get("SCREENSHOTS_DIR") or tmp_path)
     folder.mkdir(parents=True, exist_ok=True)
-    for user in ROLES:
+    for user, role in ROLES.items():
         for name, viewport in WIDTHS.items():
             context = browser.new_context(locale="zh-CN", viewport=viewport)
             page = sign_in(context, live_server, user)
             page.wait_for_load_state("networkidle")
             assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth"), \
                 (user, name)
-            picture = folder / f"{user}-{name}.png"
+            picture = folder / f"first-page-{role}-{name}.png"
             page.screenshot(path=str(picture))
             assert 0 < picture.stat().st_size <= MAX_BYTES, (picture, picture.stat().st_size)
             context.close()
