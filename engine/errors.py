@@ -56,6 +56,7 @@ class Code(StrEnum):
     OWN_DEPARTMENT_REPORT = "own_department_report"
     OWN_TOKENS_ONLY = "own_tokens_only"
     CANNOT_MERGE_CUSTOMERS = "cannot_merge_customers"  # role
+    REPORT_STEP_FOR_ROLE = "report_step_for_role"  # role
     ASSIGN_NOT_ALLOWED = "assign_not_allowed"
     APPOINT_NOT_ALLOWED = "appoint_not_allowed"
     ADMIN_ONLY = "admin_only"
@@ -71,6 +72,7 @@ class Code(StrEnum):
     SURVEY_ANSWERED = "survey_answered"
     NO_SUGGESTION = "no_suggestion"
     MERGE_SAME_CUSTOMER = "merge_same_customer"
+    REPORT_STATE = "report_state"  # state (none, submitted, sent)
     DEACTIVATE_SELF = "deactivate_self"
     MIGRATION_REFUSED = "migration_refused"  # reasons (the MIGRATE_* refusals, as {code, params})
     # -- why one complaint cannot move to another model version (`engine.modelling.migration`); `state` is

@@ -25,6 +25,7 @@ from web import (
     present,
     public,
     remedies,
+    report_review,
     reports,
     search,
     security,
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.register_blueprint(customer.bp)
     app.register_blueprint(customer_records.bp)
     app.register_blueprint(remedies.bp)
+    app.register_blueprint(report_review.bp)
     app.register_blueprint(public.bp)
     app.register_blueprint(classification.bp)
     app.register_blueprint(modelling.bp)

@@ -50,6 +50,12 @@ MESSAGES = {
                      N_("Complaint %(reference)s (%(customer)s) was recorded as a %(level)s. Special cases are "
                         "reported to the general manager and the customer-service manager at once.")),
     "complaint_repeat": (N_("Your complaint %(reference)s"), REPEAT),
+    "report_submitted": (N_("%(report)s %(period)s submitted for your review"),
+                         N_("The agent team submitted the %(report)s of %(period)s. Please review and sign it on the "
+                            "reports page; it then goes to every department head.")),
+    "report_sent": (N_("%(report)s %(period)s from the general manager"),
+                    N_("The general manager reviewed and signed the %(report)s of %(period)s. Comments: %(comment)s "
+                       "Please read it on the reports page and acknowledge it.")),
     "responsible_named": (N_("[%(reference)s] You were named the responsible person"),
                           N_("The department head named you the person directly responsible for complaint "
                              "%(reference)s (%(customer)s). Cause found: %(cause)s")),
@@ -72,6 +78,8 @@ ROLE_NAMES = {"cs_manager": N_("Customer-service manager"), "general_manager": N
 TIMES = ("due", "deadline", "until")
 #: The levels the policy reports at once (`report_at_once` in workflows/policy.dmn), as the trade names them.
 LEVEL_NAMES = {"major": N_("major complaint"), "crisis": N_("crisis event")}
+#: The analysis reports, as the report page names them.
+REPORT_NAMES = {"week": N_("Weekly report"), "month": N_("Monthly report"), "year": N_("Yearly report")}
 
 
 def iso_duration(text: object) -> timedelta | None:
@@ -98,6 +106,8 @@ def render(kind: str, params: dict, locale: str, zone: tzinfo) -> tuple[str, str
         if values.get(name):
             values[name] = format_datetime(datetime.fromisoformat(values[name]), "yyyy-MM-dd HH:mm",
                                            tzinfo=zone, locale=locale)
+    if kind in ("report_submitted", "report_sent"):
+        values["report"] = catalogue.gettext(REPORT_NAMES.get(params.get("kind"), params.get("kind") or ""))
     if kind == "special_case":
         values["level"] = catalogue.gettext(LEVEL_NAMES.get(params.get("level"), params.get("level") or ""))
     subject, body = MESSAGES[kind]

@@ -89,6 +89,7 @@ TEXTS: dict[str, str] = {
     Code.OWN_DEPARTMENT_REPORT: N_("Department heads see their own department's report only."),
     Code.OWN_TOKENS_ONLY: N_("You can see and create API tokens only for yourself."),
     Code.CANNOT_MERGE_CUSTOMERS: N_("The role %(role)s cannot merge customer records."),
+    Code.REPORT_STEP_FOR_ROLE: N_("The role %(role)s does not take this step of the report."),
     Code.ASSIGN_NOT_ALLOWED: N_("Only the CS manager, the general manager and department heads (within their "
                                 "department) assign tasks."),
     Code.APPOINT_NOT_ALLOWED: N_("Only department heads appoint deputies."),
@@ -105,6 +106,7 @@ TEXTS: dict[str, str] = {
     Code.SURVEY_ANSWERED: N_("This survey was already answered."),
     Code.NO_SUGGESTION: N_("No category was suggested for this complaint."),
     Code.MERGE_SAME_CUSTOMER: N_("A customer record cannot be merged into itself."),
+    Code.REPORT_STATE: N_("Not possible now: the report's state is %(state)s."),
     Code.DEACTIVATE_SELF: N_("You cannot deactivate your own account."),
     Code.MIGRATION_REFUSED: N_("The complaint cannot move to this version."),
     Code.MIGRATE_CLOSED: N_("The complaint is closed."),

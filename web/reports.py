@@ -14,12 +14,12 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from engine import clock
-from engine.complaints import intake, reports
+from engine.complaints import intake, report_review, reports
 from engine.errors import Code, InvalidInput
-from engine.people.roles import DEPARTMENT_HEAD, DEPARTMENTS
+from engine.people.roles import DEPARTMENT_HEAD, DEPARTMENTS, GENERAL_MANAGER
 from forms.errors import FormCode
 from web import charts, labels
-from web.context import actor, reading_reports, state
+from web.context import actor, reading, reading_reports, state
 from web.i18n import tz
 from web.present import enum_label
 from web.spreadsheet import safe_row, sheet_row
@@ -262,8 +262,15 @@ def index():
     report, tables = _build()
     step = {"week": timedelta(days=7), "month": timedelta(days=32), "year": timedelta(days=366)}[report.kind]
     query = {"kind": report.kind, "department": report.department or ""}
+    with reading() as uow:  # the review's state is written here: read it from the main database, not a replica
+        review = report_review.state_of(uow.session, report.kind, report.period.first_day, tz()) \
+            if report.department is None else None
+        orders = report_review.volume_of(uow.session, report.kind, report.period.first_day)
     return render_template(
-        "reports/index.html", report=report, tables=tables, shown=shown, query=query,
+        "reports/index.html", report=report, tables=tables, shown=shown, query=query, review=review,
+        orders=orders, rate=report_review.complaint_rate(int(report.total.current or 0), orders),
+        may_submit=actor().role in report_review.SUBMITTERS, may_sign=actor().role == GENERAL_MANAGER,
+        may_keep_volumes=actor().role in report_review.VOLUME_KEEPERS,
         title=KIND_NAMES[report.kind], period=period_label(report.period), previous=period_label(report.previous),
         earlier=report.previous.first_day, later=report.period.first_day + step,
         kinds=KIND_NAMES, departments=labels.DEPARTMENTS,

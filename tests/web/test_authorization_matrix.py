@@ -271,6 +271,21 @@ MATRIX: dict[str, dict[str, Case]] = {
     # Merging the record into itself: refused as a conflict, nothing changes.
     "customers.merge": {"POST": page("/customers/1/merge", RECORDERS, (409,),
                                      body=lambda o: {"data": {"duplicate": "1"}})},
+    # --- the report's review: a blank summary / comment / volume is refused field by field (back to the report page)
+    "report_review.submit": {"POST": page("/reports/review/submit", frozenset({AGENT, CS_MANAGER}), (302,),
+                                          body=lambda o: {"data": {"kind": "month", "date": "2026-11-01"}})},
+    # Nothing submitted for the period: the general manager's signature is a conflict, nothing changes.
+    "report_review.sign": {"POST": page("/reports/review/sign", DECIDER, (409,),
+                                        body=lambda o: {"data": {"kind": "month", "date": "2026-11-01",
+                                                                 "comment": "同意"}})},
+    # Nothing was sent: acknowledging is a conflict for everyone (whose copy it would be is checked after).
+    "report_review.acknowledge": {"POST": page("/reports/review/acknowledge", STAFF, (409,),
+                                               body=lambda o: {"data": {"kind": "month", "date": "2026-11-01"}})},
+    "report_review.volume": {"POST": page("/reports/volume", frozenset({CS_MANAGER, GM, ADMIN}), (302,),
+                                          body=lambda o: {"data": {"kind": "month", "date": "2026-11-01"}})},
+    "report_review.import_volumes": {"POST": page("/reports/volumes/import", frozenset({CS_MANAGER, GM, ADMIN}),
+                                                  (302,), body=lambda o: {"data": {"kind": "month",
+                                                                                   "date": "2026-11-01"}})},
     # --- remedies: a remedy without its kind is refused field by field (back to the page), nothing recorded;
     # an unknown remedy of the complaint is a 404 for those who may change it.
     "remedies.add": {"POST": page("/complaints/{o.complaint}/remedies", CONTRIBUTORS, (302,),
