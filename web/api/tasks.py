@@ -9,8 +9,9 @@ from web.context import reading, writing
 
 
 @operation("/tasks", "GET", tag="tasks", summary="The caller's task list",
-           description="`mine`: assigned to the caller; `queue`: open to the caller's role (and department); "
-                       "`overdue`, `due_soon`: past or near their deadline.",
+           description="`mine`: assigned to the caller; `queue`: the caller's role's (and department's) pool, "
+                       "unclaimed or held by the caller; `overdue`, `due_soon`: past or near their deadline; "
+                       "`all`: every open task the caller sees.",
            query=schemas.TaskQuery, response=schemas.TaskPage)
 def list_tasks(query: dict):
     with reading() as uow:
