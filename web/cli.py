@@ -14,6 +14,7 @@ import click
 from engine.bootstrap import DEMO_PASSWORD, connect, init_system
 from engine.complaints import casework, intake
 from engine.complaints import tasks as task_work
+from engine.complaints.worklist import SCOPES
 from engine.config import load_settings
 from engine.db import UnitOfWork
 from engine.errors import Code, Conflict, Forbidden, InvalidInput, NotFound, ServiceError
@@ -244,7 +245,7 @@ def start(ctx: _Context, username: str, as_json: bool) -> None:
 
 @main.command()
 @click.option("--user", "username", help="Whose lists (default: all open tasks).")
-@click.option("--scope", type=click.Choice(["mine", "queue", "overdue", "due_soon"]), default="queue")
+@click.option("--scope", type=click.Choice(SCOPES), default="queue")
 @click.option("--page", default=1, type=int)
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
