@@ -47,7 +47,7 @@ ADD_LEGAL_REVIEW = """() => {
   const handOver = registry.get('hand_over');
   const gateway = modeling.createShape({ type: 'bpmn:ExclusiveGateway' }, { x: 900, y: 420 }, pool);
   modeling.updateProperties(gateway, { id: 'gw_counterfeit', name: '假货投诉? Counterfeit?' });
-  const task = modeling.createShape({ type: 'bpmn:UserTask' }, { x: 900, y: 1010 }, pool);
+  const task = modeling.createShape({ type: 'bpmn:UserTask' }, { x: 900, y: 2300 }, pool);
   modeling.updateProperties(task, { id: 'legal_review', name: '法务审核 Legal review' });
   modeling.reconnectEnd(registry.get('flow_route_department_to_hand_over'), gateway, { x: 900, y: 420 });
   const toReview = modeling.connect(gateway, task);
@@ -59,7 +59,8 @@ ADD_LEGAL_REVIEW = """() => {
   modeling.updateProperties(task, { extensionElements: bpmnFactory.create('bpmn:ExtensionElements', { values: [
     bpmnFactory.create('spiffworkflow:InstructionsForEndUser', { value: '请审核假货投诉：{{ description }}' }),
     bpmnFactory.create('spiffworkflow:Properties', { properties: [
-      property('formJsonSchemaFilename', 'forms/legal_review.schema.json'), property('title_en', 'Legal review')] }),
+      property('formJsonSchemaFilename', 'forms/legal_review.schema.json'), property('title_en', 'Legal review'),
+      property('untimed', '法务审核按案件而定')] }),
   ] }) });
   m.get('selection').select(toReview);
   return m.get('elementRegistry').get('legal_review').businessObject.lanes.map((l) => l.name);
