@@ -30,6 +30,7 @@ OUTCOMES = {
     "end_not_valid": _l("Not valid, customer answered"),
     "end_archived": _l("Handled and archived"),
     "end_closed_by_gm": _l("Closed by the general manager"),
+    "end_malicious": _l("Closed as harassment / malicious"),
 }
 
 CONTACT_CHANNELS = {
@@ -75,7 +76,7 @@ EVENTS = {
     "survey_answered": _l("The customer answered the satisfaction survey"),
     "customer_link_sent": _l("sent the customer's link by e-mail"),
     "customer_link_revoked": _l("revoked the customer's links"),
-    "customer_flagged": _l("The customer was flagged as a repeat complainant"),
+    "customer_flagged": _l("The customer was flagged"),
     "customer_merged": _l("merged a duplicate customer record"),
     "remedy_added": _l("started tracking a refund, return or claim"),
     "remedy_updated": _l("updated a refund, return or claim"),

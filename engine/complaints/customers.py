@@ -26,7 +26,7 @@ from engine.db import UnitOfWork, use_case
 from engine.errors import Code, Conflict, Forbidden, NotFound
 from engine.models import Complaint, Customer, ModelFile
 from engine.people.access import check_can_see_complaints, visible
-from engine.people.roles import INTAKE_ROLES, Actor
+from engine.people.roles import INTAKE_ROLES, SYSTEM, Actor
 from engine.workflow.functions import parse_duration
 from engine.workflow.model_xml import NS, ModelInvalid, parse_xml
 
@@ -322,3 +322,17 @@ def by_complaint(session: Session, complaint: Complaint) -> Customer | None:
         return None
     return survivor(session, session.get(Customer, complaint.customer_record_id))
 
+
+
+#: End events after which the customer is flagged, and with which flag (the model's harassment end).
+FLAG_ENDS = {"end_malicious": MALICIOUS}
+
+
+def flag_on_close(session: Session, complaint: Complaint, now: datetime) -> None:
+    """A complaint closed as harassment / malicious flags its customer (shown at intake, never blocking);
+    a repeat flag gives way to it."""
+    flag = FLAG_ENDS.get(complaint.outcome or "")
+    customer = by_complaint(session, complaint) if flag else None
+    if customer is not None and customer.flag != flag:
+        customer.flag, customer.flagged_at, customer.updated_at = flag, now, now
+        audit.record(session, complaint.id, SYSTEM, "customer_flagged", data={"customer": customer.id, "flag": flag})

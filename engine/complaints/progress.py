@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import audit
-from engine.complaints import deadlines, notifications, worklist
+from engine.complaints import customers, deadlines, notifications, worklist
 from engine.errors import Code, NotFound
 from engine.models import Complaint, WorkTask
 from engine.people.roles import SYSTEM
@@ -119,5 +119,6 @@ def _record(session: Session, complaint: Complaint, workflow, version: LoadedVer
         complaint.outcome = end
         complaint.closed_at = now
         audit.record(session, complaint.id, SYSTEM, "complaint_closed", data={"outcome": end})
+        customers.flag_on_close(session, complaint, now)
     complaint.state = store.dump_state(workflow)
     return open_rows

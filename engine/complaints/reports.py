@@ -34,6 +34,8 @@ REPORT_ROLES = (*LANE_ROLES, ADMIN)
 #: The policy decision's output that holds each level's first-response limit (an ISO 8601 duration).
 FIRST_RESPONSE_OUTPUT = "sla_first_response"
 TOP = 10
+#: The end event of harassment / malicious complaints (workflows/complaint_lifecycle.bpmn); reports count them.
+MALICIOUS_END = "end_malicious"
 #: The "all levels" row of the first-response table.
 ALL = "*"
 #: Reports cover these years (the previous period of the first must still be a real date).
@@ -177,6 +179,8 @@ class Report:
     timeline: list[Figure] = field(default_factory=list)
     #: Logistics complaints by sub-type (丢件/破损/延误/地址错误/少发/错发), most first.
     by_logistics_issue: list[Figure] = field(default_factory=list)
+    #: Complaints closed as harassment / malicious, by channel (their source), most first.
+    malicious_by_channel: list[Figure] = field(default_factory=list)
     #: The share of automatic category suggestions the agents kept at the validity check (engine.complaints.classify).
     suggestion_kept: Figure = field(default_factory=lambda: Figure(None, None))
 
@@ -238,6 +242,8 @@ def build_report(uow: UnitOfWork, actor: Actor, kind: str, day: date, tz: tzinfo
         top_causes=_top(session, Complaint.cause, now_period, before, department),
         top_products=_top(session, Complaint.product, now_period, before, department),
         by_logistics_issue=_top(session, Complaint.logistics_issue, now_period, before, department),
+        malicious_by_channel=_top(session, Complaint.channel, now_period, before, department,
+                                  Complaint.outcome == MALICIOUS_END),
         timeline=_timeline(cur_times, prev_times, now_period, before, tz),
         suggestion_kept=Figure(classify.kept_rate(session, now_period.start, now_period.end, department),
                                classify.kept_rate(session, before.start, before.end, department)),
@@ -448,17 +454,19 @@ def _repeats(session: Session, period: Period, department: str | None) -> list[R
     return [Repeat(contact=c, name=n or "", complaints=k) for c, n, k in rows]
 
 
-def _top(session: Session, column, period: Period, before: Period, department: str | None) -> list[Figure]:
-    """The values of `column` with the most new complaints in the period (with their previous counts)."""
+def _top(session: Session, column, period: Period, before: Period, department: str | None,
+         *only) -> list[Figure]:
+    """The values of `column` with the most new complaints in the period (with their previous counts);
+    `only`: further conditions on the complaints counted."""
     count = func.count()
     query = _scope(select(column, count).where(_in(Complaint.received_at, period), column.is_not(None),
-                                                column != ""), department)
+                                                column != "", *only), department)
     top = session.execute(query.group_by(column).order_by(count.desc(), column).limit(TOP)).all()
     if not top:
         return []
     keys = [k for k, _n in top]
     earlier = dict(session.execute(_scope(select(column, count).where(
-        _in(Complaint.received_at, before), column.in_(keys)), department).group_by(column)).all())
+        _in(Complaint.received_at, before), column.in_(keys), *only), department).group_by(column)).all())
     return [Figure(n, earlier.get(k, 0), key=k) for k, n in top]
 
 

@@ -1,0 +1,58 @@
+"""Harassment and malicious complaints (issue 17): the verdict needs evidence, goes to the CS manager's review
+queue, ends at its own end with the complainant flagged (shown at intake, not blocked), and the reports count
+them by source."""
+from __future__ import annotations
+
+from datetime import date
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from engine.complaints import reports
+from engine.db import UnitOfWork
+from engine.errors import InvalidInput
+from engine.models import Complaint, Customer
+from tests.lifecycle import open_task, start, step
+from tests.web.conftest import text_of
+
+VERDICT = {"valid": False, "validity_reason": "同一号码一天来电 20 次辱骂", "is_malicious": True,
+           "malicious_evidence": "通话录音 3 段（已上传）"}
+
+
+def test_the_verdict_needs_evidence(system):
+    complaint_id = start(system).complaint_id
+    with pytest.raises(InvalidInput) as refused:
+        step(system, complaint_id, "judge_validity", **dict(VERDICT, malicious_evidence=""))
+    assert "malicious_evidence" in refused.value.errors
+
+
+def test_confirmed_harassment_ends_apart_flags_the_customer_and_is_reported(system, login):
+    complaint_id = start(system, customer_contact="13911112222", channel="online_chat").complaint_id
+    step(system, complaint_id, "judge_validity", **VERDICT)
+    review = open_task(system, complaint_id)
+    assert (review.name, review.role) == ("review_malicious", "cs_manager")
+    step(system, complaint_id, "review_malicious", user="cs_manager", malicious_confirmed=True,
+         malicious_action="blocked", review_note="录音属实")
+    with UnitOfWork(system.db, write=False) as uow:
+        complaint = uow.session.get(Complaint, complaint_id)
+        assert (complaint.status, complaint.outcome) == ("closed", "end_malicious")
+        assert uow.session.get(Customer, complaint.customer_record_id).flag == "malicious"
+    # Not blocked: the same customer can complain again, and the agent sees the flag while typing.
+    again = start(system, customer_contact="139 1111 2222").complaint_id
+    assert again
+    found = login("agent1").get("/customers/lookup?contact=13911112222").get_json()["customer"]
+    assert found["flag"] == "malicious"
+    with UnitOfWork(system.db, write=False) as uow:
+        report = reports.build_report(uow, system.actor("gm"), "month", date(2026, 11, 23), ZoneInfo("Asia/Shanghai"))
+    assert [(f.key, f.current) for f in report.malicious_by_channel] == [("online_chat", 1)]
+    page = text_of(login("gm", locale="en").get("/reports?kind=month&date=2026-11-23"))
+    assert "Harassment / malicious complaints by source" in page
+
+
+def test_not_confirmed_goes_back_to_be_judged(system):
+    complaint_id = start(system).complaint_id
+    step(system, complaint_id, "judge_validity", **VERDICT)
+    step(system, complaint_id, "review_malicious", user="cs_manager", malicious_confirmed=False, review_note="证据不足")
+    assert open_task(system, complaint_id).name == "judge_validity"
+    step(system, complaint_id, "judge_validity")  # valid after all: handled as usual
+    assert open_task(system, complaint_id).name == "hand_over"
