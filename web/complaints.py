@@ -196,10 +196,11 @@ def upload(complaint_id: int):
 #: Kinds shown in the page itself (their content was sniffed at upload, `evidence.sniff`); never SVG or
 #: HTML, which could run script: those kinds are not accepted at all, and anything else downloads.
 INLINE_KINDS = {"jpg", "png", "gif", "webp", "pdf", "mp3", "m4a", "wav", "mp4"}
-#: The policy of a file shown inline: nothing in it may load or run anything; only this site may frame it
-#: (the PDF preview on the complaint page).
-INLINE_CSP = "default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'; " \
-             "frame-ancestors 'self'"
+#: The policy of a file shown inline: nothing in it loads or runs anything else. Pictures, audio and video are
+#: sandboxed and never framed; a PDF may be framed by this site only (its preview on the complaint page; the
+#: browser's PDF viewer does not run in a sandbox).
+INLINE_CSP = "default-src 'none'; img-src 'self'; media-src 'self'; sandbox"
+PDF_CSP = "default-src 'none'; frame-ancestors 'self'"
 
 
 @bp.get("/evidence/<evidence_id>/view")
@@ -214,8 +215,11 @@ def view_file(evidence_id: str):
                          download_name=evidence.download_name(row), max_age=0, etag=False, conditional=True)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
-    response.headers["Content-Security-Policy"] = INLINE_CSP
-    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    if row.kind == "pdf":
+        response.headers["Content-Security-Policy"] = PDF_CSP
+        response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    else:
+        response.headers["Content-Security-Policy"] = INLINE_CSP
     return response
 
 

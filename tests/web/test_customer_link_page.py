@@ -79,7 +79,8 @@ def test_evidence_is_named_and_previewed_inline_only_for_safe_kinds(system, logi
     assert rows["破损.png"] not in page.replace(f"/evidence/{rows['破损.png']}", "")  # never the id as text
     image = agent.get(f"/evidence/{rows['破损.png']}/view")
     assert image.headers["Content-Type"] == "image/png" and image.headers["Content-Disposition"].startswith("inline")
-    assert image.headers["X-Content-Type-Options"] == "nosniff"
+    assert image.headers["X-Content-Type-Options"] == "nosniff" and image.headers["X-Frame-Options"] == "DENY"
+    assert "sandbox" in image.headers["Content-Security-Policy"]
     pdf = agent.get(f"/evidence/{rows['合同.pdf']}/view")
     assert pdf.headers["Content-Disposition"].startswith("inline")
     assert "frame-ancestors 'self'" in pdf.headers["Content-Security-Policy"]

@@ -150,6 +150,6 @@ def test_migration_refusals_are_worded_on_the_version_page(system, login):
     step(system, at_hand_over, "judge_validity")
     lane = deploy(system, with_lane("hand_over", "agent", "cs_manager"))
     owner = login("owner", "zh")
-    assert "待处理的任务 hand_over 在新版本中有改动（lane）。" in text_of(owner.get(f"/models/versions/{lane}"))
+    assert "待处理的任务 hand_over 在新版本中有改动（泳道）。" in text_of(owner.get(f"/models/versions/{lane}"))
     moved = owner.post(f"/models/versions/{lane}/migrate", data={"complaint_id": at_hand_over})
-    assert "待处理的任务 hand_over 在新版本中有改动（lane）。" in text_of(owner.get(moved.location))
+    assert "待处理的任务 hand_over 在新版本中有改动（泳道）。" in text_of(owner.get(moved.location))
