@@ -47,7 +47,8 @@ ADD_LEGAL_REVIEW = """() => {
   const handOver = registry.get('hand_over');
   const gateway = modeling.createShape({ type: 'bpmn:ExclusiveGateway' }, { x: 900, y: 420 }, pool);
   modeling.updateProperties(gateway, { id: 'gw_counterfeit', name: '假货投诉? Counterfeit?' });
-  const task = modeling.createShape({ type: 'bpmn:UserTask' }, { x: 900, y: 2300 }, pool);
+  const gmLane = registry.get('lane_general_manager');  // wherever the layout puts it
+  const task = modeling.createShape({ type: 'bpmn:UserTask' }, { x: 900, y: gmLane.y + gmLane.height / 2 }, pool);
   modeling.updateProperties(task, { id: 'legal_review', name: '法务审核 Legal review' });
   modeling.reconnectEnd(registry.get('flow_route_department_to_hand_over'), gateway, { x: 900, y: 420 });
   const toReview = modeling.connect(gateway, task);
