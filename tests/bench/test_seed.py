@@ -1,6 +1,7 @@
 """The load test's seeding tool makes complaints the engine can work like any other, on both backends."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from bench.seed import DEMO_HEADS, add_staff, bench_staff, load_templates, make_templates, seed_complaints
@@ -10,6 +11,8 @@ from engine.models import AuditEvent, Complaint, Timer, WorkTask
 from tests.lifecycle import ANSWERS, WORKER, start
 
 CLONES = 300
+
+pytestmark = pytest.mark.slow  # the load benchmark's tools, seeding hundreds of complaints
 
 
 def _count(system, query) -> int:
