@@ -204,7 +204,7 @@ def record_decided(session: Session, complaint: Complaint, work: WorkTask, schem
                      data={"kind": entry.kind, "person": person_name, "amount": entry.amount,
                            "reason": entry.reason})
         if person_id is not None:  # the person penalised is told, with the reason ("告知并警示")
-            notifications.notify(session, [session.get(User, person_id)], "penalty_decided",
+            notifications.notify(session, [session.get_one(User, person_id)], "penalty_decided",
                                  f"{work.id}:{entry.kind}", dict(task_params(complaint, work), amount=entry.amount,
                                                                  reason=entry.reason or ""), complaint.id)
     return entries

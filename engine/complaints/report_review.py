@@ -227,6 +227,6 @@ def import_volumes(uow: UnitOfWork, actor: Actor, text: str, tz: tzinfo) -> int:
             errors[name] = [error(FormCode.BAD_FORMAT, format="kind,day,orders")]
     if errors:
         raise InvalidInput(errors)
-    for kind, first_day, orders in parsed:
-        _store(uow.session, actor, kind, first_day, orders)
+    for kind, first_day, count in parsed:
+        _store(uow.session, actor, kind, first_day, count)
     return len(parsed)
