@@ -35,6 +35,7 @@ ANSWERS = {
     "gm_review": {"gm_signature": "周强", "lessons_learnt": "加强包装"},
     "gm_decide": {"decision": "close", "decision_reason": "已尽力"},
     "review_malicious": {"malicious_confirmed": True, "review_note": "证据属实"},
+    "answer_request": {"answer_channel": "phone", "answer_text": "已答复"},
 }
 
 #: Who works each task in the demo data (department heads for the logistics department).
@@ -42,7 +43,7 @@ WORKER = {
     "judge_validity": "agent1", "reply_not_valid": "agent1", "hand_over": "agent1", "follow_up": "agent1",
     "analyse_and_propose": "head_logistics", "implement_solution": "head_logistics",
     "approve_solution": "gm", "gm_review": "gm", "gm_decide": "gm", "cs_sign_off": "cs_manager",
-    "review_malicious": "cs_manager",
+    "review_malicious": "cs_manager", "answer_request": "agent1",
 }
 
 

@@ -31,6 +31,7 @@ OUTCOMES = {
     "end_archived": _l("Handled and archived"),
     "end_closed_by_gm": _l("Closed by the general manager"),
     "end_malicious": _l("Closed as harassment / malicious"),
+    "end_answered": _l("Suggestion or enquiry answered"),
 }
 
 CONTACT_CHANNELS = {

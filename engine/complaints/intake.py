@@ -136,6 +136,10 @@ def _checked(form: TaskMeta | None, intake: Any) -> dict:
             errors[name] = [error(FormCode.REQUIRED)]
     if errors:
         raise InvalidInput(errors)
+    if form is not None:  # the model's conditions read these (e.g. request_type): an omitted field has its default
+        for name, prop in form.form.properties.items():
+            if name not in data and isinstance(prop, dict) and "default" in prop:
+                data[name] = prop["default"]
     return data
 
 

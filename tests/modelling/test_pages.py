@@ -60,7 +60,7 @@ def test_the_editor_shows_the_draft(owner):
     page = text_of(owner.get(DRAFT))
     assert "Modeller · complaint_lifecycle" in page and "started from version 1" in page
     config = json.loads(page.split('id="modeller-config">')[1].split("</script>")[0])
-    assert config["bpmnFiles"] == [BPMN] and config["decisions"] == ["policy", "routing"]
+    assert config["bpmnFiles"] == [BPMN] and config["decisions"] == ["customer_policy", "policy", "routing"]
     assert "forms/hand_over.schema.json" in config["formFiles"]
     assert owner.get(f"{DRAFT}/files/{BPMN}").get_data(as_text=True).startswith("<?xml")
 

@@ -12,6 +12,7 @@ from engine.complaints import reports
 from engine.db import UnitOfWork
 from engine.errors import InvalidInput
 from engine.models import Complaint, Customer
+from tests.conftest import START
 from tests.lifecycle import open_task, start, step
 from tests.web.conftest import text_of
 
@@ -56,3 +57,15 @@ def test_not_confirmed_goes_back_to_be_judged(system):
     assert open_task(system, complaint_id).name == "judge_validity"
     step(system, complaint_id, "judge_validity")  # valid after all: handled as usual
     assert open_task(system, complaint_id).name == "hand_over"
+
+
+def test_an_enquiry_is_answered_outside_the_complaint_flow(system, login):
+    enquiry = start(system, request_type="enquiry", description="请问七天无理由退货从哪天算起？").complaint_id
+    task = open_task(system, enquiry)
+    assert task.name == "answer_request"
+    assert (task.due_at - START).total_seconds() == 24 * 3600  # the policy's reply limit: 24 hours
+    step(system, enquiry, "answer_request", user="agent1", answer_channel="phone", answer_text="签收次日起 7 天")
+    with UnitOfWork(system.db, write=False) as uow:
+        assert uow.session.get(Complaint, enquiry).outcome == "end_answered"
+    # A complaint without a type is a complaint (the form's default).
+    assert open_task(system, start(system).complaint_id).name == "judge_validity"
