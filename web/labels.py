@@ -82,6 +82,7 @@ EVENTS = {
     "remedy_added": _l("started tracking a refund, return or claim"),
     "remedy_updated": _l("updated a refund, return or claim"),
     "responsible_named": _l("named the directly responsible person"),
+    "passed_to_agent": _l("recorded the complaint and passed it to the agents to follow"),
     "special_case_reported": _l("Reported at once to the general manager and the customer-service manager"),
     "penalty_decided": _l("decided a deduction at %(task)s"),
     "complaint_migrated": _l("moved the complaint to a newer version of the process model"),

@@ -50,6 +50,9 @@ MESSAGES = {
                      N_("Complaint %(reference)s (%(customer)s) was recorded as a %(level)s. Special cases are "
                         "reported to the general manager and the customer-service manager at once.")),
     "complaint_repeat": (N_("Your complaint %(reference)s"), REPEAT),
+    "follow_up_needed": (N_("[%(reference)s] To follow: recorded by %(recorder)s"),
+                         N_("%(recorder)s recorded complaint %(reference)s (%(customer)s). It waits in the agents' "
+                            "queue: please take it up and follow it.")),
     "report_submitted": (N_("%(report)s %(period)s submitted for your review"),
                          N_("The agent team submitted the %(report)s of %(period)s. Please review and sign it on the "
                             "reports page; it then goes to every department head.")),

@@ -12,12 +12,21 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from engine import audit, clock
-from engine.complaints import classify, customer_link, customers, deadlines, evidence, idempotency, progress
+from engine.complaints import (
+    classify,
+    customer_link,
+    customers,
+    deadlines,
+    evidence,
+    idempotency,
+    notifications,
+    progress,
+)
 from engine.complaints.tasks import StepResult, step_result
 from engine.config import Settings
 from engine.db import UnitOfWork, use_case
 from engine.errors import Code, InvalidInput, NotFound
-from engine.models import Complaint
+from engine.models import Complaint, User
 from engine.people.access import check_can_record
 from engine.people.roles import AGENT, Actor
 from engine.workflow import runtime
@@ -99,6 +108,8 @@ def record_complaint(uow: UnitOfWork, settings: Settings, actor: Actor, intake: 
                      data={"customer": customer.id, "flag": customers.REPEAT})
     result = step_result(session, complaint, progress.record(session, complaint, workflow, version, now))
     deadlines.alert_at_intake(session, complaint)
+    if actor.role != AGENT and actor != customer_link.CUSTOMER:
+        _pass_to_agents(session, actor, complaint)
     rules = classify.rules_of_version(session, version_row.id)
     classify.record(session, complaint, classify.suggest(rules, data), applied=classified)
     if evidence_ids:
@@ -141,6 +152,21 @@ def _checked(form: TaskMeta | None, intake: Any) -> dict:
             if name not in data and isinstance(prop, dict) and "default" in prop:
                 data[name] = prop["default"]
     return data
+
+
+def _pass_to_agents(session, actor: Actor, complaint: Complaint) -> None:
+    """Someone other than an agent heard the grievance and recorded it ("…反馈于回访专员跟进"): its first task waits
+    in the agents' shared queue, and every agent is told to take it up (跟进); audited `passed_to_agent`."""
+    agents = notifications.users_for(session, AGENT)
+    notifications.notify(session, agents, "follow_up_needed", str(complaint.id),
+                         {"reference": complaint.reference, "customer": complaint.customer_name,
+                          "recorder": _name(session, actor)}, complaint.id)
+    audit.record(session, complaint.id, actor, "passed_to_agent", data={"recorder_role": actor.role})
+
+
+def _name(session, actor: Actor) -> str:
+    user = session.get(User, actor.id) if actor.id is not None else None
+    return (user.display_name if user is not None and user.display_name else actor.username)
 
 
 def _replay(stored: idempotency.Stored) -> Recorded:

@@ -6,7 +6,7 @@ from sqlalchemy import ColumnElement, false, true
 
 from engine.errors import Code, Forbidden
 from engine.models import Complaint
-from engine.people.roles import DEPARTMENT_HEAD, GENERAL_MANAGER, INTAKE_ROLES, LANE_ROLES, PROCESS_OWNER, Actor
+from engine.people.roles import DEPARTMENT_HEAD, GENERAL_MANAGER, LANE_ROLES, PROCESS_OWNER, RECORDING_ROLES, Actor
 
 
 def visible_department(actor: Actor) -> str | None:
@@ -46,7 +46,7 @@ def visible(actor: Actor) -> ColumnElement[bool]:
 
 def may_record(actor: Actor) -> bool:
     """May the actor record a new complaint?"""
-    return actor.role in INTAKE_ROLES
+    return actor.role in RECORDING_ROLES
 
 
 def check_can_record(actor: Actor) -> None:

@@ -13,8 +13,11 @@ ADMIN = "admin"
 #: Roles that work on complaints; every user task's lane must be one of these.
 LANE_ROLES = (AGENT, DEPARTMENT_HEAD, CS_MANAGER, GENERAL_MANAGER)
 ROLES = (*LANE_ROLES, PROCESS_OWNER, ADMIN)
-#: Roles that may record a new complaint.
+#: The customer-service desk's own roles (classification decisions, customer records).
 INTAKE_ROLES = (AGENT, CS_MANAGER)
+#: Who may record a complaint: anyone on the desk who hears a grievance ("其他工作人员…及时记录"); when the recorder
+#: is not an agent, the agents are told to take it up (跟进, engine.complaints.intake).
+RECORDING_ROLES = LANE_ROLES
 #: Roles that see every complaint (the others see their department's or their own).
 OVERSEER_ROLES = (CS_MANAGER, GENERAL_MANAGER, ADMIN)
 #: Roles that assign any task to a named colleague (department heads: within their department).

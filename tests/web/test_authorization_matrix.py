@@ -66,6 +66,8 @@ READERS = SEARCHERS - {OTHER_HEAD}
 CONTRIBUTORS = frozenset({AGENT, HEAD, CS_MANAGER, GM})
 #: May record a complaint (engine.people.roles.INTAKE_ROLES).
 RECORDERS = frozenset({AGENT, CS_MANAGER})
+#: May record a new complaint (engine.people.roles.RECORDING_ROLES): anyone who hears a grievance.
+STAFF_RECORDERS = CONTRIBUTORS | {OTHER_HEAD}
 #: May work the open task, `analyse_and_propose` of the logistics department.
 HOLDER = frozenset({HEAD})
 #: Decides deferral requests.
@@ -251,8 +253,8 @@ MATRIX: dict[str, dict[str, Case]] = {
                            "POST": page("/account/password", STAFF, (422,), body=lambda o: {"data": {
                                "current": "not-the-password", "password": "matrix-pass-2026"}})},
     # --- complaints -----------------------------------------------------------------------------------
-    "complaints.new": {"GET": page("/complaints/new", RECORDERS),
-                       "POST": page("/complaints/new", RECORDERS, (302,), body=lambda o: {"data": INTAKE})},
+    "complaints.new": {"GET": page("/complaints/new", STAFF_RECORDERS),
+                       "POST": page("/complaints/new", STAFF_RECORDERS, (302,), body=lambda o: {"data": INTAKE})},
     "complaints.show": {"GET": page("/complaints/{o.complaint}", READERS)},
     "complaints.model": {"GET": page("/complaints/{o.complaint}/model.bpmn", READERS)},
     "complaints.comment": {"POST": page("/complaints/{o.complaint}/comments", CONTRIBUTORS, (302,),
@@ -365,7 +367,8 @@ MATRIX: dict[str, dict[str, Case]] = {
     "api.unknown": {method: api("/api/v1/no-such-resource", PUBLIC, (404,))
                     for method in ("GET", "POST", "PUT", "PATCH", "DELETE")},
     "api.list_complaints": {"GET": api("/api/v1/complaints", SEARCHERS)},  # scoped like the search page
-    "api.create_complaint": {"POST": api("/api/v1/complaints", RECORDERS, (201,), body=lambda o: {"json": INTAKE})},
+    "api.create_complaint": {"POST": api("/api/v1/complaints", STAFF_RECORDERS, (201,),
+                                         body=lambda o: {"json": INTAKE})},
     "api.intake_form": {"GET": api("/api/v1/complaints/form", STAFF)},
     "api.get_complaint": {"GET": api("/api/v1/complaints/{o.complaint}", READERS)},
     "api.list_tasks": {"GET": api("/api/v1/tasks?scope=queue", STAFF)},
