@@ -151,7 +151,7 @@ SAMPLE = {"reference": "TS20261123-000001", "customer": "顾客甲", "task": "�
           "deadline": "2026-11-23T09:00:00+00:00", "until": "2026-11-24T09:00:00+00:00", "amount": 80,
           "requester": "王芳", "reason": "顾客电话无人接听", "note": "", "level": "major",
           "escalated_to": "general_manager", "cause": "运输途中挤压", "period": "2026-11", "kind": "month",
-          "comment": "同意",
+          "comment": "同意", "recorder": "张伟",
           "link": "https://example.com/c/abc", "days": 90, "first_response": "PT30M"}
 
 
@@ -159,9 +159,9 @@ SAMPLE = {"reference": "TS20261123-000001", "customer": "顾客甲", "task": "�
 def test_every_notification_speaks_one_language(kind):
     zone = ZoneInfo("Asia/Shanghai")
     subject, body = mail.render(kind, SAMPLE, "zh", zone)
-    assert english_in([subject, body], {"顾客甲", "王芳"}) == set(), (subject, body)
+    assert english_in([subject, body], {"顾客甲", "王芳", "张伟"}) == set(), (subject, body)
     subject_en, body_en = mail.render(kind, SAMPLE, "en", zone)
-    typed = {"顾客甲", "王芳", "顾客电话无人接听", "运输途中挤压", "同意"}
+    typed = {"顾客甲", "王芳", "顾客电话无人接听", "运输途中挤压", "同意", "张伟"}
     assert chinese_in([subject_en, body_en], typed) == set(), (subject_en, body_en)
     if "%(task)s" in mail.MESSAGES[kind][0]:
         assert "总经理审阅签字" in subject and "GM reviews and signs" in subject_en
