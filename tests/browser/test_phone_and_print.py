@@ -73,6 +73,7 @@ def test_every_page_of_every_role_fits_a_phone(system, live_server, browser):
 
     cid, task = _complaint(system, upload)
     problems = {}
+    customer_pages = []
     for user, extra in EXTRA.items():
         context = browser.new_context(locale="zh-CN", viewport=PHONE)
         page = sign_in(context, live_server, user)
@@ -96,8 +97,14 @@ def test_every_page_of_every_role_fits_a_phone(system, live_server, browser):
             untranslated = re.findall("\u27e6[^\u27e7]*\u27e7", page.content())  # text without a catalogue entry
             if untranslated:
                 problems[f"{user} {url} untranslated"] = untranslated
+            if url.endswith("/customer-link"):  # the customer's own page and its 404, as the customer sees them
+                link = page.input_value("#customer-link").removeprefix(system.settings.public_base_url)
+                urls += [link, link + "x"]
+            if url.startswith("/c/"):
+                customer_pages.append(page.title())
         context.close()
     assert problems == {}
+    assert len(customer_pages) == 2 and customer_pages[0] != customer_pages[1]  # the status page, the 404
 
 
 #: A4's width less the print view's side margins (14 mm each), in CSS pixels.
