@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -56,7 +57,10 @@ def test_week_and_year_and_print_view(login, data):
     gm = login("gm")
     assert "周报" in text_of(gm.get("/reports?kind=week&date=2026-11-18"))
     printable = text_of(gm.get("/reports?kind=year&date=2026-11-18&print=1"))
-    assert "年报" in printable and 'class="top"' not in printable and "@media print" in printable
+    assert "年报" in printable and 'class="top"' not in printable and 'class="printable"' in printable
+    # The print rules live in the stylesheets the page links (the CSP allows no inline styles).
+    sheets = re.findall(r'<link rel="stylesheet" href="([^"]+)"', printable)
+    assert any("@media print" in gm.get(sheet).get_data(as_text=True) for sheet in sheets), sheets
 
 
 def test_csv_export(login, data):

@@ -46,7 +46,7 @@ def test_the_shipped_model_is_valid(bundle):
     (">valid == True<", ">valid == = True<", "flow_valid", "condition"),
     (">valid == True<", ">=valid = true<", "flow_valid", "FEEL"),
     (">valid == True<", ">__import__('os').system('id')<", "flow_valid", "condition"),
-    (">round = round + 1<", ">import os<", "next_round", "script"),
+    (">round = round + 1\n", ">import os\n", "next_round", "script"),
     ('attachedToRef="judge_validity"', 'attachedToRef="nowhere"', "judge_validity_warning", "attachedToRef"),
     ('targetRef="hand_over"', 'targetRef="missing_node"', None, "missing element"),
     ("<spiffworkflow:calledDecisionId>routing<", "<spiffworkflow:calledDecisionId>nowhere<",
@@ -55,7 +55,7 @@ def test_the_shipped_model_is_valid(bundle):
     ('value="forms/hand_over.schema.json"', 'value="../../etc/passwd.schema.json"', "hand_over", "form file"),
     ('<bpmn:lane id="lane_cs_manager" name="cs_manager">', '<bpmn:lane id="lane_cs_manager" name="janitor">',
      "cs_sign_off", "lane 'janitor'"),
-    ("duration_fraction(sla_first_response, warning_ratio)", "sla_first_response +",
+    ("warning(received_at, sla_first_response, warning_ratio, basis_first_response)", "sla_first_response +",
      "judge_validity_warning", "timer"),
 ])
 def test_bad_models_are_refused_with_element_and_line(bundle, old, new, element, message):
