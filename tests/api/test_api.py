@@ -106,7 +106,7 @@ def test_idempotency_key_creates_once(system, api):
 def test_create_complaint_errors(system, api):
     body = problem(api("agent1").post("/api/v1/complaints", json={"customer_name": "", "level": "huge"}), 422)
     assert {"customer_contact", "level"} <= set(body["errors"])
-    problem(api("gm").post("/api/v1/complaints", json=INTAKE), 403)
+    problem(api("owner").post("/api/v1/complaints", json=INTAKE), 403)
     assert count(system, Complaint) == 0
 
 
