@@ -1,5 +1,9 @@
-"""The complaint desk: recording complaints (`intake`) and working their tasks (`tasks`), what follows a workflow
-step and the lock-load-change-record sequence every step goes through (`progress`), the task lists (`worklist`),
-deadlines and the timer worker (`deadlines`, `timers`), deferral requests, evidence, notes, contacts and the staff
-pages' views (`casework`), half-filled forms (`form_drafts`), the customer's link and survey
-(`customer_link`), notifications and the outbox (`notifications`, `inbox`), search, reports and idempotency keys."""
+"""The complaint desk. Recording: `intake` (the one use case every entry point calls), `self_service` (the public
+form and e-mail, `mail_intake` reads the mailbox), `classify` (the first classification), `customers` (the customer
+record, repeats, flags). Working: `tasks`, `progress` (what follows a workflow step; `locked_case` is the
+lock-load-change-record sequence every step goes through), `worklist` (task lists), `desk` (the first page),
+`rounds` (answers by round for the forms), `form_drafts`, `casework` (notes, contacts, the staff pages' views),
+`evidence`, `remedies` (refunds, returns, courier claims), `responsible` (the responsible person), `deferrals`.
+Time: `deadlines` (warnings, breaches, the penalty ledger) and `timers` (the batched timer worker). The customer:
+`customer_link` (private link and survey). Telling people: `notifications` (the outbox) and `inbox`. Reading:
+`search`, `reports`, `report_review` (GM review and the departments' acknowledgement). `idempotency` keys."""
