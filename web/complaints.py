@@ -94,7 +94,7 @@ def _complaint_page(complaint_id: int, comment_form: CommentForm, contact_form: 
                     evidence_errors: FieldErrors, status: int = 200):
     with reading() as uow:
         view = casework.complaint_view(uow, actor(), complaint_id)
-        remedy_list, return_check = remedies.remedies_view(uow, actor(), complaint_id, tz())
+        shown = remedies.remedies_view(uow, actor(), complaint_id, tz())
     if contact_form.contacted_at.data is None and not contact_form.errors:
         now = clock.now().astimezone(tz())
         contact_form.contacted_at.data = now.replace(second=0, microsecond=0, tzinfo=None)
@@ -104,7 +104,8 @@ def _complaint_page(complaint_id: int, comment_form: CommentForm, contact_form: 
         contact_form=contact_form, evidence_errors=field_errors(evidence_errors).get("evidence", []),
         completed=sorted(set(view.completed_tasks)),
         current=sorted({t.row.name for t in view.open_tasks}),
-        remedy_list=remedy_list, return_check=return_check, remedy_states=remedies.STATES,
+        remedy_list=shown.remedies, return_check=shown.return_check, review_window=shown.review,
+        remedy_states=remedies.STATES,
     ), status
 
 

@@ -7,7 +7,7 @@ the claim against the courier — is recorded here by whoever works on the compl
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -36,6 +36,10 @@ WITH_AMOUNT = (REFUND, COURIER_CLAIM)
 WITH_WAYBILL = (RETURN, RESHIPMENT)
 #: 七天无理由退货: a return asked for within this many days of delivery needs no reason.
 NO_REASON_DAYS = 7
+#: 中差评: a buyer can change a review within this many days after 交易成功.
+REVIEW_WINDOW_DAYS = 15
+#: The intake category of complaints about a review (评价).
+REVIEW_CATEGORY = "review"
 MAX_AMOUNT = Decimal("1000000")
 MAX_WAYBILL = 60
 MAX_NOTE = 2000
@@ -62,6 +66,28 @@ def no_reason_return(delivered_on: date | str | None, received: datetime, tz) ->
             return None
     days = (received.astimezone(tz).date() - delivered_on).days
     return ReturnCheck(delivered_on=delivered_on, days=days, eligible=0 <= days <= NO_REASON_DAYS)
+
+
+@dataclass(frozen=True)
+class ReviewWindow:
+    """Until when a bad review can still be changed (the last day), and the days left today (< 0: closed)."""
+
+    last_day: date
+    days_left: int
+
+
+def review_window(trade_completed_on: date | str | None, today: date) -> ReviewWindow | None:
+    """The 15-day window after 交易成功 in which the customer can change a bad review; None when the date is
+    unknown. The handling of a bad review must be done before it closes."""
+    if isinstance(trade_completed_on, str):
+        try:
+            trade_completed_on = date.fromisoformat(trade_completed_on)
+        except ValueError:
+            return None
+    if not trade_completed_on:
+        return None
+    last_day = trade_completed_on + timedelta(days=REVIEW_WINDOW_DAYS)
+    return ReviewWindow(last_day=last_day, days_left=(last_day - today).days)
 
 
 def _complaint(session: Session, complaint_id: int) -> Complaint:
@@ -185,10 +211,23 @@ def of_complaint(session: Session, complaint_id: int) -> list[Remedy]:
 
 
 @use_case
-def remedies_view(uow: UnitOfWork, actor: Actor, complaint_id: int, tz) -> tuple[list[Remedy], ReturnCheck | None]:
-    """What the complaint page shows: the remedies and the 7-day no-reason return check."""
+def remedies_view(uow: UnitOfWork, actor: Actor, complaint_id: int, tz) -> RemediesView:
+    """What the complaint page shows: the remedies, the 7-day no-reason return check and, for a complaint about a
+    review, the window in which the review can still be changed."""
     complaint = _complaint(uow.session, complaint_id)
     check_can_view(actor, complaint)
-    check = no_reason_return((complaint.variables or {}).get("delivered_on"), complaint.received_at, tz)
-    return of_complaint(uow.session, complaint_id), check
+    variables = complaint.variables or {}
+    check = no_reason_return(variables.get("delivered_on"), complaint.received_at, tz)
+    window = review_window(variables.get("trade_completed_on"), clock.now().astimezone(tz).date()) \
+        if complaint.category == REVIEW_CATEGORY else None
+    return RemediesView(of_complaint(uow.session, complaint_id), check, window)
+
+
+@dataclass(frozen=True)
+class RemediesView:
+    """The complaint page's remedies section."""
+
+    remedies: list[Remedy]
+    return_check: ReturnCheck | None
+    review: ReviewWindow | None
 

@@ -7,10 +7,12 @@ from datetime import date
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
 
 from engine.complaints import reports
 from engine.db import UnitOfWork
+from engine.errors import InvalidInput
 from engine.models import AuditEvent, Complaint, Remedy
 from tests.lifecycle import start, step
 from tests.web.conftest import text_of
@@ -127,3 +129,21 @@ def test_logistics_sub_types_are_counted_in_the_report(system, login):
     assert [(f.key, f.current) for f in report.by_logistics_issue] == [("damaged", 2), ("lost", 1)]
     html = text_of(login("gm", locale="zh").get("/reports?kind=month&date=2026-11-23"))
     assert "物流问题类型" in html and "破损" in html and "丢件" in html
+
+
+def test_bad_review_window_and_outcome(system, login):
+    review = start(system, category="review", trade_completed_on="2026-11-13").complaint_id  # closes 11-28
+    agent = login("agent1", locale="en")
+    assert "Bad review: it can be changed until 2026-11-28 (5 day(s) left)." in text_of(
+        agent.get(f"/complaints/{review}"))
+    old = start(system, category="review", trade_completed_on="2026-11-01").complaint_id
+    assert "the 15-day window closed on 2026-11-16" in text_of(agent.get(f"/complaints/{old}"))
+    assert 'id="review-window"' not in text_of(agent.get(f"/complaints/{start(system).complaint_id}"))
+    for name in ("judge_validity", "hand_over", "analyse_and_propose", "approve_solution", "implement_solution"):
+        step(system, review, name)
+    with pytest.raises(InvalidInput) as refused:  # not changed: the explanation posted must say something
+        step(system, review, "follow_up", review_changed="not_changed", review_explanation="")
+    assert "review_explanation" in refused.value.errors
+    step(system, review, "follow_up", review_changed="not_changed", review_explanation="已在评价下说明：已补发并致歉")
+    with UnitOfWork(system.db, write=False) as uow:
+        assert uow.session.get(Complaint, review).variables["review_changed"] == "not_changed"
