@@ -2,7 +2,7 @@
 
 raw    = deserialize the whole workflow (spec included, SpiffWorkflow's own serializer) → complete one
          task → serialize, all in memory, no database; model code runs in the sandbox in the calling thread.
-engine = `services.complete_task`: lock, load, validate, run, compact, save state, task table, audit,
+engine = `tasks.complete_task`: lock, load, validate, run, compact, save state, task table, audit,
          commit — on the default SQLite file database.
 
 Both complete the same tasks of the same model at the same round of the "not satisfied" loop. Half of the
@@ -23,10 +23,11 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from sqlalchemy import select
 
 from engine.bootstrap import init_system
-from engine.complaints import services
+from engine.complaints import intake, tasks
 from engine.config import load_settings
 from engine.db import UnitOfWork, open_database
 from engine.models import Complaint, WorkTask
+from engine.people.users import actor_by_username
 from engine.workflow import runtime
 from engine.workflow.functions import MODEL_FUNCTIONS
 from engine.workflow.sandbox import isolation, make_script_engine
@@ -49,7 +50,7 @@ def _complete(db, actors, complaint_id, **overrides):
     row = _open_row(db, complaint_id)
     data = dict(ANSWERS[row.name], **overrides.get(row.name, {}))
     with UnitOfWork(db) as uow:
-        services.complete_task(uow, actors[WORKER[row.name]], row.id, data)
+        tasks.complete_task(uow, actors[WORKER[row.name]], row.id, data)
     return row.name
 
 
@@ -106,7 +107,7 @@ def _engine_cycle(db, actors, complaint_id) -> float:
     row = _open_row(db, complaint_id)
     started = time.perf_counter()
     with UnitOfWork(db) as uow:
-        services.complete_task(uow, actors[WORKER[row.name]], row.id, _answers(row.name))
+        tasks.complete_task(uow, actors[WORKER[row.name]], row.id, _answers(row.name))
     return time.perf_counter() - started
 
 
@@ -180,12 +181,13 @@ def run() -> list[dict]:
         db = open_database(url)
         init_system(db, settings, demo=True)
         with UnitOfWork(db, write=False) as uow:
-            actors = {u: services.actor_by_username(uow, u) for u in set(WORKER.values())}
+            actors = {u: actor_by_username(uow, u) for u in set(WORKER.values())}
         for target in ROUNDS:
             ids = []
             for _ in range(SAMPLES):
                 with UnitOfWork(db) as uow:
-                    ids.append(services.start_complaint(uow, actors["agent1"], dict(INTAKE)).complaint_id)
+                    ids.append(intake.record_complaint(uow, settings, actors["agent1"], dict(INTAKE),
+                                                       "bench-secret").result.complaint_id)
                 _drive_to_round(db, actors, ids[-1], target)
             rows.append(dict(round=target, **_measure(db, actors, ids)))
         db.dispose()

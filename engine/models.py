@@ -507,15 +507,15 @@ class ApiToken(Base):
     created_at: Mapped[datetime]
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    #: After this the token is refused (NULL: never; tokens made before expiry dates existed).
+    expires_at: Mapped[datetime | None]
+    #: A read-only token may only read (GET): anything that changes something is refused.
+    read_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
 
 class IdempotencyRecord(Base):
     """A request made with an `Idempotency-Key`: the key, whose it is, a fingerprint of the request and
     the result it produced, so a repeat returns that result instead of acting twice."""
-    #: After this the token is refused (NULL: never; tokens made before expiry dates existed).
-    expires_at: Mapped[datetime | None]
-    #: A read-only token may only read (GET): anything that changes something is refused.
-    read_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
     __tablename__ = "idempotency_records"
     __table_args__ = (UniqueConstraint("user_id", "scope", "key"),)

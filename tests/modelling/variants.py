@@ -51,7 +51,8 @@ _LEGAL_XML = """
 LEGAL_CASE = {
     "name": "假货投诉经法务审核 Counterfeit claims get a legal review",
     "start": {"request_type": "complaint", "customer_name": "顾客乙", "customer_contact": "13900000000",
-              "channel": "phone", "description": "疑似假货", "demand": "退货", "category": "counterfeit", "level": "dissatisfied"},
+              "channel": "phone", "description": "疑似假货", "demand": "退货", "category": "counterfeit",
+              "level": "dissatisfied"},
     "steps": [
         {"task": "judge_validity", "data": {"valid": True, "validity_reason": "有证据", "is_malicious": False}},
         {"task": "legal_review", "data": {"counterfeit_confirmed": True, "legal_opinion": "属实"}},
