@@ -1,13 +1,12 @@
 """The desk in Chromium at 1366 px (issue 14): each role's first page after signing in shows its waiting
 work with counts; an administrator adds a user who then signs in; an assignment and a deputy appointment
-are done in the browser and audited. Each role's first page is kept in docs/screenshots/ (at 1366 and
-390 px) to show the product to a newcomer."""
+are done in the browser and audited. Each role's first page is photographed at 1366 and 390 px (into
+docs/screenshots/ with SCREENSHOTS_DIR=docs/screenshots)."""
 from __future__ import annotations
 
 import os
-import tempfile
-
 import re
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
