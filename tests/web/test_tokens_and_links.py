@@ -148,7 +148,8 @@ def test_customer_links_are_revoked_from_the_complaint_page(system, app, login):
     response = agent.post(f"/complaints/{cid}/customer-link/revoke")
     assert response.status_code == 302 and response.headers["Location"].endswith(f"/complaints/{cid}/customer-link")
     assert customer.get(old).status_code == 404
-    new = text_of(agent.get(f"/complaints/{cid}/customer-link")).split('id="customer-link" class="link-text" value="')[1].split('"')[0]
+    page = text_of(agent.get(f"/complaints/{cid}/customer-link"))
+    new = page.split('id="customer-link" class="link-text" value="')[1].split('"')[0]
     assert new != old and customer.get(new.removeprefix(system.settings.public_base_url)).status_code == 200
     with UnitOfWork(system.db, write=False) as uow:
         kinds = [e.kind for e in uow.session.scalars(select(surveys.audit.AuditEvent).where(
