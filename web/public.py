@@ -120,7 +120,10 @@ def submit():
                            if len(request.form.getlist(name)) > 1}
     if len(files) > PUBLIC_MAX_FILES:
         errors["evidence"] = [error(FormCode.TOO_MANY_ITEMS, max=PUBLIC_MAX_FILES)]
-    elif not errors:
+    if errors:  # refused already; the fields' own errors are shown too, so that one correction is enough
+        with reading() as uow:
+            errors = {**self_service.field_errors(uow, state().settings, given, "web"), **errors}
+    else:
         uploads = [evidence.Upload(filename=f.filename or "", content=f.read()) for f in files]
         try:
             with writing() as uow:

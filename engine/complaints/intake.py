@@ -85,7 +85,7 @@ def record_complaint(uow: UnitOfWork, settings: Settings, actor: Actor, intake: 
     if version_row is None:
         raise NotFound(Code.NO_DEPLOYED_VERSION, process=settings.process_id)
     version = load_version(session, version_row.id)
-    data = _checked(version.intake, intake)
+    data = checked(version.intake, intake)
     now = clock.now()
     received = deadlines.stamp_receipt(data, now, timedelta(days=settings.receipt_max_age_days))
     workflow = runtime.start(version, data, runtime.script_engine())
@@ -132,7 +132,7 @@ def record_complaint(uow: UnitOfWork, settings: Settings, actor: Actor, intake: 
     return Recorded(result=result, customer_link=url)
 
 
-def _checked(form: TaskMeta | None, intake: Any) -> dict:
+def checked(form: TaskMeta | None, intake: Any) -> dict:
     """The intake's data as the form types it; every field error at once (InvalidInput)."""
     if form is not None:
         data, errors = validate(form.form, intake)

@@ -22,9 +22,10 @@ from engine import audit, clock
 from engine.complaints import classify, customer_link, customers, evidence, intake, notifications
 from engine.config import Settings
 from engine.db import UnitOfWork, use_case
-from engine.errors import Code, NotFound
+from engine.errors import Code, InvalidInput, NotFound
 from engine.models import Complaint, Contact, Notification, User, WorkTask
 from engine.workflow.deploy import current_version
+from forms.errors import FieldErrors
 from forms.patterns import pattern_matches
 
 #: A second submission with the same contact and order within this time joins the open complaint.
@@ -92,28 +93,59 @@ def submit(uow: UnitOfWork, settings: Settings, secret: str, given: dict[str, An
     """File the customer's complaint (`given`: the intake form's fields without channel and time of
     receipt), or add it to their open complaint of the same order. Field errors: InvalidInput, nothing kept."""
     session = uow.session
-    data = {k: v for k, v in given.items() if v not in (None, "")}
-    data.pop("received_at", None)  # received now: a customer does not date their own complaint
-    data["channel"] = channel
+    data = _intake_data(given, channel)
     repeat = open_repeat(session, data.get("customer_contact"), data.get("order_id"))
     if repeat is not None:
         if uploads:
             evidence.check_uploads(uploads, settings.evidence_max_bytes)
         return _add_to(uow, settings, secret, repeat, data, channel, locale, uploads or [])
-    version = current_version(session, settings.process_id)
-    if version is None:
-        raise NotFound(Code.NO_DEPLOYED_VERSION, process=settings.process_id)
-    classified = not data.get("category")
-    if classified or not data.get("level"):
-        suggestion = classify.suggest(classify.rules_of_version(session, version.id), data)
-        if classified and suggestion.category:
-            data["category"] = suggestion.category
-        if not data.get("level") and suggestion.level:
-            data["level"] = suggestion.level
+    classified = _classify(session, _version_id(session, settings), data)
     recorded = intake.record_complaint(uow, settings, customer_link.CUSTOMER, data, secret, uploads=uploads,
                                        classified=classified, locale=locale)
     return Submitted(complaint_id=recorded.result.complaint_id, reference=recorded.result.reference,
                      link=recorded.customer_link)
+
+
+def field_errors(uow: UnitOfWork, settings: Settings, given: dict[str, Any], channel: str) -> FieldErrors:
+    """The field errors `submit` would refuse `given` with ({} if none), recording nothing: a form refused
+    for another reason (a field sent twice, too many files) still marks every field the customer must correct."""
+    session = uow.session
+    data = _intake_data(given, channel)
+    if open_repeat(session, data.get("customer_contact"), data.get("order_id")) is not None:
+        return {}  # added to the open complaint as it is: submit checks no field then
+    _classify(session, _version_id(session, settings), data)
+    try:
+        intake.checked(intake.intake_form(uow, settings.process_id), data)
+    except InvalidInput as err:
+        return dict(err.errors)
+    return {}
+
+
+def _intake_data(given: dict[str, Any], channel: str) -> dict[str, Any]:
+    data = {k: v for k, v in given.items() if v not in (None, "")}
+    data.pop("received_at", None)  # received now: a customer does not date their own complaint
+    data["channel"] = channel
+    return data
+
+
+def _version_id(session: Session, settings: Settings) -> int:
+    version = current_version(session, settings.process_id)
+    if version is None:
+        raise NotFound(Code.NO_DEPLOYED_VERSION, process=settings.process_id)
+    return version.id
+
+
+def _classify(session: Session, version_id: int, data: dict[str, Any]) -> bool:
+    """Fill a missing category and level with the version's classification rules' suggestion (in `data`);
+    True when the category is the rules' choice."""
+    classified = not data.get("category")
+    if classified or not data.get("level"):
+        suggestion = classify.suggest(classify.rules_of_version(session, version_id), data)
+        if classified and suggestion.category:
+            data["category"] = suggestion.category
+        if not data.get("level") and suggestion.level:
+            data["level"] = suggestion.level
+    return classified
 
 
 def _add_to(uow: UnitOfWork, settings: Settings, secret: str, complaint: Complaint, data: dict, channel: str,

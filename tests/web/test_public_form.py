@@ -7,6 +7,7 @@ import re
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
+from werkzeug.datastructures import MultiDict
 
 from engine import clock
 from engine.complaints import notifications
@@ -97,6 +98,16 @@ def test_a_refused_form_keeps_every_typed_field_and_asks_for_the_files_again(sys
     assert '<option value="logistics" selected>' in page
     assert "please choose them again" in page and "This field is required." in page
     assert "Not in the expected format." in page
+
+
+def test_a_field_sent_twice_does_not_hide_the_other_fields_errors(system, app):
+    data = MultiDict([*{**FORM, "customer_contact": ""}.items(), ("customer_name", "王女士")])
+    response = app.test_client().post("/complain?lang=en", data=data)
+    page = text_of(response)
+    assert response.status_code == 422 and _count(system, Complaint) == 0
+    for name in ("customer_name", "customer_contact"):
+        assert re.search(rf'<div class="field has-error">\s*<label for="{name}"', page), name
+    assert "This field is required." in page
 
 
 def test_a_file_of_the_wrong_type_is_named(system, app):
