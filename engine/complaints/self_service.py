@@ -58,8 +58,8 @@ def open_repeat(session: Session, contact: str | None, order_id: str | None) -> 
     customer record (any of its keys, and the records merged into it), else the same contact."""
     order = (order_id or "").strip()
     wanted = normal_contact(contact)
-    if not order or not wanted:
-        return None
+    if not order or not wanted or "\x00" in order + (contact or ""):
+        return None  # a NUL never matches a stored value (PostgreSQL refuses it even in a query); validation names it
     candidates = list(session.scalars(select(Complaint).where(
         Complaint.status == "open", Complaint.order_id == order,
         Complaint.received_at >= clock.now() - REPEAT_WINDOW).order_by(Complaint.id)))
