@@ -215,3 +215,27 @@ def test_a_stopped_script_names_its_element_and_the_limit():
     assert str(info.value).startswith("element 'compute': script line 1: round() to")
     assert info.value.task_spec.bpmn_id == "compute"
     assert workflow.get_tasks(state=TaskState.ERROR)
+
+
+def test_a_worker_whose_server_was_killed_ends_quietly():
+    """The server killed (kill -9) while its sandbox worker starts or runs a request: the worker finds the
+    answers' pipe closed and ends without a traceback in the server's log (its stderr is the server's)."""
+    import pickle
+    import subprocess
+    import sys
+
+    from engine.workflow.sandbox import wire
+
+    code = (f"import sys; sys.path.insert(0, {isolation._ROOT!r}); from engine.workflow.sandbox.worker import main; "
+            f"main({isolation.CPU_SECONDS}, {isolation.MEMORY_BYTES}, {isolation.STACK_BYTES})")
+    worker = subprocess.Popen([sys.executable, "-I", "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, env={"LANG": "C.UTF-8"}, cwd="/")
+    worker.stdout.close()  # the server is gone: nobody reads the answers
+    request = pickle.dumps(("call-1", "evaluate", "1 + 1", {}, {}, {}))
+    try:
+        wire.write_frame(worker.stdin.fileno(), request)
+        worker.stdin.close()
+    except BrokenPipeError:  # it has already ended (its "ready" found the pipe closed)
+        pass
+    assert worker.wait(timeout=30) == 0
+    assert b"Traceback" not in worker.stderr.read()

@@ -58,13 +58,24 @@ def _answer(request: tuple) -> tuple[dict, bool]:
         return {"limit": "memory", "message": "ran out of memory"}, True
 
 
+def _send(answers: int, payload: bytes) -> bool:
+    """Write one frame to the server; False when it is gone (killed while this worker ran its request): then
+    nobody waits for the answer, and this worker ends quietly, as when the server closes the requests' pipe."""
+    try:
+        wire.write_frame(answers, payload)
+    except BrokenPipeError:
+        return False
+    return True
+
+
 def main(cpu_seconds: int, memory_bytes: int, stack_bytes: int) -> None:
     """Serve requests from stdin until the server closes it."""
     answers = os.dup(1)
     os.dup2(2, 1)  # whatever prints to stdout must not corrupt the answers
     requests = sys.stdin.fileno()
     _set_limits(memory_bytes, stack_bytes)
-    wire.write_frame(answers, wire.dump({"ready": os.getpid()}))
+    if not _send(answers, wire.dump({"ready": os.getpid()})):
+        return
     while True:
         try:
             request = pickle.loads(wire.read_frame(requests))  # noqa: S301 - sent by the server that started us
@@ -77,6 +88,5 @@ def main(cpu_seconds: int, memory_bytes: int, stack_bytes: int) -> None:
             payload = wire.dump(answer)
         except ValueError as err:  # e.g. an integer too long to write as text
             payload = wire.dump({"error": f"the result cannot leave the sandbox: {err}", "id": request[0]})
-        wire.write_frame(answers, payload)
-        if retire:
+        if not _send(answers, payload) or retire:
             return
