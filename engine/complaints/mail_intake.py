@@ -288,8 +288,9 @@ def wait_for_mail(imap: imaplib.IMAP4, seconds: float) -> bool:
     finally:
         imap.sock.settimeout(None)
     imap.send(b"DONE\r\n")
-    while not imap.readline().startswith(tag):
-        pass
+    while not (line := imap.readline()).startswith(tag):
+        if not line:  # the server closed the connection: the caller's next command reports it
+            break
     imap.tagged_commands.pop(tag, None)
     return True
 

@@ -90,7 +90,7 @@ class _Budget:
 
 
 class _BudgetExceeded(Exception):
-    pass
+    """Raised inside SpiffWorkflow's step callback to stop a request past its step budget."""
 
 
 def _advance(workflow: BpmnWorkflow, element: str | None = None) -> None:
