@@ -11,14 +11,14 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from engine.complaints import customer_link
-from engine.errors import Conflict, InvalidInput
+from engine.errors import InvalidInput
 from engine.people import tokens
 from engine.people import users as staff
 from engine.people.roles import DEPARTMENTS, ROLES
 from web import labels
 from web.context import actor, reading, writing
 from web.forms import REQUIRED, ActionForm, OneValueForm
-from web.i18n import field_errors, message
+from web.i18n import field_errors
 
 bp = Blueprint("admin", __name__)
 MAX_PASSWORD = 200
@@ -98,8 +98,6 @@ def new_user():
                                   display_name=form.display_name.data.strip(), email=form.email.data or None)
         except InvalidInput as err:
             _errors_to(form, err)
-        except Conflict as err:
-            form.username.errors = [message(err)]
         else:
             flash(_("User %(user)s added.", user=form.username.data.strip()), "success")
             return redirect(url_for("admin.users"))

@@ -31,20 +31,10 @@ def add_user(uow: UnitOfWork, username: str, role: str, password: str, *, depart
 
     `password_hash` may be given when the same password's hash is reused (demo users).
     """
-    errors: FieldErrors = {}
-    if not username or len(username) > 80 or not username.replace("_", "").replace(".", "").isalnum():
-        errors["username"] = [error(Code.USERNAME_FORMAT, max=80)]
-    if role not in ROLES:
-        errors["role"] = [error(Code.ONE_OF, options=", ".join(ROLES))]
-    if role == DEPARTMENT_HEAD and department not in DEPARTMENTS:
-        errors["department"] = [error(Code.DEPARTMENT_NEEDED, options=", ".join(DEPARTMENTS))]
-    if department is not None and department not in DEPARTMENTS:
-        errors["department"] = [error(Code.ONE_OF, options=", ".join(DEPARTMENTS))]
-    if len(password) < MIN_PASSWORD:
-        errors["password"] = [error(FormCode.TOO_SHORT, min=MIN_PASSWORD)]
+    errors = _account_errors(username, role, department, password)
     if errors:
         raise InvalidInput(errors)
-    if uow.session.scalar(select(User.id).where(User.username == username)):
+    if _username_taken(uow, username):
         raise Conflict(Code.USER_EXISTS, user=username)
     user = User(username=username, role=role, department=department, display_name=display_name or username,
                 email=email, password_hash=password_hash or generate_password_hash(password),
@@ -52,6 +42,19 @@ def add_user(uow: UnitOfWork, username: str, role: str, password: str, *, depart
     uow.session.add(user)
     uow.session.flush()
     return user.id
+
+
+def _account_errors(username: str, role: str, department: str | None, password: str) -> FieldErrors:
+    errors = _role_errors(role, department)
+    if not username or len(username) > 80 or not username.replace("_", "").replace(".", "").isalnum():
+        errors["username"] = [error(Code.USERNAME_FORMAT, max=80)]
+    if len(password) < MIN_PASSWORD:
+        errors["password"] = [error(FormCode.TOO_SHORT, min=MIN_PASSWORD)]
+    return errors
+
+
+def _username_taken(uow: UnitOfWork, username: str) -> bool:
+    return uow.session.scalar(select(User.id).where(User.username == username)) is not None
 
 
 def authenticate(uow: UnitOfWork, username: str, password: str) -> Actor | None:
@@ -199,7 +202,7 @@ def _no_user(user_id: int):
     raise NotFound(Code.USER_NOT_FOUND, user=user_id)
 
 
-def _profile_errors(role: str, department: str | None, display_name: str, email: str | None) -> FieldErrors:
+def _role_errors(role: str, department: str | None) -> FieldErrors:
     errors: FieldErrors = {}
     if role not in ROLES:
         errors["role"] = [error(Code.ONE_OF, options=", ".join(ROLES))]
@@ -207,6 +210,11 @@ def _profile_errors(role: str, department: str | None, display_name: str, email:
         errors["department"] = [error(Code.DEPARTMENT_NEEDED, options=", ".join(DEPARTMENTS))]
     elif department is not None and department not in DEPARTMENTS:
         errors["department"] = [error(Code.ONE_OF, options=", ".join(DEPARTMENTS))]
+    return errors
+
+
+def _profile_errors(role: str, department: str | None, display_name: str, email: str | None) -> FieldErrors:
+    errors = _role_errors(role, department)
     if problems := text_errors(display_name.strip(), MAX_DISPLAY_NAME):
         errors["display_name"] = problems
     if email and (problems := text_errors(email, MAX_EMAIL)):
@@ -221,7 +229,11 @@ def create_user(uow: UnitOfWork, actor: Actor, username: str, role: str, passwor
                 department: str | None = None, display_name: str | None = None, email: str | None = None) -> int:
     """An administrator adds a user (checked as `add_user`, plus the display name and e-mail)."""
     check_admin(actor)
-    errors = _profile_errors(role, department, display_name or username, email)
+    # every problem at once, the taken name included, so that one correction is enough
+    errors = _account_errors(username, role, department, password) | _profile_errors(
+        role, department, display_name or username, email)
+    if "username" not in errors and _username_taken(uow, username):
+        errors["username"] = [error(Code.USER_EXISTS, user=username)]
     if errors:
         raise InvalidInput(errors)
     user_id = add_user(uow, username, role, password, department=department, display_name=display_name,
