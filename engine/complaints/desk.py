@@ -56,5 +56,5 @@ def desk(uow: UnitOfWork, actor: Actor) -> Desk:
         return worklist.list_tasks(uow.session, actor, scope, now, per_page=SHOWN,
                                    filters=worklist.Filters(**filters))
 
-    return Desk(counts=counts(uow, actor), mine=first("mine"), unclaimed=first("queue", claim="unclaimed"),
+    return Desk(counts=counts(uow, actor), mine=first("mine"), unclaimed=first("queue"),
                 overdue=first("overdue"), due_soon=first("due_soon"), escalated=first("queue", due="escalated"))

@@ -180,9 +180,9 @@ def _scope(actor: Actor, scope: str, now: datetime) -> list:
     conditions = [WorkTask.status == "open"]
     conditions.append(WorkTask.assignee_id == actor.id if scope == "mine" else _visible(actor))
     if scope == "queue":
-        # The role's shared pool (待领取任务): its tasks nobody else holds.
+        # The role's shared pool (待领取任务): its tasks nobody holds (the actor's own are in "mine").
         conditions.append(_works(actor))
-        conditions.append(or_(WorkTask.assignee_id.is_(None), WorkTask.assignee_id == actor.id))
+        conditions.append(WorkTask.assignee_id.is_(None))
     elif scope == "overdue":
         conditions.append(WorkTask.due_at < now)
     elif scope == "due_soon":

@@ -119,6 +119,19 @@ def test_bulk_claim_claims_what_it_can_in_one_go(system, login):
     assert len(_events(system, "task_claimed")) == 2
 
 
+def test_the_pool_shows_only_tasks_nobody_holds(system, login):
+    held, free = _at_analysis(system), _at_analysis(system)
+    held_task, free_task = open_task(system, held).id, open_task(system, free).id
+    head = login("head_logistics")
+    assert head.post(f"/tasks/{held_task}/claim").status_code == 302
+    pool = text_of(head.get("/tasks/queue"))
+    assert f'value="{free_task}"' in pool and held_task not in pool
+    assert 'name="claim"' not in pool  # "held by" is no question in the pool
+    assert held_task in text_of(head.get("/tasks/mine"))
+    home = text_of(head.get("/home"))
+    assert _tile(home, "unclaimed") == 1 and _nav(home, "unclaimed") == 1
+
+
 # --- notifications --------------------------------------------------------------------------------------------
 
 

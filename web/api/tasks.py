@@ -10,7 +10,7 @@ from web.context import reading, writing
 
 @operation("/tasks", "GET", tag="tasks", summary="The caller's task list",
            description="`mine`: assigned to the caller; `queue`: the caller's role's (and department's) pool, "
-                       "unclaimed or held by the caller; `overdue`, `due_soon`: past or near their deadline; "
+                       "the tasks nobody holds (待领取任务); `overdue`, `due_soon`: past or near their deadline; "
                        "`all`: every open task the caller sees.",
            query=schemas.TaskQuery, response=schemas.TaskPage)
 def list_tasks(query: dict):
