@@ -145,8 +145,10 @@ _FORMATS = {"date-time": FormCode.NOT_A_DATE_TIME, "date": FormCode.NOT_A_DATE}
 
 def _describe(problem, form: FormDefinition) -> list[tuple[str, FieldError]]:
     if problem.validator == "required" and not problem.path:
-        missing = [n for n in form.required if n not in (problem.instance or {})]
-        return [(n, error(FormCode.REQUIRED)) for n in missing]
+        # The failing schema's own list: the form's top-level `required`, or a conditional one (`if`/`then`,
+        # `allOf` …) whose field is missing from the data entirely, not only sent empty.
+        missing = [n for n in problem.validator_value if n not in (problem.instance or {})]
+        return [(str(n), error(FormCode.REQUIRED)) for n in missing]
     if problem.validator == "additionalProperties" and not problem.path:
         extra = set(problem.instance) - set(form.properties)
         return [(n, error(FormCode.NOT_IN_FORM)) for n in sorted(extra)]

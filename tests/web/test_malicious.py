@@ -69,3 +69,11 @@ def test_an_enquiry_is_answered_outside_the_complaint_flow(system, login):
         assert uow.session.get(Complaint, enquiry).outcome == "end_answered"
     # A complaint without a type is a complaint (the form's default).
     assert open_task(system, start(system).complaint_id).name == "judge_validity"
+
+
+def test_the_verdict_without_the_evidence_field_at_all_is_refused(system):
+    complaint_id = start(system).complaint_id
+    without = {k: v for k, v in VERDICT.items() if k != "malicious_evidence"}
+    with pytest.raises(InvalidInput) as refused:
+        step(system, complaint_id, "judge_validity", **without)
+    assert "malicious_evidence" in refused.value.errors

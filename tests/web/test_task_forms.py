@@ -177,3 +177,20 @@ def test_intake_validation_keeps_everything(system, login):
     assert 'value="不是电话"' in html and 'value="昨天"' in html and "收到的商品外包装破损" in html
     with UnitOfWork(system.db, write=False) as uow:
         assert uow.session.query(Complaint).count() == 0
+
+
+def test_a_conditional_field_left_out_of_the_post_is_required_as_one_sent_empty(system, login):
+    """`then: required` (evidence for a malicious verdict) holds whether the field is posted empty or not at all."""
+    cid = start(system).complaint_id
+    task = open_task(system, cid)
+    agent = login("agent1")
+    version = _version(agent.get(f"/task/{task.id}").get_data(as_text=True))
+    verdict = {"_version": version, "_action": "submit", "valid": "false", "validity_reason": "辱骂",
+               "is_malicious": "true"}
+    before = _snapshot(system, cid)
+    for data in (verdict, dict(verdict, malicious_evidence="")):
+        response = agent.post(f"/task/{task.id}", data=data)
+        assert response.status_code == 422
+        assert re.search(r'id="field-malicious_evidence">.*?此项必填', text_of(response), re.S)
+    assert _snapshot(system, cid) == before
+    assert open_task(system, cid).name == "judge_validity"
