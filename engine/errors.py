@@ -134,6 +134,15 @@ class Code(StrEnum):
     BAD_PROCESS_ID = "bad_process_id"  # process
     NOT_JSON = "not_json"  # line
     FILES_AS_MULTIPART = "files_as_multipart"
+    # -- a request the API could not read or answer (`web/api`); its problem document carries the code
+    API_TOKEN_NEEDED = "api_token_needed"  # noqa: S105 (a code, not a secret)
+    READ_ONLY_TOKEN = "read_only_token"  # noqa: S105 (a code, not a secret)
+    NO_SUCH_RESOURCE = "no_such_resource"
+    USE_METHODS = "use_methods"  # methods (comma-separated)
+    BODY_TOO_LARGE = "body_too_large"  # max (bytes)
+    SEND_JSON = "send_json"  # media_type
+    SERVER_FAILED = "server_failed"
+    DATABASE_UNAVAILABLE = "database_unavailable"
     # -- the model failed while it ran (a script, expression or decision; `detail` as the engine words it)
     MODEL_FAILED = "model_failed"
     STEP_FAILED = "step_failed"  # detail

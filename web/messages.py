@@ -168,6 +168,14 @@ TEXTS: dict[str, str] = {
     Code.BAD_PROCESS_ID: N_("Process id %(process)s: use letters, digits, '_', '-', '.'."),
     Code.NOT_JSON: N_("The input is not JSON (line %(line)s)."),
     Code.FILES_AS_MULTIPART: N_("Send the files as multipart/form-data, field files."),
+    Code.API_TOKEN_NEEDED: N_("Give a valid API token: Authorization: Bearer <token>."),
+    Code.READ_ONLY_TOKEN: N_("This token may only read: use a token that is not read-only."),
+    Code.NO_SUCH_RESOURCE: N_("There is no such API resource."),
+    Code.USE_METHODS: N_("Use %(methods)s."),
+    Code.BODY_TOO_LARGE: N_("The body is larger than %(max)s."),
+    Code.SEND_JSON: N_("Send the body as %(media_type)s."),
+    Code.SERVER_FAILED: N_("The server failed to do this; please try again later."),
+    Code.DATABASE_UNAVAILABLE: N_("The database cannot be reached right now; nothing was changed. Try again."),
     Code.MODEL_FAILED: N_("The process model failed; nothing was saved."),
     Code.STEP_FAILED: N_("The process model failed: %(detail)s"),
     Code.STEP_FAILED_AT: N_("The process model failed at the element %(element)s: %(detail)s"),
@@ -200,8 +208,8 @@ CHANGES = {"lane": N_("lane"), "extensions": N_("properties"), "script": N_("scr
            "spec": N_("subprocess")}
 #: Params that are a number of bytes (shown as "10 MB").
 SIZES = frozenset({"max"})
-SIZED_CODES = frozenset({Code.PENDING_UPLOADS_FULL, Code.FILE_TOO_LARGE, Code.UNPACKED_TOO_LARGE,
-                         Code.MODEL_FILE_TOO_LARGE})
+SIZED_CODES = frozenset({Code.PENDING_UPLOADS_FULL, Code.BODY_TOO_LARGE, Code.FILE_TOO_LARGE,
+                         Code.UNPACKED_TOO_LARGE, Code.MODEL_FILE_TOO_LARGE})
 
 
 def size(n: int) -> str:

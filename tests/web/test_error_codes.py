@@ -145,6 +145,35 @@ def test_the_api_answers_codes_and_words_them_in_the_request_language(system, ap
     assert chinese["detail"] == "任务 nothing 不存在。"
 
 
+def test_the_api_refuses_what_its_schemas_refuse_with_codes_worded_in_the_request_language(system, app):
+    with UnitOfWork(system.db) as uow:
+        secret = api_tokens.create_token(uow, SYSTEM, "agent1", "tests")[1]
+    client = app.test_client()
+    url = "/api/v1/complaints?per_page=1000&status=gone&created_from=yesterday&colour=blue&q="
+    zh = {"Authorization": f"Bearer {secret}", "Accept-Language": "zh-CN"}
+    body = problem(client.get(url, headers=zh), 422)
+    assert body["code"] == "invalid_input"
+    assert body["field_errors"] == {
+        "per_page": [{"code": "above_maximum", "params": {"maximum": 200}}],
+        "status": [{"code": "one_of", "params": {"options": "open, closed"}}],
+        "created_from": [{"code": "not_a_date_time", "params": {}}],
+        "colour": [{"code": "not_in_form", "params": {}}],
+        "q": [{"code": "too_short", "params": {"min": 1}}]}
+    worded = [body["detail"], *(text for texts in body["errors"].values() for text in texts)]
+    assert not [text for text in worded if ENGLISH.search(text)], worded
+    assert body["errors"]["per_page"] == [messages.render("above_maximum", {"maximum": 200}, messages.in_locale("zh"))]
+    english = problem(client.get("/api/v1/complaints?page=1&page=2", headers={"Authorization": zh["Authorization"]}),
+                      422)
+    assert english["errors"] == {"page": ["Give only one value."]}
+    for refused, status in ((client.post("/api/v1/complaints", data="{", headers=zh | {"Content-Type":
+                                                                                       "application/json"}), 400),
+                            (client.post("/api/v1/complaints", data="x", headers=zh), 415),
+                            (client.get("/api/v1/nowhere", headers=zh), 404),
+                            (client.get("/api/v1/tasks", headers={"Accept-Language": "zh"}), 401)):
+        found = problem(refused, status)
+        assert found["code"] and not ENGLISH.search(found["detail"]), found
+
+
 def test_migration_refusals_are_worded_on_the_version_page(system, login):
     at_hand_over = start(system).complaint_id
     step(system, at_hand_over, "judge_validity")

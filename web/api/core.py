@@ -17,9 +17,12 @@ from flask import Blueprint, Response, current_app, g, request
 from werkzeug.exceptions import MethodNotAllowed, RequestEntityTooLarge
 from werkzeug.exceptions import NotFound as RouteNotFound
 
+from engine.errors import Code, InvalidInput, ServiceError
 from engine.people import tokens as api_tokens
 from engine.people.roles import Actor
-from web.api import problems
+from forms.errors import FieldErrors, FormCode, error
+from web.api import problems, validation
+from web.api.problems import Refused
 from web.context import state
 
 PREFIX = "/api/v1"
@@ -91,12 +94,12 @@ def operation(rule: str, method: str, *, summary: str, tag: str, **options) -> C
                 if failure is not None:
                     return failure
                 if g.api_read_only and op.method not in READ_METHODS:
-                    return problems.problem(403, "This token may only read: use a token that is not read-only.")
+                    raise Refused(403, Code.READ_ONLY_TOKEN)
             if op.permits is not None:
                 op.permits(actor(), **path_args)
             kwargs = dict(path_args)
             if op.query is not None:
-                kwargs["query"] = _load(op.query(), _query_args(), "query")
+                kwargs["query"] = _load(op.query(), _query_args())
             if op.body is not None and op.body != "multipart":
                 kwargs["body"] = _parse_body(op)
             return _respond(op, view(**kwargs))
@@ -107,21 +110,6 @@ def operation(rule: str, method: str, *, summary: str, tag: str, **options) -> C
     return decorate
 
 
-class BadRequest(Exception):
-    """The request could not be read (answered 400, 415 or 422 by `_request_problem`)."""
-
-    def __init__(self, status: int, detail: str, errors: dict[str, list[str]] | None = None):
-        super().__init__(detail)
-        self.status, self.detail, self.errors = status, detail, errors
-
-
-@bp.errorhandler(BadRequest)
-def _request_problem(err: BadRequest):
-    if err.errors is not None:
-        return problems.problem(err.status, err.detail, errors=err.errors)
-    return problems.problem(err.status, err.detail)
-
-
 def _authenticate() -> Response | None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
@@ -129,7 +117,7 @@ def _authenticate() -> Response | None:
     if scheme.lower() == "bearer" and token.strip():
         found = api_tokens.grant(state().db, token.strip())
     if found is None:
-        return problems.problem(401, "Give a valid API token: Authorization: Bearer <token>.",
+        return problems.refusal(401, ServiceError(Code.API_TOKEN_NEEDED),
                                 headers={"WWW-Authenticate": 'Bearer realm="complaints"'})
     g.api_actor = found.actor
     g.api_read_only = found.read_only
@@ -138,14 +126,14 @@ def _authenticate() -> Response | None:
 
 def _query_args() -> dict[str, str]:
     args: dict[str, str] = {}
-    repeated = {}
+    repeated: FieldErrors = {}
     for name in request.args:
         values = request.args.getlist(name)
         if len(values) > 1:
-            repeated[name] = ["give this parameter once"]
+            repeated[name] = [error(FormCode.ONE_VALUE_ONLY)]
         args[name] = values[0]
     if repeated:
-        raise BadRequest(422, "Some query parameters were not accepted.", repeated)
+        raise InvalidInput(repeated)
     _check_text(args, "")
     return args
 
@@ -154,31 +142,33 @@ def _parse_body(op: Operation):
     try:
         raw = request.get_data(cache=True)
     except RequestEntityTooLarge as err:
-        raise BadRequest(413, f"The body is larger than {op.max_body} bytes.") from err
+        raise Refused(413, Code.BODY_TOO_LARGE, max=op.max_body) from err
     if not raw.strip():
-        raise BadRequest(422, "The request has no body.", {"_body": ["send a JSON object"]})
+        raise InvalidInput.field("_body", FormCode.FORM_NOT_OBJECT)
     if request.mimetype != JSON_TYPE and not request.mimetype.endswith("+json"):
-        raise BadRequest(415, f"Send the body as {JSON_TYPE}.")
+        raise Refused(415, Code.SEND_JSON, media_type=JSON_TYPE)
     try:
         data = json.loads(raw, parse_constant=_no_constants)
-    except (ValueError, RecursionError) as err:
-        raise BadRequest(400, f"The body is not valid JSON: {err}"[:300]) from err
+    except RecursionError as err:
+        raise Refused(400, FormCode.NESTED_TOO_DEEPLY) from err
+    except ValueError as err:
+        raise Refused(400, Code.NOT_JSON, line=getattr(err, "lineno", 1)) from err
     _check_text(data, "")
     if isinstance(op.body, dict):
         if not isinstance(data, dict):
-            raise BadRequest(422, "The body must be a JSON object.", {"_body": ["send a JSON object"]})
+            raise InvalidInput.field("_body", FormCode.FORM_NOT_OBJECT)
         return data
-    return _load(op.body(), data, "body")
+    return _load(op.body(), data)
 
 
 def _check_text(value, path: str) -> None:
     """Refuse NUL characters anywhere in what was sent: no text column can store them (PostgreSQL)."""
-    bad: dict[str, list[str]] = {}
+    bad: FieldErrors = {}
 
     def walk(item, where: str) -> None:
         if isinstance(item, str):
             if "\x00" in item:
-                bad.setdefault(where or "_body", []).append("the text contains a NUL character")
+                bad.setdefault(where or "_body", []).append(error(FormCode.NUL_CHARACTER))
         elif isinstance(item, dict):
             for key, sub in item.items():
                 walk(key, where)
@@ -189,21 +179,18 @@ def _check_text(value, path: str) -> None:
 
     walk(value, path)
     if bad:
-        raise BadRequest(422, "Some fields were not accepted.", bad)
+        raise InvalidInput(bad)
 
 
 def _no_constants(name: str):
     raise ValueError(f"{name} is not a JSON number")
 
 
-def _load(schema: ma.Schema, data, where: str):
+def _load(schema: ma.Schema, data):
     try:
-        return schema.load(data)
-    except ma.ValidationError as err:
-        raise BadRequest(422, f"Some {where} fields were not accepted.",
-                         problems.flatten(err.messages)) from err
+        return validation.load(schema, data)
     except RecursionError as err:
-        raise BadRequest(400, "The body is nested too deeply.") from err
+        raise Refused(400, FormCode.NESTED_TOO_DEEPLY) from err
 
 
 def _respond(op: Operation, result) -> Response:
@@ -240,5 +227,5 @@ def unknown(rest: str):
         if endpoint != "api.unknown":
             allowed.append(method)
     if allowed:
-        return problems.problem(405, f"Use {', '.join(allowed)}.", headers={"Allow": ", ".join(allowed)})
-    return problems.problem(404, "There is no such API resource.")
+        raise Refused(405, Code.USE_METHODS, headers={"Allow": ", ".join(allowed)}, methods=", ".join(allowed))
+    raise Refused(404, Code.NO_SUCH_RESOURCE)

@@ -94,7 +94,11 @@ def document() -> dict:
                                         "deferrals. Authenticate with a personal API token "
                                         "(`complaints tokens create`, or the API tokens page). Tokens expire "
                                         "and end with their user's password change or deactivation; a "
-                                        "read-only token gets 403 on everything but GET."})
+                                        "read-only token gets 403 on everything but GET. Every error is "
+                                        "`application/problem+json` with a `code` and its `params` for "
+                                        "programs (and for 422 `field_errors`, each field's codes); "
+                                        "`detail` and `errors` word them in the language of "
+                                        "`Accept-Language` (zh or en; English by default)."})
     spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     paths: dict[str, dict] = {}
     for op in OPERATIONS:

@@ -1,7 +1,8 @@
 """Errors as `application/problem+json` (RFC 9457): type, title, status, detail, and for 422 the
 field errors as `errors: {field: [messages]}`.
 
-An engine refusal also carries its `code` and `params` (and for 422 `field_errors: {field: [{code, params}]}`);
+Every refusal carries its `code` and `params` (and for 422 `field_errors: {field: [{code, params}]}`) —
+an engine refusal, a request the API could not read, a value its schemas refused (`web.api.validation`);
 `detail` and `errors` are those codes worded in the request's language (`Accept-Language`, else English)."""
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from flask import Response, request
 from werkzeug.exceptions import HTTPException
 
 from engine.db import is_unavailable
-from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
+from engine.errors import Code, Conflict, Forbidden, InvalidInput, NotFound, ServiceError
 from engine.modelling.deployment import ModelTestsFailed
 from engine.people.users import LOCALES
 from engine.workflow.model_xml import ModelInvalid
@@ -52,31 +53,21 @@ def problem(status: int, detail: str | None = None, *, headers: dict | None = No
                     headers=headers)
 
 
-def refusal(status: int, err: ServiceError) -> Response:
-    """The problem document of an engine refusal, worded in the request's language."""
+def refusal(status: int, err: ServiceError, *, headers: dict | None = None) -> Response:
+    """The problem document of a refusal, worded in the request's language."""
     say = messages.in_locale(request.accept_languages.best_match(LOCALES, default=API_LOCALE))
     extra: dict = {"code": str(err.code), "params": err.params}
     if isinstance(err, InvalidInput):
         extra.update(errors=messages.field_texts(err.errors, say), field_errors=messages.as_dicts(err.errors))
-    return problem(status, messages.error_text(err, say), **extra)
+    return problem(status, messages.error_text(err, say), headers=headers, **extra)
 
 
-def flatten(messages, prefix: str = "") -> dict[str, list[str]]:
-    """Marshmallow's nested error messages as {"field.sub": [messages]}."""
-    if isinstance(messages, dict):
-        flat: dict[str, list[str]] = {}
-        for key, value in messages.items():
-            flat.update(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
-        return flat
-    if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
-        return {prefix or "_body": list(messages)}
-    if isinstance(messages, list):
-        flat = {}
-        for item in messages:
-            for key, value in flatten(item, prefix).items():
-                flat.setdefault(key, []).extend(value)
-        return flat
-    return {prefix or "_body": [str(messages)]}
+class Refused(ServiceError):
+    """A request the API refuses before any use case sees it: `status` and a code (`web.api.core`)."""
+
+    def __init__(self, status: int, code: str, /, headers: dict | None = None, **params) -> None:
+        super().__init__(code, **params)
+        self.status, self.headers = status, headers
 
 
 def register(blueprint) -> None:
@@ -109,6 +100,10 @@ def register(blueprint) -> None:
         return problem(422, "The model's own test cases fail; nothing was deployed.",
                        errors={"tests": [f"{r.file} / {r.name}: {'; '.join(r.failures)}" for r in failed]})
 
+    @blueprint.errorhandler(Refused)
+    def _refused(err: Refused):
+        return refusal(err.status, err, headers=err.headers)
+
     @blueprint.errorhandler(HTTPException)
     def _http(err: HTTPException):
         return problem(err.code or 500, err.description)
@@ -116,7 +111,6 @@ def register(blueprint) -> None:
     @blueprint.errorhandler(Exception)
     def _unexpected(err):
         if is_unavailable(err):
-            return problem(503, "The database cannot be reached right now; nothing was changed. Try again.",
-                           headers={"Retry-After": "10"})
+            return refusal(503, ServiceError(Code.DATABASE_UNAVAILABLE), headers={"Retry-After": "10"})
         log.exception("unhandled API error")
-        return problem(500, "The server failed to do this; please try again later.")
+        return refusal(500, ServiceError(Code.SERVER_FAILED))
