@@ -33,7 +33,7 @@ def users_for(session: Session, role: str, department: str | None = None) -> lis
         if role == DEPARTMENT_HEAD and department:
             query = query.where(User.department == department)
         session.info[key] = list(session.scalars(query))
-    return session.info[key]
+    return list(session.info[key])  # a copy: callers add to it (a breach adds the superior to the holders)
 
 
 Renderer = Callable[[str, dict, str], tuple[str, str]]
