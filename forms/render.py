@@ -72,8 +72,19 @@ def enum_labels(prop: Mapping, lang: str) -> dict[str, str]:
     return {str(v): str(titles[i]) if i < len(titles) else str(v) for i, v in enumerate(values)}
 
 
+#: A bilingual model name: Chinese (up to its last Chinese character and the punctuation after it), a space,
+#: then English only.
+_BILINGUAL = re.compile(r"(?P<zh>.*[\u3000-\u9fff\uff00-\uffef][!-/:-@\[-`{-~]*)\s+(?P<en>[A-Za-z][\x20-\x7e]*)")
+
+
 def task_title(title: str, title_en: str | None, lang: str) -> str:
-    """A task's title in `lang`. Model titles are often bilingual ("中文 English"): show one language."""
+    """The title of a model element (a task, an end event) in `lang`, from the model: its name, and its
+    `title_en` property when it has one. Model names are often bilingual ("中文 English"): show one language
+    (docs/MODELLING.md, "Names")."""
+    if not title_en:
+        bilingual = _BILINGUAL.fullmatch(title.strip())
+        if bilingual:
+            return bilingual["en"] if lang == ENGLISH else bilingual["zh"]
     if lang == ENGLISH:
         return title_en or title
     if title_en and title.endswith(" " + title_en) and len(title) > len(title_en) + 1:

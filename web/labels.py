@@ -26,14 +26,6 @@ ACTORS = {"startup": _l("the system (start-up)"), "system": _l("the system"), "c
 
 STATUSES = {"open": _l("Open"), "closed": _l("Closed")}
 
-OUTCOMES = {
-    "end_not_valid": _l("Not valid, customer answered"),
-    "end_archived": _l("Handled and archived"),
-    "end_closed_by_gm": _l("Closed by the general manager"),
-    "end_malicious": _l("Closed as harassment / malicious"),
-    "end_answered": _l("Suggestion or enquiry answered"),
-}
-
 CONTACT_CHANNELS = {
     "phone": _l("Phone"),
     "sms": _l("SMS"),

@@ -24,8 +24,7 @@ DATETIME_FORMAT = "yyyy-MM-dd HH:mm"
 #: How an evidence file is named in form data (`engine.complaints.evidence.Upload.id`).
 _EVIDENCE_ID = re.compile(r"[0-9a-f]{32}")
 #: Event data fields whose values are engine codes with names of their own.
-_CODED = {"role": labels.ROLES, "department": labels.DEPARTMENTS,
-          "channel": labels.CONTACT_CHANNELS, "outcome": labels.OUTCOMES}
+_CODED = {"role": labels.ROLES, "department": labels.DEPARTMENTS, "channel": labels.CONTACT_CHANNELS}
 #: Event data fields that name people by login name (shown by display name, `person`).
 _PEOPLE = {"person", "previous", "on_behalf_of"}
 
@@ -187,6 +186,15 @@ def title(item) -> str:
     return task_title(item.title, item.title_en, lang())
 
 
+def element_name(titles: Mapping[str, tuple[str, str | None]], element_id: str | None) -> str:
+    """A model element (a user task, an end event: a complaint's outcome) as its model version names it, in the
+    page language; its id when the model gives it no name (docs/MODELLING.md, "Names")."""
+    if not element_id:
+        return ""
+    names = titles.get(element_id)
+    return task_title(names[0], names[1], lang()) if names else element_id
+
+
 def enum_label(form: FormDefinition | None, field: str, value) -> str:
     """The model's label of a coded value (level, category, channel…) in the page language."""
     if value is None:
@@ -223,8 +231,7 @@ def timeline(view: ComplaintView) -> list[TimelineEntry]:
         task = ""
         task_name = event.task_name or task_names.get(event.task_id)
         if task_name:
-            names = view.titles.get(task_name)
-            task = task_title(names[0], names[1], lang()) if names else task_name
+            task = element_name(view.titles, task_name)
         sentence = labels.EVENTS.get(event.kind)
         text = str(sentence) % {"task": task} if sentence is not None else gettext(
             "Event %(kind)s %(task)s", kind=event.kind, task=task)
@@ -243,7 +250,9 @@ def _event_values(view: ComplaintView, kind: str, task_name: str | None, data: d
     for name, value in data.items():
         if value in (None, "", []) or name == "evidence_id":
             continue
-        if name in _CODED:
+        if name == "outcome":
+            text = element_name(view.titles, value)
+        elif name in _CODED:
             text = ", ".join(labels.label(_CODED[name], str(v)) for v in _listed(value))
         elif name == "to":  # a role (escalation) or the people told (special case)
             text = ", ".join(labels.label(labels.ROLES, v) if v in labels.ROLES else person(v) for v in _listed(value))
@@ -289,6 +298,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(due_text, "due_text")
     app.add_template_global(lambda: clock.now().isoformat(), "server_now")
     app.add_template_global(title, "task_title")
+    app.add_template_global(element_name, "element_name")
     app.add_template_global(enum_label, "enum_label")
     app.add_template_global(labels.label, "label")
     app.add_template_global(person, "person")

@@ -20,7 +20,7 @@ from web import labels
 from web.context import actor, page_number, reading, reading_reports, state
 from web.forms import SearchForm
 from web.i18n import tz
-from web.present import enum_label, local_time
+from web.present import element_name, enum_label, local_time
 from web.spreadsheet import safe_row
 
 bp = Blueprint("search", __name__)
@@ -79,6 +79,7 @@ def export():
     """The filtered complaints as CSV, UTF-8 with a BOM so that Excel shows Chinese correctly."""
     with reading() as uow:
         intake = casework.intake_forms(uow, state().settings.process_id).get(casework.INTAKE)
+        outcomes = casework.outcome_titles(uow, state().settings.process_id)
         form = _form(intake)
     if not form.validate():
         return index()
@@ -91,7 +92,7 @@ def export():
         with reading_reports() as uow:
             for c in search.export(uow, actor(), filters):
                 yield [c.reference or "", local_time(c.received_at), labels.label(labels.STATUSES, c.status),
-                       labels.label(labels.OUTCOMES, c.outcome), enum_label(intake, "level", c.level),
+                       element_name(outcomes, c.outcome), enum_label(intake, "level", c.level),
                        enum_label(intake, "category", c.category),
                        labels.label(labels.DEPARTMENTS, c.department),
                        enum_label(intake, "channel", c.channel), c.customer_name, c.customer_contact,

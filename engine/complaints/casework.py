@@ -17,6 +17,7 @@ from engine.models import AuditEvent, Comment, Complaint, Contact, Evidence, Mod
 from engine.people.access import check_can_contribute, check_can_view, may_contribute
 from engine.people.roles import Actor
 from engine.people.users import display_names
+from engine.workflow.deploy import current_version
 from engine.workflow.versions import LoadedVersion, TaskMeta, load_version
 from forms.errors import FieldErrors, FormCode, error
 from forms.schema import FormDefinition
@@ -153,8 +154,9 @@ class ComplaintView:
     evidence: list[Evidence]
     #: Every form of the complaint's model version by task name (the intake form as `INTAKE`).
     forms: dict[str, FormDefinition]
-    #: Task name → (title, English title).
-    titles: dict[str, tuple[str, str]]
+    #: Model element id → (title, English title), as the complaint's model version names them: its user tasks
+    #: and its end events (the complaint's `outcome`).
+    titles: dict[str, tuple[str, str | None]]
     #: Username → display name, for everyone in the timeline.
     names: dict[str, str]
     completed_tasks: list[str]
@@ -190,7 +192,7 @@ def complaint_view(uow: UnitOfWork, actor: Actor, complaint_id: int) -> Complain
         contacts=[Note(item=c, author=name or "") for c, name in contacts],
         evidence=evidence.of_complaint(uow, complaint.id),
         forms=forms_of(version),
-        titles={name: (meta.title, meta.title_en) for name, meta in version.tasks.items()},
+        titles={**version.end_titles, **{name: (meta.title, meta.title_en) for name, meta in version.tasks.items()}},
         names=names,
         completed_tasks=[e.task_name for e in events if e.kind == "task_completed" and e.task_name],
         can_contribute=may_contribute(actor),
@@ -270,6 +272,13 @@ def task_view(uow: UnitOfWork, actor: Actor, task_id: str) -> TaskView:
 def check_can_add_to(uow: UnitOfWork, actor: Actor, complaint_id: int) -> None:
     """May the actor add comments, contacts or evidence to this complaint? (Asked before reading a post.)"""
     check_can_contribute(actor, get_complaint(uow, actor, complaint_id))
+
+
+def outcome_titles(uow: UnitOfWork, process_id: str) -> dict[str, tuple[str, str | None]]:
+    """The end events of the process's current version by id → (name, English name), for naming outcomes in
+    lists of complaints."""
+    version = current_version(uow.session, process_id)
+    return load_version(uow.session, version.id).end_titles if version is not None else {}
 
 
 def intake_forms(uow: UnitOfWork, process_id: str) -> dict[str, FormDefinition]:

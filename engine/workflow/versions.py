@@ -44,6 +44,8 @@ class LoadedVersion:
     intake: TaskMeta | None
     #: End event id → what the customer's page says once the complaint ended there (`customerStage`).
     end_stages: dict[str, str] = field(default_factory=dict)
+    #: End event id → (its name, its `title_en` property): what staff see as the complaint's outcome.
+    end_titles: dict[str, tuple[str, str | None]] = field(default_factory=dict)
 
     def task(self, name: str) -> TaskMeta:
         return self.tasks[name]
@@ -76,6 +78,8 @@ _cache = VersionCache()
 #: The property naming the stage the customer's page shows while a user task is open, or once the complaint
 #: ended at an end event.
 CUSTOMER_STAGE_PROPERTY = "customerStage"
+#: The property giving an element's English name when its name does not end in one (docs/MODELLING.md, "Names").
+TITLE_EN_PROPERTY = "title_en"
 
 
 _hashes: dict[tuple[str, int], str] = {}
@@ -113,6 +117,7 @@ def assemble(process_id: str, content_hash: str, spec, subprocess_specs: dict, f
     tasks: dict[str, TaskMeta] = {}
     intake = None
     end_stages: dict[str, str] = {}
+    end_titles: dict[str, tuple[str, str | None]] = {}
     for task_spec in _all_task_specs(spec, subprocess_specs):
         kind = type(task_spec).__name__
         if kind in ("UserTask", "ManualTask"):
@@ -122,12 +127,15 @@ def assemble(process_id: str, content_hash: str, spec, subprocess_specs: dict, f
             if FORM_PROPERTY in props:
                 intake = _meta(task_spec, files, bpmn_path)
         elif kind == "EndEvent" and task_spec in spec.task_specs.values():
-            stage = (task_spec.extensions or {}).get("properties", {}).get(CUSTOMER_STAGE_PROPERTY)
-            if stage:
-                end_stages[task_spec.bpmn_id] = stage
+            props = (task_spec.extensions or {}).get("properties", {})
+            if props.get(CUSTOMER_STAGE_PROPERTY):
+                end_stages[task_spec.bpmn_id] = props[CUSTOMER_STAGE_PROPERTY]
+            if task_spec.bpmn_name:
+                end_titles[task_spec.bpmn_id] = (task_spec.bpmn_name, props.get(TITLE_EN_PROPERTY))
     return LoadedVersion(
         process_id=process_id, content_hash=content_hash,
         spec=spec, subprocess_specs=subprocess_specs, tasks=tasks, intake=intake, end_stages=end_stages,
+        end_titles=end_titles,
     )
 
 
@@ -151,7 +159,7 @@ def _meta(task_spec, files: dict[str, str], bpmn_path: str) -> TaskMeta:
     return TaskMeta(
         name=task_spec.bpmn_id,
         title=name,
-        title_en=props.get("title_en", name),
+        title_en=props.get(TITLE_EN_PROPERTY, name),
         role=getattr(task_spec, "lane", None),
         instructions=extensions.get("instructionsForEndUser") or "",
         instructions_en=props.get("instructions_en", ""),

@@ -77,3 +77,14 @@ def test_the_verdict_without_the_evidence_field_at_all_is_refused(system):
     with pytest.raises(InvalidInput) as refused:
         step(system, complaint_id, "judge_validity", **without)
     assert "malicious_evidence" in refused.value.errors
+
+
+def test_the_outcome_is_named_by_the_model(system, login):
+    """The end event's name in the model says how the complaint ended, in the page's language."""
+    enquiry = start(system, request_type="enquiry").complaint_id
+    step(system, enquiry, "answer_request", user="agent1", answer_channel="phone", answer_text="签收次日起 7 天")
+    assert "已答复建议或咨询" in text_of(login("agent1", "zh").get(f"/complaints/{enquiry}"))
+    english = text_of(login("agent1", "en").get(f"/complaints/{enquiry}"))
+    assert "(Suggestion or enquiry answered)" in english and "end_answered" not in english
+    exported = login("agent1", "zh").get("/search.csv?status=closed").get_data(as_text=True)
+    assert "已答复建议或咨询" in exported and "Suggestion" not in exported

@@ -91,3 +91,8 @@ def test_task_titles_in_one_language():
     assert task_title("判断投诉是否成立 Judge validity", "Judge validity", "en") == "Judge validity"
     assert task_title("回访", None, "en") == "回访"
     assert task_title("Judge validity", "Judge validity", "zh") == "Judge validity"
+    # A bilingual name without `title_en` (end events): the Chinese, or the English after it.
+    assert task_title("投诉、建议还是咨询? Complaint, suggestion or enquiry?", None, "zh") == "投诉、建议还是咨询?"
+    assert task_title("骚扰/恶意投诉，留证结案 Closed as harassment / malicious", None, "en") == \
+        "Closed as harassment / malicious"
+    assert task_title("判断 A2 级", None, "en") == "判断 A2 级"
