@@ -38,6 +38,7 @@ class Code(StrEnum):
     REMEDY_NOT_FOUND = "remedy_not_found"  # remedy (id)
     APPOINTMENT_NOT_FOUND = "appointment_not_found"  # appointment (id)
     NOTIFICATION_NOT_FOUND = "notification_not_found"  # notification (id)
+    CALENDAR_DAY_NOT_FOUND = "calendar_day_not_found"  # day (ISO date)
     # -- forbidden
     CANNOT_RECORD = "cannot_record"  # role
     CANNOT_ADD_TO = "cannot_add_to"  # role
@@ -105,6 +106,8 @@ class Code(StrEnum):
     DEPUTY_SELF = "deputy_self"
     PERIOD_ORDER = "period_order"
     PERIOD_TOO_LONG = "period_too_long"  # days
+    NO_PACKAGE_YEAR = "no_package_year"  # year (the holiday package has no schedule for it)
+    HOURS_ORDER = "hours_order"
     WRONG_PASSWORD = "wrong_password"  # noqa: S105 (a code, not a secret)
     LATER_THAN_DEADLINE = "later_than_deadline"
     DRAFT_NOT_TEXT = "draft_not_text"

@@ -6,7 +6,7 @@ ever has to deserialize a workflow.
 """
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -22,6 +22,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    Time,
     UniqueConstraint,
     text,
 )
@@ -623,3 +624,31 @@ class ModelDraftFile(Base):
     path: Mapped[str] = mapped_column(String(255))
     content: Mapped[str] = mapped_column(Text)
     draft: Mapped[ModelDraft] = relationship(back_populates="files")
+
+
+class CalendarDay(Base):
+    """A day of the company's working calendar that differs from the week: a public holiday, or a 调休
+    make-up working day on a weekend. A year with any entry is counted from its entries alone
+    (engine/workcalendar.py; docs/data-dictionary.md, "Working calendar")."""
+
+    __tablename__ = "calendar_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    #: holiday or workday
+    kind: Mapped[str] = mapped_column(String(10))
+    #: What the day is for, as the official schedule names it (春节, 国庆节).
+    name: Mapped[str] = mapped_column(String(60))
+    entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    entered_at: Mapped[datetime]
+
+
+class DepartmentHours(Base):
+    """A department's working hours set by the administrator (the code's defaults otherwise)."""
+
+    __tablename__ = "department_hours"
+
+    department: Mapped[str] = mapped_column(String(40), primary_key=True)
+    starts: Mapped[time] = mapped_column(Time)
+    ends: Mapped[time] = mapped_column(Time)
+    entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    entered_at: Mapped[datetime]

@@ -4,9 +4,12 @@ Three ways to count a limit (the policy table names one per limit, docs/data-dic
 
 - ``clock``: calendar time, as the regulation's minutes and hours read;
 - ``working``: working time of the department — its working hours on working days. Working days are the
-  Chinese public-holiday schedule with its 调休 make-up working days, taken from the ``chinese-calendar``
-  package (never a hand-typed list). For a year the package does not cover yet, Monday to Friday are working
-  days, ``covered(year)`` says so and a warning is logged once for that year (update the package);
+  Chinese public-holiday schedule with its 调休 make-up working days. The company's own schedule comes first:
+  a year with days entered by the administrator (`Schedule`, stored in the database and installed by
+  `engine.complaints.holidays`) is taken from those entries alone, any other weekday being a working day.
+  A year without entries is taken from the ``chinese-calendar`` package. For a year neither knows, Monday to
+  Friday are working days, ``covered(year)`` says so, a warning is logged once for that year and the
+  administrator's and process owner's first pages warn (docs/data-dictionary.md, "Working calendar");
 - ``daytime``: calendar time, but a moment that falls in the quiet hours (21:00–08:00), when customers are not
   called, moves to the end of the quiet hours.
 
@@ -15,7 +18,8 @@ All arithmetic is done in the staff's time zone (`configure`), results are retur
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -39,12 +43,27 @@ class WorkingHours:
 
 
 DEFAULT_HOURS = WorkingHours(time(8, 30), time(17, 30))
-#: Departments whose hours differ from the default (the warehouse ships in the evening).
+#: Departments whose hours differ from the default (the warehouse ships in the evening); the administrator's
+#: entries (`Schedule.hours`) come first.
 DEPARTMENT_HOURS: dict[str, WorkingHours] = {"logistics": WorkingHours(time(8, 0), time(20, 0))}
 QUIET_START = time(21, 0)
 QUIET_END = time(8, 0)
 
+
+@dataclass(frozen=True, eq=False)
+class Schedule:
+    """The company's own calendar, as the administrator entered it: what comes before the package."""
+
+    #: Entered days: False for a public holiday, True for a 调休 make-up working day.
+    days: Mapping[date, bool] = field(default_factory=dict)
+    #: The years with entries: their other days follow the week (Monday to Friday work), never the package.
+    years: frozenset[int] = frozenset()
+    #: Departments' working hours set by the administrator.
+    hours: Mapping[str, WorkingHours] = field(default_factory=dict)
+
+
 _zone = ZoneInfo("Asia/Shanghai")
+_schedule = Schedule()
 
 
 def configure(timezone: str) -> None:
@@ -58,7 +77,18 @@ def zone_name() -> str:
     return _zone.key
 
 
-def covered(year: int) -> bool:
+def use(schedule: Schedule) -> None:
+    """Count with `schedule` from now on (the database's, read before a workflow step; a worker's, sent)."""
+    global _schedule
+    _schedule = schedule
+
+
+def current() -> Schedule:
+    """The schedule counted with now."""
+    return _schedule
+
+
+def package_covers(year: int) -> bool:
     """Does the holiday package know the official schedule (holidays and 调休) of `year`?"""
     try:
         chinese_calendar.is_workday(date(year, 1, 1))
@@ -67,21 +97,30 @@ def covered(year: int) -> bool:
     return True
 
 
+def covered(year: int) -> bool:
+    """Is the official schedule of `year` known: entered by the administrator or in the package?"""
+    return year in _schedule.years or package_covers(year)
+
+
 def is_working_day(day: date) -> bool:
     """A working day: not a public holiday, not a weekend unless it is a 调休 make-up working day."""
+    if day.year in _schedule.years:
+        return _schedule.days.get(day, day.weekday() < 5)
     try:
         return chinese_calendar.is_workday(day)
-    except NotImplementedError:  # a year the package does not cover yet: weekdays only
+    except NotImplementedError:  # a year nobody knows yet: weekdays only (the first pages warn)
         if day.year not in _warned_years:
             _warned_years.add(day.year)
-            log.warning("chinese-calendar has no holiday schedule for %s: counting Monday to Friday as working "
-                        "days; update the package", day.year)
+            log.warning("no holiday schedule for %s (neither entered nor in chinese-calendar): counting Monday "
+                        "to Friday as working days; enter it on the administrator's working calendar page",
+                        day.year)
         return day.weekday() < 5
 
 
 def hours_of(department: str | None) -> WorkingHours:
     """The working hours of a department (the default when it has none of its own)."""
-    return DEPARTMENT_HOURS.get(department or "", DEFAULT_HOURS)
+    key = department or ""
+    return _schedule.hours.get(key) or DEPARTMENT_HOURS.get(key, DEFAULT_HOURS)
 
 
 def add_working_time(start: datetime, duration: timedelta, department: str | None = None) -> datetime:

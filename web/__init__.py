@@ -30,6 +30,7 @@ from web import (
     search,
     security,
     tasks,
+    work_calendar,
 )
 from web.extensions import babel, csrf, login_manager
 from web.secret import secret_key
@@ -70,8 +71,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     context.init_app(app)
     present.init_app(app)
     desk.init_app(app)
-    for blueprint in (auth.bp, tasks.bp, desk.bp, admin.bp, complaints.bp, search.bp, deferrals.bp, inbox.bp,
-                      incidents.bp):
+    for blueprint in (auth.bp, tasks.bp, desk.bp, admin.bp, work_calendar.bp, complaints.bp, search.bp, deferrals.bp,
+                      inbox.bp, incidents.bp):
         app.register_blueprint(blueprint)
     api.init_app(app)
     app.register_blueprint(reports.bp)

@@ -18,7 +18,8 @@ from engine.complaints import desk as desks
 from engine.errors import InvalidInput
 from engine.people import deputies
 from engine.people.access import may_see_complaints
-from engine.people.roles import DEPARTMENT_HEAD, MANAGER_ROLES
+from engine.people.roles import ADMIN, DEPARTMENT_HEAD, MANAGER_ROLES
+from web import work_calendar
 from web.admin import no_nul
 from web.context import actor, reading, state, writing
 from web.forms import REQUIRED, ActionForm, OneValueForm, on_calendar
@@ -43,7 +44,8 @@ def home():
     with reading() as uow:
         view = desks.desk(uow, me)
         intake = casework.intake_forms(uow, state().settings.process_id).get(casework.INTAKE)
-    return render_template("desk/home.html", desk=view, intake=intake, me=me,
+    gaps = work_calendar.missing_years() if me.role == ADMIN else []
+    return render_template("desk/home.html", desk=view, intake=intake, me=me, calendar_gaps=gaps,
                            is_manager=me.role in MANAGER_ROLES, action_form=ActionForm())
 
 

@@ -70,6 +70,7 @@ TEXTS: dict[str, str] = {
     Code.REMEDY_NOT_FOUND: N_("Remedy %(remedy)s does not exist on this complaint."),
     Code.APPOINTMENT_NOT_FOUND: N_("Deputy appointment %(appointment)s does not exist."),
     Code.NOTIFICATION_NOT_FOUND: N_("Notification %(notification)s does not exist."),
+    Code.CALENDAR_DAY_NOT_FOUND: N_("%(day)s is not in the working calendar."),
     # engine/: forbidden
     Code.CANNOT_RECORD: N_("The role %(role)s cannot record complaints."),
     Code.CANNOT_ADD_TO: N_("The role %(role)s cannot add to complaints."),
@@ -137,6 +138,8 @@ TEXTS: dict[str, str] = {
     Code.DEPUTY_SELF: N_("Choose a colleague, not yourself."),
     Code.PERIOD_ORDER: N_("The end must be after the start and in the future."),
     Code.PERIOD_TOO_LONG: N_("An appointment lasts at most %(days)s days."),
+    Code.NO_PACKAGE_YEAR: N_("The holiday package has no schedule for %(year)s: enter its days one by one."),
+    Code.HOURS_ORDER: N_("The working day must end after it starts."),
     Code.WRONG_PASSWORD: N_("The current password is wrong."),
     Code.LATER_THAN_DEADLINE: N_("Must be later than the current deadline."),
     Code.DRAFT_NOT_TEXT: N_("A draft holds lists of text."),

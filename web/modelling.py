@@ -36,7 +36,7 @@ from engine.modelling.drafts import DraftCheck
 from engine.people.roles import LANE_ROLES
 from engine.workflow.model_xml import ModelInvalid
 from forms.schema import FormDefinition
-from web import messages, schema_forms, security
+from web import messages, schema_forms, security, work_calendar
 from web.context import actor, reading, state, writing
 from web.errors import error_page
 from web.i18n import field_errors, message
@@ -108,7 +108,7 @@ def index():
     for version in versions:
         processes.setdefault(version["process_id"], []).append(version)
     return render_template("modelling/index.html", processes=processes, drafts=drafts,
-                           max_mb=MAX_UPLOAD // (1024 * 1024))
+                           max_mb=MAX_UPLOAD // (1024 * 1024), calendar_gaps=work_calendar.missing_years())
 
 
 def _version_files(version_id: int) -> tuple[dict, dict[str, str]]:

@@ -18,6 +18,7 @@ from engine.complaints import (
     customers,
     deadlines,
     evidence,
+    holidays,
     idempotency,
     notifications,
     progress,
@@ -88,6 +89,7 @@ def record_complaint(uow: UnitOfWork, settings: Settings, actor: Actor, intake: 
     data = checked(version.intake, intake)
     now = clock.now()
     received = deadlines.stamp_receipt(data, now, timedelta(days=settings.receipt_max_age_days))
+    holidays.install(session)  # the first deadlines count the administrator's calendar
     workflow = runtime.start(version, data, runtime.script_engine())
     complaint = Complaint(
         version_id=version_row.id, status="open", received_at=received, created_at=now, updated_at=now,

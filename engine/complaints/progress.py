@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import audit
-from engine.complaints import customers, deadlines, notifications, worklist
+from engine.complaints import customers, deadlines, holidays, notifications, worklist
 from engine.errors import Code, NotFound
 from engine.models import Complaint, WorkTask
 from engine.people.roles import SYSTEM
@@ -50,6 +50,7 @@ class Case:
     def workflow(self) -> Any:
         """The complaint's workflow, loaded from its stored state; using it means the step is recorded."""
         if self._workflow is None:
+            holidays.install(self.session)  # deadlines the step sets count the administrator's calendar
             self._workflow = load_workflow(self.complaint, self.version)
             self._record = True
         return self._workflow

@@ -82,8 +82,10 @@ class _ServerTime:
     """A model function that reads the program's clock or the working-time calendar.
 
     Model code runs in sandbox worker processes (engine/workflow/sandbox/isolation.py) that have neither the
-    program's clock (set by tests and demos) nor its configured time zone. Pickled for a worker, the function
-    takes both along as they are in the server at that moment, so `now()` in a model is the server's now.
+    program's clock (set by tests and demos), nor its configured time zone, nor the working calendar the
+    administrator entered (read from the database before each step). Pickled for a worker, the function takes
+    all three along as they are in the server at that moment, so `now()` in a model is the server's now and a
+    deadline counts the company's holidays. (The schedule is one object: pickle sends it once per call.)
     """
 
     def __init__(self, function):
@@ -93,13 +95,15 @@ class _ServerTime:
         return self.function(*args)
 
     def __reduce__(self):
-        return _in_worker, (self.function, clock.now().isoformat(), workcalendar.zone_name())
+        return _in_worker, (self.function, clock.now().isoformat(), workcalendar.zone_name(),
+                            workcalendar.current())
 
 
-def _in_worker(function, now_iso: str, zone: str) -> _ServerTime:
-    """Unpickling in a sandbox worker: take over the server's time and zone for this call."""
+def _in_worker(function, now_iso: str, zone: str, schedule: workcalendar.Schedule) -> _ServerTime:
+    """Unpickling in a sandbox worker: take over the server's time, zone and working calendar for this call."""
     clock.set_now(datetime.fromisoformat(now_iso))
     workcalendar.configure(zone)
+    workcalendar.use(schedule)
     return _ServerTime(function)
 
 

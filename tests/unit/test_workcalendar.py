@@ -16,14 +16,20 @@ def local(*args) -> datetime:
     return datetime(*args, tzinfo=CN)
 
 
+@pytest.fixture(autouse=True)
+def _package_only():
+    """The package's calendar alone (the administrator's entries are tests/unit/test_working_calendar.py's)."""
+    workcalendar.use(workcalendar.Schedule())
+
+
 def test_the_holiday_package_covers_this_year_and_says_when_it_does_not(caplog):
     assert workcalendar.covered(2026)
     assert not workcalendar.covered(2100)
     # A year without the official schedule: Monday to Friday, so deadlines still come (and the gap is visible).
     assert workcalendar.is_working_day(date(2100, 1, 4)) and not workcalendar.is_working_day(date(2100, 1, 2))
     assert [r.getMessage() for r in caplog.records].count(
-        "chinese-calendar has no holiday schedule for 2100: counting Monday to Friday as working days; "
-        "update the package") == 1  # once per year, not on every deadline
+        "no holiday schedule for 2100 (neither entered nor in chinese-calendar): counting Monday to Friday as "
+        "working days; enter it on the administrator's working calendar page") == 1  # once a year, not per deadline
 
 
 def test_national_day_holiday_and_its_make_up_saturday():

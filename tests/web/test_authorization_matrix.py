@@ -248,6 +248,16 @@ MATRIX: dict[str, dict[str, Case]] = {
     "admin.all_tokens": {"GET": page("/admin/tokens", ADMINS)},
     "admin.customer_links": {"GET": page("/admin/customer-links", ADMINS)},
     "admin.record": {"GET": page("/admin/record", ADMINS)},
+    # The working calendar: a day without a name, a year the package lacks, an end before the start (422),
+    # a day not entered (404) — nothing changes.
+    "calendar.index": {"GET": page("/admin/calendar?year=2027", ADMINS)},
+    "calendar.set_day": {"POST": page("/admin/calendar/days", ADMINS, (422,), body=lambda o: {"data": {
+        "day": "2027-02-08", "kind": "holiday", "name": ""}})},
+    "calendar.remove_day": {"POST": page("/admin/calendar/days/2027-02-08/remove", ADMINS, (404,))},
+    "calendar.import_year": {"POST": page("/admin/calendar/import", ADMINS, (422,),
+                                          body=lambda o: {"data": {"year": "2027"}})},
+    "calendar.set_hours": {"POST": page("/admin/calendar/hours/logistics", ADMINS, (422,),
+                                        body=lambda o: {"data": {"starts": "18:00", "ends": "09:00"}})},
     # The current password wrong: 422, nothing changed.
     "admin.own_password": {"GET": page("/account/password", STAFF),
                            "POST": page("/account/password", STAFF, (422,), body=lambda o: {"data": {

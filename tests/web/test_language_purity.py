@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from zoneinfo import ZoneInfo
 
+import chinese_calendar
 import lxml.html
 import pytest
 from sqlalchemy import select
@@ -98,7 +99,7 @@ def _pages(system, login, locale: str) -> dict[str, dict[str, str]]:
         "cs_manager": [f"/complaints/{closed}", "/reports"],
         "gm": ["/deferrals", "/reports", f"/complaints/{closed}"],
         "owner": ["/models/"],
-        "admin": [],
+        "admin": ["/admin/calendar?year=2026", "/admin/calendar?year=2027"],
     }
     pages: dict[str, dict[str, str]] = {}
     for user, urls in extra.items():
@@ -132,7 +133,8 @@ def _typed(system) -> set[str]:
     from tests.lifecycle import ANSWERS, INTAKE
     typed = {v for v in INTAKE.values() if isinstance(v, str)}
     typed |= {v for answers in ANSWERS.values() for v in answers.values() if isinstance(v, str)}
-    return typed | _names(system) | {"破损.png", "合同.pdf", "备注", "顾客甲"}
+    holidays = {h.chinese for h in chinese_calendar.Holiday}  # the official names the calendar page lists
+    return typed | _names(system) | holidays | {"破损.png", "合同.pdf", "备注", "顾客甲"}
 
 
 def test_the_english_pages_have_no_chinese(system, login):
