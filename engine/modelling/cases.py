@@ -20,8 +20,8 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from engine.workflow import runtime
-from engine.workflow.deploy import TESTS_FOLDER
 from engine.workflow.functions import parse_duration
+from engine.workflow.model_forms import TESTS_FOLDER
 from engine.workflow.versions import LoadedVersion
 from forms.validate import validate
 

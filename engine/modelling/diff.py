@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from engine.workflow.deploy import FORM_SUFFIX, TESTS_FOLDER
+from engine.workflow.model_forms import FORM_SUFFIX, TESTS_FOLDER
 from engine.workflow.model_xml import NS, ModelInvalid, parse_xml
 
 ADDED, REMOVED, CHANGED = "added", "removed", "changed"

@@ -21,7 +21,8 @@ from engine.modelling.cases import CaseResult
 from engine.modelling.uploads import BUNDLE_SUFFIXES, MAX_FILES, Upload, overlay, upload_process
 from engine.models import ModelDraft, ModelDraftFile, ModelFile, ProcessVersion
 from engine.people.roles import Actor
-from engine.workflow.deploy import FORM_PROPERTY, current_version, validate_bundle
+from engine.workflow.deploy import current_version, validate_bundle
+from engine.workflow.model_forms import FORM_PROPERTY
 from engine.workflow.model_xml import MAX_MODEL_FILE_BYTES, NS, ModelInvalid, ModelProblem, parse_xml
 from engine.workflow.versions import from_bundle
 from forms.errors import error

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from engine.errors import Code, NotFound
 from engine.models import ModelFile, ProcessVersion
-from engine.workflow.deploy import FORM_PROPERTY, UI_PROPERTY, form_path
+from engine.workflow.model_forms import FORM_PROPERTY, UI_PROPERTY, form_path
 from engine.workflow.store import load_spec
 from forms.schema import FormDefinition, generic_form
 

@@ -1,0 +1,64 @@
+"""A model's form files: which files are forms, how BPMN elements name them, reading and checking them."""
+from __future__ import annotations
+
+import json
+import posixpath
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+
+from engine.workflow.model_xml import NS, ModelProblem
+from forms.patterns import pattern_problems
+
+FORM_SUFFIX = ".json"
+TESTS_FOLDER = "tests/"  # model test cases (engine.modelling.cases), kept with the version
+FORM_PROPERTY = "formJsonSchemaFilename"
+UI_PROPERTY = "formUiSchemaFilename"
+
+
+def load_forms(files: dict[str, str], problems: list[ModelProblem]) -> dict[str, dict]:
+    forms = {}
+    for path, text in files.items():
+        if not path.endswith(FORM_SUFFIX) or path.startswith(TESTS_FOLDER):
+            continue
+        try:
+            document = json.loads(text)
+        except json.JSONDecodeError as err:
+            problems.append(ModelProblem(path, err.lineno, None, f"invalid JSON: {err.msg}"))
+            continue
+        if not isinstance(document, dict):
+            problems.append(ModelProblem(path, 1, None, "a form file must hold a JSON object"))
+            continue
+        if path.endswith(".schema.json"):
+            try:
+                Draft202012Validator.check_schema(document)
+            except SchemaError as err:
+                problems.append(ModelProblem(path, None, "/".join(map(str, err.path)) or None,
+                                             f"not a valid JSON Schema: {err.message}"))
+                continue
+            if document.get("type") != "object":
+                problems.append(ModelProblem(path, None, None, 'a form schema must have "type": "object"'))
+            problems += [ModelProblem(path, None, where, message) for where, message in pattern_problems(document)]
+        forms[path] = document
+    return forms
+
+
+def form_path(bpmn_path: str, reference: str) -> str | None:
+    """Resolve a form file reference relative to its BPMN file; None if it leaves the bundle."""
+    resolved = posixpath.normpath(posixpath.join(posixpath.dirname(bpmn_path), reference))
+    return None if resolved.startswith("../") or resolved.startswith("/") else resolved
+
+
+def check_form_refs(path: str, node, forms: dict[str, dict]) -> list[ModelProblem]:
+    problems = []
+    for prop in node.iterfind("bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property", NS):
+        if prop.get("name") not in (FORM_PROPERTY, UI_PROPERTY):
+            continue
+        resolved = form_path(path, prop.get("value") or "")
+        if resolved is None or resolved not in forms:
+            problems.append(ModelProblem(path, prop.sourceline, node.get("id"),
+                                         f"form file {prop.get('value')!r} is not in the bundle"))
+        elif prop.get("name") == FORM_PROPERTY and not resolved.endswith(".schema.json"):
+            problems.append(ModelProblem(path, prop.sourceline, node.get("id"),
+                                         "a form schema file must end in .schema.json"))
+    return problems

@@ -1,0 +1,191 @@
+"""BPMN elements and other engines' extensions this engine cannot run: unsupported flow nodes, Camunda and
+Zeebe hooks, scripts not in Python, JUEL, unquoted timers, repeating timers, dead ends, files with nothing
+executable."""
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+
+from engine.workflow.model_xml import NS, ModelProblem, owner_id
+
+CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
+
+#: Every BPMN flow node; those the parser has no class for cannot be run.
+FLOW_NODES = (
+    "task", "userTask", "manualTask", "scriptTask", "serviceTask", "sendTask", "receiveTask", "businessRuleTask",
+    "callActivity", "subProcess", "adHocSubProcess", "transaction", "startEvent", "endEvent",
+    "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent", "exclusiveGateway",
+    "inclusiveGateway", "parallelGateway", "eventBasedGateway", "complexGateway",
+)
+_PARSED = {etree.QName(tag).localname for tag in (*SpiffBpmnParser.PARSER_CLASSES,
+                                                  *SpiffBpmnParser.OVERRIDE_PARSER_CLASSES)}
+#: Parsed, but this system configures nothing for them to call, so a complaint would stop there.
+_NOT_CONFIGURED = {
+    "serviceTask": "service tasks call external services, which this system does not configure",
+    # SpiffWorkflow treats an untyped task as manual work, but no role and no form belong to it, so a
+    # complaint would stop there with nobody able to complete it (docs/MODELLING.md, "Plain tasks").
+    "task": "a task without a type is nobody's work here: the complaint would stop at it",
+}
+_HINTS = {
+    "task": "make it a user task in a role lane (people do it) or a script task (the engine does it)",
+    "complexGateway": "use an exclusive or inclusive gateway with a condition on each outgoing flow",
+    "serviceTask": "use a script task (Python) or a user task",
+    "adHocSubProcess": "model the tasks with a parallel or inclusive gateway",
+}
+#: Camunda and Zeebe extensions that name code, forms or expressions this engine would silently ignore.
+_FOREIGN_HOOKS = {
+    "class": "a Java class", "delegateExpression": "a Java delegate", "expression": "a JUEL expression",
+    "formKey": "a Camunda form", "formRef": "a Camunda form", "topic": "an external task topic",
+    "resultVariable": "a Camunda result variable", "decisionRef": "a Camunda decision reference",
+}
+_FOREIGN_ELEMENTS = {
+    "formData": "a Camunda form", "executionListener": "a Camunda execution listener",
+    "taskListener": "a Camunda task listener", "connector": "a Camunda connector",
+    "taskDefinition": "a Zeebe job worker", "formDefinition": "a Zeebe form", "calledDecision": "a Zeebe decision",
+}
+#: Other engines' extension namespaces: everything in them would be ignored here.
+_FOREIGN_NAMESPACES = {
+    CAMUNDA_NS: "camunda", ZEEBE_NS: "zeebe", "http://activiti.org/bpmn": "activiti",
+    "http://flowable.org/bpmn": "flowable",
+}
+#: Foreign attributes that only tune the other engine (history, jobs, tasklist), or say who works a task,
+#: which a role lane decides here: ignoring them changes nothing a complaint does.
+_HARMLESS_FOREIGN_ATTRIBUTES = {
+    "versionTag", "historyTimeToLive", "isStartableInTasklist", "asyncBefore", "asyncAfter", "exclusive",
+    "jobPriority", "taskPriority", "candidateStarterGroups", "candidateStarterUsers", "modelerTemplate",
+    "modelerTemplateVersion", "modelerTemplateIcon", "assignee", "candidateGroups", "candidateUsers",
+}
+_ISO_TIME = re.compile(r"^(R\d*/)?(P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?"
+                       r"|\d{4}-\d{2}-\d{2}T[\d:.]+(Z|[+-]\d{2}:?\d{2})?)$")
+_JUEL = re.compile(r"^[$#]\{.*\}$", re.S)
+
+
+def check_foreign(path: str, tree) -> list[ModelProblem]:
+    """Other engines' extensions (camunda:inputOutput, camunda:collection …): this engine would ignore them."""
+    problems = []
+    for node in tree.iter():
+        if not isinstance(node.tag, str):
+            continue
+        tag = etree.QName(node)
+        prefix = _FOREIGN_NAMESPACES.get(tag.namespace)
+        # camunda/zeebe elements and hooks `check_bpmn` names more precisely are left to it
+        described = tag.namespace in (CAMUNDA_NS, ZEEBE_NS) and tag.localname in _FOREIGN_ELEMENTS
+        if prefix and not described and not _inside_foreign(node):
+            problems.append(ModelProblem(
+                path, node.sourceline, owner_id(node),
+                f"{prefix}:{tag.localname} is another engine's extension, which this engine would ignore",
+                "remove it: data goes in task data (scripts or forms), multi-instance reads spiffworkflow's "
+                "loopDataInputRef/inputDataItem, forms are JSON Schema files"))
+        for name in node.attrib:
+            qname = etree.QName(name)
+            prefix = _FOREIGN_NAMESPACES.get(qname.namespace)
+            described = qname.namespace in (CAMUNDA_NS, ZEEBE_NS) and qname.localname in _FOREIGN_HOOKS
+            if prefix and not described and qname.localname not in _HARMLESS_FOREIGN_ATTRIBUTES:
+                problems.append(ModelProblem(
+                    path, node.sourceline, owner_id(node),
+                    f"{prefix}:{qname.localname} is another engine's setting, which this engine would ignore",
+                    "remove the attribute; this engine reads BPMN and spiffworkflow extensions only: code is a "
+                    "Python script task, a multi-instance collection is a bpmn:loopDataInputRef, results go to "
+                    "task data"))
+    return problems
+
+
+def _inside_foreign(node) -> bool:
+    parent = node.getparent()
+    return parent is not None and etree.QName(parent).namespace in _FOREIGN_NAMESPACES
+
+
+def check_bpmn(path: str, tree) -> list[ModelProblem]:
+    problems = []
+    for node in tree.iter():
+        if not isinstance(node.tag, str):
+            continue
+        tag = etree.QName(node)
+        if tag.namespace == NS["bpmn"] and tag.localname in FLOW_NODES:
+            if tag.localname not in _PARSED or tag.localname in _NOT_CONFIGURED:
+                reason = _NOT_CONFIGURED.get(tag.localname, "this engine cannot run it")
+                problems.append(ModelProblem(path, node.sourceline, node.get("id"),
+                                             f"{tag.localname} is not supported: {reason}",
+                                             _HINTS.get(tag.localname, "remove it or model it with supported "
+                                                                       "elements")))
+        if tag.namespace in (CAMUNDA_NS, ZEEBE_NS) and tag.localname in _FOREIGN_ELEMENTS:
+            problems.append(_foreign(path, node, _FOREIGN_ELEMENTS[tag.localname]))
+        for name in node.attrib:
+            qname = etree.QName(name)
+            if qname.namespace in (CAMUNDA_NS, ZEEBE_NS) and qname.localname in _FOREIGN_HOOKS:
+                problems.append(_foreign(path, node, _FOREIGN_HOOKS[qname.localname]))
+        if tag.namespace == NS["bpmn"] and tag.localname == "scriptTask":
+            script_format = (node.get("scriptFormat") or "python").lower()
+            if script_format not in ("python", "text/x-python", "py"):
+                problems.append(ModelProblem(path, node.sourceline, node.get("id"),
+                                             f"scripts in {script_format!r} cannot run here",
+                                             "write the script in Python (scriptFormat=\"python\")"))
+    for tag in ("conditionExpression", "timeDuration", "timeDate", "timeCycle"):
+        for node in tree.iter(f"{{{NS['bpmn']}}}{tag}"):
+            problems += _check_expression_text(path, node, tag)
+    for node in tree.iter(f"{{{NS['bpmn']}}}timeCycle"):
+        problems.append(ModelProblem(path, node.sourceline, owner_id(node),
+                                     "repeating timers (timeCycle) are never fired by this system's timer worker",
+                                     "use a timeDuration (once, after a while) or a timeDate"))
+    problems += _check_dead_ends(path, tree)
+    problems += _check_processes(path, tree)
+    return problems
+
+
+#: Flow nodes the engine leaves through a sequence flow: without one, the complaint stops there for ever.
+_NEEDS_OUTGOING = {
+    "userTask", "manualTask", "scriptTask", "businessRuleTask", "callActivity", "subProcess", "sendTask",
+    "receiveTask", "startEvent", "intermediateCatchEvent", "intermediateThrowEvent", "exclusiveGateway",
+    "inclusiveGateway", "parallelGateway", "eventBasedGateway", "task",
+}
+
+
+def _check_dead_ends(path: str, tree) -> list[ModelProblem]:
+    problems = []
+    for container in (*tree.iterfind("bpmn:process", NS), *tree.iter(f"{{{NS['bpmn']}}}subProcess")):
+        sources = {f.get("sourceRef") for f in container.iterfind("bpmn:sequenceFlow", NS)}
+        for node in container:
+            if not isinstance(node.tag, str):
+                continue
+            kind = etree.QName(node).localname
+            if kind not in _NEEDS_OUTGOING or node.get("id") in sources:
+                continue
+            if kind == "startEvent" and node.get("isInterrupting") is not None:
+                continue  # an event subprocess's start event is left through its subprocess
+            problems.append(ModelProblem(
+                path, node.sourceline, node.get("id"),
+                f"{kind} {node.get('name') or node.get('id')!r} has no outgoing sequence flow: the complaint "
+                "would stop there", "connect it to the next element (an end event when the process ends there)"))
+    return problems
+
+
+def _check_processes(path: str, tree) -> list[ModelProblem]:
+    """Processes marked not executable cannot run; name each one when the file has nothing else to run."""
+    processes = list(tree.iterfind("bpmn:process", NS))
+    if any(p.get("isExecutable", "true") == "true" for p in processes):
+        return []
+    return [ModelProblem(path, p.sourceline, p.get("id"),
+                         f"process {p.get('name') or p.get('id')!r} is not executable (isExecutable=\"false\")",
+                         'set isExecutable="true" on the process this system should run')
+            for p in processes]
+
+
+def _foreign(path: str, node, what: str) -> ModelProblem:
+    return ModelProblem(path, node.sourceline, owner_id(node), f"uses {what}, which this engine does not run",
+                        "remove it; forms are JSON Schema files (formJsonSchemaFilename), code is a Python "
+                        "script task, decisions are business rule tasks with calledDecisionId")
+
+
+def _check_expression_text(path: str, node, tag: str) -> list[ModelProblem]:
+    source = " ".join((node.text or "").split())
+    if _JUEL.match(source):
+        return [ModelProblem(path, node.sourceline, owner_id(node), f"{source} is a JUEL expression",
+                             "write a Python expression, e.g. `approved == True`")]
+    if tag != "conditionExpression" and _ISO_TIME.match(source):
+        return [ModelProblem(path, node.sourceline, owner_id(node),
+                             f"timer {source} is not quoted: it would be read as a variable name",
+                             f'write it as a Python string: "{source}" (or name a variable holding it)')]
+    return []
