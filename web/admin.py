@@ -172,7 +172,7 @@ def all_tokens():
     staff.check_admin(actor())
     with reading() as uow:
         items = tokens.list_tokens(uow, actor())
-    return render_template("admin/tokens.html", items=items, action_form=ActionForm())
+    return render_template("admin/tokens.html", items=items)
 
 
 @bp.get("/admin/customer-links")
