@@ -117,15 +117,16 @@ def _pages(system, login, locale: str) -> dict[str, dict[str, str]]:
     return pages
 
 
+def _assert_no_other_language(pages: dict[str, dict[str, str]], found_in) -> None:
+    """`found_in(texts)` finds nothing on any page (the failure lists each page's findings)."""
+    problems = {f"{user} {url}": sorted(found) for user, by_url in pages.items() for url, html in by_url.items()
+                if (found := found_in(_texts(html)))}
+    assert problems == {}, "\n".join(f"{k}: {v}" for k, v in problems.items())
+
+
 def test_the_chinese_pages_have_no_english(system, login):
     names = _names(system)
-    problems = {}
-    for user, pages in _pages(system, login, "zh").items():
-        for url, html in pages.items():
-            words = english_in(_texts(html), names)
-            if words:
-                problems[f"{user} {url}"] = sorted(words)
-    assert problems == {}, "\n".join(f"{k}: {v}" for k, v in problems.items())
+    _assert_no_other_language(_pages(system, login, "zh"), lambda texts: english_in(texts, names))
 
 
 def _typed(system) -> set[str]:
@@ -139,13 +140,7 @@ def _typed(system) -> set[str]:
 
 def test_the_english_pages_have_no_chinese(system, login):
     typed = _typed(system)
-    problems = {}
-    for user, pages in _pages(system, login, "en").items():
-        for url, html in pages.items():
-            found = chinese_in(_texts(html), typed)
-            if found:
-                problems[f"{user} {url}"] = sorted(found)
-    assert problems == {}, "\n".join(f"{k}: {v}" for k, v in problems.items())
+    _assert_no_other_language(_pages(system, login, "en"), lambda texts: chinese_in(texts, typed))
 
 
 SAMPLE = {"reference": "TS20261123-000001", "customer": "顾客甲", "task": "总经理审阅签字 GM reviews and signs",
