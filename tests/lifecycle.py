@@ -36,6 +36,10 @@ ANSWERS = {
     "gm_decide": {"decision": "close", "decision_reason": "已尽力"},
     "review_malicious": {"malicious_confirmed": True, "review_note": "证据属实"},
     "answer_request": {"answer_channel": "phone", "answer_text": "已答复"},
+    "settle_on_site": {"on_site_settled": True, "solution_type": "exchange", "solution_detail": "当场换新",
+                       "customer_agreed": True},
+    "settle_on_site_desk": {"on_site_settled": True, "solution_type": "apology", "solution_detail": "当面致歉并赠券",
+                            "customer_agreed": True},
 }
 
 #: Who works each task in the demo data (department heads for the logistics department).
@@ -43,7 +47,8 @@ WORKER = {
     "judge_validity": "agent1", "reply_not_valid": "agent1", "hand_over": "agent1", "follow_up": "agent1",
     "analyse_and_propose": "head_logistics", "implement_solution": "head_logistics",
     "approve_solution": "gm", "gm_review": "gm", "gm_decide": "gm", "cs_sign_off": "cs_manager",
-    "review_malicious": "cs_manager", "answer_request": "agent1",
+    "review_malicious": "cs_manager", "answer_request": "agent1", "settle_on_site": "head_logistics",
+    "settle_on_site_desk": "agent1",
 }
 
 

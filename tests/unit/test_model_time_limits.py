@@ -32,7 +32,7 @@ def _without_approval_deadline(files: dict[str, str]) -> dict[str, str]:
 def test_every_user_task_of_the_lifecycle_has_a_deadline():
     text = validate_bundle(read_bundle(WORKFLOWS)).files[BPMN]
     tasks = re.findall(r'<bpmn:userTask id="([a-z_]+)"', text)
-    assert len(tasks) == 14  # with the review of harassment and the answer to suggestions / enquiries (issue 17)
+    assert len(tasks) == 16  # review of harassment, answer to suggestions / enquiries, on-the-spot handling (issue 17)
     for task in tasks:
         assert re.search(rf'attachedToRef="{task}">\s*<bpmn:extensionElements>\s*<spiffworkflow:properties>\s*'
                          rf'<spiffworkflow:property name="sla" value="deadline"', text), task
