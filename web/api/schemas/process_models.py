@@ -1,0 +1,52 @@
+"""What the API answers about process models: versions, deployments, check results."""
+from __future__ import annotations
+
+from marshmallow import Schema, fields
+
+
+class VersionDoc(Schema):
+    id = fields.Integer()
+    process_id = fields.String()
+    hash = fields.String()
+    current = fields.Boolean()
+    deployed_at = fields.AwareDateTime()
+    deployed_by = fields.String()
+    source = fields.String(metadata={"description": "how it came in: startup (the workflows/ folder), modeller, "
+                                                    "upload, api, cli"})
+    running = fields.Integer(metadata={"description": "open complaints on this version"})
+
+
+class DeployedDoc(Schema):
+    id = fields.Integer()
+    process_id = fields.String()
+    hash = fields.String(attribute="content_hash")
+    current = fields.Boolean(attribute="is_current")
+    deployed_at = fields.AwareDateTime()
+    deployed_by = fields.String()
+    source = fields.String()
+
+
+class ProblemDoc(Schema):
+    file = fields.String()
+    line = fields.Integer(allow_none=True)
+    element_id = fields.String(allow_none=True)
+    message = fields.String()
+    hint = fields.String(allow_none=True)
+
+
+class CaseDoc(Schema):
+    file = fields.String()
+    name = fields.String()
+    passed = fields.Boolean()
+    failures = fields.List(fields.String())
+
+
+class CheckDoc(Schema):
+    valid = fields.Boolean()
+    process_id = fields.String(allow_none=True)
+    content_hash = fields.String(allow_none=True)
+    problems = fields.List(fields.Nested(ProblemDoc))
+    test_results = fields.List(fields.Nested(CaseDoc))
+    ignored = fields.List(fields.String(),
+                          metadata={"description": "uploaded names that are not model files"})
+    files = fields.List(fields.String(), metadata={"description": "the bundle that was checked"})
