@@ -2,10 +2,10 @@
 links sent; and everyone's own password. Every change is a use case of `engine.people.users` (audited)."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required, login_user
+from flask_login import current_user, login_user
 from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
@@ -16,11 +16,11 @@ from engine.people import tokens
 from engine.people import users as staff
 from engine.people.roles import DEPARTMENTS, ROLES
 from web import labels
-from web.context import actor, reading, writing
+from web.context import actor, reading, staff_blueprint, writing
 from web.forms import REQUIRED, ActionForm, OneValueForm
 from web.i18n import field_errors
 
-bp = Blueprint("admin", __name__)
+bp = staff_blueprint("admin", __name__)
 MAX_PASSWORD = 200
 
 
@@ -32,12 +32,6 @@ def no_nul(form, field) -> None:
 
 #: What a user name may hold (the engine checks it again: letters, digits, "_" and ".").
 USERNAME = Regexp(r"^[\w.]+$", message=_l("Not in the expected format."))
-
-
-@bp.before_request
-@login_required
-def _signed_in() -> None:
-    """Every page here needs a signed-in user."""
 
 
 class ProfileForm(OneValueForm):

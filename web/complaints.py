@@ -2,9 +2,8 @@
 and everything added from it."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
-from flask_login import login_required
 
 from engine import clock
 from engine.complaints import casework, evidence, intake, remedies
@@ -13,19 +12,13 @@ from engine.people.access import check_can_record
 from forms.errors import FieldErrors, FormCode, error
 from forms.render import raw_values, render_instructions
 from web import schema_forms
-from web.context import actor, reading, state, writing
+from web.context import actor, reading, staff_blueprint, state, writing
 from web.forms import CommentForm, ContactForm
 from web.i18n import field_errors, lang, tz
 from web.modelling import model_file_response
 from web.present import complaint_data, timeline
 
-bp = Blueprint("complaints", __name__)
-
-
-@bp.before_request
-@login_required
-def _signed_in() -> None:
-    """Every page here needs a signed-in user."""
+bp = staff_blueprint("complaints", __name__)
 
 
 # --- intake ------------------------------------------------------------------------------------------

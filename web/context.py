@@ -4,8 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, current_app, request
-from flask_login import current_user
+from flask import Blueprint, Flask, abort, current_app, request
+from flask_login import current_user, login_required
 
 from engine.config import Settings
 from engine.db import Database, UnitOfWork
@@ -24,6 +24,13 @@ class AppState:
     db: Database
     #: Where reports and search read (`REPORTS_DATABASE_URL`, a read replica); None: `db`.
     reports_db: Database | None = None
+
+
+def staff_blueprint(name: str, import_name: str) -> Blueprint:
+    """A blueprint of staff pages: every one of them needs a signed-in user (else the sign-in page)."""
+    blueprint = Blueprint(name, import_name)
+    blueprint.before_request(login_required(lambda: None))
+    return blueprint
 
 
 def state() -> AppState:

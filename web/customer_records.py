@@ -2,25 +2,18 @@
 customer's page with their complaints and flag, and the merge of a duplicate record."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import login_required
 
 from engine.complaints import casework, customers
 from engine.errors import InvalidInput
 from forms.errors import FormCode, error
-from web.context import actor, reading, state, writing
+from web.context import actor, reading, staff_blueprint, state, writing
 
-bp = Blueprint("customers", __name__)
+bp = staff_blueprint("customers", __name__)
 
 #: Longest contact or platform id looked up (the intake form's own limits are lower).
 MAX_KEY = 200
-
-
-@bp.before_request
-@login_required
-def _signed_in() -> None:
-    """Every page here needs a signed-in user."""
 
 
 @bp.get("/customers/lookup")

@@ -3,23 +3,16 @@
 Requests are filed from the task page (see `web.tasks.request_deferral`)."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import login_required
 
 from engine.complaints import deferrals
 from engine.people.access import check_can_decide_deferrals
-from web.context import actor, reading, writing
+from web.context import actor, reading, staff_blueprint, writing
 from web.forms import DecisionForm
 
-bp = Blueprint("deferrals", __name__)
+bp = staff_blueprint("deferrals", __name__)
 DECISIONS = {"approve": True, "reject": False}
-
-
-@bp.before_request
-@login_required
-def _signed_in() -> None:
-    """Every page here needs a signed-in user."""
 
 
 @bp.get("/deferrals")

@@ -1,23 +1,16 @@
 """The signed-in user's notifications (deadline warnings, escalations, deferral decisions…)."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_login import login_required
 
 from engine.complaints import inbox
 from web import mail
-from web.context import actor, page_number, reading, writing
+from web.context import actor, page_number, reading, staff_blueprint, writing
 from web.forms import ActionForm
 from web.i18n import lang, tz
 
-bp = Blueprint("inbox", __name__)
-
-
-@bp.before_request
-@login_required
-def _signed_in() -> None:
-    """Every page here needs a signed-in user."""
+bp = staff_blueprint("inbox", __name__)
 
 
 @bp.get("/notifications")

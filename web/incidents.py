@@ -2,21 +2,15 @@
 and, once the cause is fixed (a model corrected, a mail relay back), to put back in the queue."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from engine.complaints import timers
-from web.context import actor, reading, writing
+from web.context import actor, reading, staff_blueprint, writing
 from web.forms import ActionForm
 
-bp = Blueprint("incidents", __name__)
-
-
-@bp.before_request
-@login_required
-def _signed_in() -> None:
-    """Every page here needs a signed-in user."""
+bp = staff_blueprint("incidents", __name__)
 
 
 @bp.app_context_processor

@@ -2,26 +2,19 @@
 on (refund paid, parcel received, claim paid or refused). Bad input is named field by field above the section."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
-from flask_login import login_required
 
 from engine.complaints import remedies
 from engine.errors import InvalidInput
 from web import labels
-from web.context import actor, writing
+from web.context import actor, staff_blueprint, writing
 from web.i18n import field_errors
 
-bp = Blueprint("remedies", __name__)
+bp = staff_blueprint("remedies", __name__)
 
 #: The form's fields (what `remedies.add` reads).
 FIELDS = ("kind", "amount", "waybill", "courier", "promised_on", "note")
-
-
-@bp.before_request
-@login_required
-def _signed_in() -> None:
-    """Every page here needs a signed-in user."""
 
 
 def _back(complaint_id: int):

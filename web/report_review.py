@@ -4,29 +4,22 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import login_required
 
 from engine.complaints import report_review
 from engine.errors import InvalidInput
 from forms.errors import FormCode
-from web.context import actor, writing
+from web.context import actor, staff_blueprint, writing
 from web.i18n import field_errors, tz
 
-bp = Blueprint("report_review", __name__)
+bp = staff_blueprint("report_review", __name__)
 
 #: The largest volume file read (a line per period: a few kilobytes are years of them).
 MAX_CSV_BYTES = 256 * 1024
 FIELD_NAMES = {"summary": _l("Summary and suggestions"), "comment": _l("General manager's comments"),
                "orders": _l("Orders in the period"), "file": _l("CSV file"), "date": _l("Date")}
-
-
-@bp.before_request
-@login_required
-def _signed_in() -> None:
-    """Every page here needs a signed-in user."""
 
 
 def _period() -> tuple[str, date]:

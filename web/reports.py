@@ -7,10 +7,10 @@ import io
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from flask import Blueprint, Response, render_template, request
+from flask import Response, render_template, request
 from flask_babel import format_decimal, gettext
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required
+from flask_login import current_user
 from markupsafe import Markup
 
 from engine import clock
@@ -19,21 +19,15 @@ from engine.errors import Code, InvalidInput
 from engine.people.roles import DEPARTMENT_HEAD, DEPARTMENTS, GENERAL_MANAGER
 from forms.errors import FormCode
 from web import charts, labels
-from web.context import actor, reading, reading_reports, state
+from web.context import actor, reading, reading_reports, staff_blueprint, state
 from web.i18n import tz
 from web.present import enum_label
 from web.spreadsheet import safe_row, sheet_row
 
-bp = Blueprint("reports", __name__)
+bp = staff_blueprint("reports", __name__)
 
 KIND_NAMES = {"week": _l("Weekly report"), "month": _l("Monthly report"), "year": _l("Yearly report")}
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-@bp.before_request
-@login_required
-def _signed_in() -> None:
-    """Every page here needs a signed-in user."""
 
 
 @bp.app_context_processor

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from datetime import UTC
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import login_required
 
 from engine.complaints import casework, deferrals, evidence, tasks
 from engine.complaints import form_drafts as drafts
@@ -17,19 +16,13 @@ from forms.errors import FieldErrors
 from forms.render import defaults, describe_values, merged, raw_values, render_instructions, value_text
 from forms.validate import raw_errors
 from web import classification, labels, schema_forms
-from web.context import actor, page_number, reading, safe_next, state, writing
+from web.context import actor, page_number, reading, safe_next, staff_blueprint, state, writing
 from web.forms import ActionForm, DeferralForm
 from web.i18n import field_errors, lang, tz, words
 from web.present import complaint_data, enum_label, rounds_shown, since_shown, title
 
-bp = Blueprint("tasks", __name__)
+bp = staff_blueprint("tasks", __name__)
 PER_PAGE = 25
-
-
-@bp.before_request
-@login_required
-def _signed_in() -> None:
-    """Every page here needs a signed-in user."""
 
 
 @bp.get("/")
@@ -114,18 +107,20 @@ def assign(task_id: str):
 
 @bp.post("/tasks/<task_id>/claim")
 def claim(task_id: str):
-    with writing() as uow:
-        tasks.claim_task(uow, actor(), task_id)
-    flash(_("The task is yours now."), "success")
-    return redirect(safe_next(request.form.get("next"), url_for("tasks.task_list", scope="mine")))
+    return _hand_over(tasks.claim_task, task_id, _("The task is yours now."), "mine")
 
 
 @bp.post("/tasks/<task_id>/release")
 def release(task_id: str):
+    return _hand_over(tasks.release_task, task_id, _("The task is back in the queue."), "queue")
+
+
+def _hand_over(use_case, task_id: str, done: str, back_to: str):
+    """Claim or release: the use case, its flash, back to `next` or the list the task now is in."""
     with writing() as uow:
-        tasks.release_task(uow, actor(), task_id)
-    flash(_("The task is back in the queue."), "success")
-    return redirect(safe_next(request.form.get("next"), url_for("tasks.task_list", scope="queue")))
+        use_case(uow, actor(), task_id)
+    flash(done, "success")
+    return redirect(safe_next(request.form.get("next"), url_for("tasks.task_list", scope=back_to)))
 
 
 @bp.get("/task/<task_id>")
