@@ -83,6 +83,8 @@ TIMES = ("due", "deadline", "until")
 LEVEL_NAMES = {"major": N_("major complaint"), "crisis": N_("crisis event")}
 #: The analysis reports, as the report page names them.
 REPORT_NAMES = {"week": N_("Weekly report"), "month": N_("Monthly report"), "year": N_("Yearly report")}
+#: Params worded from a code the notification carries: param → (the param holding the code, the code's names).
+NAMED = {"report": ("kind", REPORT_NAMES), "level": ("level", LEVEL_NAMES)}
 
 
 def iso_duration(text: object) -> timedelta | None:
@@ -109,10 +111,9 @@ def render(kind: str, params: dict, locale: str, zone: tzinfo) -> tuple[str, str
         if values.get(name):
             values[name] = format_datetime(datetime.fromisoformat(values[name]), "yyyy-MM-dd HH:mm",
                                            tzinfo=zone, locale=locale)
-    if kind in ("report_submitted", "report_sent"):
-        values["report"] = catalogue.gettext(REPORT_NAMES.get(params.get("kind"), params.get("kind") or ""))
-    if kind == "special_case":
-        values["level"] = catalogue.gettext(LEVEL_NAMES.get(params.get("level"), params.get("level") or ""))
+    for param, (source, names) in NAMED.items():
+        if source in params:
+            values[param] = catalogue.gettext(names.get(params[source], params[source] or ""))
     subject, body = MESSAGES[kind]
     text = catalogue.gettext(body) % values
     role = ROLE_NAMES.get(params.get("escalated_to")) if kind == "breach" else None
