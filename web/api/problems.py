@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from functools import partial
 
 from flask import Response, request
 from werkzeug.exceptions import HTTPException
@@ -70,24 +71,19 @@ class Refused(ServiceError):
         self.status, self.headers = status, headers
 
 
+#: The status of each kind of engine refusal.
+STATUS_OF: dict[type[ServiceError], int] = {NotFound: 404, Forbidden: 403, Conflict: 409, InvalidInput: 422}
+
+
+def _refused_with(status: int, err: ServiceError) -> Response:
+    return refusal(status, err)
+
+
 def register(blueprint) -> None:
     """Answer every error raised in the blueprint's views as a problem document."""
 
-    @blueprint.errorhandler(NotFound)
-    def _not_found(err):
-        return refusal(404, err)
-
-    @blueprint.errorhandler(Forbidden)
-    def _forbidden(err):
-        return refusal(403, err)
-
-    @blueprint.errorhandler(Conflict)
-    def _conflict(err):
-        return refusal(409, err)
-
-    @blueprint.errorhandler(InvalidInput)
-    def _invalid(err):
-        return refusal(422, err)
+    for kind, status in STATUS_OF.items():
+        blueprint.register_error_handler(kind, partial(_refused_with, status))
 
     @blueprint.errorhandler(ModelInvalid)
     def _model_invalid(err):
