@@ -75,11 +75,13 @@ def actor_of(user: User) -> Actor:
 
 
 def actor_by_username(uow: UnitOfWork, username: str) -> Actor:
-    """The acting identity of an active user (NotFound for unknown or deactivated users)."""
+    """The acting identity of an active user (NotFound for unknown or deactivated users), with the departments
+    they stand in for as a running deputy (责任代理人), as a signed-in session has them: the command line acts
+    through this."""
     user = uow.session.scalar(select(User).where(User.username == username, User.active.is_(True)))
     if user is None:
         raise NotFound(Code.NO_ACTIVE_USER, user=username)
-    return actor_of(user)
+    return replace(actor_of(user), acting_for=deputies.acting_for(uow.session, user.id, clock.now()))
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from engine import clock
 from engine.config import PROJECT_ROOT
+from engine.db import UnitOfWork, open_database
+from engine.people import deputies
+from engine.people.users import actor_by_username
 from tests.lifecycle import ANSWERS, INTAKE
 
 CLI = str(Path(sys.executable).parent / "complaints")
@@ -70,6 +74,39 @@ def test_a_complaint_from_the_command_line(run):
         "department": None, "level": "dissatisfied", "amount": 20, "recorded_at": None,
         "kind": "timeout", "reason": None, "decided_by": None}  # a timer's penalty: no one decided it, no reason given
     assert [e["kind"] for e in shown["audit"]][:3] == ["complaint_started", "task_opened", "task_completed"]
+
+
+def test_a_deputy_works_the_department_heads_tasks_from_the_command_line(run, empty_database_url):
+    started = json.loads(run("start", "--user", "agent1", "--json", stdin=INTAKE).stdout)
+    for name in ("judge_validity", "hand_over"):
+        [task] = json.loads(run("tasks", "--user", "agent1", "--scope", "mine", "--json").stdout)["items"]
+        assert task["name"] == name
+        assert run("complete", task["id"], "--user", "agent1", stdin=ANSWERS[name]).returncode == 0
+    [analysis] = json.loads(run("show", str(started["complaint_id"]), "--json").stdout)["open_tasks"]
+    assert (analysis["task"], analysis["department"]) == ("analyse_and_propose", "logistics")
+    answers = ANSWERS["analyse_and_propose"]
+    refused = run("complete", analysis["id"], "--user", "head_quality", stdin=answers)
+    assert refused.returncode == 4  # another department's head, not (yet) a deputy
+    # The logistics head appoints the quality head as deputy (责任代理人) over the command line's now.
+    db = open_database(empty_database_url)
+    clock.set_now(datetime.fromisoformat(NOW))
+    try:
+        with UnitOfWork(db) as uow:
+            head = actor_by_username(uow, "head_logistics")
+            now = clock.now()
+            deputies.appoint(uow, head, "head_quality", now - timedelta(hours=1), now + timedelta(days=3))
+    finally:
+        clock.set_now(None)
+        db.dispose()
+    pool = json.loads(run("tasks", "--user", "head_quality", "--scope", "queue", "--json").stdout)["items"]
+    assert [t["id"] for t in pool] == [analysis["id"]]
+    done = run("complete", analysis["id"], "--user", "head_quality", "--json", stdin=answers)
+    assert done.returncode == 0, done.stderr
+    assert [t["task"] for t in json.loads(done.stdout)["open_tasks"]] == ["approve_solution"]
+    # After the appointment's end the deputy acts for nobody again.
+    later = (datetime.fromisoformat(NOW) + timedelta(days=4)).isoformat()
+    assert run("tasks", "--user", "head_quality", "--scope", "queue", "--json",
+               COMPLAINTS_NOW=later).stdout.count('"id"') == 0
 
 
 def test_clock_override_needs_to_be_allowed(run):
