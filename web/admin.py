@@ -2,6 +2,9 @@
 links sent; and everyone's own password. Every change is a use case of `engine.people.users` (audited)."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -11,6 +14,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from engine.complaints import customer_link
+from engine.db import UnitOfWork
 from engine.errors import InvalidInput
 from engine.people import tokens
 from engine.people import users as staff
@@ -70,6 +74,19 @@ def _errors_to(form, err: InvalidInput) -> None:
         (field if field is not None else first).errors = list(messages)
 
 
+def _saved(form, change: Callable[[UnitOfWork], Any]) -> tuple[bool, Any]:
+    """Run the use case `change(uow)` when `form` validates, the engine's refusals beside the form's fields:
+    whether it was saved, and what the use case returned."""
+    if not form.validate_on_submit():
+        return False, None
+    try:
+        with writing() as uow:
+            return True, change(uow)
+    except InvalidInput as err:
+        _errors_to(form, err)
+        return False, None
+
+
 # --- users ------------------------------------------------------------------------------------------------
 
 
@@ -84,17 +101,12 @@ def users():
 def new_user():
     staff.check_admin(actor())  # the role first: a refusal never depends on the body
     form = NewUserForm()
-    if form.validate_on_submit():
-        try:
-            with writing() as uow:
-                staff.create_user(uow, actor(), form.username.data.strip(), form.role.data, form.password.data,
-                                  department=form.department.data or None,
-                                  display_name=form.display_name.data.strip(), email=form.email.data or None)
-        except InvalidInput as err:
-            _errors_to(form, err)
-        else:
-            flash(_("User %(user)s added.", user=form.username.data.strip()), "success")
-            return redirect(url_for("admin.users"))
+    if _saved(form, lambda uow: staff.create_user(
+            uow, actor(), form.username.data.strip(), form.role.data, form.password.data,
+            department=form.department.data or None, display_name=form.display_name.data.strip(),
+            email=form.email.data or None))[0]:
+        flash(_("User %(user)s added.", user=form.username.data.strip()), "success")
+        return redirect(url_for("admin.users"))
     return render_template("admin/user_new.html", form=form), 422 if request.method == "POST" else 200
 
 
@@ -118,16 +130,11 @@ def edit_user(user_id: int):
 def update_user(user_id: int):
     staff.check_admin(actor())
     form = ProfileForm()
-    if form.validate_on_submit():
-        try:
-            with writing() as uow:
-                staff.update_user(uow, actor(), user_id, role=form.role.data, department=form.department.data or None,
-                                  display_name=form.display_name.data, email=form.email.data or None)
-        except InvalidInput as err:
-            _errors_to(form, err)
-        else:
-            flash(_("Saved."), "success")
-            return redirect(url_for("admin.users"))
+    if _saved(form, lambda uow: staff.update_user(
+            uow, actor(), user_id, role=form.role.data, department=form.department.data or None,
+            display_name=form.display_name.data, email=form.email.data or None))[0]:
+        flash(_("Saved."), "success")
+        return redirect(url_for("admin.users"))
     return _user_page(user_id, form, ResetPasswordForm(formdata=None), 422)
 
 
@@ -146,15 +153,9 @@ def set_active(user_id: int):
 def reset_password(user_id: int):
     staff.check_admin(actor())
     form = ResetPasswordForm()
-    if form.validate_on_submit():
-        try:
-            with writing() as uow:
-                staff.reset_password(uow, actor(), user_id, form.password.data)
-        except InvalidInput as err:
-            _errors_to(form, err)
-        else:
-            flash(_("The password is set; the user's sessions and API tokens ended."), "success")
-            return redirect(url_for("admin.edit_user", user_id=user_id))
+    if _saved(form, lambda uow: staff.reset_password(uow, actor(), user_id, form.password.data))[0]:
+        flash(_("The password is set; the user's sessions and API tokens ended."), "success")
+        return redirect(url_for("admin.edit_user", user_id=user_id))
     return _user_page(user_id, ProfileForm(formdata=None), form, 422)
 
 
@@ -207,17 +208,13 @@ def record():
 @bp.route("/account/password", methods=["GET", "POST"])
 def own_password():
     form = OwnPasswordForm()
-    if form.validate_on_submit():
-        try:
-            with writing() as uow:
-                epoch = staff.change_own_password(uow, actor(), form.current.data, form.password.data)
-        except InvalidInput as err:
-            _errors_to(form, err)
-        else:
-            # Every other session ended with the new epoch; this one carries on under it.
-            user = current_user._get_current_object()
-            user.session_epoch = epoch
-            login_user(user)
-            flash(_("Your password is changed. Your other sessions and API tokens have ended."), "success")
-            return redirect(url_for("tasks.index"))
+    saved, epoch = _saved(form, lambda uow: staff.change_own_password(uow, actor(), form.current.data,
+                                                                       form.password.data))
+    if saved:
+        # Every other session ended with the new epoch; this one carries on under it.
+        user = current_user._get_current_object()
+        user.session_epoch = epoch
+        login_user(user)
+        flash(_("Your password is changed. Your other sessions and API tokens have ended."), "success")
+        return redirect(url_for("tasks.index"))
     return render_template("admin/password.html", form=form), 422 if request.method == "POST" else 200
