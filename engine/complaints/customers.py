@@ -89,7 +89,7 @@ def survivor(session: Session, customer: Customer) -> Customer:
     """The record a customer was merged into (itself when not merged)."""
     seen = {customer.id}
     while customer.merged_into_id is not None:
-        customer = session.get(Customer, customer.merged_into_id)
+        customer = session.get_one(Customer, customer.merged_into_id)
         if customer.id in seen:  # a cycle cannot be made by `merge`; stop rather than loop
             break
         seen.add(customer.id)
@@ -320,7 +320,7 @@ def by_complaint(session: Session, complaint: Complaint) -> Customer | None:
     """The complaint's customer (the survivor of a merge), if it has one."""
     if complaint.customer_record_id is None:
         return None
-    return survivor(session, session.get(Customer, complaint.customer_record_id))
+    return survivor(session, session.get_one(Customer, complaint.customer_record_id))
 
 
 

@@ -1,7 +1,9 @@
 """The notifications addressed to a user (the outbox), for reading in the UI whether or not e-mail is sent."""
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from typing import cast
+
+from sqlalchemy import CursorResult, func, select, update
 
 from engine import clock
 from engine.complaints.worklist import Page
@@ -46,5 +48,6 @@ def open_message(uow: UnitOfWork, actor: Actor, notification_id: int) -> int | N
 @use_case
 def mark_all_read(uow: UnitOfWork, actor: Actor) -> int:
     """Mark every unread notification of the actor read; returns how many."""
-    return uow.session.execute(update(Notification).where(
-        Notification.user_id == actor.id, Notification.read_at.is_(None)).values(read_at=clock.now())).rowcount
+    result = uow.session.execute(update(Notification).where(
+        Notification.user_id == actor.id, Notification.read_at.is_(None)).values(read_at=clock.now()))
+    return cast(CursorResult, result).rowcount  # an UPDATE's result is a cursor result

@@ -88,7 +88,9 @@ def send_pending(db: Database, smtp_url: str | None, sender: str, render: Render
         locales = dict(uow.session.execute(select(User.id, User.locale).where(
             User.id.in_([m.user_id for m in batch if m.user_id is not None]))).all())
         uow.commit()
-        claimed = [(m.id, m.email, m.kind, m.params, locales.get(m.user_id) or m.locale or DEFAULT_LOCALE)
+        # every claimed row has an address (the query's condition)
+        claimed = [(m.id, m.email or "", m.kind, m.params,
+                    (locales.get(m.user_id) if m.user_id is not None else None) or m.locale or DEFAULT_LOCALE)
                    for m in batch]
     for message_id, address, kind, params, locale in claimed:
         error = None
@@ -97,7 +99,7 @@ def send_pending(db: Database, smtp_url: str | None, sender: str, render: Render
         except (OSError, smtplib.SMTPException) as err:
             error = str(err)
         with UnitOfWork(db) as uow:
-            message = uow.session.get(Notification, message_id)
+            message = uow.session.get_one(Notification, message_id)
             if error is None:
                 message.sent_at = clock.now()
                 sent += 1

@@ -157,7 +157,7 @@ def add(uow: UnitOfWork, actor: Actor, complaint_id: int, data: dict[str, Any]) 
         errors["amount"] = [error(FormCode.REQUIRED)]
     if kind in WITH_WAYBILL and waybill is None and "waybill" not in errors:
         errors["waybill"] = [error(FormCode.REQUIRED)]
-    if errors:
+    if errors or kind not in STATES:
         raise InvalidInput(errors)
     now = clock.now()
     remedy = Remedy(complaint_id=complaint.id, kind=kind, state=STATES[kind][0], amount=amount, waybill=waybill,

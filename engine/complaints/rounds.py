@@ -53,7 +53,7 @@ def history(session: Session, complaint: Complaint, task_name: str | None = None
         select(AuditEvent, User.username).outerjoin(User, User.id == AuditEvent.actor_id)
         .where(AuditEvent.complaint_id == complaint.id, AuditEvent.kind.in_(("task_opened", "task_completed")))
         .order_by(AuditEvent.id)).all()
-    round_of: dict[str, int | None] = {}
+    round_of: dict[str | None, int | None] = {}
     by_round: dict[int | None, Round] = {}
     for event, username in events:
         if event.kind == "task_opened":
@@ -67,7 +67,7 @@ def history(session: Session, complaint: Complaint, task_name: str | None = None
         by_round.setdefault(survey.round, Round(survey.round)).survey = survey
     current = (complaint.variables or {}).get("round") or complaint.round
     by_round.setdefault(current, Round(current))
-    numbered = sorted((r for r in by_round.values() if r.number is not None), key=lambda r: -r.number)
+    numbered = sorted((r for r in by_round.values() if r.number is not None), key=lambda r: -(r.number or 0))
     if current is None:  # still before the first round
         ordered = [by_round[None], *numbered]
     else:

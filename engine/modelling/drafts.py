@@ -21,7 +21,7 @@ from engine.modelling.cases import CaseResult
 from engine.modelling.uploads import BUNDLE_SUFFIXES, MAX_FILES, Upload, overlay, upload_process
 from engine.models import ModelDraft, ModelDraftFile, ModelFile, ProcessVersion
 from engine.people.roles import Actor
-from engine.workflow.deploy import current_version, validate_bundle
+from engine.workflow.deploy import ValidatedBundle, current_version, validate_bundle
 from engine.workflow.model_forms import FORM_PROPERTY
 from engine.workflow.model_xml import MAX_MODEL_FILE_BYTES, NS, ModelInvalid, ModelProblem, parse_xml
 from engine.workflow.versions import from_bundle
@@ -253,7 +253,7 @@ def draft_from_upload(uow: UnitOfWork, actor: Actor, upload: Upload) -> DraftVie
     return _view(draft)
 
 
-def _problems(files: dict[str, str], process_id: str) -> tuple[list[ModelProblem], object]:
+def _problems(files: dict[str, str], process_id: str) -> tuple[list[ModelProblem], ValidatedBundle | None]:
     """Validation problems (support checks included); the validated bundle when there are none."""
     try:
         return [], validate_bundle(files, process_id)

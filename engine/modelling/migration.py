@@ -15,9 +15,11 @@ from dataclasses import dataclass, field
 
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.util.diff import SpecDiff, WorkflowDiff, migrate_workflow
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from engine import audit, clock
 from engine.complaints import progress
@@ -148,13 +150,19 @@ def _leftover_reasons(workflow, new: LoadedVersion) -> list[FieldError]:
                                 for t in workflow.tasks.values() if id(t.task_spec) not in known})]
 
 
-def _try(session, complaint: Complaint, target: ProcessVersion) -> tuple[MigrationCheck, object, LoadedVersion]:
-    """Check (and, when allowed, carry out in memory) the migration of one complaint."""
-    check = dict(complaint_id=complaint.id, reference=complaint.reference or "",
-                 from_version=complaint.version_id, to_version=target.id)
+def _try(session: Session, complaint: Complaint,
+         target: ProcessVersion) -> tuple[MigrationCheck, tuple[BpmnWorkflow, LoadedVersion] | None]:
+    """Check (and, when allowed, carry out in memory) the migration of one complaint: the check, and the
+    workflow moved in memory with the version it now runs on (None when it could not even be tried)."""
+
+    def checked(reasons: list[FieldError], notes: list[FieldError] | None = None) -> MigrationCheck:
+        return MigrationCheck(complaint_id=complaint.id, reference=complaint.reference or "",
+                              from_version=complaint.version_id, to_version=target.id, reasons=reasons,
+                              notes=notes or [])
+
     reasons = _same_process_reasons(session, complaint, target)
     if reasons:
-        return MigrationCheck(**check, reasons=reasons), None, None
+        return checked(reasons), None
     old = load_version(session, complaint.version_id)
     new = load_version(session, target.id)
     workflow = progress.load_workflow(complaint, old)
@@ -163,7 +171,7 @@ def _try(session, complaint: Complaint, target: ProcessVersion) -> tuple[Migrati
     if not reasons:
         _migrate(workflow, diff, new)
         reasons = _leftover_reasons(workflow, new)
-    return MigrationCheck(**check, reasons=reasons, notes=notes), workflow, new
+    return checked(reasons, notes), (workflow, new)
 
 
 def check_migration(uow: UnitOfWork, actor: Actor, complaint_id: int, version_id: int) -> MigrationCheck:
@@ -201,9 +209,10 @@ def migrate_complaint(uow: UnitOfWork, actor: Actor, complaint_id: int, version_
     with progress.locked_case(session, complaint_id, clock.now()) as case:
         complaint = case.complaint
         target = _target(session, complaint, version_id)
-        check, workflow, new = _try(session, complaint, target)
-        if not check.allowed:
+        check, moved = _try(session, complaint, target)
+        if not check.allowed or moved is None:
             raise MigrationRefused(check.reasons)
+        workflow, new = moved
         old_hash = session.get_one(ProcessVersion, complaint.version_id).content_hash
         audit.record(session, complaint.id, actor, "complaint_migrated", data={
             "from_version": complaint.version_id, "to_version": target.id,

@@ -85,7 +85,7 @@ def appoint(uow: UnitOfWork, actor: Actor, deputy_username: str, starts_at: date
         errors["ends_at"] = [error(Code.PERIOD_ORDER)]
     elif ends_at - starts_at > MAX_PERIOD:
         errors["ends_at"] = [error(Code.PERIOD_TOO_LONG, days=MAX_PERIOD.days)]
-    if errors:
+    if errors or deputy is None:
         raise InvalidInput(errors)
     row = Deputy(department=actor.department, principal_id=actor.id, deputy_id=deputy.id, starts_at=starts_at,
                  ends_at=ends_at, created_at=clock.now())
@@ -129,4 +129,4 @@ def candidates(uow: UnitOfWork, actor: Actor) -> list[tuple[str, str]]:
     check_can_appoint(actor)
     rows = uow.session.execute(select(User.username, User.display_name).where(
         User.active.is_(True), User.id != actor.id, User.role.in_(LANE_ROLES)).order_by(User.display_name))
-    return [tuple(r) for r in rows]
+    return [(username, name) for username, name in rows]

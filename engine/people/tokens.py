@@ -11,8 +11,9 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from engine import audit, clock
@@ -137,8 +138,9 @@ def end_tokens(session: Session, user_id: int, why: str) -> int:
     Called inside the caller's unit of work, which commits.
     """
     now = clock.now()
-    ended = session.execute(update(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
-                            .values(revoked_at=now)).rowcount
+    result = session.execute(update(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+                             .values(revoked_at=now))
+    ended = cast(CursorResult, result).rowcount  # an UPDATE's result is a cursor result
     if ended:
         audit.record(session, None, SYSTEM, "api_tokens_ended", data={"user_id": user_id, "count": ended,
                                                                       "why": why})

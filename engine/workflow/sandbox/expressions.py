@@ -9,6 +9,7 @@ import ast
 import functools
 import operator
 from collections.abc import Callable
+from typing import Literal, overload
 
 from simpleeval import DEFAULT_OPERATORS, EvalWithCompoundTypes, safe_add, safe_lshift, safe_mult, safe_power
 
@@ -33,6 +34,14 @@ def where(node) -> str:
     """'line L, column C' of an AST node, for messages."""
     line, column = getattr(node, "lineno", None), getattr(node, "col_offset", None)
     return f"line {line}" if column is None else f"line {line}, column {column + 1}"
+
+
+@overload
+def parse(source: str, mode: Literal["eval"]) -> ast.Expression: ...
+
+
+@overload
+def parse(source: str, mode: Literal["exec"]) -> ast.Module: ...
 
 
 def parse(source: str, mode: str) -> ast.AST:

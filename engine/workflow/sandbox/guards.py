@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Callable
+from collections.abc import Callable, ItemsView, Iterable, KeysView, ValuesView
+from typing import Any
 
 from engine.workflow.sandbox.budget import (
     MAX_DEPTH,
@@ -21,7 +22,8 @@ from engine.workflow.sandbox.budget import (
 )
 
 _SEQUENCES = (str, bytes, list, tuple)
-_VIEWS = (type({}.keys()), type({}.values()), type({}.items()))
+_VIEWS: tuple[type[KeysView[Any]], type[ValuesView[Any]], type[ItemsView[Any, Any]]] = (
+    type({}.keys()), type({}.values()), type({}.items()))
 
 
 def _too_big(message: str) -> ScriptLimitExceeded:
@@ -50,7 +52,7 @@ def text_size(value) -> int:
     pending = [value]
     while pending:
         item = pending.pop()
-        children = ()
+        children: Iterable[Any] = ()
         if isinstance(item, (str, bytes)):
             size += len(item)
         elif isinstance(item, int):
@@ -305,12 +307,12 @@ guarded_tuple = _sized_copy(tuple, "tuple")
 guarded_set = _sized_copy(set, "set")
 guarded_dict = _sized_copy(dict, "dict")
 guarded_sorted = _sized_copy(sorted, "sorted")
-_REAL_TYPES = {guarded_str: str, guarded_list: list, guarded_tuple: tuple, guarded_set: set, guarded_dict: dict,
-               guarded_int: int}
+_REAL_TYPES: dict[Callable[..., Any], type] = {
+    guarded_str: str, guarded_list: list, guarded_tuple: tuple, guarded_set: set, guarded_dict: dict, guarded_int: int}
 
 
 def guarded_isinstance(value, classinfo) -> bool:
     """isinstance() that understands the guarded str/int/list/tuple/set/dict constructors."""
     if isinstance(classinfo, tuple):
-        return isinstance(value, tuple(_REAL_TYPES.get(cls, cls) for cls in classinfo))
+        return isinstance(value, tuple(_REAL_TYPES.get(cls) or cls for cls in classinfo))
     return isinstance(value, _REAL_TYPES.get(classinfo, classinfo))

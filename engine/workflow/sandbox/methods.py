@@ -4,6 +4,9 @@ Expressions get the methods without side effects; scripts may also change lists 
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from RestrictedPython.Guards import safer_getattr_raise
 
 from engine.workflow.sandbox.budget import SandboxError, charge
@@ -107,7 +110,7 @@ def _extend(method):
     return extend
 
 
-_SIZE_CHECKED = {
+_SIZE_CHECKED: dict[tuple[type, str], Callable[[Any], Any]] = {
     (str, "center"): _padding, (str, "ljust"): _padding, (str, "rjust"): _padding, (str, "zfill"): _padding,
     (str, "expandtabs"): _expandtabs, (str, "join"): _join, (str, "replace"): _replace,
     (list, "copy"): _copy, (list, "extend"): _extend, (dict, "copy"): _copy,

@@ -59,7 +59,7 @@ def _names_only(node: ast.AST) -> bool:
     return isinstance(node, ast.Name)
 
 
-def _call(function: str, node: ast.AST, *args: ast.expr) -> ast.Call:
+def _call(function: str, node: ast.stmt | ast.expr, *args: ast.expr) -> ast.Call:
     call = ast.Call(func=ast.Name(function, ast.Load()), args=list(args), keywords=[])
     copy_locations(call, node)
     return call
@@ -160,8 +160,8 @@ def compile_script(source: str) -> types.CodeType:
         raise SandboxError(f"syntax error at line {err.lineno}: {err.msg}") from None
     except (RecursionError, MemoryError) as err:  # nesting too deep for the compiler
         raise SandboxError(f"unreadable source: {type(err).__name__}") from None
-    if result.errors:
-        raise SandboxError("; ".join(result.errors))
+    if result.errors or result.code is None:
+        raise SandboxError("; ".join(result.errors) or "the script did not compile")
     return result.code
 
 

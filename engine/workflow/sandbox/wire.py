@@ -11,8 +11,10 @@ import os
 import select
 import struct
 import time
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from engine.workflow.sandbox.budget import MAX_DEPTH, SandboxError
 
@@ -90,7 +92,7 @@ def encode(value, depth: int = 0):
     raise SandboxError(f"a {kind.__name__} value cannot be a result of model code")
 
 
-_DECODERS = {
+_DECODERS: dict[str, Callable[[Any], Any]] = {
     "l": lambda items: [decode(item) for item in items],
     "d": lambda pairs: {decode(key): decode(item) for key, item in pairs},
     "t": lambda items: tuple(decode(item) for item in items),
