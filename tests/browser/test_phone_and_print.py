@@ -23,7 +23,7 @@ EXTRA = {
     "cs_manager": ["/complaints/{c}", "/reports"],
     "gm": ["/complaints/{c}", "/deferrals", "/reports"],
     "owner": [],
-    "admin": [],
+    "admin": ["/admin/calendar?year=2026", "/admin/calendar?year=2027"],
 }
 
 
