@@ -80,6 +80,14 @@ def step(system, complaint_id: int, expect: str, user: str | None = None, **answ
                                    dict(ANSWERS[expect], **answers))
 
 
+def handed_over(system, **overrides) -> tuple[int, WorkTask]:
+    """A complaint judged valid and handed over: its id and the department's open task (analyse_and_propose)."""
+    complaint_id = start(system, **overrides).complaint_id
+    step(system, complaint_id, "judge_validity")
+    step(system, complaint_id, "hand_over")
+    return complaint_id, open_task(system, complaint_id)
+
+
 def audit_kinds(system, complaint_id: int) -> list[tuple[str, str | None]]:
     with UnitOfWork(system.db, write=False) as uow:
         details = casework.complaint_details(uow, system.actor("gm"), complaint_id)

@@ -16,7 +16,7 @@ from engine.db import UnitOfWork
 from engine.models import ApiToken, Complaint, Notification, ProcessVersion
 from engine.people import tokens as api_tokens
 from tests.api.conftest import problem
-from tests.lifecycle import ANSWERS, INTAKE, open_task, start, step
+from tests.lifecycle import ANSWERS, INTAKE, handed_over, open_task, start, step
 
 WORKFLOWS = Path(__file__).resolve().parents[2] / "workflows"
 
@@ -162,10 +162,7 @@ def test_task_lists_and_task_with_its_form(system, api):
 
 
 def test_claim_release_and_complete_with_optimistic_locking(system, api):
-    cid = start(system).complaint_id
-    step(system, cid, "judge_validity")
-    step(system, cid, "hand_over")
-    task = open_task(system, cid)
+    cid, task = handed_over(system)
     head = api("head_logistics")
     version = head.get(f"/api/v1/tasks/{task.id}").get_json()["complaint"]["version"]
     assert head.post(f"/api/v1/tasks/{task.id}/claim").status_code == 204

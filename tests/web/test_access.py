@@ -6,7 +6,7 @@ import re
 from engine.db import UnitOfWork
 from engine.models import AuditEvent, Comment
 from engine.people import users as staff
-from tests.lifecycle import open_task, start, step
+from tests.lifecycle import handed_over, open_task, start
 from tests.web.conftest import make_app, text_of
 
 
@@ -107,10 +107,7 @@ def test_roles_are_checked_on_every_action(system, login):
 
 
 def test_department_heads_see_only_their_department(system, login):
-    cid = start(system).complaint_id  # logistics
-    step(system, cid, "judge_validity")
-    step(system, cid, "hand_over")
-    task = open_task(system, cid)
+    cid, task = handed_over(system)  # logistics
     quality = login("head_quality")
     for url in (f"/complaints/{cid}", f"/complaints/{cid}/model.bpmn", f"/task/{task.id}"):
         assert quality.get(url).status_code == 403, url
@@ -128,10 +125,7 @@ def test_department_heads_see_only_their_department(system, login):
 
 
 def test_claim_and_release_from_the_queue(system, login):
-    cid = start(system).complaint_id
-    step(system, cid, "judge_validity")
-    step(system, cid, "hand_over")
-    task = open_task(system, cid)
+    cid, task = handed_over(system)
     head = login("head_logistics")
     queue = text_of(head.get("/tasks/queue"))
     assert f"/tasks/{task.id}/claim" in queue

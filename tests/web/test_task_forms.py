@@ -5,7 +5,7 @@ import re
 
 from engine.db import UnitOfWork
 from engine.models import AuditEvent, Complaint, Draft
-from tests.lifecycle import INTAKE, open_task, start, step
+from tests.lifecycle import INTAKE, handed_over, open_task, start, step
 from tests.web.conftest import text_of
 
 
@@ -52,10 +52,7 @@ def test_complete_a_task(system, login):
 
 
 def test_invalid_input_shows_errors_keeps_values_and_stores_nothing(system, login):
-    cid = start(system).complaint_id
-    step(system, cid, "judge_validity")
-    step(system, cid, "hand_over")
-    task = open_task(system, cid)  # analyse_and_propose
+    cid, task = handed_over(system)  # analyse_and_propose
     head = login("head_logistics")
     version = _version(head.get(f"/task/{task.id}").get_data(as_text=True))
     before = _snapshot(system, cid)
@@ -93,10 +90,7 @@ def test_second_submit_is_already_handled(system, login):
 
 
 def test_task_taken_by_someone_else_is_a_conflict(system, login):
-    cid = start(system).complaint_id
-    step(system, cid, "judge_validity")
-    step(system, cid, "hand_over")
-    task = open_task(system, cid)
+    cid, task = handed_over(system)
     with UnitOfWork(system.db) as uow:  # a second head of logistics takes the task
         from engine.people import users
 
