@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -41,16 +42,20 @@ def browser(_assets):
         chromium.close()
 
 
-@pytest.fixture
-def live_server(system):
-    """The app (CSRF on, as in production) served from a thread on a free port of 127.0.0.1."""
-    app = make_app(system, csrf=True)
+def serve(app) -> Iterator[str]:
+    """Serve `app` from a thread on a free port of 127.0.0.1 while the caller's fixture lasts: its address."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join(timeout=5)
+
+
+@pytest.fixture
+def live_server(system):
+    """The app (CSRF on, as in production) served from a thread on a free port of 127.0.0.1."""
+    yield from serve(make_app(system, csrf=True))
 
 
 @pytest.fixture

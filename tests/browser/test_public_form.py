@@ -4,12 +4,11 @@ suggested category shown; a refused form that keeps every field; the page of a l
 from __future__ import annotations
 
 import re
-import threading
 
 import pytest
-from werkzeug.serving import make_server
 
 from engine.bootstrap import DEMO_PASSWORD
+from tests.browser.conftest import serve
 from tests.browser.test_walkthrough import ANSWERS, fill
 from tests.web.conftest import make_app
 from tests.web.test_evidence import png
@@ -115,12 +114,7 @@ def limited_server(system):
     """A live server whose form takes one submission per contact an hour."""
     app = make_app(system, csrf=True)
     app.config.update(PUBLIC_FORM_CONTACT_LIMIT="1 per hour")
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
+    yield from serve(app)
 
 
 @pytest.mark.parametrize(("width", "lang"), [(390, "zh"), (1366, "en")])
