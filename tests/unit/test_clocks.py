@@ -282,21 +282,20 @@ def test_show_lists_every_open_task_with_its_due_time(system):
 def test_working_time_skips_a_holiday_and_counts_a_make_up_saturday(system):
     # Approval (working time for this level) asked for on Wednesday 30 September 2026, 17:00 in China:
     # 30 min that day, nothing during the National Day holiday (1–7 October), the rest on Thursday the 8th.
-    clock.set_now(datetime(2026, 9, 30, 16, 0, tzinfo=CN))
+    assert _approval_due(system, datetime(2026, 9, 30, 17, 0, tzinfo=CN)) == datetime(2026, 10, 8, 10, 0, tzinfo=CN)
+    # Asked for on Friday 9 October at 17:00: due on Saturday the 10th, a 调休 make-up working day.
+    assert _approval_due(system, datetime(2026, 10, 9, 17, 0, tzinfo=CN)) == datetime(2026, 10, 10, 10, 0, tzinfo=CN)
+
+
+def _approval_due(system, asked_at: datetime) -> datetime:
+    """When the approval falls due if the department proposes its solution at `asked_at`."""
+    clock.set_now(asked_at - timedelta(minutes=10))
     cid = start(system).complaint_id
     for task in ("judge_validity", "hand_over"):
         step(system, cid, task)
-    clock.set_now(datetime(2026, 9, 30, 17, 0, tzinfo=CN))
+    clock.set_now(asked_at)
     step(system, cid, "analyse_and_propose")
-    assert due_of(system, cid, "approve_solution") == datetime(2026, 10, 8, 10, 0, tzinfo=CN)
-    # Asked for on Friday 9 October at 17:00: due on Saturday the 10th, a 调休 make-up working day.
-    clock.set_now(datetime(2026, 10, 9, 16, 50, tzinfo=CN))
-    cid2 = start(system).complaint_id
-    for task in ("judge_validity", "hand_over"):
-        step(system, cid2, task)
-    clock.set_now(datetime(2026, 10, 9, 17, 0, tzinfo=CN))
-    step(system, cid2, "analyse_and_propose")
-    assert due_of(system, cid2, "approve_solution") == datetime(2026, 10, 10, 10, 0, tzinfo=CN)
+    return due_of(system, cid, "approve_solution")
 
 
 def test_quiet_hours_move_the_progress_call_to_the_morning(system):
