@@ -12,6 +12,15 @@
   var timer = null;
   var asked = "";
 
+  function newTabLink(url, text) {
+    var link = document.createElement("a");
+    link.href = url;
+    link.target = "_blank";
+    link.rel = "noopener";
+    link.textContent = text;
+    return link;
+  }
+
   function show(customer) {
     box.textContent = "";
     if (!customer) {
@@ -27,23 +36,13 @@
       line.appendChild(flag);
       line.appendChild(document.createTextNode(" "));
     }
-    var history = document.createElement("a");
-    history.href = customer.url;
-    history.target = "_blank";
-    history.rel = "noopener";
-    history.textContent = words.tHistory;
-    line.appendChild(history);
+    line.appendChild(newTabLink(customer.url, words.tHistory));
     box.appendChild(line);
     if (customer.recent.length) {
       var list = document.createElement("ul");
       customer.recent.forEach(function (item) {
         var entry = document.createElement("li");
-        var link = document.createElement("a");
-        link.href = item.url;
-        link.target = "_blank";
-        link.rel = "noopener";
-        link.textContent = item.reference;
-        entry.appendChild(link);
+        entry.appendChild(newTabLink(item.url, item.reference));
         entry.appendChild(document.createTextNode(" " + item.received_at.slice(0, 10) + " · " + item.category));
         list.appendChild(entry);
       });
