@@ -444,6 +444,13 @@ def fixed_form(system, which: str) -> tuple[str, FixedForm]:
             late={"deputy": ["nobody", "head_logistics", "owner", "¿"], "ends_at": ["2026-11-23T16:00",
                                                                                  "2027-11-23T16:00"]},
             required=("deputy", "starts_at", "ends_at"), texts=(), shown=("starts_at", "ends_at"))
+    if which == "calendar_day":  # the working calendar (web/work_calendar.py); the engine refuses years out of range
+        return "admin", FixedForm(
+            url="/admin/calendar/days", valid={"day": "2027-02-08", "kind": "holiday", "name": "春节"},
+            wrong={"day": ["昨天", "2027-02-30", "0001-01-01", "08/02/2027"], "kind": ["HOLIDAY", "weekend",
+                                                                                  "holiday ", ""]},
+            late={"day": ["1999-02-08", "2101-01-01"]},
+            required=("day", "name"), texts=("name",), shown=("day", "name"))
     if which == "own_password":  # everyone's own (web/admin.py)
         return "head_sales", FixedForm(
             url="/account/password", valid={"current": "demo-pass-2026", "password": "new-pass-2027"},
@@ -504,7 +511,7 @@ def hostile_fixed_post(draw, target: FixedForm) -> FixedPost:
 
 
 @pytest.mark.parametrize("which", ["comment", "contact", "deferral", "decision", "public", "new_user", "deputy",
-                                   "own_password"])
+                                   "own_password", "calendar_day"])
 def test_page_form_refuses_hostile_posts_and_takes_a_valid_one(system, login, which):
     user, target = fixed_form(system, which)
     client = login(user) if user else make_app(system).test_client()
