@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import login_required
 from wtforms import DateField, SelectField, StringField, TimeField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length
@@ -18,19 +17,13 @@ from engine.complaints import holidays
 from engine.errors import InvalidInput
 from engine.people.users import check_admin
 from web.admin import no_nul
-from web.context import actor, reading, writing
+from web.context import actor, reading, staff_blueprint, writing
 from web.forms import REQUIRED, ActionForm, OneValueForm, on_calendar_day
 from web.i18n import field_errors, tz
 
-bp = Blueprint("calendar", __name__)
+bp = staff_blueprint("calendar", __name__)
 
 KINDS = {holidays.HOLIDAY: _l("Public holiday"), holidays.WORKDAY: _l("Make-up working day")}
-
-
-@bp.before_request
-@login_required
-def _signed_in() -> None:
-    """Every page here needs a signed-in user."""
 
 
 class DayForm(OneValueForm):
