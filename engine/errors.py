@@ -58,6 +58,7 @@ class Code(StrEnum):
     OWN_TOKENS_ONLY = "own_tokens_only"
     CANNOT_MERGE_CUSTOMERS = "cannot_merge_customers"  # role
     REPORT_STEP_FOR_ROLE = "report_step_for_role"  # role
+    WITHDRAW_NOT_ALLOWED = "withdraw_not_allowed"  # role
     ASSIGN_NOT_ALLOWED = "assign_not_allowed"
     APPOINT_NOT_ALLOWED = "appoint_not_allowed"
     ADMIN_ONLY = "admin_only"
@@ -71,6 +72,8 @@ class Code(StrEnum):
     DEFERRAL_ALREADY = "deferral_already"  # status (approved, rejected)
     TIMER_NOT_INCIDENT = "timer_not_incident"  # status
     SURVEY_ANSWERED = "survey_answered"
+    COMPLAINT_CLOSED = "complaint_closed"
+    NO_WITHDRAWAL_IN_MODEL = "no_withdrawal_in_model"
     NO_SUGGESTION = "no_suggestion"
     MERGE_SAME_CUSTOMER = "merge_same_customer"
     REPORT_STATE = "report_state"  # state (none, submitted, sent)

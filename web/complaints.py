@@ -6,14 +6,14 @@ from flask import current_app, flash, redirect, render_template, request, send_f
 from flask_babel import gettext as _
 
 from engine import clock
-from engine.complaints import casework, evidence, intake, remedies
+from engine.complaints import casework, evidence, intake, remedies, withdrawal
 from engine.errors import InvalidInput
 from engine.people.access import check_can_record
 from forms.errors import FieldErrors, FormCode, error
 from forms.render import raw_values, render_instructions
 from web import schema_forms
 from web.context import actor, reading, staff_blueprint, state, writing
-from web.forms import CommentForm, ContactForm
+from web.forms import CommentForm, ContactForm, WithdrawForm
 from web.i18n import field_errors, lang, tz
 from web.modelling import model_file_response
 from web.present import complaint_data, timeline
@@ -84,7 +84,7 @@ def show(complaint_id: int):
 
 
 def _complaint_page(complaint_id: int, comment_form: CommentForm, contact_form: ContactForm,
-                    evidence_errors: FieldErrors, status: int = 200):
+                    evidence_errors: FieldErrors, status: int = 200, withdraw_form: WithdrawForm | None = None):
     with reading() as uow:
         view = casework.complaint_view(uow, actor(), complaint_id)
         shown = remedies.remedies_view(uow, actor(), complaint_id, tz())
@@ -98,7 +98,8 @@ def _complaint_page(complaint_id: int, comment_form: CommentForm, contact_form: 
         completed=sorted(set(view.completed_tasks)),
         current=sorted({t.row.name for t in view.open_tasks}),
         remedy_list=shown.remedies, return_check=shown.return_check, review_window=shown.review,
-        remedy_states=remedies.STATES,
+        remedy_states=remedies.STATES, withdraw_form=withdraw_form or WithdrawForm(formdata=None),
+        can_withdraw=view.complaint.status == "open" and actor().role in withdrawal.WITHDRAWING_ROLES,
     ), status
 
 
@@ -185,6 +186,27 @@ def upload(complaint_id: int):
                                err.errors, 422)
     flash(_("Evidence added."), "success")
     return redirect(url_for("complaints.show", complaint_id=complaint_id, _anchor="evidence"))
+
+
+@bp.post("/complaints/<int:complaint_id>/withdraw")
+def withdraw(complaint_id: int):
+    """The customer withdrew (撤诉): the agent records it with the reason, and the complaint closes."""
+    with reading() as uow:
+        withdrawal.check_can_withdraw(uow, actor(), complaint_id)
+    form = WithdrawForm()
+    if not form.validate_on_submit():
+        return _complaint_page(complaint_id, CommentForm(formdata=None), ContactForm(formdata=None), {}, 422,
+                               withdraw_form=form)
+    try:
+        with writing() as uow:
+            withdrawal.withdraw(uow, actor(), complaint_id, form.reason.data, form.note.data or "")
+    except InvalidInput as err:
+        for name, messages in field_errors(err.errors).items():
+            getattr(form, name).errors = messages
+        return _complaint_page(complaint_id, CommentForm(formdata=None), ContactForm(formdata=None), {}, 422,
+                               withdraw_form=form)
+    flash(_("The withdrawal is recorded; the complaint is closed."), "success")
+    return redirect(url_for("complaints.show", complaint_id=complaint_id))
 
 
 #: Kinds shown in the page itself (their content was sniffed at upload, `evidence.sniff`); never SVG or

@@ -32,6 +32,7 @@ STAGES = {
     "closing": _l("Your complaint has been resolved and is being closed."),
     "resolved": _l("Your complaint has been resolved and closed. Thank you for your patience."),
     "answered": _l("We have answered your complaint and closed it."),
+    "withdrawn": _l("You withdrew your complaint, and it is closed."),
     "closed": _l("Your complaint is closed."),
 }
 FORM_FIELDS = {"offer", "satisfied", "rating", "comment", "csrf_token"}

@@ -24,6 +24,7 @@ from engine.complaints.casework import CONTACT_CHANNELS
 from engine.people.users import LOCALES
 from forms.validate import MAX_TEXT, on_the_calendar
 from web.labels import CONTACT_CHANNELS as CHANNEL_LABELS
+from web.labels import WITHDRAWAL_REASONS
 
 REQUIRED = _l("This field is required.")
 
@@ -82,6 +83,14 @@ class ContactForm(OneValueForm):
     channel = SelectField(_l("Channel"),
                           choices=[SelectChoice(c, CHANNEL_LABELS[c]) for c in CONTACT_CHANNELS])
     summary = TextAreaField(_l("What was said"), validators=[DataRequired(REQUIRED), Length(max=MAX_TEXT)])
+
+
+class WithdrawForm(OneValueForm):
+    """The agent records the customer's withdrawal (撤诉); the engine checks the reason and the note."""
+
+    reason = SelectField(_l("Why the customer withdrew"),
+                         choices=[SelectChoice(k, v) for k, v in WITHDRAWAL_REASONS.items()])
+    note = TextAreaField(_l("Note (required for another reason)"), validators=[Length(max=MAX_TEXT)])
 
 
 class SearchForm(FlaskForm):

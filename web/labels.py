@@ -26,6 +26,14 @@ ACTORS = {"startup": _l("the system (start-up)"), "system": _l("the system"), "c
 
 STATUSES = {"open": _l("Open"), "closed": _l("Closed")}
 
+#: Why a customer withdrew (撤诉; engine.complaints.withdrawal.REASONS).
+WITHDRAWAL_REASONS = {
+    "refunded": _l("Refunded: the customer withdrew the platform complaint"),
+    "platform_dispute_closed": _l("The platform dispute was closed"),
+    "settled_with_customer": _l("Settled with the customer"),
+    "other": _l("Other reason"),
+}
+
 CONTACT_CHANNELS = {
     "phone": _l("Phone"),
     "sms": _l("SMS"),
@@ -55,6 +63,7 @@ EVENTS = {
     "task_released": _l("put %(task)s back into the queue"),
     "task_cancelled": _l("Task cancelled: %(task)s"),
     "complaint_closed": _l("The complaint was closed"),
+    "complaint_withdrawn": _l("recorded that the customer withdrew the complaint"),
     "comment_added": _l("added a comment"),
     "contact_recorded": _l("recorded a contact with the customer"),
     "evidence_added": _l("added evidence"),
@@ -102,6 +111,7 @@ EVENT_FIELDS = {
     "timer": _l("Timer"),
     "evidence_id": _l("File id"),
     "reason": _l("Reason"),
+    "withdrawal_reason": _l("Why the customer withdrew"),
     "until": _l("New deadline"),
     "note": _l("Note"),
     "round": _l("Round"),

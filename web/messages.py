@@ -91,6 +91,7 @@ TEXTS: dict[str, str] = {
     Code.OWN_TOKENS_ONLY: N_("You can see and create API tokens only for yourself."),
     Code.CANNOT_MERGE_CUSTOMERS: N_("The role %(role)s cannot merge customer records."),
     Code.REPORT_STEP_FOR_ROLE: N_("The role %(role)s does not take this step of the report."),
+    Code.WITHDRAW_NOT_ALLOWED: N_("The role %(role)s does not record withdrawals: an agent does."),
     Code.ASSIGN_NOT_ALLOWED: N_("Only the CS manager, the general manager and department heads (within their "
                                 "department) assign tasks."),
     Code.APPOINT_NOT_ALLOWED: N_("Only department heads appoint deputies."),
@@ -105,6 +106,8 @@ TEXTS: dict[str, str] = {
     Code.DEFERRAL_ALREADY: N_("This request was already %(status)s."),
     Code.TIMER_NOT_INCIDENT: N_("The timer is not a failed one (%(status)s)."),
     Code.SURVEY_ANSWERED: N_("This survey was already answered."),
+    Code.COMPLAINT_CLOSED: N_("The complaint is already closed."),
+    Code.NO_WITHDRAWAL_IN_MODEL: N_("The process model of this complaint has no withdrawal."),
     Code.NO_SUGGESTION: N_("No category was suggested for this complaint."),
     Code.MERGE_SAME_CUSTOMER: N_("A customer record cannot be merged into itself."),
     Code.REPORT_STATE: N_("Not possible now: the report's state is %(state)s."),

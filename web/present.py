@@ -24,7 +24,8 @@ DATETIME_FORMAT = "yyyy-MM-dd HH:mm"
 #: How an evidence file is named in form data (`engine.complaints.evidence.Upload.id`).
 _EVIDENCE_ID = re.compile(r"[0-9a-f]{32}")
 #: Event data fields whose values are engine codes with names of their own.
-_CODED = {"role": labels.ROLES, "department": labels.DEPARTMENTS, "channel": labels.CONTACT_CHANNELS}
+_CODED = {"role": labels.ROLES, "department": labels.DEPARTMENTS, "channel": labels.CONTACT_CHANNELS,
+          "withdrawal_reason": labels.WITHDRAWAL_REASONS}
 #: Event data fields that name people by login name (shown by display name, `person`).
 _PEOPLE = {"person", "previous", "on_behalf_of"}
 

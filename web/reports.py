@@ -113,6 +113,9 @@ def build_tables(report: reports.Report, intake) -> list[Table]:
     if report.malicious_by_channel:
         tables.append(grouped("malicious", gettext("Harassment / malicious complaints by source"),
                               report.malicious_by_channel, lambda k: enum_label(intake, "channel", k)))
+    if report.withdrawn_by_channel:
+        tables.append(grouped("withdrawn", gettext("Withdrawn complaints by channel"),
+                              report.withdrawn_by_channel, lambda k: enum_label(intake, "channel", k)))
     if report.by_logistics_issue:
         tables.append(grouped("logistics_issue", gettext("Logistics problems by type"), report.by_logistics_issue,
                               lambda k: enum_label(intake, "logistics_issue", k)))

@@ -65,12 +65,13 @@ def _filters(form: SearchForm) -> search.Filters:
 def index():
     with reading_reports() as uow:
         intake = casework.intake_forms(uow, state().settings.process_id).get(casework.INTAKE)
+        outcomes = casework.outcome_titles(uow, state().settings.process_id)
         form = _form(intake)
         page = None
         if form.validate():
             page = search.search(uow, actor(), _filters(form), page=page_number(),
                                  per_page=PER_PAGE)
-    return render_template("search/index.html", form=form, page=page, intake=intake,
+    return render_template("search/index.html", form=form, page=page, intake=intake, outcomes=outcomes,
                            query={k: v for k, v in request.args.items() if k != "page"})
 
 

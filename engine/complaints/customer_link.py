@@ -45,7 +45,7 @@ DEFAULT_STAGE = "handling"
 #: What the customer is told once closed, by the end event; other ends: "closed".
 #: What the customer is told once closed, from the end event's `customerStage` (`LoadedVersion.end_stages`);
 #: an end event without one: "closed".
-CLOSED_STAGES = ("resolved", "answered", "closed")
+CLOSED_STAGES = ("resolved", "answered", "withdrawn", "closed")
 #: Later stages win when several tasks are open at once (e.g. a progress check beside the implementation).
 STAGE_ORDER = ("received", "reviewing", "handling", "implementing", "follow_up", "closing")
 

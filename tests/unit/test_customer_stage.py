@@ -19,7 +19,7 @@ def test_every_user_task_and_end_of_the_shipped_model_names_a_known_stage():
     assert version.tasks["follow_up"].customer_stage == "follow_up"
     assert version.end_stages == {"end_not_valid": "answered", "end_archived": "resolved",
                                   "end_closed_by_gm": "closed", "end_malicious": "closed",
-                                  "end_answered": "answered"}
+                                  "end_answered": "answered", "end_withdrawn": "withdrawn"}
 
 
 def test_a_model_without_stages_says_handling_and_closed():

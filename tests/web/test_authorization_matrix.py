@@ -273,6 +273,9 @@ MATRIX: dict[str, dict[str, Case]] = {
                                         body=lambda o: {"data": CONTACT})},
     "complaints.upload": {"POST": page("/complaints/{o.complaint}/evidence", CONTRIBUTORS, (302,),
                                        body=_upload("call-notes.txt", "通话记录".encode()))},
+    # Allowed roles get the note's refusal: a withdrawal would close the complaint the other routes use.
+    "complaints.withdraw": {"POST": page("/complaints/{o.complaint}/withdraw", RECORDERS, (422,),
+                                         body=lambda o: {"data": {"reason": "other"}})},
     "complaints.download": {"GET": page("/evidence/{o.evidence}", READERS)},
     "complaints.view_file": {"GET": page("/evidence/{o.evidence}/view", READERS)},
     "complaints.print_view": {"GET": page("/complaints/{o.complaint}/print", READERS)},

@@ -38,6 +38,7 @@ from engine.complaints.reports.tables import (
     satisfaction,
     timeline,
 )
+from engine.complaints.withdrawal import WITHDRAWN_END
 from engine.config import DEFAULT_PROCESS_ID
 from engine.db import UnitOfWork
 from engine.errors import Code, Forbidden
@@ -111,6 +112,8 @@ def build_report(uow: UnitOfWork, actor: Actor, kind: str, day: date, tz: tzinfo
         by_logistics_issue=top(session, Complaint.logistics_issue, now_period, before, department),
         malicious_by_channel=top(session, Complaint.channel, now_period, before, department,
                                   Complaint.outcome == MALICIOUS_END),
+        withdrawn_by_channel=top(session, Complaint.channel, now_period, before, department,
+                                 Complaint.outcome == WITHDRAWN_END),
         timeline=timeline(cur_times, prev_times, now_period, before, tz),
         suggestion_kept=Figure(classify.kept_rate(session, now_period.start, now_period.end, department),
                                classify.kept_rate(session, before.start, before.end, department)),

@@ -96,5 +96,7 @@ class Report:
     by_logistics_issue: list[Figure] = field(default_factory=list)
     #: Complaints closed as harassment / malicious, by channel (their source), most first.
     malicious_by_channel: list[Figure] = field(default_factory=list)
+    #: Complaints the customer withdrew (撤诉, closed at `end_withdrawn`), by channel, most first.
+    withdrawn_by_channel: list[Figure] = field(default_factory=list)
     #: The share of automatic category suggestions the agents kept at the validity check (engine.complaints.classify).
     suggestion_kept: Figure = field(default_factory=lambda: Figure(None, None))

@@ -7,8 +7,9 @@ from lxml import etree
 from engine.workflow.model_xml import NS, ModelProblem
 
 #: Messages something outside the model sends into a running complaint (the customer's survey answer,
-#: `engine.complaints.customer_link.SURVEY_MESSAGE`). Any other message must be thrown inside the bundle.
-SENT_BY_THE_SYSTEM = frozenset({"customer_survey"})
+#: `engine.complaints.customer_link.SURVEY_MESSAGE`; the agent's record of a withdrawal,
+#: `engine.complaints.withdrawal.WITHDRAWN_MESSAGE`). Any other message must be thrown inside the bundle.
+SENT_BY_THE_SYSTEM = frozenset({"customer_survey", "complaint_withdrawn"})
 
 
 def _message_names(tree) -> dict[str, str]:
