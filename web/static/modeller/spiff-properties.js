@@ -30,25 +30,27 @@ function ensureExtensions(element, bo, services) {
   return extensions;
 }
 
+// `item` of `owner`'s list `key` given `value`: removed when the value is empty, changed when it exists.
+// False when there is no item yet to change: the caller creates one (`appendTo`).
+function updated(element, owner, key, item, value, services) {
+  if (value && !item) return false;
+  if (!value && item) {
+    services.modeling.updateModdleProperties(element, owner, { [key]: owner.get(key).filter((v) => v !== item) });
+  } else if (item) {
+    services.modeling.updateModdleProperties(element, item, { value });
+  }
+  return true;
+}
+
+function appendTo(element, owner, key, item, services) {
+  item.$parent = owner;
+  services.modeling.updateModdleProperties(element, owner, { [key]: [...owner.get(key), item] });
+}
+
 function setExtensionText(element, bo, type, value, services) {
-  const existing = extensionOf(bo, type);
-  const extensions = bo.get("extensionElements");
-  if (!value) {
-    if (existing) {
-      services.modeling.updateModdleProperties(element, extensions, {
-        values: extensions.get("values").filter((v) => v !== existing),
-      });
-    }
-    return;
-  }
-  if (existing) {
-    services.modeling.updateModdleProperties(element, existing, { value });
-    return;
-  }
-  const target = ensureExtensions(element, bo, services);
-  const created = services.bpmnFactory.create(type, { value });
-  created.$parent = target;
-  services.modeling.updateModdleProperties(element, target, { values: [...target.get("values"), created] });
+  if (updated(element, bo.get("extensionElements"), "values", extensionOf(bo, type), value, services)) return;
+  appendTo(element, ensureExtensions(element, bo, services), "values",
+    services.bpmnFactory.create(type, { value }), services);
 }
 
 function getProperty(bo, name) {
@@ -60,27 +62,13 @@ function getProperty(bo, name) {
 function setProperty(element, bo, name, value, services) {
   let properties = extensionOf(bo, "spiffworkflow:Properties");
   const found = properties && properties.get("properties").find((p) => p.name === name);
-  if (!value) {
-    if (found) {
-      services.modeling.updateModdleProperties(element, properties, {
-        properties: properties.get("properties").filter((p) => p !== found),
-      });
-    }
-    return;
-  }
-  if (found) {
-    services.modeling.updateModdleProperties(element, found, { value });
-    return;
-  }
+  if (updated(element, properties, "properties", found, value, services)) return;
   if (!properties) {
-    const extensions = ensureExtensions(element, bo, services);
     properties = services.bpmnFactory.create("spiffworkflow:Properties", { properties: [] });
-    properties.$parent = extensions;
-    services.modeling.updateModdleProperties(element, extensions, { values: [...extensions.get("values"), properties] });
+    appendTo(element, ensureExtensions(element, bo, services), "values", properties, services);
   }
-  const created = services.bpmnFactory.create("spiffworkflow:Property", { name, value });
-  created.$parent = properties;
-  services.modeling.updateModdleProperties(element, properties, { properties: [...properties.get("properties"), created] });
+  appendTo(element, properties, "properties",
+    services.bpmnFactory.create("spiffworkflow:Property", { name, value }), services);
 }
 
 function useServices() {
