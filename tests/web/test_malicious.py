@@ -3,7 +3,7 @@ queue, ends at its own end with the complainant flagged (shown at intake, not bl
 them by source."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -88,3 +88,13 @@ def test_the_outcome_is_named_by_the_model(system, login):
     assert "(Suggestion or enquiry answered)" in english and "end_answered" not in english
     exported = login("agent1", "zh").get("/search.csv?status=closed").get_data(as_text=True)
     assert "已答复建议或咨询" in exported and "Suggestion" not in exported
+
+
+def test_the_review_has_its_own_limit_not_the_sign_off_limit(system):
+    """The policy's sla_malicious_review (4 hours; the CS manager's sign-off has 8): a wrongly flagged customer
+    waits without an answer, so the review comes first (docs/data-dictionary.md §20)."""
+    complaint_id = start(system, level="major").complaint_id  # counted on the clock at this level
+    step(system, complaint_id, "judge_validity", **VERDICT)
+    review = open_task(system, complaint_id)
+    assert review.name == "review_malicious"
+    assert review.due_at == START + timedelta(hours=4)
