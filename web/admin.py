@@ -190,16 +190,27 @@ EVENTS = {
     "api_token_created": _l("created an API token for %(user)s"),
     "api_token_revoked": _l("revoked an API token"),
     "api_tokens_ended": _l("API tokens ended (new password or deactivation)"),
+    "calendar_day_set": _l("entered %(user)s in the working calendar"),
+    "calendar_day_removed": _l("took %(user)s out of the working calendar"),
+    "calendar_year_imported": _l("copied the holiday package's days of %(user)s"),
+    "working_hours_set": _l("set the working hours of %(user)s"),
 }
 
 
 @bp.get("/admin/record")
 def record():
-    """Who did what in administration: users, passwords, deputies, API tokens (newest first)."""
+    """Who did what in administration: users, passwords, deputies, API tokens, the working calendar (newest
+    first)."""
     with reading() as uow:
         items = staff.admin_events(uow, actor())
     return render_template("admin/record.html", items=[
-        (e, str(EVENTS[e.kind]) % {"user": e.user or "—"}) for e in items])
+        (e, str(EVENTS[e.kind]) % {"user": _subject(e)}) for e in items])
+
+
+def _subject(event: staff.AdminEvent) -> str:
+    if event.kind == "working_hours_set":  # a department: its name, not its code
+        return labels.label(labels.DEPARTMENTS, event.user)
+    return event.user or "—"
 
 
 # --- one's own password -----------------------------------------------------------------------------------

@@ -304,10 +304,14 @@ def change_own_password(uow: UnitOfWork, actor: Actor, current: str, new: str) -
     return user.session_epoch
 
 
-#: The audit events of administration (no complaint): users, passwords, deputies, API tokens.
+#: The audit events of administration (no complaint): users, passwords, deputies, API tokens, the working
+#: calendar (engine.complaints.holidays).
 ADMIN_EVENTS = ("user_added", "user_changed", "user_deactivated", "user_activated", "password_reset",
                 "password_changed", "deputy_appointed", "deputy_ended", "api_token_created", "api_token_revoked",
-                "api_tokens_ended")
+                "api_tokens_ended", "calendar_day_set", "calendar_day_removed", "calendar_year_imported",
+                "working_hours_set")
+#: What an event's data names it about: a user, a deputy, or for the working calendar a day, a year, a department.
+_SUBJECTS = ("user", "deputy", "day", "year", "department")
 
 
 @dataclass(frozen=True)
@@ -327,7 +331,7 @@ def admin_events(uow: UnitOfWork, actor: Actor, *, limit: int = 200) -> list[Adm
     rows = list(uow.session.scalars(select(AuditEvent).where(
         AuditEvent.complaint_id.is_(None), AuditEvent.kind.in_(ADMIN_EVENTS))
         .order_by(AuditEvent.id.desc()).limit(limit)))
-    subjects = [(r.data or {}).get("user") or (r.data or {}).get("deputy") for r in rows]
+    subjects = [next((data[k] for k in _SUBJECTS if data.get(k)), None) for data in (r.data or {} for r in rows)]
     names = display_names(uow, {r.actor_name for r in rows} | {str(u) for u in subjects if u})
     events = [AdminEvent(at=r.at, kind=r.kind, by=names.get(r.actor_name, r.actor_name),
                          user=names.get(str(subject), str(subject)) if subject else None)

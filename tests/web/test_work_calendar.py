@@ -59,6 +59,11 @@ def test_import_replace_and_remove_days(system, login):
     assert admin.post("/admin/calendar/days/2026-10-10/remove").status_code == 404
     refused = admin.post("/admin/calendar/import", data={"year": "2027"})
     assert refused.status_code == 422 and "节假日数据包中没有 2027 年的安排" in text_of(refused)
+    admin.post("/admin/calendar/hours/logistics", data={"starts": "09:00", "ends": "18:00"})
+    record = text_of(admin.get("/admin/record"))
+    for done in ("复制了节假日数据包中 2026 年的日期", "在工作日历中录入了 2026-10-10", "从工作日历中删除了 2026-10-10",
+                 "设置了储运部的工作时间"):
+        assert done in record, done
 
 
 def test_bad_entries_are_shown_beside_their_fields_and_nothing_is_saved(system, login):
