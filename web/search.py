@@ -61,11 +61,16 @@ def _filters(form: SearchForm) -> search.Filters:
                           text=form.q.data or None)
 
 
+def _model_names(uow):
+    """The current model's intake form and end events, which name the filters' and the results' codes."""
+    process_id = state().settings.process_id
+    return casework.intake_forms(uow, process_id).get(casework.INTAKE), casework.outcome_titles(uow, process_id)
+
+
 @bp.get("/search")
 def index():
     with reading_reports() as uow:
-        intake = casework.intake_forms(uow, state().settings.process_id).get(casework.INTAKE)
-        outcomes = casework.outcome_titles(uow, state().settings.process_id)
+        intake, outcomes = _model_names(uow)
         form = _form(intake)
         page = None
         if form.validate():
@@ -79,8 +84,7 @@ def index():
 def export():
     """The filtered complaints as CSV, UTF-8 with a BOM so that Excel shows Chinese correctly."""
     with reading() as uow:
-        intake = casework.intake_forms(uow, state().settings.process_id).get(casework.INTAKE)
-        outcomes = casework.outcome_titles(uow, state().settings.process_id)
+        intake, outcomes = _model_names(uow)
         form = _form(intake)
     if not form.validate():
         return index()
