@@ -287,9 +287,9 @@ def sent_links(uow: UnitOfWork, actor: Actor, *, limit: int = 200) -> list[SentL
     if actor.role != ADMIN:
         raise Forbidden(Code.ADMIN_ONLY)
     rows = uow.session.execute(
-        select(Notification, Complaint.reference, Complaint.customer_link_generation)
+        select(Notification, Complaint.id, Complaint.reference, Complaint.customer_link_generation)
         .join(Complaint, Complaint.id == Notification.complaint_id)
         .where(Notification.kind == "customer_link")
         .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit))
-    return [SentLink(complaint_id=n.complaint_id, reference=ref, email=n.email, queued_at=n.created_at,
-                     sent_at=n.sent_at, generation=gen) for n, ref, gen in rows]
+    return [SentLink(complaint_id=complaint_id, reference=ref, email=n.email, queued_at=n.created_at,
+                     sent_at=n.sent_at, generation=gen) for n, complaint_id, ref, gen in rows]
