@@ -65,10 +65,14 @@ def alert_at_intake(session: Session, complaint: Complaint) -> None:
 
 
 def sync(session: Session, complaint: Complaint, workflow, waiting: list[runtime.WaitingTimer],
-         now: datetime) -> list[Timer]:
-    """Make the timer table match the workflow; apply the effects of timers that fired. Returns those."""
-    rows = {r.id: r for r in session.scalars(select(Timer).where(
-        Timer.complaint_id == complaint.id, Timer.status.in_(("waiting", "incident"))))}
+         now: datetime, loaded: list[Timer] | None = None) -> list[Timer]:
+    """Make the timer table match the workflow; apply the effects of timers that fired. Returns those.
+    `loaded`: every timer row of the complaint, when the caller (the timer worker's batch) read them already."""
+    if loaded is None:
+        rows = {r.id: r for r in session.scalars(select(Timer).where(
+            Timer.complaint_id == complaint.id, Timer.status.in_(("waiting", "incident"))))}
+    else:
+        rows = {r.id: r for r in loaded if r.status in ("waiting", "incident")}
     waiting_by_id = {t.task_id: t for t in waiting}
     fired = []
     for row_id, row in rows.items():
@@ -82,7 +86,8 @@ def sync(session: Session, complaint: Complaint, workflow, waiting: list[runtime
             fired.append(row)
         else:
             row.status = "cancelled"
-    fired += _fired_without_waiting(session, complaint, workflow, now)
+    fired += _fired_without_waiting(session, complaint, workflow, now,
+                                    None if loaded is None else {r.id for r in loaded})
     for timer in waiting:
         if timer.task_id not in rows and not is_no_deadline(timer.due_at):
             session.add(Timer(
@@ -106,13 +111,16 @@ def due_times(waiting: list[runtime.WaitingTimer]) -> dict[str, datetime]:
     return due
 
 
-def _fired_without_waiting(session: Session, complaint: Complaint, workflow, now: datetime) -> list[Timer]:
+def _fired_without_waiting(session: Session, complaint: Complaint, workflow, now: datetime,
+                           known: set[str] | None = None) -> list[Timer]:
     """Rows for limits that had already passed when their task opened (a complaint recorded late, a step that
-    opened after its limit counted from receipt): they fired at once and are a timeout at once."""
+    opened after its limit counted from receipt): they fired at once and are a timeout at once. `known`: the
+    ids of the complaint's timer rows, when the caller read them already."""
     fired = runtime.fired_sla_timers(workflow)
     if not fired:
         return []
-    known = set(session.scalars(select(Timer.id).where(Timer.id.in_([t.task_id for t in fired]))))
+    if known is None:
+        known = set(session.scalars(select(Timer.id).where(Timer.id.in_([t.task_id for t in fired]))))
     rows = []
     for timer in fired:
         if timer.task_id in known:

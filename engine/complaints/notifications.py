@@ -67,7 +67,9 @@ def insert_rows(session: Session, rows: list[dict]) -> None:
         return
     dialect = session.get_bind().dialect.name
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    session.execute(insert(Notification).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"]))
+    # Parameters apart from the statement (executemany): its text is the same for any number of rows, so it is
+    # compiled once per process instead of once per batch.
+    session.execute(insert(Notification).on_conflict_do_nothing(index_elements=["dedupe_key"]), rows)
 
 
 def send_pending(db: Database, smtp_url: str | None, sender: str, render: Renderer | None) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 from engine import audit
 from engine.complaints import customers, deadlines, holidays, notifications, worklist
 from engine.errors import Code, NotFound
-from engine.models import Complaint, WorkTask
+from engine.models import Complaint, Timer, WorkTask
 from engine.people.roles import SYSTEM
 from engine.workflow import runtime, store
 from engine.workflow.versions import LoadedVersion, load_version
@@ -88,18 +89,31 @@ def locked_case(session: Session, complaint: int | Complaint, now: datetime) -> 
         case.open_rows = record(session, case.complaint, case._workflow, case.version, now)
 
 
+@dataclass
+class Loaded:
+    """A complaint's rows that the caller read already (the timer worker reads them for a whole batch)."""
+
+    #: Its open task rows.
+    open_tasks: list[WorkTask]
+    #: Every one of its timer rows, whatever their status.
+    timers: list[Timer]
+
+
 def record(session: Session, complaint: Complaint, workflow, version: LoadedVersion,
-           now: datetime) -> list[WorkTask]:
-    """Write everything that follows from the workflow's current state; return the open task rows."""
+           now: datetime, loaded: Loaded | None = None, flush: bool = True) -> list[WorkTask]:
+    """Write everything that follows from the workflow's current state; return the open task rows.
+    `loaded`: rows read already (else looked up); `flush=False` leaves the writing to the caller's flush
+    (the timer worker flushes once for a batch of complaints)."""
     # One flush at the end instead of one before every lookup below (they only read what is stored).
     with session.no_autoflush:
-        open_rows = _record(session, complaint, workflow, version, now)
-    session.flush()
+        open_rows = _record(session, complaint, workflow, version, now, loaded)
+    if flush:
+        session.flush()
     return open_rows
 
 
 def _record(session: Session, complaint: Complaint, workflow, version: LoadedVersion,
-            now: datetime) -> list[WorkTask]:
+            now: datetime, loaded: Loaded | None) -> list[WorkTask]:
     variables = runtime.current_data(workflow)
     complaint.variables = variables
     for name in TRACKED:
@@ -109,8 +123,9 @@ def _record(session: Session, complaint: Complaint, workflow, version: LoadedVer
     complaint.lock_version = (complaint.lock_version or 0) + 1
     waiting = runtime.waiting_timers(workflow)
     due = deadlines.due_times(waiting)
-    open_rows, created = worklist.sync(session, complaint, workflow, version, now, due)
-    deadlines.sync(session, complaint, workflow, waiting, now)
+    open_rows, created = worklist.sync(session, complaint, workflow, version, now, due,
+                                       loaded.open_tasks if loaded else None)
+    deadlines.sync(session, complaint, workflow, waiting, now, loaded.timers if loaded else None)
     for row in created:
         notifications.notify(session, deadlines.holders(session, row), "assigned", row.id,
                              deadlines.task_params(complaint, row), complaint.id)

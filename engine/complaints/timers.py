@@ -27,18 +27,20 @@ import threading
 import traceback
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Select, func, select, text, update
 from sqlalchemy.orm import Session
 
 from engine import audit, clock
-from engine.complaints import deferrals, evidence, notifications, progress
+from engine.complaints import deferrals, evidence, holidays, notifications, progress
 from engine.config import Settings
-from engine.db import Database, UnitOfWork
+from engine.db import Database, UnitOfWork, use_case
 from engine.errors import Code, Conflict, Forbidden, NotFound
 from engine.models import AuditEvent, Complaint, Timer, User, WorkTask
 from engine.people.roles import ADMIN, PROCESS_OWNER, SYSTEM, Actor
 from engine.workflow import runtime
+from engine.workflow.versions import LoadedVersion, load_version
 
 log = logging.getLogger(__name__)
 
@@ -189,57 +191,135 @@ def _crashed_into_incident(session: Session, timer) -> None:
                  data={"timer": timer.name, "error": message})
 
 
+@dataclass
+class _Batch:
+    """What firing a batch needs, read once for all its complaints."""
+
+    complaints: list[Complaint]
+    timers: dict[int, list[Timer]]
+    open_tasks: dict[int, list[WorkTask]]
+    #: The users holding the open tasks: kept referenced so that the session's identity map answers for them.
+    holders: list[User]
+
+    def loaded(self, complaint_id: int) -> progress.Loaded:
+        return progress.Loaded(self.open_tasks[complaint_id], self.timers[complaint_id])
+
+
+@dataclass
+class _Fired:
+    """A complaint whose due timers fired in memory, waiting to be recorded."""
+
+    complaint: Complaint
+    workflow: Any
+    version: LoadedVersion
+    fire: set[str]
+    hold: set[str]
+
+
+def _read_batch(session: Session, ids: list[int]) -> _Batch:
+    complaints = list(session.scalars(select(Complaint).where(Complaint.id.in_(ids)).order_by(Complaint.id)))
+    batch = _Batch(complaints, {c.id: [] for c in complaints}, {c.id: [] for c in complaints}, [])
+    for timer in session.scalars(select(Timer).where(Timer.complaint_id.in_(ids))):
+        batch.timers[timer.complaint_id].append(timer)
+    for task in session.scalars(select(WorkTask).where(WorkTask.complaint_id.in_(ids), WorkTask.status == "open")):
+        batch.open_tasks[task.complaint_id].append(task)
+    assignees = {t.assignee_id for tasks in batch.open_tasks.values() for t in tasks if t.assignee_id}
+    if assignees:
+        batch.holders = list(session.scalars(select(User).where(User.id.in_(assignees))))
+    return batch
+
+
 def _fire_batch(uow: UnitOfWork, ids: list[int], plan: _Plan, now: datetime,
                 result: RunResult) -> None:
-    """Fire each complaint of the batch in its own savepoint; record failures without stopping.
+    """Fire the batch's complaints, record them with one flush, note failures without stopping.
 
-    What every complaint needs is read for the whole batch at once (complaints, timer rows, the users
-    holding their tasks), and their notifications are inserted in one statement at the end."""
+    First every complaint's workflow is loaded and its timers fired in memory (a failing model script fails
+    that complaint alone: nothing of it was written); then all of them are recorded in one savepoint and
+    written by one flush (each table's rows in one executemany). Should recording fail, the savepoint is
+    rolled back and the complaints are recorded again one savepoint each, so one bad complaint never takes
+    the others' firings with it."""
     session = uow.session
     result.batches += 1
     for timer in plan.exhausted:
         _crashed_into_incident(session, timer)
     result.incidents += len(plan.exhausted)
-    complaints = list(session.scalars(select(Complaint).where(Complaint.id.in_(ids)).order_by(Complaint.id)))
-    rows: dict[int, list[Timer]] = {c.id: [] for c in complaints}
-    for timer in session.scalars(select(Timer).where(Timer.complaint_id.in_(ids),
-                                                     Timer.status.in_(("waiting", "incident")))):
-        rows[timer.complaint_id].append(timer)
-    # Held in this list for the batch: the session's identity map keeps only objects someone references.
-    holders = list(session.scalars(select(User).where(User.id.in_(
-        select(WorkTask.assignee_id).where(WorkTask.complaint_id.in_(ids), WorkTask.status == "open")))))
-    outbox: list[dict] = []
-    for complaint in complaints:
-        fire = {t.id for t in rows[complaint.id] if t.id in plan.fire.get(complaint.id, ()) and t.status == "waiting"}
+    batch = _read_batch(session, ids)
+    holidays.install(session)  # deadlines the steps set count the administrator's calendar: read once a batch
+    fired: list[_Fired] = []
+    failed: list[tuple[int, set[str], Exception]] = []
+    for complaint in batch.complaints:
+        pending = {t.id for t in batch.timers[complaint.id] if t.status in ("waiting", "incident")}
+        fire = {t.id for t in batch.timers[complaint.id]
+                if t.id in plan.fire.get(complaint.id, ()) and t.status == "waiting"}
         if not fire:
             continue
-        session.info[notifications.OUTBOX_BUFFER] = queued = []
         try:
-            with session.begin_nested():
-                fired = fire_complaint(session, complaint, fire, {t.id for t in rows[complaint.id]} - fire, now)
+            version = load_version(session, complaint.version_id)
+            workflow = progress.load_workflow(complaint, version)
+            runtime.fire_due_timers(workflow, hold=pending - fire)
         except Exception as err:  # noqa: BLE001 - any failure becomes a retry or an incident, never a crash
-            log.warning("firing timers of complaint %s failed: %s", complaint.id, err)
-            result.incidents += _record_failure(session, complaint.id, fire, now, err)
-            result.failed += 1
+            failed.append((complaint.id, fire, err))
             continue
-        finally:
-            session.info.pop(notifications.OUTBOX_BUFFER, None)
-        outbox.extend(queued)
-        result.complaints += 1
-        result.fired += fired
+        fired.append(_Fired(complaint, workflow, version, fire, pending - fire))
+    outbox: list[dict] = []
+    try:
+        _record_together(session, batch, fired, now, outbox)
+        result.complaints += len(fired)
+        result.fired += sum(_count_fired(session, f.fire) for f in fired)
+    except Exception:  # noqa: BLE001 - e.g. a constraint one complaint's rows break: isolate it
+        log.exception("recording %d fired complaints together failed: recording them one at a time", len(fired))
+        outbox.clear()
+        for item in fired:
+            session.info[notifications.OUTBOX_BUFFER] = queued = []
+            try:
+                with session.begin_nested():
+                    count = fire_complaint(session, item.complaint, item.fire, item.hold, now)
+            except Exception as err:  # noqa: BLE001
+                failed.append((item.complaint.id, item.fire, err))
+                continue
+            finally:
+                session.info.pop(notifications.OUTBOX_BUFFER, None)
+            outbox.extend(queued)
+            result.complaints += 1
+            result.fired += count
+    for complaint_id, fire, err in failed:
+        log.warning("firing timers of complaint %s failed: %s", complaint_id, err)
+        result.incidents += _record_failure(session, complaint_id, fire, now, err)
+        result.failed += 1
     notifications.insert_rows(session, outbox)
-    del holders
+    del batch
+
+
+def _record_together(session: Session, batch: _Batch, fired: list[_Fired], now: datetime,
+                     outbox: list[dict]) -> None:
+    """Record every fired complaint of the batch in one savepoint, written by one flush."""
+    session.info[notifications.OUTBOX_BUFFER] = outbox
+    try:
+        with session.begin_nested(), session.no_autoflush:
+            for item in fired:
+                for timer_id in item.fire:  # cleared in the same UPDATE that marks them fired
+                    session.get_one(Timer, timer_id).last_error = None
+                progress.record(session, item.complaint, item.workflow, item.version, now,
+                                loaded=batch.loaded(item.complaint.id), flush=False)
+            session.flush()
+    finally:
+        session.info.pop(notifications.OUTBOX_BUFFER, None)
+
+
+def _count_fired(session: Session, fire: set[str]) -> int:
+    return sum(1 for timer_id in fire if session.get_one(Timer, timer_id).status == "fired")
 
 
 def fire_complaint(session: Session, complaint: Complaint, fire: set[str], hold: set[str],
                    now: datetime) -> int:
     """Fire the timers `fire` of a locked complaint (never those in `hold`) and record what follows;
-    return how many fired. Runs in the caller's transaction (the worker gives each complaint a savepoint)."""
+    return how many fired. Runs in the caller's transaction (the worker gives each complaint a savepoint
+    when a batch could not be recorded together)."""
     for timer_id in fire:  # cleared in the same UPDATE that marks them fired (rolled back if this fails)
-        session.get(Timer, timer_id).last_error = None
+        session.get_one(Timer, timer_id).last_error = None
     with progress.locked_case(session, complaint, now) as case:
         runtime.fire_due_timers(case.workflow, hold=hold)
-    return sum(1 for timer_id in fire if session.get(Timer, timer_id).status == "fired")
+    return _count_fired(session, fire)
 
 
 def _record_failure(session: Session, complaint_id: int, fire: set[str], now: datetime, err: Exception) -> int:
@@ -308,8 +388,10 @@ def _incident_times(session: Session, complaint_ids: list[int]) -> dict[tuple[in
     return found
 
 
+@use_case
 def retry_incident(uow: UnitOfWork, actor: Actor, timer_id: str) -> None:
-    """Put an incident back in the queue, due now, with its attempts reset (administrators, process owners)."""
+    """Put an incident back in the queue, due now, with its attempts reset (administrators, process owners);
+    one use case: committed when it returns (or by the use case it is called from)."""
     check_can_handle_incidents(actor)
     session = uow.session
     timer = session.get(Timer, timer_id)
@@ -324,7 +406,6 @@ def retry_incident(uow: UnitOfWork, actor: Actor, timer_id: str) -> None:
         status="waiting", attempts=0, next_attempt_at=clock.now()))
     audit.record(session, timer.complaint_id, actor, "incident_retried", task_name=timer.task_name,
                  data={"timer": timer.name})
-    uow.commit()
 
 
 def run_worker(db: Database, settings: Settings, render: notifications.Renderer, stop: threading.Event,

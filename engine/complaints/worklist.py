@@ -25,19 +25,22 @@ SORTS = {
 
 
 def sync(session: Session, complaint: Complaint, workflow, version: LoadedVersion, now: datetime,
-         due_times: dict[str, datetime] | None = None) -> tuple[list[WorkTask], list[WorkTask]]:
+         due_times: dict[str, datetime] | None = None,
+         loaded: list[WorkTask] | None = None) -> tuple[list[WorkTask], list[WorkTask]]:
     """Make the complaint's open rows match the workflow's READY user tasks.
 
-    Returns (the open rows, the rows created now).
+    Returns (the open rows, the rows created now). `loaded`: the complaint's open rows, when the caller
+    (the timer worker, for a whole batch) has read them already.
 
     Rows whose task is no longer ready were cancelled by the workflow (e.g. an interrupting timer).
     """
     due_times = due_times or {}
     ready = {str(t.id): t for t in ready_user_tasks(workflow)}
+    if loaded is None:
+        loaded = list(session.scalars(
+            select(WorkTask).where(WorkTask.complaint_id == complaint.id, WorkTask.status == "open")))
     # Filtered again in memory: a row completed in this transaction may not be flushed yet.
-    rows = {r.id: r for r in session.scalars(
-        select(WorkTask).where(WorkTask.complaint_id == complaint.id, WorkTask.status == "open"))
-        if r.status == "open"}
+    rows = {r.id: r for r in loaded if r.status == "open"}
     for row_id, row in rows.items():
         if row_id not in ready:
             row.status = "cancelled"

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from engine import clock
-from engine.complaints import casework, deferrals, tasks, timers
+from engine.complaints import casework, deadlines, deferrals, tasks, timers
 from engine.db import UnitOfWork
 from engine.errors import Conflict, Forbidden, InvalidInput
 from engine.models import AuditEvent, Notification, Penalty, Timer, WorkTask
@@ -236,6 +236,35 @@ def test_one_failing_complaint_does_not_hold_back_its_batch(system, monkeypatch)
     assert (result.batches, result.complaints, result.failed) == (1, 1, 0), "retried alone"
     assert count(system, Penalty, complaint_id=bad) == 1
     assert all(t.last_error is None for t in timer_rows(system, bad).values() if t.status == "fired")
+
+
+def test_a_complaint_whose_recording_fails_is_isolated_and_the_batch_still_commits(system, monkeypatch):
+    """The batch records every fired complaint with one flush; when that fails, the complaints are recorded
+    again one at a time, so the good ones fire (once) and only the bad one counts a failed attempt."""
+    good = [start(system).complaint_id for _ in range(3)]
+    bad = start(system, customer_name="故障顾客").complaint_id
+    good += [start(system).complaint_id for _ in range(3)]
+    _past_every_due(system)
+    breach = deadlines._breach
+
+    def failing_for_one(session, complaint, timer, work, now):
+        if complaint.customer_name == "故障顾客":
+            raise RuntimeError("recording failed")
+        return breach(session, complaint, timer, work, now)
+
+    monkeypatch.setattr(deadlines, "_breach", failing_for_one)
+    result = timers.run_due(system.db)
+    assert (result.batches, result.complaints, result.failed) == (1, len(good), 1)
+    assert all(count(system, Penalty, complaint_id=cid) == 1 for cid in good)
+    assert all(count(system, AuditEvent, complaint_id=cid, kind="deadline_warning") == 1 for cid in good)
+    assert count(system, Penalty, complaint_id=bad) == 0
+    assert count(system, AuditEvent, complaint_id=bad, kind="deadline_warning") == 0, "nothing of it was kept"
+    failed = [t for t in timer_rows(system, bad).values() if t.status == "waiting" and t.attempts]
+    assert failed and all("recording failed" in t.last_error for t in failed)
+    monkeypatch.undo()
+    clock.advance(timers.BACKOFF)
+    assert (timers.run_due(system.db).complaints, count(system, Penalty, complaint_id=bad)) == (1, 1)
+    assert all(count(system, Penalty, complaint_id=cid) == 1 for cid in good), "fired once"
 
 
 def test_incidents_are_listed_and_retried_by_administrators_and_process_owners(system, monkeypatch):
