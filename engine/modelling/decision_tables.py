@@ -1,7 +1,10 @@
 """Decision tables of a bundle as plain rows, for reading them on the models page."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+
+from lxml import etree
 
 from engine.workflow.model_xml import NS, ModelInvalid, parse_xml
 
@@ -22,14 +25,21 @@ def _text(node) -> str:
     return (node.text or "").strip() if node is not None else ""
 
 
-def read_tables(files: dict[str, str]) -> list[DecisionTable]:
-    """Every decision table in the bundle's DMN files (files that do not parse are skipped)."""
-    tables = []
-    for path in sorted(p for p in files if p.endswith(".dmn")):
+def parsed(files: dict[str, str], suffix: str) -> Iterator[tuple[str, etree._Element]]:
+    """The bundle's files ending in `suffix` that parse, in path order, with their trees (for reading only:
+    the others are the validator's to report)."""
+    for path in sorted(p for p in files if p.endswith(suffix)):
         try:
             tree = parse_xml(files[path], path)
         except ModelInvalid:
             continue
+        yield path, tree
+
+
+def read_tables(files: dict[str, str]) -> list[DecisionTable]:
+    """Every decision table in the bundle's DMN files (files that do not parse are skipped)."""
+    tables = []
+    for path, tree in parsed(files, ".dmn"):
         for decision in tree.iterfind("dmn:decision", NS):
             table = decision.find("dmn:decisionTable", NS)
             if table is None:

@@ -18,6 +18,7 @@ from engine.db import UnitOfWork, use_case
 from engine.errors import Code, InvalidInput, NotFound
 from engine.modelling import deployment as modelling
 from engine.modelling.cases import CaseResult
+from engine.modelling.decision_tables import parsed
 from engine.modelling.uploads import BUNDLE_SUFFIXES, MAX_FILES, Upload, overlay, upload_process
 from engine.models import ModelDraft, ModelDraftFile, ModelFile, ProcessVersion
 from engine.people.roles import Actor
@@ -309,11 +310,7 @@ class TaskForm:
 def task_forms(files: dict[str, str]) -> list[TaskForm]:
     """The user and manual tasks of every BPMN file of a bundle, with their form files."""
     found = []
-    for path in sorted(p for p in files if p.endswith(".bpmn")):
-        try:
-            tree = parse_xml(files[path], path)
-        except ModelInvalid:
-            continue
+    for path, tree in parsed(files, ".bpmn"):
         for task in tree.iter(f"{{{NS['bpmn']}}}userTask", f"{{{NS['bpmn']}}}manualTask"):
             form = next((p.get("value") for p in task.iterfind(
                 "bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property", NS)
