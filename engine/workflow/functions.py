@@ -1,7 +1,8 @@
 """Functions that model expressions and scripts may call (beyond the sandbox's builtins)."""
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
@@ -78,6 +79,13 @@ def call_time(start: str, duration: str) -> str:
     return deadline(start, duration, "daytime")
 
 
+def day_after(day: str) -> str:
+    """The start of the day after `day` (an ISO date, as the staff's calendar has it) in the staff's time zone,
+    as an ISO UTC date-time: a window of whole days after a date (the 15 days after 交易成功) counts from it."""
+    following = date.fromisoformat(day) + timedelta(days=1)
+    return datetime.combine(following, time(), ZoneInfo(workcalendar.zone_name())).astimezone(UTC).isoformat()
+
+
 class _ServerTime:
     """A model function that reads the program's clock or the working-time calendar.
 
@@ -110,4 +118,5 @@ def _in_worker(function, now_iso: str, zone: str, schedule: workcalendar.Schedul
 #: Names models may call, handed to the sandbox.
 MODEL_FUNCTIONS = {"duration_fraction": duration_fraction, "now": _ServerTime(now),
                    "deadline": _ServerTime(deadline), "warning": _ServerTime(warning),
-                   "call_time": _ServerTime(call_time), "no_deadline": no_deadline}
+                   "call_time": _ServerTime(call_time), "no_deadline": no_deadline,
+                   "day_after": _ServerTime(day_after)}

@@ -14,18 +14,20 @@ from engine.workflow.versions import from_bundle
 
 WORKFLOWS = Path(__file__).resolve().parents[2] / "workflows"
 BPMN = "complaint_lifecycle.bpmn"
-#: The approval's deadline boundary event, as the model writes it.
-APPROVAL_DEADLINE = re.compile(r'    <bpmn:boundaryEvent id="approve_solution_deadline".*?</bpmn:boundaryEvent>\n'
-                               r'.*?<bpmn:sequenceFlow id="approve_solution_deadline_flow"[^>]*/>\n', re.S)
+#: The approval's deadline boundary events (its own limit and a bad review's window), as the model writes them.
+APPROVAL_DEADLINE = re.compile(r'    <bpmn:boundaryEvent id="approve_solution(_review|)_deadline".*?'
+                               r'</bpmn:boundaryEvent>\n'
+                               r'.*?<bpmn:sequenceFlow id="approve_solution\1_deadline_flow"[^>]*/>\n', re.S)
 
 
 def _without_approval_deadline(files: dict[str, str]) -> dict[str, str]:
     text, removed = APPROVAL_DEADLINE.subn("", files[BPMN])
-    assert removed == 1
-    text = text.replace("<bpmn:flowNodeRef>approve_solution_deadline</bpmn:flowNodeRef>", "")
-    text = text.replace("<bpmn:flowNodeRef>approve_solution_deadline_end</bpmn:flowNodeRef>", "")
-    text = re.sub(r'<bpmndi:BPMN(Shape|Edge) id="approve_solution_deadline(_end|_flow)?_di".*?</bpmndi:BPMN\1>',
-                  "", text, flags=re.S)
+    assert removed == 2
+    for prefix in ("approve_solution", "approve_solution_review"):
+        text = text.replace(f"<bpmn:flowNodeRef>{prefix}_deadline</bpmn:flowNodeRef>", "")
+        text = text.replace(f"<bpmn:flowNodeRef>{prefix}_deadline_end</bpmn:flowNodeRef>", "")
+    text = re.sub(r'<bpmndi:BPMN(Shape|Edge) id="approve_solution(_review)?_deadline(_end|_flow)?_di".*?'
+                  r'</bpmndi:BPMN\1>', "", text, flags=re.S)
     return dict(files, **{BPMN: text})
 
 

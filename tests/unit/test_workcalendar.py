@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from engine import workcalendar
-from engine.workflow.functions import call_time, deadline, no_deadline, warning
+from engine.workflow.functions import call_time, day_after, deadline, no_deadline, warning
 
 CN = ZoneInfo("Asia/Shanghai")
 
@@ -78,3 +78,9 @@ def test_model_functions_count_from_the_given_start():
 def test_an_unknown_basis_is_refused_by_name():
     with pytest.raises(ValueError, match="time basis 'weekly'"):
         workcalendar.due(datetime(2026, 11, 23, tzinfo=UTC), timedelta(hours=1), "weekly")
+
+
+def test_day_after_is_the_next_local_midnight_in_utc():
+    """The 15 days after 交易成功 count from the start of the next day where the staff are (Asia/Shanghai)."""
+    assert day_after("2026-11-13") == "2026-11-13T16:00:00+00:00"
+    assert datetime.fromisoformat(deadline(day_after("2026-11-13"), "P15D")) == local(2026, 11, 29, 0, 0)

@@ -3,17 +3,18 @@ no-reason return check from the delivery date, several solutions offered and one
 the reports."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
-from engine.complaints import reports
+from engine import clock
+from engine.complaints import reports, timers
 from engine.db import UnitOfWork
 from engine.errors import InvalidInput
-from engine.models import AuditEvent, Complaint, Remedy
+from engine.models import AuditEvent, Complaint, Penalty, Remedy, Timer
 from tests.lifecycle import start, step
 from tests.web.conftest import text_of
 
@@ -147,3 +148,40 @@ def test_bad_review_window_and_outcome(system, login):
     step(system, review, "follow_up", review_changed="not_changed", review_explanation="已在评价下说明：已补发并致歉")
     with UnitOfWork(system.db, write=False) as uow:
         assert uow.session.get(Complaint, review).variables["review_changed"] == "not_changed"
+
+
+def _timers(system, cid: int, name: str) -> list[tuple[str, datetime]]:
+    with UnitOfWork(system.db, write=False) as uow:
+        return [(t.status, t.due_at) for t in uow.session.scalars(
+            select(Timer).where(Timer.complaint_id == cid, Timer.name == name).order_by(Timer.due_at))]
+
+
+def test_the_bad_review_window_is_a_deadline_with_a_warning(system):
+    """15 days after 交易成功 (trade 11-13, last day 11-28 in Beijing: due 2026-11-28 16:00 UTC), warned 3 days
+    before (the policy's warning ratio), on whatever task holds the complaint; a timeout when it passes."""
+    review = start(system, category="review", trade_completed_on="2026-11-13").complaint_id
+    closes = datetime(2026, 11, 28, 16, 0, tzinfo=UTC)
+    assert _timers(system, review, "judge_validity_review_deadline") == [("waiting", closes)]
+    assert _timers(system, review, "judge_validity_review_warning") == [("waiting", closes - timedelta(days=3))]
+    for name in ("judge_validity", "hand_over"):
+        step(system, review, name)
+    assert _timers(system, review, "judge_validity_review_deadline") == [("cancelled", closes)]
+    clock.set_now(closes - timedelta(days=3) + timedelta(seconds=1))
+    timers.run_due(system.db)
+    with UnitOfWork(system.db, write=False) as uow:
+        kinds = [e.kind for e in uow.session.scalars(select(AuditEvent).where(
+            AuditEvent.complaint_id == review, AuditEvent.task_name == "analyse_and_propose"))]
+    assert "deadline_warning" in kinds
+    clock.set_now(closes + timedelta(seconds=1))
+    timers.run_due(system.db)
+    assert _timers(system, review, "analyse_and_propose_review_deadline") == [("fired", closes)]
+    with UnitOfWork(system.db, write=False) as uow:
+        assert uow.session.scalars(select(Penalty.deadline).where(
+            Penalty.complaint_id == review, Penalty.deadline == closes)).all() == [closes]
+
+
+def test_no_window_deadline_for_other_complaints_or_a_window_closed_before_receipt(system):
+    late = start(system, category="review", trade_completed_on="2026-11-01").complaint_id  # closed 11-16
+    other = start(system, category="logistics", trade_completed_on="2026-11-20").complaint_id
+    for cid in (late, other):
+        assert _timers(system, cid, "judge_validity_review_deadline") == []  # no_deadline(): never stored
