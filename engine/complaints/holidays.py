@@ -34,9 +34,10 @@ _PACKAGE_NAMES = {h.value: h.chinese for h in chinese_calendar.Holiday}
 
 def schedule(session: Session) -> workcalendar.Schedule:
     """The administrator's entries as the calendar counts them."""
-    days = {row.day: row.kind == WORKDAY for row in session.scalars(select(CalendarDay))}
-    hours = {row.department: workcalendar.WorkingHours(row.starts, row.ends)
-             for row in session.scalars(select(DepartmentHours))}
+    # Plain columns, not rows: read before every step, so kept out of the session's identity map.
+    days = {day: kind == WORKDAY for day, kind in session.execute(select(CalendarDay.day, CalendarDay.kind))}
+    hours = {department: workcalendar.WorkingHours(starts, ends) for department, starts, ends in session.execute(
+        select(DepartmentHours.department, DepartmentHours.starts, DepartmentHours.ends))}
     return workcalendar.Schedule(days=days, years=frozenset(d.year for d in days), hours=hours)
 
 
