@@ -20,7 +20,7 @@ def test_a_new_step_lists_its_elements_lane_form_and_test_case():
     assert "formJsonSchemaFilename: forms/legal_review.schema.json" in task.details
     assert (ADDED, "gw_counterfeit") in changes
     assert 'condition: category == "counterfeit"' in changes[(ADDED, "flow_counterfeit")].details
-    assert changes[(CHANGED, "flow_route_department_to_hand_over")].details == ["targetRef: hand_over → gw_counterfeit"]
+    assert changes[(CHANGED, "flow_not_on_site")].details == ["targetRef: hand_over → gw_counterfeit"]
     assert (ADDED, "forms/legal_review.schema.json") in changes
     assert any(c.what == "test case" and c.kind == ADDED for c in changes.values())
 

@@ -25,7 +25,7 @@ LEGAL_FORM = {
 
 _LEGAL_XML = """
     <bpmn:exclusiveGateway id="gw_counterfeit" name="假货投诉? Counterfeit?" default="flow_not_counterfeit">
-      <bpmn:incoming>flow_route_department_to_hand_over</bpmn:incoming>
+      <bpmn:incoming>flow_not_on_site</bpmn:incoming>
       <bpmn:outgoing>flow_counterfeit</bpmn:outgoing>
       <bpmn:outgoing>flow_not_counterfeit</bpmn:outgoing>
     </bpmn:exclusiveGateway>
@@ -70,13 +70,13 @@ def with_legal_review(files: dict[str, str] | None = None) -> dict[str, str]:
     """Counterfeit claims pass a general manager's legal review between routing and hand-over."""
     files = dict(files or shipped())
     bpmn = files[BPMN]
-    bpmn = bpmn.replace('targetRef="hand_over" />\n    <bpmn:sequenceFlow id="flow_hand_over_to_start_rounds"',
-                        'targetRef="gw_counterfeit" />\n    <bpmn:sequenceFlow id="flow_hand_over_to_start_rounds"')
-    bpmn = bpmn.replace("<bpmn:incoming>flow_route_department_to_hand_over</bpmn:incoming>\n"
-                        "      <bpmn:outgoing>flow_hand_over_to_start_rounds</bpmn:outgoing>",
+    bpmn = bpmn.replace('<bpmn:sequenceFlow id="flow_not_on_site" sourceRef="gw_on_site" targetRef="hand_over" />',
+                        '<bpmn:sequenceFlow id="flow_not_on_site" sourceRef="gw_on_site" targetRef="gw_counterfeit" />')
+    bpmn = bpmn.replace("<bpmn:incoming>flow_not_on_site</bpmn:incoming>\n"
+                        "      <bpmn:incoming>flow_not_settled_on_site</bpmn:incoming>",
                         "<bpmn:incoming>flow_not_counterfeit</bpmn:incoming>\n"
                         "      <bpmn:incoming>flow_legal_review_to_hand_over</bpmn:incoming>\n"
-                        "      <bpmn:outgoing>flow_hand_over_to_start_rounds</bpmn:outgoing>")
+                        "      <bpmn:incoming>flow_not_settled_on_site</bpmn:incoming>")
     bpmn = bpmn.replace("<bpmn:flowNodeRef>gm_review</bpmn:flowNodeRef>",
                         "<bpmn:flowNodeRef>gm_review</bpmn:flowNodeRef>\n"
                         "        <bpmn:flowNodeRef>legal_review</bpmn:flowNodeRef>")
