@@ -148,6 +148,8 @@ class Code(StrEnum):
     BODY_TOO_LARGE = "body_too_large"  # max (bytes)
     SEND_JSON = "send_json"  # media_type
     SERVER_FAILED = "server_failed"
+    MODEL_NOT_DEPLOYABLE = "model_not_deployable"  # problems (how many; each one in the document's `problems`)
+    MODEL_TESTS_FAILED = "model_tests_failed"  # failed (how many cases)
     DATABASE_UNAVAILABLE = "database_unavailable"
     # -- the model failed while it ran (a script, expression or decision; `detail` as the engine words it)
     MODEL_FAILED = "model_failed"

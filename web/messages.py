@@ -181,6 +181,8 @@ TEXTS: dict[str, str] = {
     Code.BODY_TOO_LARGE: N_("The body is larger than %(max)s."),
     Code.SEND_JSON: N_("Send the body as %(media_type)s."),
     Code.SERVER_FAILED: N_("The server failed to do this; please try again later."),
+    Code.MODEL_NOT_DEPLOYABLE: N_("The model cannot be deployed (%(problems)s problems)."),
+    Code.MODEL_TESTS_FAILED: N_("%(failed)s of the model's own test cases fail; nothing was deployed."),
     Code.DATABASE_UNAVAILABLE: N_("The database cannot be reached right now; nothing was changed. Try again."),
     Code.MODEL_FAILED: N_("The process model failed; nothing was saved."),
     Code.STEP_FAILED: N_("The process model failed: %(detail)s"),

@@ -54,10 +54,10 @@ def problem(status: int, detail: str | None = None, *, headers: dict | None = No
                     headers=headers)
 
 
-def refusal(status: int, err: ServiceError, *, headers: dict | None = None) -> Response:
-    """The problem document of a refusal, worded in the request's language."""
+def refusal(status: int, err: ServiceError, *, headers: dict | None = None, **members) -> Response:
+    """The problem document of a refusal, worded in the request's language (`members` added to it)."""
     say = messages.in_locale(request.accept_languages.best_match(LOCALES, default=API_LOCALE))
-    extra: dict = {"code": str(err.code), "params": err.params}
+    extra: dict = {"code": str(err.code), "params": err.params, **members}
     if isinstance(err, InvalidInput):
         extra.update(errors=messages.field_texts(err.errors, say), field_errors=messages.as_dicts(err.errors))
     return problem(status, messages.error_text(err, say), headers=headers, **extra)
@@ -85,15 +85,16 @@ def register(blueprint) -> None:
     for kind, status in STATUS_OF.items():
         blueprint.register_error_handler(kind, partial(_refused_with, status))
 
+    # What is wrong inside a model stays as the validator words it (for modellers; docs/ARCHITECTURE.md, "Errors").
     @blueprint.errorhandler(ModelInvalid)
     def _model_invalid(err):
-        return problem(422, "The model cannot be deployed.", errors={"files": [str(p) for p in err.problems]},
-                       problems=[p.as_dict() for p in err.problems])
+        return refusal(422, ServiceError(Code.MODEL_NOT_DEPLOYABLE, problems=len(err.problems)),
+                       errors={"files": [str(p) for p in err.problems]}, problems=[p.as_dict() for p in err.problems])
 
     @blueprint.errorhandler(ModelTestsFailed)
     def _model_tests_failed(err):
         failed = [r for r in err.results if not r.passed]
-        return problem(422, "The model's own test cases fail; nothing was deployed.",
+        return refusal(422, ServiceError(Code.MODEL_TESTS_FAILED, failed=len(failed)),
                        errors={"tests": [f"{r.file} / {r.name}: {'; '.join(r.failures)}" for r in failed]})
 
     @blueprint.errorhandler(Refused)
