@@ -150,7 +150,7 @@ def run(argv: list[str] | None = None) -> dict:
           f"{intake_seconds:.0f} s ({count / intake_seconds:.1f}/s, asked {rate:g}/s), level {LEVEL}; "
           f"their {total:,} warnings and deadlines due within two one-minute windows; "
           f"{options.workers} real workers on the real clock; {watcher.overdue_at_intake} timers were due before "
-          f"their complaint was recorded (late counted from the recording)")
+          f"their complaint was recorded (late counted from the recording); load average {os.getloadavg()[0]:.1f}")
     print(f"burst: {total} timers, p50 {result['p50']:.2f} s, p99 {result['p99']:.2f} s, "
           f"max {result['max']:.2f} s late, doubled {result['doubled']}, lost {result['lost']}")
     return result

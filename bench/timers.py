@@ -106,22 +106,58 @@ def _fired(db) -> int:
         return uow.session.scalar(select(func.count()).select_from(Timer).where(Timer.status == "fired"))
 
 
-def _run_workers(db, url: str, workers: int, now: str, count: int) -> float:
-    env = dict(os.environ, DATABASE_URL=url, COMPLAINTS_ALLOW_CLOCK_OVERRIDE="1", COMPLAINTS_NOW=now)
+#: Names the workers' connections, so that the CPU time of their PostgreSQL backends can be found.
+APPLICATION = "bench_timer_worker"
+
+
+def _cpu_seconds(pid: int, children: bool = True) -> float:
+    """CPU time (user + system) of a process, with its live children (the sandbox workers) when asked."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split() if children else []
+    except OSError:
+        return 0.0
+    return own + sum(_cpu_seconds(int(kid)) for kid in kids)
+
+
+def _backend_cpu(db) -> float:
+    with db.engine.connect() as conn:
+        pids = conn.execute(text("SELECT pid FROM pg_stat_activity WHERE application_name = :a"),
+                            {"a": APPLICATION}).scalars().all()
+    return sum(_cpu_seconds(pid, children=False) for pid in pids)
+
+
+def _run_workers(db, url: str, workers: int, now: str, count: int) -> dict:
+    """Run `workers` processes until every timer fired. Timed from the first firing seen (a process starting
+    Python and connecting is not firing) and, for comparison, from the start; with the CPU seconds the workers
+    and their PostgreSQL backends used from the first firing seen to the last."""
+    env = dict(os.environ, DATABASE_URL=f"{url}&application_name={APPLICATION}",
+               COMPLAINTS_ALLOW_CLOCK_OVERRIDE="1", COMPLAINTS_NOW=now)
     started = time.perf_counter()
     procs = [subprocess.Popen([CLI, "worker", "--poll", "0.05"], env=env, stdout=subprocess.DEVNULL)
              for _ in range(workers)]
+    first, first_count, cpu, database_cpu = started, 0, 0.0, 0.0
     try:
-        while _fired(db) < count:
+        while (fired := _fired(db)) < count:
             if any(p.poll() is not None for p in procs):
                 raise RuntimeError("a worker exited early")
+            if not first_count and fired:
+                first, first_count = time.perf_counter(), fired
+                cpu, database_cpu = -sum(_cpu_seconds(p.pid) for p in procs), -_backend_cpu(db)
             time.sleep(0.05)
-        return time.perf_counter() - started
+        ended = time.perf_counter()
+        cpu += sum(_cpu_seconds(p.pid) for p in procs)
+        database_cpu += _backend_cpu(db)
     finally:
         for p in procs:
             p.terminate()
         for p in procs:
             p.wait(timeout=60)
+    fired = count - first_count
+    return {"workers": workers, "seconds": ended - started, "per_second_with_start": count / (ended - started),
+            "per_second": fired / (ended - first), "per_cpu": fired / cpu, "per_cpu_both": fired / (cpu + database_cpu),
+            "cpu": cpu, "database_cpu": database_cpu, "load": os.getloadavg()[0]}
 
 
 def _claim_plan(db, now) -> tuple[float, str]:
@@ -160,8 +196,7 @@ def run(argv: list[str] | None = None) -> list[dict]:
         claim_ms, plan = _claim_plan(db, now)
         for workers in (1, 2):
             _restore(admin, schema)
-            seconds = _run_workers(db, url, workers, now.isoformat(), count)
-            rows.append({"workers": workers, "seconds": seconds, "per_second": count / seconds})
+            rows.append(_run_workers(db, url, workers, now.isoformat(), count))
         db.dispose()
     finally:
         drop_schema(admin, schema)
@@ -169,8 +204,14 @@ def run(argv: list[str] | None = None) -> list[dict]:
     print(f"\n{count:,} due timers on PostgreSQL ({count // 2:,} complaints, warning + deadline each), "
           f"batches of {timers.BATCH} timers; setup {seed_seconds:.0f} s (complaints recorded through the engine)")
     print(f"claim with {count:,} due: {claim_ms:.2f} ms; plan:\n    " + plan.replace("\n", "\n    "))
-    print(f"{'workers':>7} {'seconds':>8} {'timers/s':>9}")
+    print("timers/s: from the first firing seen; with start: from starting the processes. CPU: seconds the worker "
+          "processes (with their sandbox workers) and their PostgreSQL backends used from the first firing seen to "
+          "the last; timers per CPU second hardly depend on what else the machine runs")
+    print(f"{'workers':>7} {'seconds':>8} {'timers/s':>9} {'with start':>10} {'worker CPU s':>12} "
+          f"{'database CPU s':>14} {'per worker CPU s':>16} {'per CPU s (both)':>16} {'load':>5}")
     for r in rows:
-        print(f"{r['workers']:>7} {r['seconds']:>8.1f} {r['per_second']:>9.0f}")
+        print(f"{r['workers']:>7} {r['seconds']:>8.1f} {r['per_second']:>9.0f} {r['per_second_with_start']:>10.0f} "
+              f"{r['cpu']:>12.2f} {r['database_cpu']:>14.2f} {r['per_cpu']:>16.0f} {r['per_cpu_both']:>16.0f} "
+              f"{r['load']:>5.1f}")
     print(f"timers: 1 worker {rows[0]['per_second']:.0f}/s, 2 workers {rows[1]['per_second']:.0f}/s")
     return rows
