@@ -19,7 +19,8 @@ class ProblemResponse(Schema):
     detail = fields.String()
     errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
                          metadata={"description": "each field's errors, worded like `detail`"})
-    code = fields.String(metadata={"description": "what was refused and why, for programs (an engine refusal)"})
+    code = fields.String(metadata={"description": "what was refused and why, for programs (every refusal the "
+                                                    "API makes itself; its words are `detail`)"})
     params = fields.Dict(metadata={"description": "the values the code's sentence needs"})
     field_errors = fields.Dict(keys=fields.String(), values=fields.List(fields.Nested(FieldErrorDoc)),
                                metadata={"description": "each field's errors as codes"})
