@@ -1,11 +1,26 @@
 """The staff pages of the reports, signed in as demo users, with missing translations made visible."""
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 import pytest
 
+from bench.reports import current_version_id, generate, insert_data, staff_of
 from engine.bootstrap import DEMO_PASSWORD
 from tests.web.conftest import compile_catalogues
 from web import create_app
+
+TZ = ZoneInfo("Asia/Shanghai")
+#: The tests' frozen "now": generated complaints end there.
+NOW = datetime(2026, 11, 23, 9, tzinfo=TZ)
+
+
+def generated(system, count: int, since: datetime, seed: int) -> list[dict]:
+    """`count` complaints generated from `since` to the tests' now (`bench.reports`), stored; their rows."""
+    dataset = generate(count, since, NOW, current_version_id(system.db), staff_of(system.db), seed=seed)
+    insert_data(system.db, dataset)
+    return dataset
 
 
 @pytest.fixture(scope="session", autouse=True)

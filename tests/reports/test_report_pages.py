@@ -5,23 +5,17 @@ import csv
 import io
 import re
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
 
-from bench.reports import current_version_id, generate, insert_data, staff_of
+from tests.reports.conftest import TZ, generated
 from tests.web.conftest import text_of
-
-TZ = ZoneInfo("Asia/Shanghai")
 
 
 @pytest.fixture
 def data(system):
-    dataset = generate(300, datetime(2026, 10, 1, tzinfo=TZ), datetime(2026, 11, 23, 9, tzinfo=TZ),
-                       current_version_id(system.db), staff_of(system.db), seed=3)
-    insert_data(system.db, dataset)
-    return dataset
+    return generated(system, 300, datetime(2026, 10, 1, tzinfo=TZ), seed=3)
 
 
 def in_november(rows, department=None):

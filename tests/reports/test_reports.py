@@ -5,17 +5,15 @@ import math
 import statistics
 from collections import Counter
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 
-from bench.reports import current_version_id, generate, insert_data, staff_of
 from engine.complaints import reports
 from engine.db import UnitOfWork
 from engine.errors import Forbidden, InvalidInput
 from tests.lifecycle import start, step
+from tests.reports.conftest import TZ, generated
 
-TZ = ZoneInfo("Asia/Shanghai")
 DAY = date(2026, 11, 10)
 MONTH = (datetime(2026, 11, 1, tzinfo=TZ), datetime(2026, 12, 1, tzinfo=TZ))
 BEFORE = (datetime(2026, 10, 1, tzinfo=TZ), datetime(2026, 11, 1, tzinfo=TZ))
@@ -25,10 +23,7 @@ LIMITS = {"dissatisfied": 1800, "very_dissatisfied": 1200, "major": 600, "crisis
 @pytest.fixture
 def data(system):
     # From late September to the frozen "now" (23 November), so both months have data and edges.
-    dataset = generate(900, datetime(2026, 9, 20, tzinfo=TZ), datetime(2026, 11, 23, 9, tzinfo=TZ),
-                       current_version_id(system.db), staff_of(system.db), seed=11)
-    insert_data(system.db, dataset)
-    return dataset
+    return generated(system, 900, datetime(2026, 9, 20, tzinfo=TZ), seed=11)
 
 
 def build(system, user="gm", kind="month", day=DAY, department=None):
