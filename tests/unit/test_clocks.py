@@ -183,6 +183,9 @@ def test_on_site_first_contact_is_ten_minutes_from_receipt(system):
     received = clock.now()
     cid = start(system, channel="on_site").complaint_id
     step(system, cid, "judge_validity")
+    # On the spot first (the agent, at this level), with the same 10 minutes; not settled: the work order.
+    assert timer(system, cid, "settle_on_site_desk_contact_deadline").due_at == received + timedelta(minutes=10)
+    step(system, cid, "settle_on_site_desk", on_site_settled=False, on_site_note="需要储运部查件")
     step(system, cid, "hand_over")
     assert timer(system, cid, "analyse_and_propose_contact_deadline").due_at == received + timedelta(minutes=10)
     assert due_of(system, cid, "analyse_and_propose") == received + timedelta(minutes=10)
