@@ -1,8 +1,11 @@
 """Driving complaints through the engine in tests: intake data and the answers for each task."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from sqlalchemy import select
 
+from engine import clock
 from engine.complaints import casework, intake, tasks
 from engine.db import UnitOfWork
 from engine.models import WorkTask
@@ -86,6 +89,18 @@ def handed_over(system, **overrides) -> tuple[int, WorkTask]:
     step(system, complaint_id, "judge_validity")
     step(system, complaint_id, "hand_over")
     return complaint_id, open_task(system, complaint_id)
+
+
+def approval_deadline(system, asked_at: datetime) -> datetime:
+    """When the approval (working time) falls due if the department proposes its solution at `asked_at`
+    (the clock is set there)."""
+    clock.set_now(asked_at - timedelta(minutes=10))
+    complaint_id, _task = handed_over(system)
+    clock.set_now(asked_at)
+    step(system, complaint_id, "analyse_and_propose")
+    row = open_task(system, complaint_id)
+    assert row.name == "approve_solution" and row.due_at is not None
+    return row.due_at
 
 
 def audit_kinds(system, complaint_id: int) -> list[tuple[str, str | None]]:

@@ -14,7 +14,7 @@ from engine.complaints import casework, tasks, timers
 from engine.db import UnitOfWork
 from engine.errors import Code, InvalidInput
 from engine.models import Notification, Penalty, Timer, WorkTask
-from tests.lifecycle import ANSWERS, WORKER, open_task, start, step
+from tests.lifecycle import ANSWERS, WORKER, approval_deadline, open_task, start, step
 
 CN = ZoneInfo("Asia/Shanghai")
 #: level: first response limit, deduction per timeout (DOMAIN §4), approval limit and how it is counted (policy).
@@ -285,20 +285,11 @@ def test_show_lists_every_open_task_with_its_due_time(system):
 def test_working_time_skips_a_holiday_and_counts_a_make_up_saturday(system):
     # Approval (working time for this level) asked for on Wednesday 30 September 2026, 17:00 in China:
     # 30 min that day, nothing during the National Day holiday (1–7 October), the rest on Thursday the 8th.
-    assert _approval_due(system, datetime(2026, 9, 30, 17, 0, tzinfo=CN)) == datetime(2026, 10, 8, 10, 0, tzinfo=CN)
+    assert approval_deadline(system, datetime(2026, 9, 30, 17, 0, tzinfo=CN)) == datetime(2026, 10, 8, 10, 0, tzinfo=CN)
     # Asked for on Friday 9 October at 17:00: due on Saturday the 10th, a 调休 make-up working day.
-    assert _approval_due(system, datetime(2026, 10, 9, 17, 0, tzinfo=CN)) == datetime(2026, 10, 10, 10, 0, tzinfo=CN)
+    saturday = datetime(2026, 10, 10, 10, 0, tzinfo=CN)
+    assert approval_deadline(system, datetime(2026, 10, 9, 17, 0, tzinfo=CN)) == saturday
 
-
-def _approval_due(system, asked_at: datetime) -> datetime:
-    """When the approval falls due if the department proposes its solution at `asked_at`."""
-    clock.set_now(asked_at - timedelta(minutes=10))
-    cid = start(system).complaint_id
-    for task in ("judge_validity", "hand_over"):
-        step(system, cid, task)
-    clock.set_now(asked_at)
-    step(system, cid, "analyse_and_propose")
-    return due_of(system, cid, "approve_solution")
 
 
 def test_quiet_hours_move_the_progress_call_to_the_morning(system):

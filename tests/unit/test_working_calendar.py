@@ -7,14 +7,12 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
 
-from engine import clock, workcalendar
+from engine import workcalendar
 from engine.complaints import holidays
 from engine.db import UnitOfWork
 from engine.errors import Code, Forbidden, InvalidInput, NotFound
-from engine.models import WorkTask
-from tests.lifecycle import start, step
+from tests.lifecycle import approval_deadline
 
 CN = ZoneInfo("Asia/Shanghai")
 #: A 2027 Spring Festival as a company would enter it (the package stops at 2026): Monday 8 to Friday 12
@@ -37,30 +35,15 @@ def _enter(system, days) -> None:
             holidays.set_day(uow, system.actor("admin"), day, kind, name)
 
 
-def _approval_due(system, asked_at: datetime) -> datetime:
-    """When the approval (working time, 2 hours for this level) falls due when asked for at `asked_at`."""
-    clock.set_now(asked_at - timedelta(minutes=10))
-    cid = start(system).complaint_id
-    for task in ("judge_validity", "hand_over"):
-        step(system, cid, task)
-    clock.set_now(asked_at)
-    step(system, cid, "analyse_and_propose")
-    with UnitOfWork(system.db, write=False) as uow:
-        row = uow.session.scalars(select(WorkTask).where(WorkTask.complaint_id == cid,
-                                                         WorkTask.status == "open")).one()
-    assert row.name == "approve_solution" and row.due_at is not None
-    return row.due_at.astimezone(CN)
-
-
 def test_entered_spring_festival_moves_deadlines_and_its_make_up_saturday_counts(system):
     friday = datetime(2027, 2, 5, 17, 0, tzinfo=CN)
     # Nothing entered, no package data: Monday to Friday (the gap the first pages warn about).
-    assert _approval_due(system, friday) == datetime(2027, 2, 8, 10, 0, tzinfo=CN)
+    assert approval_deadline(system, friday) == datetime(2027, 2, 8, 10, 0, tzinfo=CN)
     _enter(system, SPRING_FESTIVAL_2027)
     # Half an hour on Friday, the holiday week skipped, 1.5 hours on Monday the 15th — computed in a sandbox
     # worker, which got the calendar with the model's functions.
-    assert _approval_due(system, friday) == datetime(2027, 2, 15, 10, 0, tzinfo=CN)
-    assert _approval_due(system, datetime(2027, 2, 19, 17, 0, tzinfo=CN)) == datetime(2027, 2, 20, 10, 0, tzinfo=CN)
+    assert approval_deadline(system, friday) == datetime(2027, 2, 15, 10, 0, tzinfo=CN)
+    assert approval_deadline(system, datetime(2027, 2, 19, 17, 0, tzinfo=CN)) == datetime(2027, 2, 20, 10, 0, tzinfo=CN)
 
 
 def test_a_year_entered_counts_from_its_entries_alone(system):
