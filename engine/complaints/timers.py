@@ -29,8 +29,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select, text, update
+from sqlalchemy import Select, bindparam, func, inspect, select, text, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from engine import audit, clock
 from engine.complaints import deferrals, evidence, holidays, notifications, progress
@@ -269,6 +270,8 @@ def _fire_batch(uow: UnitOfWork, ids: list[int], plan: _Plan, now: datetime,
     except Exception:  # noqa: BLE001 - e.g. a constraint one complaint's rows break: isolate it
         log.exception("recording %d fired complaints together failed: recording them one at a time", len(fired))
         outbox.clear()
+        for item in fired:  # as stored: the rollback undid their UPDATE, which the session does not know
+            session.expire(item.complaint)
         for item in fired:
             session.info[notifications.OUTBOX_BUFFER] = queued = []
             try:
@@ -301,9 +304,31 @@ def _record_together(session: Session, batch: _Batch, fired: list[_Fired], now: 
                     session.get_one(Timer, timer_id).last_error = None
                 progress.record(session, item.complaint, item.workflow, item.version, now,
                                 loaded=batch.loaded(item.complaint.id), flush=False)
+            _write_complaints(session, [item.complaint for item in fired])
             session.flush()
     finally:
         session.info.pop(notifications.OUTBOX_BUFFER, None)
+
+
+def _write_complaints(session: Session, complaints: list[Complaint]) -> None:
+    """UPDATE the complaints' changed columns in one executemany per set of columns. The ORM would send one
+    UPDATE per complaint (it checks `lock_version` row by row); the batch holds every one of them locked, so
+    nobody can have changed them meanwhile. Their new values become what the session knows is stored."""
+    table = Complaint.__table__
+    columns = {prop.key: prop.columns[0].key for prop in inspect(Complaint).column_attrs}
+    groups: dict[tuple[str, ...], list[tuple[Complaint, dict]]] = {}
+    for complaint in complaints:
+        attrs = inspect(complaint).attrs
+        changed = {key: attrs[key].value for key in columns if attrs[key].history.has_changes()}
+        if changed:
+            groups.setdefault(tuple(sorted(changed)), []).append((complaint, changed))
+    for keys, items in groups.items():
+        statement = (update(table).where(table.c.id == bindparam("_id"))
+                     .values({columns[key]: bindparam(key) for key in keys}))
+        session.connection().execute(statement, [dict(changed, _id=c.id) for c, changed in items])
+        for complaint, changed in items:
+            for key, value in changed.items():
+                set_committed_value(complaint, key, value)
 
 
 def _count_fired(session: Session, fire: set[str]) -> int:

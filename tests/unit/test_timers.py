@@ -267,6 +267,28 @@ def test_a_complaint_whose_recording_fails_is_isolated_and_the_batch_still_commi
     assert all(count(system, Penalty, complaint_id=cid) == 1 for cid in good), "fired once"
 
 
+def test_a_batch_whose_writing_fails_is_recorded_again_one_at_a_time(system, monkeypatch):
+    """The batch's UPDATE of its complaints went out, then the batch failed: the savepoint undoes it, and the
+    complaints, read again as stored, fire once each."""
+    cids = [start(system).complaint_id for _ in range(4)]
+    _past_every_due(system)
+    write = timers._write_complaints
+
+    def write_then_fail(session, complaints):
+        write(session, complaints)
+        raise RuntimeError("the batch failed after writing its complaints")
+
+    monkeypatch.setattr(timers, "_write_complaints", write_then_fail)
+    result = timers.run_due(system.db)
+    assert (result.batches, result.complaints, result.fired, result.failed) == (1, 4, 8, 0)
+    monkeypatch.undo()
+    assert timers.run_due(system.db).batches == 0
+    for cid in cids:
+        assert count(system, Penalty, complaint_id=cid) == 1
+        assert count(system, AuditEvent, complaint_id=cid, kind="deadline_warning") == 1
+        step(system, cid, "judge_validity")  # the stored workflow and the rows agree
+
+
 def test_incidents_are_listed_and_retried_by_administrators_and_process_owners(system, monkeypatch):
     cid = start(system).complaint_id
     _past_every_due(system)
