@@ -10,11 +10,16 @@ One pass handles a *batch* of complaints in one transaction (see docs/PERFORMANC
    transaction just before the firing one). A firing that kills the process (segfault, `kill -9`, out of
    memory) therefore still counts: the next worker finds the raised count, backs off, and after
    `MAX_ATTEMPTS` turns the timer into an incident instead of crashing on it for ever.
-3. **Fire.** Each complaint is fired inside its own savepoint — workflow loaded with its version's spec
-   (deserialized once per process), due timers fired, effects recorded through `progress.record` — so one
-   failing complaint is rolled back alone and recorded as a failed attempt, and the rest of the batch goes on.
-4. **Commit once** for the whole batch: state, timer rows, penalties, notifications and audit together.
-   A worker killed before that commits nothing but the attempt counts; the timers stay due and fire once.
+3. **Fire in memory.** The batch's complaints, all their timer rows, their open tasks and the users holding
+   them are read at once; each complaint's workflow is loaded with its version's spec (deserialized once per
+   process) and its due timers fired in memory. A model that fails here fails its complaint alone: nothing
+   of it has been recorded, its failed attempt is noted and the rest of the batch goes on.
+4. **Record together, commit once.** Every fired complaint is recorded through `progress.record` without a
+   flush, inside one savepoint, and written by one flush (each table's rows in one executemany; the
+   complaints by `_write_complaints`), then committed with the attempt notes and the outbox rows. Should
+   recording fail, the savepoint is rolled back and the complaints are recorded again one savepoint each,
+   so one bad complaint never takes the others' firings with it. A worker killed before the commit
+   commits nothing but the attempt counts; the timers stay due and fire once.
 
 Timers that were ever attempted without success are retried one complaint per transaction
 (`ix_timers_retry`), so a complaint whose firing crashes the worker never takes a batch of good ones
