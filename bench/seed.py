@@ -11,16 +11,20 @@ staff, then seeds).
 """
 from __future__ import annotations
 
+import json
+import os
 import random
 import re
 import sys
 import time
-import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import cached_property
 from pathlib import Path
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import JSON, func, insert, select, text
 
 from engine.bootstrap import init_system
 from engine.complaints import intake, tasks
@@ -38,7 +42,7 @@ DEPARTMENTS = {"logistics": "logistics", "product_quality": "quality", "service_
 DEMO_HEADS = {d: f"head_{'cs' if d == 'customer_service' else d}" for d in DEPARTMENTS.values()}
 HAPPY_PATH = ("judge_validity", "hand_over", "analyse_and_propose", "approve_solution", "implement_solution",
               "follow_up", "cs_sign_off", "gm_review")
-UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+UUID_RE = re.compile(r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")
 YEARS_OF_HISTORY = 2
 
 
@@ -124,6 +128,11 @@ class Template:
     def closed(self) -> bool:
         return self.complaint.values["status"] == "closed"
 
+    @cached_property
+    def state_parts(self) -> list[str]:
+        """The workflow state split around its UUIDs (at odd positions), so a clone only joins new ones in."""
+        return UUID_RE.split(self.complaint.values["state"])
+
 
 def _columns(row, skip: tuple[str, ...] = ()) -> Row:
     values = {c.key: getattr(row, c.key) for c in row.__table__.columns if c.key not in skip}
@@ -149,7 +158,8 @@ class _FreshIds(dict):
     """Old UUID → a new one, made on first sight."""
 
     def __missing__(self, old: str) -> str:
-        self[old] = new = str(uuid.uuid4())
+        h = os.urandom(16).hex()  # a random UUID without uuid.uuid4's object: seeding makes tens of millions
+        self[old] = new = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
         return new
 
 
@@ -168,11 +178,50 @@ def clone(template: Template, cid: int, delta: timedelta) -> tuple[dict, list[di
     fresh = _FreshIds()
     complaint = _shifted(template.complaint, delta, fresh, id=cid)
     complaint["reference"] = f"TS{complaint['created_at']:%Y%m%d}-{cid:06d}"
-    complaint["state"] = UUID_RE.sub(lambda m: fresh[m.group(0)], template.complaint.values["state"])
+    complaint["state"] = "".join([fresh[part] if i & 1 else part for i, part in enumerate(template.state_parts)])
     tasks = [_shifted(r, delta, fresh, complaint_id=cid) for r in template.tasks]
     timers = [_shifted(r, delta, fresh, complaint_id=cid) for r in template.timers]
     events = [_shifted(r, delta, fresh, complaint_id=cid) for r in template.events]
     return complaint, tasks, timers, events
+
+
+def _insert(uow: UnitOfWork, model: type, rows: list[dict], postgres: bool) -> None:
+    """Insert `rows` (all with the same keys) into `model`'s table: COPY on PostgreSQL, executemany on SQLite."""
+    connection = uow.session.connection()
+    if not postgres:  # Core executemany: the ORM's bulk path would insert these one by one
+        connection.execute(insert(model.__table__), rows)
+        return
+    # COPY is about 5x the rate of multi-row INSERTs here (docs/PERFORMANCE.md, "1,000,000 complaints").
+    table = model.__table__
+    keys = list(rows[0])
+    as_json = {key for key in keys if isinstance(table.c[key].type, JSON)}
+    with connection.connection.driver_connection.cursor() as cursor:
+        with cursor.copy(f"COPY {table.name} ({', '.join(keys)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([json.dumps(row[k]) if k in as_json else row[k] for k in keys])
+
+
+def _insert_clones(db: Database, plan: list[tuple[Template, timedelta]], first: int, batch: int,
+                   totals: dict) -> None:
+    """Clone and insert the planned complaints, `batch` per transaction, counting the rows in `totals`."""
+    for start in range(0, len(plan), batch):
+        rows: dict[type, list[dict]] = {Complaint: [], WorkTask: [], Timer: [], AuditEvent: []}
+        for offset, (template, delta) in enumerate(plan[start:start + batch], start):
+            complaint, tasks, timers, events = clone(template, first + offset, delta)
+            rows[Complaint].append(complaint)
+            rows[WorkTask] += tasks
+            rows[Timer] += timers
+            rows[AuditEvent] += events
+        with UnitOfWork(db) as uow:
+            if not db.is_sqlite:  # the clones' keys are consistent by construction: no foreign-key trigger per row
+                uow.session.execute(text("SET LOCAL session_replication_role = replica"))
+            for model, batch_rows in rows.items():
+                if batch_rows:
+                    _insert(uow, model, batch_rows, postgres=not db.is_sqlite)
+            uow.commit()
+        totals["tasks"] += len(rows[WorkTask])
+        totals["timers"] += len(rows[Timer])
+        totals["events"] += len(rows[AuditEvent])
 
 
 def seed_complaints(db: Database, templates: list[Template], count: int, open_share: float = 0.03,
@@ -191,22 +240,8 @@ def seed_complaints(db: Database, templates: list[Template], count: int, open_sh
     with UnitOfWork(db, write=False) as uow:
         first = (uow.session.scalar(select(func.max(Complaint.id))) or 0) + 1
     totals = {"complaints": count, "open": opened, "tasks": 0, "timers": 0, "events": 0}
-    for start in range(0, count, batch):
-        rows: dict[type, list[dict]] = {Complaint: [], WorkTask: [], Timer: [], AuditEvent: []}
-        for offset, (template, delta) in enumerate(plan[start:start + batch], start):
-            complaint, tasks, timers, events = clone(template, first + offset, delta)
-            rows[Complaint].append(complaint)
-            rows[WorkTask] += tasks
-            rows[Timer] += timers
-            rows[AuditEvent] += events
-        with UnitOfWork(db) as uow:
-            for model, batch_rows in rows.items():
-                if batch_rows:  # Core executemany: the ORM's bulk path would insert these one by one
-                    uow.session.connection().execute(insert(model.__table__), batch_rows)
-            uow.commit()
-        totals["tasks"] += len(rows[WorkTask])
-        totals["timers"] += len(rows[Timer])
-        totals["events"] += len(rows[AuditEvent])
+    with _indexes_built_afterwards(db, [m.__table__.name for m in (Complaint, WorkTask, Timer, AuditEvent)]):
+        _insert_clones(db, plan, first, batch, totals)
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         if not db.is_sqlite:  # explicit ids leave the serial behind
             conn.execute(text("SELECT setval(pg_get_serial_sequence('complaints', 'id'), "
@@ -214,6 +249,30 @@ def seed_complaints(db: Database, templates: list[Template], count: int, open_sh
         # Statistics and visibility as a database in use has them from autovacuum.
         conn.execute(text("ANALYZE" if db.is_sqlite else "VACUUM ANALYZE"))
     return totals
+
+
+@contextmanager
+def _indexes_built_afterwards(db: Database, tables: list[str]) -> Iterator[None]:
+    """On PostgreSQL, drop the tables' secondary indexes for the load and build them again at the end: one sorted
+    build costs a fraction of the ~200 index insertions per complaint. Constraint indexes (keys) stay."""
+    if db.is_sqlite:
+        yield
+        return
+    with db.engine.begin() as conn:
+        definitions = conn.execute(text(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+            "AND tablename = ANY(:tables) AND indexname NOT IN "
+            "(SELECT conname FROM pg_constraint WHERE connamespace = current_schema()::regnamespace)"),
+            {"tables": tables}).all()
+        for name, _ in definitions:
+            conn.execute(text(f'DROP INDEX "{name}"'))
+    try:
+        yield
+    finally:
+        with db.engine.begin() as conn:
+            conn.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
+            for _, definition in definitions:
+                conn.execute(text(definition))
 
 
 def prepare(db: Database, settings, count: int, open_share: float = 0.03) -> dict:
