@@ -94,7 +94,7 @@ def person(username: str | None) -> str:
     names = g.get("_display_names")
     if names is None:
         with reading() as uow:
-            names = dict(uow.session.execute(select(User.username, User.display_name)).tuples().all())
+            names = dict(uow.session.execute(select(User.username, User.display_name)).all())
         g._display_names = names
     return names.get(username) or username
 
@@ -115,7 +115,7 @@ def with_file_names(data: Mapping) -> dict:
         return dict(data)
     with reading() as uow:
         names = dict(uow.session.execute(
-            select(Evidence.id, Evidence.original_name).where(Evidence.id.in_(found))).tuples().all())
+            select(Evidence.id, Evidence.original_name).where(Evidence.id.in_(found))).all())
 
     def named(value):
         if isinstance(value, list):

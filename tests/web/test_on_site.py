@@ -79,5 +79,5 @@ def test_the_on_site_limits_are_timeouts_of_the_department_head(system):
     timers.run_due(system.db)
     with UnitOfWork(system.db, write=False) as uow:
         ledger = list(uow.session.execute(select(Penalty.task_name, User.username, Penalty.amount).join(
-            User, User.id == Penalty.person_id).where(Penalty.complaint_id == cid)).tuples())
+            User, User.id == Penalty.person_id).where(Penalty.complaint_id == cid)))
     assert ledger == [("settle_on_site", "head_logistics", 30), ("settle_on_site", "head_logistics", 30)]
