@@ -7,6 +7,19 @@ TEMPLATE …` for PostgreSQL, which measured faster than migrating a schema per 
 `empty_database_url` an empty database (for tests of the migrations and of `complaints init` itself).
 PostgreSQL databases are named `test_<pid>_…` and dropped when the test ends, pass or fail; those of a session
 that was killed are dropped by the next one.
+
+Under pytest-xdist (`make test` and `make test-fast` run `-n 2`) every worker is a process of its own: it builds
+its own template (session fixtures are per worker, `tmp_path_factory` gives each its own folder, the pid in the
+PostgreSQL names differs), so workers share no database and no file.
+
+Two costs every test would pay are paid once here instead (neither changes what a test checks):
+* the demo users' password hash: production's scrypt costs 0.12 s of CPU per sign-in, and the tests sign in
+  about 500 times, so the template stores the same password with a cheap work factor (`_cheap_demo_passwords`);
+* the page templates: every test makes its own app, whose Jinja environment would compile every template again;
+  they are compiled once per process into a shared bytecode cache (keyed by the template's source).
+
+Hypothesis runs the profile `ci` (derandomized: the same examples on every run, so a test cannot pass or fail
+by luck) unless HYPOTHESIS_PROFILE=explore, which draws new random examples each run, `examples(n)` times ten.
 """
 from __future__ import annotations
 
@@ -20,15 +33,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, event, text
+from flask import Flask
+from hypothesis import HealthCheck, settings
+from jinja2 import BytecodeCache
+from jinja2.bccache import Bucket
+from sqlalchemy import Engine, create_engine, event, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.orm import Session
+from werkzeug.security import generate_password_hash
 
 from engine import clock
-from engine.bootstrap import init_system
+from engine.bootstrap import DEMO_PASSWORD, DEMO_USERS, init_system
 from engine.config import Settings, load_settings
 from engine.db import Database, UnitOfWork, open_database
+from engine.models import User
 from engine.people.users import actor_by_username
 
 BACKENDS = ["sqlite"] + (["postgres"] if os.environ.get("TEST_DATABASE_URL") else [])
@@ -45,6 +64,55 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.postgres)
 
 
+# --- Hypothesis: the same examples on every run unless exploring --------------------------------------------
+
+#: Timing is no part of what these tests check: no deadline per example, no health check about slowness (both
+#: fail by luck on a loaded machine). No example database: nothing is written into the tree.
+_HYPOTHESIS = {"deadline": None, "database": None, "suppress_health_check": [HealthCheck.too_slow]}
+settings.register_profile("ci", derandomize=True, **_HYPOTHESIS)
+settings.register_profile("explore", derandomize=False, print_blob=True, **_HYPOTHESIS)
+HYPOTHESIS_PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
+settings.load_profile(HYPOTHESIS_PROFILE)
+
+
+def examples(n: int) -> int:
+    """A property test's number of examples: `n` in CI, ten times as many when exploring."""
+    return n * 10 if HYPOTHESIS_PROFILE == "explore" else n
+
+
+# --- Work done once per process instead of once per test --------------------------------------------------------
+
+
+class _SharedBytecode(BytecodeCache):
+    """Compiled templates shared by every app of this process (keyed by name and source checksum)."""
+
+    def __init__(self) -> None:
+        self.compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        if bucket.key in self.compiled:
+            bucket.bytecode_from_string(self.compiled[bucket.key])
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+Flask.jinja_options = {**Flask.jinja_options, "bytecode_cache": _SharedBytecode()}
+
+
+def _cheap_demo_passwords(url: str) -> None:
+    """The demo users' password, hashed with scrypt at a tiny work factor (production's costs 0.12 s per
+    sign-in); the sign-in check reads the parameters from the stored hash, so it runs the same code."""
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(update(User).where(User.username.in_([d.username for d in DEMO_USERS]))
+                           .values(password_hash=_CHEAP_DEMO_HASH))
+    engine.dispose()
+
+
+_CHEAP_DEMO_HASH = generate_password_hash(DEMO_PASSWORD, method="scrypt:256:8:1")
+
+
 def _build(url: str) -> None:
     """Migrate, deploy `workflows/` and create the demo users in the database at `url`, at the tests' clock."""
     clock.set_now(START)
@@ -54,6 +122,7 @@ def _build(url: str) -> None:
     finally:
         db.dispose()
         clock.set_now(None)
+    _cheap_demo_passwords(url)
 
 
 # --- SQLite: one file built per session, copied per test ------------------------------------------------------

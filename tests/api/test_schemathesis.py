@@ -16,6 +16,7 @@ from schemathesis.checks import positive_data_acceptance
 from engine.db import UnitOfWork
 from engine.people import tokens as api_tokens
 from engine.people.roles import SYSTEM
+from tests.conftest import examples
 from tests.lifecycle import start
 from web import create_app
 
@@ -38,8 +39,7 @@ def test_no_server_errors_and_answers_match_the_document(system):
         headers = {"Authorization": f"Bearer {tokens[user]}"}
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-                  suppress_health_check=list(HealthCheck))
+        @settings(max_examples=examples(EXAMPLES), suppress_health_check=list(HealthCheck))
         def call(case):
             case.call_and_validate(headers=headers, excluded_checks=[positive_data_acceptance])
 

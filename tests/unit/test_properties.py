@@ -30,7 +30,7 @@ from engine.people.roles import RECORDING_ROLES
 from engine.people.users import actor_by_username
 from engine.workflow import runtime, store
 from engine.workflow.versions import load_version
-from tests.conftest import START
+from tests.conftest import START, examples
 from tests.lifecycle import ANSWERS, INTAKE
 
 USERS = [u.username for u in DEMO_USERS]
@@ -231,6 +231,6 @@ def _template(_sqlite_template):
 
 
 ComplaintMachine.TestCase.settings = settings(
-    max_examples=12, stateful_step_count=40, deadline=None,
+    max_examples=examples(12), stateful_step_count=40,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 test_random_actions_keep_the_invariants = ComplaintMachine.TestCase

@@ -30,6 +30,7 @@ from engine.models import Base, WorkTask
 from forms.render import Words, describe_form
 from forms.schema import FormDefinition
 from forms.validate import MAX_STRING, MAX_TEXT
+from tests.conftest import examples
 from tests.lifecycle import ANSWERS, INTAKE, WORKER, open_task, start, step
 from tests.web.conftest import make_app, text_of
 
@@ -56,7 +57,6 @@ NASTY = ["\u202e", "\u200f", "\u2066", "\u0301", "\u0489", "\u0e49", "👍🏽",
 #: Names no form has: SpiffWorkflow's `typename`, nested and prototype names, odd characters.
 HOSTILE_NAMES = ["typename", "a[b]", "a.b", "__proto__", "__class__", "constructor", "prototype", "__init__",
                  "$where", "_private", "", " ", "\u202ename", "名字", "💥", "x" * 300]
-FUZZ = settings(deadline=None, database=None)
 
 
 def hostile_text(min_size: int = 0, max_size: int = 40) -> st.SearchStrategy[str]:
@@ -283,12 +283,12 @@ def expect_form_again(response, submission: Post, target: SchemaForm, limit: int
             assert f'name="_version" value="{value}"' in html
 
 
-def fuzz_schema_form(system, client, target: SchemaForm, examples: int, refusing: tuple[str, ...],
+def fuzz_schema_form(system, client, target: SchemaForm, count: int, refusing: tuple[str, ...],
                      neutral: tuple[str, ...] = ()) -> None:
-    """Post `examples` hostile submissions; each must be refused and change nothing in the database."""
+    """Post `count` hostile submissions; each must be refused and change nothing in the database."""
     limit = client.application.config["MAX_FORM_MEMORY_SIZE"]
 
-    @settings(FUZZ, max_examples=examples)
+    @settings(max_examples=count)
     @given(submission=hostile_post(target, refusing, neutral))
     def refused(submission: Post) -> None:
         note(submission.summary())
@@ -338,7 +338,7 @@ def test_intake_refuses_hostile_posts_and_records_a_valid_one(system, login):
         form = intake.intake_form(uow, system.settings.process_id).form
     valid = _as_posted(dict(INTAKE, received_at="2026-11-23T16:45", complaint_object="order"))
     target = SchemaForm(url="/complaints/new", form=form, valid=valid)
-    fuzz_schema_form(system, agent, target, examples=60, refusing=ALL_KINDS)
+    fuzz_schema_form(system, agent, target, examples(60), refusing=ALL_KINDS)
     before = fingerprint(system)
     response = agent.post(target.url, data={name: values[0] for name, values in valid.items()})
     assert response.status_code == 302
@@ -351,7 +351,7 @@ def test_task_form_refuses_hostile_posts_and_takes_a_valid_one(system, login, na
     user = WORKER.get(name, "agent1")
     client = login(user)
     target = task_target(system, row, user)
-    fuzz_schema_form(system, client, target, examples=20, refusing=ALL_KINDS)
+    fuzz_schema_form(system, client, target, examples(20), refusing=ALL_KINDS)
     valid = {field: values[0] for field, values in {**target.valid, **dict(target.control)}.items()}
     response = client.post(target.url, data=valid)
     assert response.status_code == 302, text_of(response)
@@ -365,7 +365,7 @@ def test_drafts_keep_what_was_typed_but_nothing_no_form_may_hold(system, login):
     row = reach(system, "analyse_and_propose")
     head = login("head_logistics")
     target = task_target(system, row, "head_logistics", action="draft")
-    fuzz_schema_form(system, head, target, examples=30, refusing=("unknown", "repeated", "nul", "huge"),
+    fuzz_schema_form(system, head, target, examples(30), refusing=("unknown", "repeated", "nul", "huge"),
                      neutral=("wrong", "long", "missing"))
     typed = {"cause": "\u202e运输<挤压>\u200b 👨‍👩‍👧", "compensation_amount": "十元", "customer_agreed": "maybe",
              "_action": "draft", "_version": "x"}
@@ -519,7 +519,7 @@ def test_page_form_refuses_hostile_posts_and_takes_a_valid_one(system, login, wh
                                      PUBLIC_FORM_CONTACT_LIMIT="10000 per hour")
     limit = client.application.config["MAX_FORM_MEMORY_SIZE"]
 
-    @settings(FUZZ, max_examples=25)
+    @settings(max_examples=examples(25))
     @given(submission=hostile_fixed_post(target))
     def refused(submission: FixedPost) -> None:
         note(submission.summary())

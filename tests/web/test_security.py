@@ -15,6 +15,7 @@ from openpyxl import load_workbook
 from engine.bootstrap import DEMO_PASSWORD
 from engine.complaints import evidence
 from engine.db import UnitOfWork
+from tests.conftest import examples
 from tests.lifecycle import start
 from tests.web.conftest import make_app
 from tests.web.test_authorization_matrix import MATRIX, USERS, _Clients, _objects
@@ -281,7 +282,7 @@ def test_fuzzed_list_parameters_never_fail(login):
     """Any `page=` and any search or report date: a page or a refusal, never a server error."""
     client = login("gm")
 
-    @settings(max_examples=80, deadline=None, database=None)
+    @settings(max_examples=examples(80))
     @given(page=st.text(max_size=30), day=st.text(max_size=12))
     def check(page, day):
         assert client.get("/search", query_string={"page": page, "created_to": day}).status_code in (200, 400)

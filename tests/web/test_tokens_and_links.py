@@ -19,6 +19,7 @@ from engine.models import ApiToken, Complaint, Evidence
 from engine.people import tokens as api_tokens
 from engine.people import users as staff
 from engine.people.roles import SYSTEM
+from tests.conftest import examples
 from tests.lifecycle import INTAKE, start
 from tests.web.conftest import make_app, text_of
 from web.cli import main as cli
@@ -266,7 +267,7 @@ def test_fuzzed_token_forms_are_refused_beside_the_field_or_create_one_token(sys
     client = login("agent1")
     texts = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=120)
 
-    @settings(max_examples=60, deadline=None, database=None)
+    @settings(max_examples=examples(60))
     @given(name=texts, days=st.one_of(texts, st.integers(-10, 1000).map(str)), read_only=st.sampled_from(
         ["", "1", "0", "true", "\u202e1"]))
     def check(name, days, read_only):
