@@ -193,6 +193,7 @@ def run(argv: list[str] | None = None) -> list[dict]:
         if due != count:
             raise RuntimeError(f"{due} timers due, expected {count}: the model's first-response timers changed")
         _snapshot(admin, schema)
+        _restore(admin, schema)  # statistics fresh, as the runs and a live system (autovacuum) have them
         claim_ms, plan = _claim_plan(db, now)
         for workers in (1, 2):
             _restore(admin, schema)
