@@ -12,6 +12,7 @@ from openapi_spec_validator import validate
 from sqlalchemy import func, select
 
 from engine import clock
+from engine.complaints import withdrawal
 from engine.db import UnitOfWork
 from engine.models import ApiToken, Complaint, Notification, ProcessVersion
 from engine.people import tokens as api_tokens
@@ -236,11 +237,20 @@ def test_single_broken_file_is_reported_with_its_problems(system, api):
         'sourceRef="follow_up" targetRef="gw_satisfied"', 'sourceRef="follow_up" targetRef="nowhere"')
     checked = owner.post("/api/v1/process-models/validate",
                          data={"files": (io.BytesIO(broken.encode()), "complaint_lifecycle.bpmn")}).get_json()
-    assert checked["valid"] is False and any("nowhere" in p["message"] for p in checked["problems"])
+    assert checked["valid"] is False and any(
+        p["code"] == "flow_end_missing" and p["params"]["target"] == "nowhere" and p["line"] and p["message"]
+        for p in checked["problems"])
     assert "forms/intake.schema.json" in checked["files"]  # laid over the current version's files
     body = problem(owner.post("/api/v1/process-models/deploy",
                               data={"files": (io.BytesIO(broken.encode()), "complaint_lifecycle.bpmn")}), 422)
-    assert body["problems"] and any("nowhere" in m for m in body["errors"]["files"])
+    assert body["code"] == "model_not_deployable"
+    assert any(p["code"] == "flow_end_missing" for p in body["problems"])
+    assert any("nowhere" in m for m in body["errors"]["files"])
+    # worded in the request's language, code and place unchanged
+    chinese = problem(owner.post("/api/v1/process-models/deploy", headers={"Accept-Language": "zh"},
+                                 data={"files": (io.BytesIO(broken.encode()), "complaint_lifecycle.bpmn")}), 422)
+    [missing] = [p for p in chinese["problems"] if p["code"] == "flow_end_missing"]
+    assert missing["message"] == "targetRef 指向不存在的元素 nowhere。" and missing["line"]
     assert count(system, ProcessVersion) == 1
     problem(owner.post("/api/v1/process-models/validate", json={"files": {}}), 422)
     problem(owner.post("/api/v1/process-models/validate", data={"files": (io.BytesIO(b"PK\x03\x04junk"), "a.zip")}),
@@ -336,3 +346,31 @@ def test_nul_characters_are_refused_not_stored(system, api):
 
 def test_dates_out_of_range_are_422(api):
     problem(api("gm").get("/api/v1/reports/year?date=0001-01-11"), 422)
+
+
+# --- withdrawal (撤诉) ------------------------------------------------------------------------------
+
+def test_withdrawal_closes_the_complaint_as_on_the_page(system, api):
+    cid = start(system, channel="platform", platform_dispute_id="TB-2026-002").complaint_id
+    step(system, cid, "judge_validity")
+    url = f"/api/v1/complaints/{cid}/withdraw"
+    problem(api("head_logistics").post(url, json={"reason": "refunded"}), 403)  # the page's roles only
+    problem(api("agent1").post("/api/v1/complaints/999999/withdraw", json={"reason": "refunded"}), 404)
+    assert "note" in problem(api("agent1").post(url, json={"reason": "other"}), 422)["errors"]
+    assert "reason" in problem(api("agent1").post(url, json={"reason": "changed_mind"}), 422)["errors"]
+    assert count(system, Complaint, Complaint.id == cid, Complaint.status == "open") == 1
+    assert api("cs_manager").post(url, json={"reason": "refunded", "note": "平台已退款"}).status_code == 204
+    body = api("agent1").get(f"/api/v1/complaints/{cid}").get_json()
+    assert (body["status"], body["outcome"], body["open_tasks"]) == ("closed", "end_withdrawn", [])
+    assert "complaint_withdrawn" in [e["kind"] for e in body["timeline"]]
+    assert problem(api("agent1").post(url, json={"reason": "refunded"}), 409)["code"] == "complaint_closed"
+
+
+def test_withdrawal_is_described_in_the_openapi_document(client):
+    document = client.get("/api/v1/openapi.json").get_json()
+    operation = document["paths"]["/api/v1/complaints/{complaint_id}/withdraw"]["post"]
+    assert set(operation["responses"]) >= {"204", "403", "404", "409", "422"}
+    assert "`end_withdrawn`" in operation["description"]
+    name = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    body = document["components"]["schemas"][name]
+    assert body["required"] == ["reason"] and body["properties"]["reason"]["enum"] == list(withdrawal.REASONS)

@@ -148,3 +148,21 @@ def test_validate_names_file_line_and_element(tmp_path):
     result = subprocess.run([CLI, "validate", str(bpmn)], capture_output=True, text=True)
     assert result.returncode == 2
     assert f"{bpmn}:" in result.stderr and "[next_round]" in result.stderr and "script" in result.stderr
+
+
+def test_withdraw_a_complaint_from_the_command_line(run):
+    complaint_id = str(json.loads(run("start", "--user", "agent1", "--json", stdin=INTAKE).stdout)["complaint_id"])
+    wrong_role = run("withdraw", complaint_id, "--user", "gm", "--reason", "refunded")
+    assert wrong_role.returncode == 4 and "withdrawals" in wrong_role.stderr
+    no_note = run("withdraw", complaint_id, "--user", "agent1", "--reason", "other")
+    assert no_note.returncode == 2 and "note:" in no_note.stderr
+    unknown = run("withdraw", complaint_id, "--user", "agent1", "--reason", "changed_mind")
+    assert unknown.returncode == 2 and "changed_mind" in unknown.stderr
+    done = run("withdraw", complaint_id, "--user", "agent1", "--reason", "other", "--note", "顾客电话撤回", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) | {"reference": None} == {
+        "complaint_id": int(complaint_id), "reference": None, "status": "closed", "outcome": "end_withdrawn"}
+    shown = json.loads(run("show", complaint_id, "--json").stdout)
+    assert shown["open_tasks"] == [] and shown["variables"]["withdrawal"]["note"] == "顾客电话撤回"
+    again = run("withdraw", complaint_id, "--user", "agent1", "--reason", "refunded", "--json")
+    assert again.returncode == 3 and json.loads(again.stderr)["code"] == "complaint_closed"

@@ -384,6 +384,9 @@ MATRIX: dict[str, dict[str, Case]] = {
                                          body=lambda o: {"json": INTAKE})},
     "api.intake_form": {"GET": api("/api/v1/complaints/form", STAFF)},
     "api.get_complaint": {"GET": api("/api/v1/complaints/{o.complaint}", READERS)},
+    # As on the page: the allowed roles get the note's refusal (422), and the complaint stays open.
+    "api.withdraw_complaint": {"POST": api("/api/v1/complaints/{o.complaint}/withdraw", RECORDERS, (422,),
+                                           body=lambda o: {"json": {"reason": "other"}})},
     "api.list_tasks": {"GET": api("/api/v1/tasks?scope=queue", STAFF)},
     "api.get_task": {"GET": api("/api/v1/tasks/{o.task}", HOLDER)},
     "api.claim_task": {"POST": api("/api/v1/tasks/{o.task}/claim", HOLDER, (204,))},

@@ -210,6 +210,8 @@ def test_api_operations_commit_once(app, system, commits):
     done = once(commits, lambda: agent.post(f"/api/v1/tasks/{task.id}/complete", json={
         "data": ANSWERS["judge_validity"], "version": version}))
     assert done.status_code == 200
+    withdrawn = once(commits, lambda: agent.post(f"/api/v1/complaints/{cid}/withdraw", json={"reason": "refunded"}))
+    assert withdrawn.status_code == 204
 
 
 def test_the_customers_survey_commits_once(app, system, commits):
@@ -244,6 +246,7 @@ def test_cli_commands_commit_once_and_record_like_the_web(system, commits, monke
     assert _rows(system, Notification, Notification.kind == "customer_link", Notification.complaint_id == cid)
     task = open_task(system, cid)
     once(commits, lambda: run("complete", task.id, "--user", "agent1", stdin=json.dumps(ANSWERS["judge_validity"])))
+    once(commits, lambda: run("withdraw", str(cid), "--user", "agent1", "--reason", "refunded"))
     once(commits, lambda: run("users", "add", "agent9", "--role", "agent", "--password-stdin",
                               stdin="a-long-password\n"))
     once(commits, lambda: run("users", "password", "agent9", "--password-stdin", stdin="another-password\n"))

@@ -1,9 +1,10 @@
-"""Complaints: record (with an optional Idempotency-Key), list with filters, read with the timeline."""
+"""Complaints: record (with an optional Idempotency-Key), list with filters, read with the timeline, record the
+customer's withdrawal (撤诉)."""
 from __future__ import annotations
 
 from flask import current_app, request
 
-from engine.complaints import casework, idempotency, intake, search
+from engine.complaints import casework, idempotency, intake, search, withdrawal
 from engine.models import Complaint
 from engine.people.access import check_can_record, check_can_see_complaints
 from web.api import schemas
@@ -75,3 +76,22 @@ def get_complaint(complaint_id: int):
                 open_tasks=details["open_tasks"], breaches=details["breaches"], timeline=details["audit"],
                 customer_link=customer_link(complaint))
     return data
+
+
+def _check_can_withdraw(me, complaint_id: int) -> None:
+    with reading() as uow:
+        withdrawal.check_can_withdraw(uow, me, complaint_id)
+
+
+@operation("/complaints/<int(max=2147483647):complaint_id>/withdraw", "POST", tag="complaints",
+           summary="Record that the customer withdrew the complaint (撤诉)",
+           description="An agent or the CS manager records the withdrawal with its reason, at any open stage, "
+                       "as on the complaint page: every open task and time limit ends and the complaint "
+                       "closes with the outcome `end_withdrawn`. A note is required with the reason `other`. "
+                       "409 when the complaint is closed already, or its model version has no withdrawal "
+                       "(a user task without the `complaint_withdrawn` boundary event is open).",
+           body=schemas.WithdrawBody, status=204, errors=(403, 404, 409, 422),
+           permits=_check_can_withdraw)
+def withdraw_complaint(complaint_id: int, body: dict):
+    with writing() as uow:
+        withdrawal.withdraw(uow, actor(), complaint_id, body["reason"], body["note"])

@@ -17,6 +17,7 @@ def main() -> None:
 
 
 for command in (system.init, people.users, people.tokens, complaints.start, complaints.tasks, complaints.show,
-                complaints.complete, models.validate_cmd, models.deploy_cmd, system.worker, system.mail_intake_cmd,
-                system.incidents, system.clean_evidence, models.test_models, models.export_cmd, system.serve):
+                complaints.complete, complaints.withdraw, models.validate_cmd, models.deploy_cmd, system.worker,
+                system.mail_intake_cmd, system.incidents, system.clean_evidence, models.test_models,
+                models.export_cmd, system.serve):
     main.add_command(command)

@@ -1,9 +1,9 @@
-"""Working on complaints from a shell: `start` (record one), `tasks`, `show`, `complete`."""
+"""Working on complaints from a shell: `start` (record one), `tasks`, `show`, `complete`, `withdraw` (撤诉)."""
 from __future__ import annotations
 
 import click
 
-from engine.complaints import casework, intake
+from engine.complaints import casework, intake, withdrawal
 from engine.complaints import tasks as task_work
 from engine.complaints.worklist import SCOPES
 from engine.db import UnitOfWork
@@ -89,3 +89,25 @@ def complete(ctx: Context, task_id: str, username: str, expected_version: int | 
         fail(err, as_json)
     emit(as_json, result.__dict__, f"{result.reference}: {result.status}; next: " +
           (", ".join(t["task"] + " [" + t["role"] + "]" for t in result.open_tasks) or "nothing"))
+
+
+@click.command()
+@click.argument("complaint_id", type=int)
+@click.option("--user", "username", required=True, help="The agent or CS manager recording the withdrawal.")
+@click.option("--reason", required=True, type=click.Choice(withdrawal.REASONS), help="Why the customer withdrew.")
+@click.option("--note", default="", help="Says more; required with the reason `other`.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def withdraw(ctx: Context, complaint_id: int, username: str, reason: str, note: str, as_json: bool) -> None:
+    """Record that the customer withdrew the complaint (撤诉): it closes as withdrawn (exit 3 when it cannot be)."""
+    try:
+        actor = actor_named(ctx, username)
+        with UnitOfWork(ctx.db) as uow:
+            withdrawal.withdraw(uow, actor, complaint_id, reason, note)
+        with UnitOfWork(ctx.db, write=False) as uow:
+            details = casework.complaint_details(uow, actor, complaint_id)
+    except ServiceError as err:
+        fail(err, as_json)
+    emit(as_json, {"complaint_id": complaint_id, "reference": details["reference"], "status": details["status"],
+                   "outcome": details["outcome"]},
+         f"{details['reference']}: {details['status']} ({details['outcome']})")

@@ -51,6 +51,7 @@ from web.api.schemas.requests import (
     ProcessQuery,
     ReportQuery,
     TaskQuery,
+    WithdrawBody,
 )
 
 __all__ = ["Breach", "CaseDoc", "CheckDoc", "ComplaintDetail", "ComplaintPage", "ComplaintQuery",
@@ -59,4 +60,4 @@ __all__ = ["Breach", "CaseDoc", "CheckDoc", "ComplaintDetail", "ComplaintPage", 
            "FormDoc", "INTAKE_BODY", "IntakeForm", "MAX_TEXT", "OpenTask", "PenaltyRowDoc", "PeriodDoc",
            "ProblemDoc", "ProblemResponse", "ProcessQuery", "RepeatDoc", "ReportDoc", "ReportQuery",
            "ResponseTimesDoc", "StepResult", "TaskComplaint", "TaskDetail", "TaskItem", "TaskPage",
-           "TaskQuery", "TimelineEvent", "VersionDoc"]
+           "TaskQuery", "TimelineEvent", "VersionDoc", "WithdrawBody"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from engine.complaints.search import MAX_PER_PAGE
+from engine.complaints.withdrawal import REASONS as WITHDRAWAL_REASONS
 from engine.complaints.worklist import SCOPES, SORTS
 from engine.people.roles import DEPARTMENTS
 
@@ -74,6 +75,13 @@ class DeferralBody(Schema):
 class DecisionBody(Schema):
     approve = fields.Boolean(required=True)
     note = fields.String(load_default="", validate=validate.Length(max=MAX_TEXT))
+
+
+class WithdrawBody(Schema):
+    reason = fields.String(required=True, validate=validate.OneOf(WITHDRAWAL_REASONS),
+                           metadata={"description": "why the customer withdrew (撤诉)"})
+    note = fields.String(load_default="", validate=validate.Length(max=MAX_TEXT),
+                         metadata={"description": "says more; required with the reason `other`"})
 
 
 #: The intake is the model's start form: any object, checked against that form (GET /complaints/form).
