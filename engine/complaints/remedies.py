@@ -20,6 +20,7 @@ from engine.errors import Code, InvalidInput, NotFound
 from engine.models import Complaint, Remedy
 from engine.people.access import check_can_contribute, check_can_view
 from engine.people.roles import Actor
+from engine.workflow import functions
 from forms.errors import FieldErrors, FormCode, error
 
 REFUND, RETURN, RESHIPMENT, COURIER_CLAIM = "refund", "return", "reshipment", "courier_claim"
@@ -36,8 +37,6 @@ WITH_AMOUNT = (REFUND, COURIER_CLAIM)
 WITH_WAYBILL = (RETURN, RESHIPMENT)
 #: 七天无理由退货: a return asked for within this many days of delivery needs no reason.
 NO_REASON_DAYS = 7
-#: 中差评: a buyer can change a review within this many days after 交易成功.
-REVIEW_WINDOW_DAYS = 15
 #: The intake category of complaints about a review (评价).
 REVIEW_CATEGORY = "review"
 MAX_AMOUNT = Decimal("1000000")
@@ -76,17 +75,25 @@ class ReviewWindow:
     days_left: int
 
 
-def review_window(trade_completed_on: date | str | None, today: date) -> ReviewWindow | None:
-    """The 15-day window after 交易成功 in which the customer can change a bad review; None when the date is
-    unknown. The handling of a bad review must be done before it closes."""
-    if isinstance(trade_completed_on, str):
+def review_window(variables: dict[str, Any], tz, today: date) -> ReviewWindow | None:
+    """The window after 交易成功 in which the customer can change a bad review, as the complaint's model set it:
+    from `review_window_from` for the policy's `sla_review_window`, the limit the review-window timers wait
+    for (docs/data-dictionary.md, §23). None when the trade date or the policy's window is unknown.
+
+    A window that had closed before the complaint was received gets no `review_window_from` (nobody could keep
+    it); it is shown closed, counted from the day after the trade as the model counts it."""
+    duration = variables.get("sla_review_window")
+    start = variables.get("review_window_from")
+    if not start and variables.get("trade_completed_on"):
         try:
-            trade_completed_on = date.fromisoformat(trade_completed_on)
-        except ValueError:
+            start = functions.day_after(variables["trade_completed_on"])
+        except (TypeError, ValueError):
             return None
-    if not trade_completed_on:
+    if not start or not duration:
         return None
-    last_day = trade_completed_on + timedelta(days=REVIEW_WINDOW_DAYS)
+    ends = datetime.fromisoformat(functions.deadline(start, duration, "clock"))
+    # The limit is the start of the day after the last day (the end of that day) in the staff's time zone.
+    last_day = (ends.astimezone(tz) - timedelta(microseconds=1)).date()
     return ReviewWindow(last_day=last_day, days_left=(last_day - today).days)
 
 
@@ -218,7 +225,7 @@ def remedies_view(uow: UnitOfWork, actor: Actor, complaint_id: int, tz) -> Remed
     check_can_view(actor, complaint)
     variables = complaint.variables or {}
     check = no_reason_return(variables.get("delivered_on"), complaint.received_at, tz)
-    window = review_window(variables.get("trade_completed_on"), clock.now().astimezone(tz).date()) \
+    window = review_window(variables, tz, clock.now().astimezone(tz).date()) \
         if complaint.category == REVIEW_CATEGORY else None
     return RemediesView(of_complaint(uow.session, complaint_id), check, window)
 

@@ -138,7 +138,7 @@ def test_bad_review_window_and_outcome(system, login):
     assert "Bad review: it can be changed until 2026-11-28 (5 day(s) left)." in text_of(
         agent.get(f"/complaints/{review}"))
     old = start(system, category="review", trade_completed_on="2026-11-01").complaint_id
-    assert "the 15-day window closed on 2026-11-16" in text_of(agent.get(f"/complaints/{old}"))
+    assert "the window to change it closed on 2026-11-16" in text_of(agent.get(f"/complaints/{old}"))
     assert 'id="review-window"' not in text_of(agent.get(f"/complaints/{start(system).complaint_id}"))
     for name in ("judge_validity", "hand_over", "analyse_and_propose", "approve_solution", "implement_solution"):
         step(system, review, name)
@@ -178,6 +178,27 @@ def test_the_bad_review_window_is_a_deadline_with_a_warning(system):
     with UnitOfWork(system.db, write=False) as uow:
         assert uow.session.scalars(select(Penalty.deadline).where(
             Penalty.complaint_id == review, Penalty.deadline == closes)).all() == [closes]
+
+
+def test_the_page_shows_the_window_the_model_set(system, login):
+    """The last day shown is the one the review-window timer waits for, counted from the complaint's own value of
+    the policy's `sla_review_window`: there is no second copy of the 15 days in the program."""
+    review = start(system, category="review", trade_completed_on="2026-11-13").complaint_id
+    [(_, due)] = _timers(system, review, "judge_validity_review_deadline")
+    last_day = (due.astimezone(ZoneInfo("Asia/Shanghai")) - timedelta(seconds=1)).date().isoformat()
+    agent = login("agent1", locale="en")
+    page = text_of(agent.get(f"/complaints/{review}"))
+    assert f"it can be changed until {last_day} (5 day(s) left)" in page
+
+    def policy_gave(window: str) -> str:
+        with UnitOfWork(system.db) as uow:
+            complaint = uow.session.get(Complaint, review)
+            complaint.variables = {**complaint.variables, "sla_review_window": window}
+            uow.commit()
+        return text_of(agent.get(f"/complaints/{review}"))
+
+    assert "it can be changed until 2026-11-23 (0 day(s) left)" in policy_gave("P10D")
+    assert "the window to change it closed on 2026-11-18" in policy_gave("P5D")
 
 
 def test_no_window_deadline_for_other_complaints_or_a_window_closed_before_receipt(system):
