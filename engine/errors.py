@@ -135,7 +135,7 @@ class Code(StrEnum):
     DUPLICATE_FILE = "duplicate_file"
     NOT_UTF8 = "not_utf8"
     BAD_MODEL_PATH = "bad_model_path"
-    MODEL_PROBLEM = "model_problem"  # problem (the validator's diagnosis, as the modeller's tools word it)
+    MODEL_PROBLEM = "model_problem"  # file, line, element_id, code, params (a `ModelProblem`, worded by its code)
     NO_EXECUTABLE_PROCESS = "no_executable_process"
     BAD_PROCESS_ID = "bad_process_id"  # process
     NOT_JSON = "not_json"  # line
@@ -191,3 +191,93 @@ class InvalidInput(ServiceError):
     def field(cls, name: str, code: str, /, **params: Any) -> InvalidInput:
         """One error of one field."""
         return cls({name: [FieldError(code, params)]})
+
+
+class ModelCode(StrEnum):
+    """Why the validator refuses a BPMN/DMN bundle (`engine.workflow.model_xml.ModelProblem`, which also names
+    the file, line and element). Parameters named in the comment; `detail` is a library's own words (an XML,
+    JSON, SpiffWorkflow or sandbox message), `what` the kind of expression or script (a key worded where shown)."""
+
+    # -- the file as XML (engine.workflow.model_xml)
+    FILE_OVER_LIMIT = "file_over_limit"  # size, max (bytes)
+    DOCTYPE_NOT_ALLOWED = "doctype_not_allowed"
+    NOT_XML = "not_xml"
+    MALFORMED_XML = "malformed_xml"  # detail
+    MARKUP_INSTRUCTION = "markup_instruction"  # target
+    MARKUP_ELEMENT = "markup_element"  # kind (XHTML, SVG …), tag
+    MARKUP_ATTRIBUTE = "markup_attribute"  # attribute, value
+    # -- the bundle (engine.workflow.deploy, engine.modelling.deployment)
+    NO_BPMN_FILE = "no_bpmn_file"
+    PROCESS_NOT_IN_BUNDLE = "process_not_in_bundle"  # process, processes
+    NO_PROCESS = "no_process"
+    SEVERAL_PROCESSES = "several_processes"  # count, processes, main
+    NO_TEST_CASES = "no_test_cases"
+    TEST_CASES_UNREADABLE = "test_cases_unreadable"  # detail
+    # -- form files (engine.workflow.model_forms)
+    FORM_INVALID_JSON = "form_invalid_json"  # detail
+    FORM_FILE_NOT_OBJECT = "form_file_not_object"
+    FORM_SCHEMA_INVALID = "form_schema_invalid"  # detail
+    FORM_SCHEMA_NOT_OBJECT = "form_schema_not_object"
+    FORM_PATTERN_PROPERTIES = "form_pattern_properties"
+    FORM_PATTERN_UNSUPPORTED = "form_pattern_unsupported"  # detail
+    FORM_FILE_MISSING = "form_file_missing"  # form
+    FORM_SCHEMA_SUFFIX = "form_schema_suffix"
+    # -- classification rules (engine.workflow.classification_rules)
+    RULES_INVALID_JSON = "rules_invalid_json"  # line, detail
+    RULES_NOT_OBJECT = "rules_not_object"
+    RULES_NOT_LIST = "rules_not_list"  # list
+    RULES_ENTRY_NEEDS_KEY = "rules_entry_needs_key"  # entry, key
+    RULES_ENTRY_NEEDS_WORDS = "rules_entry_needs_words"  # entry, value
+    RULES_VALUE_NOT_OFFERED = "rules_value_not_offered"  # entry, key, value, options
+    # -- what SpiffWorkflow's parser refuses or trips on (engine.workflow.parser_problems)
+    SPIFF_REFUSED = "spiff_refused"  # detail
+    SPIFF_MULTIPLE_OUTGOING = "spiff_multiple_outgoing"  # detail
+    SPIFF_SCHEMA = "spiff_schema"  # detail
+    MISSING_REFERENCE = "missing_reference"  # name
+    MISSING_ELEMENT = "missing_element"
+    UNREADABLE_ELEMENT = "unreadable_element"
+    # -- expressions, scripts and references (engine.workflow.model_checks)
+    EXPRESSION_EMPTY = "expression_empty"  # what
+    EXPRESSION_FEEL = "expression_feel"  # what, source
+    EXPRESSION_REFUSED = "expression_refused"  # what, detail
+    UNKNOWN_FUNCTION = "unknown_function"  # what, function, functions
+    FLOW_END_MISSING = "flow_end_missing"  # end (sourceRef, targetRef), target
+    FEEL_CONDITION = "feel_condition"
+    BOUNDARY_ACTIVITY_MISSING = "boundary_activity_missing"  # activity
+    NO_DECISION_NAMED = "no_decision_named"
+    DECISION_NOT_IN_BUNDLE = "decision_not_in_bundle"  # decision, decisions
+    LANE_NOT_A_ROLE = "lane_not_a_role"  # lane, roles
+    NOT_IN_A_LANE = "not_in_a_lane"  # roles
+    UNTIMED_NEEDS_REASON = "untimed_needs_reason"
+    NO_TIME_LIMIT = "no_time_limit"
+    # -- what this engine cannot run (engine.workflow.support)
+    ELEMENT_NOT_RUN = "element_not_run"  # kind
+    UNTYPED_TASK = "untyped_task"  # kind
+    SERVICE_TASK = "service_task"  # kind
+    COMPLEX_GATEWAY = "complex_gateway"  # kind
+    AD_HOC_SUBPROCESS = "ad_hoc_subprocess"  # kind
+    FOREIGN_EXTENSION = "foreign_extension"  # prefix, name
+    FOREIGN_ATTRIBUTE = "foreign_attribute"  # prefix, name
+    FOREIGN_FEATURE = "foreign_feature"  # feature (the Camunda/Zeebe element or attribute)
+    SCRIPT_FORMAT = "script_format"  # format
+    TIME_CYCLE = "time_cycle"
+    JUEL_EXPRESSION = "juel_expression"  # source
+    TIMER_NOT_QUOTED = "timer_not_quoted"  # source
+    DEAD_END = "dead_end"  # kind, name
+    PROCESS_NOT_EXECUTABLE = "process_not_executable"  # process
+    MESSAGE_NEVER_SENT = "message_never_sent"  # message, known
+    MESSAGE_UNNAMED = "message_unnamed"  # known
+    SIGNAL_NEVER_SENT = "signal_never_sent"  # signal
+    CALLED_PROCESS_MISSING = "called_process_missing"  # process, processes
+    CALL_NAMES_NO_PROCESS = "call_names_no_process"  # processes
+    CALLED_NOT_EXECUTABLE = "called_not_executable"  # process, file, line
+    CALL_CYCLE = "call_cycle"  # chain
+    DMN_VERSION = "dmn_version"  # namespace
+    DMN_NO_DECISION = "dmn_no_decision"
+    DMN_EXTRA_DECISION = "dmn_extra_decision"
+    DECISION_LITERAL = "decision_literal"
+    DECISION_NO_TABLE = "decision_no_table"
+    HIT_POLICY_AGGREGATION = "hit_policy_aggregation"  # policy, aggregation
+    DMN_INPUT_NO_EXPRESSION = "dmn_input_no_expression"  # input
+    DMN_FEEL_ENTRY = "dmn_feel_entry"  # entry, python (the Python to write instead)
+    FEEL_LITERAL = "feel_literal"  # literal, python

@@ -65,12 +65,13 @@ def _patterns(schema, where: str) -> Iterator[tuple[str, object]]:
             yield from _patterns(value, at)
 
 
-def pattern_problems(schema: dict) -> list[tuple[str, str]]:
-    """(JSON pointer, message) for every `pattern` in `schema` RE2 cannot run, and for `patternProperties`."""
-    problems = []
+def pattern_problems(schema: dict) -> list[tuple[str, str | None]]:
+    """(JSON pointer, RE2's refusal) for every `pattern` in `schema` RE2 cannot run, and (JSON pointer, None)
+    for `patternProperties`, which forms do not support (name each field in properties)."""
+    problems: list[tuple[str, str | None]] = []
     for where, pattern in _patterns(schema, ""):
         if pattern is None:  # jsonschema would match property names with Python's backtracking `re`
-            problems.append((where, "patternProperties is not supported in forms: name each field in properties"))
+            problems.append((where, None))
             continue
         try:
             compile_pattern(pattern)

@@ -17,6 +17,7 @@ from babel.support import NullTranslations, Translations
 from engine.errors import Code, ServiceError
 from forms.errors import FieldError, FieldErrors, FormCode
 from web.mail import N_, TRANSLATIONS
+from web.model_messages import FEATURES, HINTS, MODEL_TEXTS, WHAT
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +170,7 @@ TEXTS: dict[str, str] = {
     Code.DUPLICATE_FILE: N_("This file was given twice."),
     Code.NOT_UTF8: N_("Not UTF-8 text."),
     Code.BAD_MODEL_PATH: N_("Use a relative path ending in .bpmn, .dmn or .json."),
-    Code.MODEL_PROBLEM: N_("The model cannot run here: %(problem)s"),
+    Code.MODEL_PROBLEM: N_("The model cannot run here."),  # said with its place and code (`problem_line`)
     Code.NO_EXECUTABLE_PROCESS: N_("There is no .bpmn file with an executable process in the upload."),
     Code.BAD_PROCESS_ID: N_("Process id %(process)s: use letters, digits, '_', '-', '.'."),
     Code.NOT_JSON: N_("The input is not JSON (line %(line)s)."),
@@ -187,6 +188,8 @@ TEXTS: dict[str, str] = {
     Code.MODEL_FAILED: N_("The process model failed; nothing was saved."),
     Code.STEP_FAILED: N_("The process model failed: %(detail)s"),
     Code.STEP_FAILED_AT: N_("The process model failed at the element %(element)s: %(detail)s"),
+    # engine/workflow: why a model is refused (engine.errors.ModelCode)
+    **MODEL_TEXTS,
 }
 #: Said of a code this module does not know (an engine newer than its catalogue): never an English sentence.
 UNKNOWN = N_("This was not accepted (%(code)s).")
@@ -206,6 +209,8 @@ WORDS: dict[str, dict[str, str]] = {
     "state": {"READY": N_("ready"), "WAITING": N_("waiting"), "STARTED": N_("started"),
               "COMPLETED": N_("completed"), "CANCELLED": N_("cancelled"), "ERROR": N_("failed"),
               "LIKELY": N_("likely next"), "MAYBE": N_("possible"), "FUTURE": N_("not reached yet")},
+    "what": WHAT,
+    "feature": FEATURES,
 }
 #: What changed in a task between two versions (SpiffWorkflow's task spec attributes), as people say it.
 CHANGES = {"lane": N_("lane"), "extensions": N_("properties"), "script": N_("script"), "prescript": N_("script"),
@@ -227,10 +232,33 @@ def size(n: int) -> str:
 
 def render(code: str, params: Mapping[str, Any], gettext: Gettext) -> str:
     """The sentence of `code` with its `params`, translated by `gettext`."""
+    if code == Code.MODEL_PROBLEM and "code" in params:
+        return problem_line(params, gettext)
     text = TEXTS.get(code)
     if text is None:
         log.warning("no text for the error code %r", code)
         return gettext(UNKNOWN) % {"code": code}
+    return _fill(text, code, params, gettext)
+
+
+def problem_texts(problem: Mapping[str, Any], gettext: Gettext) -> dict[str, Any]:
+    """A model problem (`ModelProblem.as_dict()`) with its `message` and `hint` (None without one) worded."""
+    code, params = problem["code"], problem.get("params") or {}
+    hint = HINTS.get(code)
+    return {**problem, "message": render(code, params, gettext),
+            "hint": _fill(hint, code, params, gettext) if hint else None}
+
+
+def problem_line(problem: Mapping[str, Any], gettext: Gettext) -> str:
+    """A model problem on one line, its place first: `file:line [element]: message Hint: hint`."""
+    worded = problem_texts(problem, gettext)
+    where = str(problem.get("file") or "") + (f":{problem['line']}" if problem.get("line") else "")
+    where += f" [{problem['element_id']}]" if problem.get("element_id") else ""
+    hint = f" {gettext(N_('Hint:'))} {worded['hint']}" if worded["hint"] else ""
+    return f"{where}: {worded['message']}{hint}"
+
+
+def _fill(text: str, code: str, params: Mapping[str, Any], gettext: Gettext) -> str:
     values = {}
     for name, value in params.items():
         if name in WORDS and value in WORDS[name]:

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from engine import audit
 from engine.db import UnitOfWork, use_case
-from engine.errors import Code, Forbidden, NotFound
+from engine.errors import Code, Forbidden, ModelCode, NotFound
 from engine.modelling.cases import CaseResult, read_cases, run_cases
 from engine.models import Complaint, ProcessVersion
 from engine.people.roles import ADMIN, PROCESS_OWNER, Actor
@@ -48,7 +48,8 @@ def check_bundle(files: dict[str, str], process_id: str | None = None) -> CheckR
         cases = read_cases(files)
     except ValueError as err:
         path, _, message = str(err).partition(": ")
-        raise ModelInvalid([ModelProblem(path.split(":")[0], None, None, message or str(err))]) from err
+        raise ModelInvalid([ModelProblem(path.split(":")[0], None, None, ModelCode.TEST_CASES_UNREADABLE,
+                                         {"detail": message or str(err)})]) from err
     return CheckReport(bundle=bundle, results=run_cases(from_bundle(bundle), cases))
 
 
@@ -66,9 +67,7 @@ def deploy_models(uow: UnitOfWork, actor: Actor, files: dict[str, str], source: 
     report = check_bundle(files, process_id)
     if not any(path.startswith(TESTS_FOLDER) for path in files) and \
             current_version(uow.session, report.bundle.process_id) is not None:
-        raise ModelInvalid([ModelProblem(TESTS_FOLDER, None, None, "the bundle has no test cases",
-                                         "keep the tests/*.json files of the process with it: a process that "
-                                         "runs already is only replaced by a tested version")])
+        raise ModelInvalid([ModelProblem(TESTS_FOLDER, None, None, ModelCode.NO_TEST_CASES)])
     if not report.passed:
         raise ModelTestsFailed(report.results)
     version, created = deploy_bundle(uow.session, report.bundle, actor.username, source=source)

@@ -26,7 +26,7 @@ from engine.workflow.deploy import ValidatedBundle, current_version, validate_bu
 from engine.workflow.model_forms import FORM_PROPERTY
 from engine.workflow.model_xml import MAX_MODEL_FILE_BYTES, NS, ModelInvalid, ModelProblem, parse_xml
 from engine.workflow.versions import from_bundle
-from forms.errors import error
+from forms.errors import FieldError, error
 from forms.schema import FormDefinition
 
 PROCESS_ID_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
@@ -132,10 +132,10 @@ def _check_content(path: str, content: str) -> None:
 
 
 def _refusal(err: ModelInvalid) -> InvalidInput:
-    """Model problems as field errors by file, each still naming its line, element and hint."""
+    """Model problems as field errors by file, each still naming its line, element, code and params."""
     errors: dict = {}
     for problem in err.problems:
-        errors.setdefault(problem.file, []).append(error(Code.MODEL_PROBLEM, problem=str(problem)))
+        errors.setdefault(problem.file, []).append(FieldError(Code.MODEL_PROBLEM, problem.as_dict()))
     return InvalidInput(errors)
 
 

@@ -7,6 +7,9 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 
+from engine.errors import ModelCode
+from forms.errors import FieldError, error
+
 RULES_FILE = "classification.json"
 #: The rules' keys and the intake form's field each names a value of.
 RULE_LISTS = (("categories", "category"), ("levels", "level"))
@@ -22,31 +25,32 @@ class Rules:
     default_level: str | None = None
 
 
-def rules_problems(text: str, allowed: dict[str, list] | None = None) -> list[str]:
-    """What is wrong with a rules file (empty when it can be used), each naming the entry. `allowed`: the
-    values the intake form offers for "category" and "level" (a rule naming another could never be chosen)."""
+def rules_problems(text: str, allowed: dict[str, list] | None = None) -> list[FieldError]:
+    """What is wrong with a rules file (empty when it can be used), each a `ModelCode` naming the entry.
+    `allowed`: the values the intake form offers for "category" and "level" (a rule naming another could
+    never be chosen)."""
     try:
         document = json.loads(text)
     except json.JSONDecodeError as err:
-        return [f"invalid JSON at line {err.lineno}: {err.msg}"]
+        return [error(ModelCode.RULES_INVALID_JSON, line=err.lineno, detail=err.msg)]
     if not isinstance(document, dict):
-        return ["must hold a JSON object"]
+        return [error(ModelCode.RULES_NOT_OBJECT)]
     problems = []
     for list_name, key in RULE_LISTS:
         entries = document.get(list_name, [])
         if not isinstance(entries, list):
-            problems.append(f"{list_name} must be a list")
+            problems.append(error(ModelCode.RULES_NOT_LIST, list=list_name))
             continue
         for number, entry in enumerate(entries, 1):
             where = f"{list_name}[{number}]"
             if not isinstance(entry, dict) or not isinstance(entry.get(key), str):
-                problems.append(f'{where} needs "{key}" (text)')
+                problems.append(error(ModelCode.RULES_ENTRY_NEEDS_KEY, entry=where, key=key))
             elif not isinstance(entry.get("words"), list) or not entry["words"] \
                     or not all(isinstance(w, str) and w.strip() for w in entry["words"]):
-                problems.append(f'{where} ({entry[key]}) needs "words": a list of non-empty texts')
+                problems.append(error(ModelCode.RULES_ENTRY_NEEDS_WORDS, entry=where, value=entry[key]))
             elif allowed and allowed.get(key) and entry[key] not in allowed[key]:
-                problems.append(f'{where}: "{entry[key]}" is not a {key} of the intake form '
-                                f'({", ".join(map(str, allowed[key]))})')
+                problems.append(error(ModelCode.RULES_VALUE_NOT_OFFERED, entry=where, key=key, value=entry[key],
+                                      options=", ".join(map(str, allowed[key]))))
     return problems
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.config import DEFAULT_PROCESS_ID
+from engine.errors import ModelCode
 from engine.models import ModelDeployment, ModelFile, ProcessVersion
 from engine.workflow.classification_rules import RULES_FILE
 from engine.workflow.model_checks import check_bpmn, check_dmn, check_rules
@@ -93,7 +94,7 @@ def validate_bundle(files: dict[str, str], process_id: str | None = None) -> Val
     bpmn_files = [p for p in trees if p.endswith(".bpmn")]
     dmn_files = [p for p in trees if p.endswith(".dmn")]
     if not bpmn_files:
-        raise ModelInvalid([ModelProblem("(bundle)", None, None, "the bundle has no .bpmn file")])
+        raise ModelInvalid([ModelProblem("(bundle)", None, None, ModelCode.NO_BPMN_FILE)])
 
     for path in bpmn_files:
         try:
@@ -109,10 +110,9 @@ def validate_bundle(files: dict[str, str], process_id: str | None = None) -> Val
         process_id, choice_problems = main_process(trees)
         problems += choice_problems
     elif process_id not in executable_processes(trees):
-        problems.append(ModelProblem(bpmn_files[0], None, process_id,
-                                     f"process {process_id!r} is not an executable process of the bundle",
-                                     "processes here: " + (", ".join(sorted(executable_processes(trees)))
-                                                           or "none")))
+        problems.append(ModelProblem(bpmn_files[0], None, process_id, ModelCode.PROCESS_NOT_IN_BUNDLE,
+                                     {"process": process_id,
+                                      "processes": ", ".join(sorted(executable_processes(trees))) or "-"}))
     if unsupported:  # they explain what the generic checks would only call a syntax error
         named = {(p.file, p.element_id) for p in unsupported}
         problems = unsupported + [p for p in problems if (p.file, p.element_id) not in named]
@@ -165,13 +165,9 @@ def main_process(trees: dict[str, etree._Element]) -> tuple[str, list[ModelProbl
         # Non-executable processes and call cycles are named by the support checks, each at its line.
         if executable or any(trees[p].find("bpmn:process", NS) is not None for p in bpmn_files):
             return "", []
-        return "", [ModelProblem(bpmn_files[0], trees[bpmn_files[0]].sourceline, None,
-                                 "the bundle has no process, only diagrams or collaborations",
-                                 'add a bpmn:process with isExecutable="true"')]
-    return "", [ModelProblem(executable[pid], _line_of(trees[executable[pid]], pid), pid,
-                             f"the bundle holds {len(roots)} top-level processes ({', '.join(roots)}); which one "
-                             "runs would depend on file order",
-                             f"keep one top-level process (or name it {MAIN_PROCESS}); call the others from it")
+        return "", [ModelProblem(bpmn_files[0], trees[bpmn_files[0]].sourceline, None, ModelCode.NO_PROCESS)]
+    return "", [ModelProblem(executable[pid], _line_of(trees[executable[pid]], pid), pid, ModelCode.SEVERAL_PROCESSES,
+                             {"count": len(roots), "processes": ", ".join(roots), "main": MAIN_PROCESS})
                 for pid in roots]
 
 

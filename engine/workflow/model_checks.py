@@ -3,6 +3,7 @@ conditions, timers and scripts the sandbox accepts, references that resolve, use
 that exist, a time limit on every user task, classification rules that match the forms."""
 from __future__ import annotations
 
+from engine.errors import ModelCode
 from engine.people.roles import LANE_ROLES
 from engine.workflow.classification_rules import RULE_LISTS, RULES_FILE, rules_problems
 from engine.workflow.model_forms import check_form_refs
@@ -21,20 +22,23 @@ def check_rules(text: str, forms: dict[str, dict]) -> list[ModelProblem]:
             prop = properties.get(name) if isinstance(properties, dict) else None
             if isinstance(prop, dict) and isinstance(prop.get("enum"), list):
                 allowed.setdefault(name, list(prop["enum"]))
-    return [ModelProblem(RULES_FILE, None, None, problem) for problem in rules_problems(text, allowed)]
+    return [ModelProblem(RULES_FILE, problem.params.get("line"), None, ModelCode(problem.code), problem.params)
+            for problem in rules_problems(text, allowed)]
 
 
 def check_model_expression(path: str, node, source: str | None, what: str) -> list[ModelProblem]:
+    """Problems of one expression; `what` says which kind (a key `web/messages.py` words: condition, timeDuration …)."""
     element_id = owner_id(node)
     if source is None or not source.strip():
-        return [ModelProblem(path, node.sourceline, element_id, f"{what} is empty")]
+        return [ModelProblem(path, node.sourceline, element_id, ModelCode.EXPRESSION_EMPTY, {"what": what})]
     if source.strip().startswith("="):
-        return [ModelProblem(path, node.sourceline, element_id, f"{what} is a FEEL expression: {source.strip()}",
-                             "this engine evaluates Python expressions, e.g. `valid == True`")]
+        return [ModelProblem(path, node.sourceline, element_id, ModelCode.EXPRESSION_FEEL,
+                             {"what": what, "source": source.strip()})]
     try:
         check_expression(source.strip())
     except SandboxError as err:
-        return [ModelProblem(path, node.sourceline, element_id, f"{what}: {err}")]
+        return [ModelProblem(path, node.sourceline, element_id, ModelCode.EXPRESSION_REFUSED,
+                             {"what": what, "detail": str(err)})]
     return unknown_functions(path, node, source, "eval", what)
 
 
@@ -42,7 +46,8 @@ def check_model_script(path: str, node, source: str | None, what: str) -> list[M
     try:
         check_script(source or "")
     except SandboxError as err:
-        return [ModelProblem(path, node.sourceline, owner_id(node), f"{what}: {err}")]
+        return [ModelProblem(path, node.sourceline, owner_id(node), ModelCode.EXPRESSION_REFUSED,
+                             {"what": what, "detail": str(err)})]
     return unknown_functions(path, node, source, "exec", what)
 
 
@@ -57,25 +62,23 @@ def check_bpmn(path: str, tree, decisions: dict[str, str], forms: dict[str, dict
         for flow in process.iter(f"{{{NS['bpmn']}}}sequenceFlow"):
             for end in ("sourceRef", "targetRef"):
                 if flow.get(end) not in ids:
-                    problems.append(ModelProblem(path, flow.sourceline, flow.get("id"),
-                                                 f"{end} points to missing element {flow.get(end)!r}"))
+                    problems.append(ModelProblem(path, flow.sourceline, flow.get("id"), ModelCode.FLOW_END_MISSING,
+                                                 {"end": end, "target": flow.get(end)}))
             condition = flow.find("bpmn:conditionExpression", NS)
             if condition is not None:
                 language = (condition.get("language") or "").lower()
                 if "feel" in language:
-                    problems.append(ModelProblem(path, condition.sourceline, flow.get("id"),
-                                                 "FEEL conditions are not supported",
-                                                 "write the condition as a Python expression"))
+                    problems.append(ModelProblem(path, condition.sourceline, flow.get("id"), ModelCode.FEEL_CONDITION))
                 else:
                     problems += check_model_expression(path, condition, condition.text, "condition")
         for event in process.iter(f"{{{NS['bpmn']}}}boundaryEvent"):
             if event.get("attachedToRef") not in ids:
                 missing = event.get("attachedToRef")
                 problems.append(ModelProblem(path, event.sourceline, event.get("id"),
-                                             f"attachedToRef points to missing activity {missing!r}"))
+                                             ModelCode.BOUNDARY_ACTIVITY_MISSING, {"activity": missing}))
         for tag in ("timeDuration", "timeDate", "timeCycle"):
             for timer in process.iter(f"{{{NS['bpmn']}}}{tag}"):
-                problems += check_model_expression(path, timer, timer.text, f"timer {tag}")
+                problems += check_model_expression(path, timer, timer.text, tag)
         # loop expressions run in the sandbox like conditions: checked the same way (safety, functions)
         for tag in ("loopCardinality", "completionCondition", "loopCondition"):
             for node in process.iter(f"{{{NS['bpmn']}}}{tag}"):
@@ -88,22 +91,21 @@ def check_bpmn(path: str, tree, decisions: dict[str, str], forms: dict[str, dict
         for task in process.iter(f"{{{NS['bpmn']}}}businessRuleTask"):
             ref = task.find("bpmn:extensionElements/spiffworkflow:calledDecisionId", NS)
             if ref is None or not (ref.text or "").strip():
-                problems.append(ModelProblem(path, task.sourceline, task.get("id"),
-                                             "business rule task names no decision",
-                                             "add spiffworkflow:calledDecisionId"))
+                problems.append(ModelProblem(path, task.sourceline, task.get("id"), ModelCode.NO_DECISION_NAMED))
             elif ref.text.strip() not in decisions:
-                problems.append(ModelProblem(path, ref.sourceline, task.get("id"),
-                                             f"decision {ref.text.strip()!r} is not in the bundle's DMN files",
-                                             f"known decisions: {', '.join(sorted(decisions)) or 'none'}"))
+                problems.append(ModelProblem(path, ref.sourceline, task.get("id"), ModelCode.DECISION_NOT_IN_BUNDLE,
+                                             {"decision": ref.text.strip(),
+                                              "decisions": ", ".join(sorted(decisions)) or "-"}))
         for task in process.iter(f"{{{NS['bpmn']}}}userTask", f"{{{NS['bpmn']}}}manualTask"):
             lane = lane_of.get(task.get("id"))
             lane_name = lane.get("name") if lane is not None else None
             if lane_name not in LANE_ROLES:
-                problems.append(ModelProblem(
-                    path, task.sourceline, task.get("id"),
-                    f"user task is in lane {lane_name!r}, which is not a role" if lane is not None
-                    else "user task is not in any lane",
-                    f"put it in a lane named one of: {', '.join(LANE_ROLES)}"))
+                roles = ", ".join(LANE_ROLES)
+                problems.append(
+                    ModelProblem(path, task.sourceline, task.get("id"), ModelCode.LANE_NOT_A_ROLE,
+                                 {"lane": lane_name, "roles": roles}) if lane is not None
+                    else ModelProblem(path, task.sourceline, task.get("id"), ModelCode.NOT_IN_A_LANE,
+                                      {"roles": roles}))
         for node in process.iter(f"{{{NS['bpmn']}}}userTask", f"{{{NS['bpmn']}}}startEvent",
                                  f"{{{NS['bpmn']}}}manualTask"):
             problems += check_form_refs(path, node, forms)
@@ -126,14 +128,9 @@ def check_time_limits(path: str, process) -> list[ModelProblem]:
             continue
         untimed = _property(task, "untimed")
         if untimed is not None and not untimed.strip():
-            problems.append(ModelProblem(path, task.sourceline, task.get("id"),
-                                         "property untimed needs the reason as its value",
-                                         "say why this step has no time limit"))
+            problems.append(ModelProblem(path, task.sourceline, task.get("id"), ModelCode.UNTIMED_NEEDS_REASON))
         elif untimed is None:
-            problems.append(ModelProblem(
-                path, task.sourceline, task.get("id"), "user task has no time limit",
-                'attach a timer boundary event with property sla = "deadline", or give the task property '
-                'untimed = "<why it has no limit>"'))
+            problems.append(ModelProblem(path, task.sourceline, task.get("id"), ModelCode.NO_TIME_LIMIT))
     return problems
 
 
@@ -150,7 +147,7 @@ def check_dmn(path: str, tree, decisions: dict[str, str]) -> list[ModelProblem]:
     for decision in tree.iterfind("dmn:decision", NS):
         decisions[decision.get("id")] = path
         for input_expr in decision.iterfind(".//dmn:input/dmn:inputExpression/dmn:text", NS):
-            problems += check_model_expression(path, input_expr, input_expr.text, "DMN input expression")
+            problems += check_model_expression(path, input_expr, input_expr.text, "dmn_input_expression")
         for entry in decision.iterfind(".//dmn:rule/dmn:inputEntry/dmn:text", NS):
             text = (entry.text or "").strip()
             if text in ("", "-"):
@@ -159,8 +156,8 @@ def check_dmn(path: str, tree, decisions: dict[str, str]) -> list[ModelProblem]:
             try:
                 check_expression(candidate)
             except SandboxError:
-                problems += check_model_expression(path, entry, f"v {text}", "DMN input entry")
+                problems += check_model_expression(path, entry, f"v {text}", "dmn_input_entry")
         for entry in decision.iterfind(".//dmn:rule/dmn:outputEntry/dmn:text", NS):
             if (entry.text or "").strip():
-                problems += check_model_expression(path, entry, entry.text, "DMN output entry")
+                problems += check_model_expression(path, entry, entry.text, "dmn_output_entry")
     return problems

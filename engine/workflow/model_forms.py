@@ -7,6 +7,7 @@ import posixpath
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
+from engine.errors import ModelCode
 from engine.workflow.model_xml import NS, ModelProblem
 from forms.patterns import pattern_problems
 
@@ -24,21 +25,23 @@ def load_forms(files: dict[str, str], problems: list[ModelProblem]) -> dict[str,
         try:
             document = json.loads(text)
         except json.JSONDecodeError as err:
-            problems.append(ModelProblem(path, err.lineno, None, f"invalid JSON: {err.msg}"))
+            problems.append(ModelProblem(path, err.lineno, None, ModelCode.FORM_INVALID_JSON, {"detail": err.msg}))
             continue
         if not isinstance(document, dict):
-            problems.append(ModelProblem(path, 1, None, "a form file must hold a JSON object"))
+            problems.append(ModelProblem(path, 1, None, ModelCode.FORM_FILE_NOT_OBJECT))
             continue
         if path.endswith(".schema.json"):
             try:
                 Draft202012Validator.check_schema(document)
             except SchemaError as err:
                 problems.append(ModelProblem(path, None, "/".join(map(str, err.path)) or None,
-                                             f"not a valid JSON Schema: {err.message}"))
+                                             ModelCode.FORM_SCHEMA_INVALID, {"detail": err.message}))
                 continue
             if document.get("type") != "object":
-                problems.append(ModelProblem(path, None, None, 'a form schema must have "type": "object"'))
-            problems += [ModelProblem(path, None, where, message) for where, message in pattern_problems(document)]
+                problems.append(ModelProblem(path, None, None, ModelCode.FORM_SCHEMA_NOT_OBJECT))
+            problems += [ModelProblem(path, None, where, ModelCode.FORM_PATTERN_UNSUPPORTED, {"detail": detail})
+                         if detail else ModelProblem(path, None, where, ModelCode.FORM_PATTERN_PROPERTIES)
+                         for where, detail in pattern_problems(document)]
         forms[path] = document
     return forms
 
@@ -56,9 +59,8 @@ def check_form_refs(path: str, node, forms: dict[str, dict]) -> list[ModelProble
             continue
         resolved = form_path(path, prop.get("value") or "")
         if resolved is None or resolved not in forms:
-            problems.append(ModelProblem(path, prop.sourceline, node.get("id"),
-                                         f"form file {prop.get('value')!r} is not in the bundle"))
+            problems.append(ModelProblem(path, prop.sourceline, node.get("id"), ModelCode.FORM_FILE_MISSING,
+                                         {"form": prop.get("value")}))
         elif prop.get("name") == FORM_PROPERTY and not resolved.endswith(".schema.json"):
-            problems.append(ModelProblem(path, prop.sourceline, node.get("id"),
-                                         "a form schema file must end in .schema.json"))
+            problems.append(ModelProblem(path, prop.sourceline, node.get("id"), ModelCode.FORM_SCHEMA_SUFFIX))
     return problems

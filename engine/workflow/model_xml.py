@@ -2,9 +2,12 @@
 deployment, support checks, diffs and the modeller)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from lxml import etree
+
+from engine.errors import ModelCode
 
 MAX_MODEL_FILE_BYTES = 2 * 1024 * 1024
 
@@ -17,25 +20,26 @@ NS = {
 
 @dataclass(frozen=True)
 class ModelProblem:
-    """One reason a model was refused."""
+    """One reason a model was refused: where (file, line, element) and why, as a `ModelCode` with the
+    values its sentence and hint need; `web/messages.py` words it in the reader's language."""
 
     file: str
     line: int | None
     element_id: str | None
-    message: str
-    hint: str | None = None
+    code: ModelCode
+    params: dict[str, Any] = field(default_factory=dict)
 
     def __str__(self) -> str:
+        """A short form for logs and exceptions: `file:line [element]: code(params)`."""
         where = self.file + (f":{self.line}" if self.line else "")
         element = f" [{self.element_id}]" if self.element_id else ""
-        hint = f" (hint: {self.hint})" if self.hint else ""
-        return f"{where}{element}: {self.message}{hint}"
+        args = ", ".join(f"{k}={v}" for k, v in self.params.items())
+        return f"{where}{element}: {self.code}({args})"
 
     def as_dict(self) -> dict:
-        return {
-            "file": self.file, "line": self.line, "element_id": self.element_id,
-            "message": self.message, "hint": self.hint,
-        }
+        """As JSON: file, line, element_id, code and params."""
+        return {"file": self.file, "line": self.line, "element_id": self.element_id,
+                "code": str(self.code), "params": dict(self.params)}
 
 
 class ModelInvalid(Exception):
@@ -71,9 +75,8 @@ def markup_problems(root: etree._Element, filename: str) -> list[ModelProblem]:
     problems = []
     for node in root.getroottree().iter():
         if isinstance(node, etree._ProcessingInstruction):
-            problems.append(ModelProblem(filename, node.sourceline, None,
-                                         f"processing instruction <?{node.target} …?> is not allowed in models",
-                                         "remove it; model files are data, never styled or transformed"))
+            problems.append(ModelProblem(filename, node.sourceline, None, ModelCode.MARKUP_INSTRUCTION,
+                                         {"target": node.target}))
             continue
         if not isinstance(node.tag, str):
             continue
@@ -82,17 +85,15 @@ def markup_problems(root: etree._Element, filename: str) -> list[ModelProblem]:
                                                   and tag.namespace not in _MODEL_NAMESPACES):
             kind = MARKUP_NAMESPACES.get(tag.namespace, "markup")
             problems.append(ModelProblem(filename, node.sourceline, owner_id(node.getparent()),
-                                         f"{kind} element <{tag.localname}> is not allowed in models",
-                                         "remove it; documentation is plain text (bpmn:documentation)"))
+                                         ModelCode.MARKUP_ELEMENT, {"kind": kind, "tag": tag.localname}))
             continue
         for name, value in node.attrib.items():
             qname = etree.QName(name)
             if (qname.namespace in MARKUP_NAMESPACES or qname.localname.lower().startswith("on")
                     and qname.namespace is not None) or value.strip().lower().startswith(("javascript:",
                                                                                           "data:text/html")):
-                problems.append(ModelProblem(filename, node.sourceline, owner_id(node),
-                                             f"attribute {qname.localname}={value[:40]!r} is markup, not model data",
-                                             "remove the attribute"))
+                problems.append(ModelProblem(filename, node.sourceline, owner_id(node), ModelCode.MARKUP_ATTRIBUTE,
+                                             {"attribute": qname.localname, "value": value[:40]}))
     return problems
 
 
@@ -102,22 +103,20 @@ def parse_xml(text: str | bytes, filename: str) -> etree._Element:
     data = text.encode("utf-8") if isinstance(text, str) else text
     data = data.removeprefix(_BOM)
     if len(data) > MAX_MODEL_FILE_BYTES:
-        raise ModelInvalid([ModelProblem(
-            filename, None, None, f"file is {len(data)} bytes; the limit is {MAX_MODEL_FILE_BYTES}")])
+        raise ModelInvalid([ModelProblem(filename, None, None, ModelCode.FILE_OVER_LIMIT,
+                                         {"size": len(data), "max": MAX_MODEL_FILE_BYTES})])
     head = data[:4096].lstrip()
     if b"<!DOCTYPE" in data[:65536].upper() or b"<!ENTITY" in data[:65536].upper():
-        raise ModelInvalid([ModelProblem(
-            filename, 1, None, "DOCTYPE and entity declarations are not allowed in model files",
-            "remove the <!DOCTYPE …> block; BPMN and DMN files never need one")])
+        raise ModelInvalid([ModelProblem(filename, 1, None, ModelCode.DOCTYPE_NOT_ALLOWED)])
     if not head.startswith(b"<"):
-        raise ModelInvalid([ModelProblem(filename, 1, None, "not an XML file: it does not start with '<'",
-                                         "save it from the modeller as .bpmn or .dmn (XML, UTF-8)")])
+        raise ModelInvalid([ModelProblem(filename, 1, None, ModelCode.NOT_XML)])
     try:
         root = etree.fromstring(data, etree.XMLParser(**_SAFE_PARSER_OPTIONS))
     except etree.XMLSyntaxError as err:
-        raise ModelInvalid([ModelProblem(filename, err.lineno, None, f"malformed XML: {err.msg}")]) from err
+        raise ModelInvalid([ModelProblem(filename, err.lineno, None, ModelCode.MALFORMED_XML,
+                                                       {"detail": err.msg})]) from err
     if root.getroottree().docinfo.doctype:
-        raise ModelInvalid([ModelProblem(filename, 1, None, "DOCTYPE is not allowed in model files")])
+        raise ModelInvalid([ModelProblem(filename, 1, None, ModelCode.DOCTYPE_NOT_ALLOWED)])
     markup = markup_problems(root, filename)
     if markup:
         raise ModelInvalid(markup)

@@ -6,6 +6,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
+from engine.errors import ModelCode
 from engine.workflow.model_xml import NS, ModelProblem, owner_id
 
 
@@ -39,17 +40,13 @@ def problem_from_error(err: Exception, trees: dict, files: list[str], process_id
         path = next(p for p, t in trees.items() if t is node.getroottree().getroot())
     if node is None and process_id and path in trees:
         node = next((p for p in trees[path].iterfind("bpmn:process", NS) if p.get("id") == process_id), None)
+    code, params = ModelCode.UNREADABLE_ELEMENT, {}
     if isinstance(err, KeyError):
-        what = f"a required attribute or reference ({err.args[0] if err.args else '?'}) is missing here"
+        code, params = ModelCode.MISSING_REFERENCE, {"name": str(err.args[0]) if err.args else "?"}
     elif isinstance(err, IndexError):
-        what = ("an expected element is missing here (a decision rule with more entries than its table has "
-                "inputs and outputs, or a reference to something absent)")
-    else:
-        what = "this element could not be read: it does not have the shape the engine expects"
+        code = ModelCode.MISSING_ELEMENT
     return ModelProblem(path, node.sourceline if node is not None else None,
-                        owner_id(node) if node is not None else process_id, what,
-                        "check this element against the BPMN/DMN 1.3 schema; this engine reads what "
-                        "Camunda Modeler 5 and bpmn.io write")
+                        owner_id(node) if node is not None else process_id, code, params)
 
 
 def problem_from_spiff(err: ValidationException, trees: dict[str, etree._Element]) -> ModelProblem:
@@ -65,16 +62,15 @@ def problem_from_spiff(err: ValidationException, trees: dict[str, etree._Element
     message = " ".join(str(err.args[0] if err.args else err).split())
     if message.endswith(" of type") and getattr(err, "tag", None):  # SpiffWorkflow leaves the type out
         message = f"{message} {err.tag}"
-    hint = next((h for start, h in _SPIFF_HINTS.items() if message.startswith(start)), None)
-    return ModelProblem(err.file_name or next(iter(trees), "(bundle)"), line, element_id, message, hint)
+    code = next((c for start, c in _SPIFF_CODES.items() if message.startswith(start)), ModelCode.SPIFF_REFUSED)
+    return ModelProblem(err.file_name or next(iter(trees), "(bundle)"), line, element_id, code,
+                        {"detail": message})
 
 
-#: Hints for SpiffWorkflow's own refusals, by the start of its message.
-_SPIFF_HINTS = {
-    "Multiple outgoing flows are not supported": "let the task lead to one gateway (exclusive, inclusive or "
-                                                 "parallel) and branch there",
-    "Element '{": "the file does not follow the BPMN/DMN 1.3 schema here; open and save it in Camunda "
-                  "Modeler 5 or bpmn.io",
+#: SpiffWorkflow's own refusals that have a hint, by the start of its message (kept as `detail`).
+_SPIFF_CODES = {
+    "Multiple outgoing flows are not supported": ModelCode.SPIFF_MULTIPLE_OUTGOING,
+    "Element '{": ModelCode.SPIFF_SCHEMA,
 }
 
 

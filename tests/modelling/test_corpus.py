@@ -10,63 +10,73 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from engine.errors import ModelCode as M
 from engine.workflow.deploy import read_bundle, validate_bundle
 from engine.workflow.model_xml import ModelInvalid
 from tests.api.conftest import api, token  # noqa: F401
 from tests.web.conftest import text_of
 from web.cli import main as cli
+from web.model_messages import HINTS
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 
-#: case → (process the bundle defines, [(file, element id, text on the problem's line, words of the message)]);
+#: case → (process the bundle defines, [(file, element id, text on the problem's line, code, some of its params)]);
 #: no problems means the bundle is accepted.
 CASES = {
     "accepted_script": ("script_only", []),
     "accepted_bom": ("bom_process", []),  # a UTF-8 byte-order mark, as Windows editors save it
     "accepted_dmn": ("accepted_dmn", []),
     "plain_task": ("plain_task", [("plain_task.bpmn", "check_goods", '<bpmn:task id="check_goods"',
-                                   "task without a type")]),
-    "self_call": ("self_call", [("self_call.bpmn", "call_myself", 'id="call_myself"', "cycle of processes")]),
-    "call_cycle": ("cycle_a", [("cycle_a.bpmn", "call_b", 'id="call_b"', "cycle_a → cycle_b → cycle_a"),
-                               ("cycle_b.bpmn", "call_a", 'id="call_a"', "cycle_b → cycle_a → cycle_b")]),
+                                   M.UNTYPED_TASK, {"kind": "task"})]),
+    "self_call": ("self_call", [("self_call.bpmn", "call_myself", 'id="call_myself"', M.CALL_CYCLE, {})]),
+    "call_cycle": ("cycle_a", [("cycle_a.bpmn", "call_b", 'id="call_b"', M.CALL_CYCLE,
+                                {"chain": "cycle_a → cycle_b → cycle_a"}),
+                               ("cycle_b.bpmn", "call_a", 'id="call_a"', M.CALL_CYCLE,
+                                {"chain": "cycle_b → cycle_a → cycle_b"})]),
     "missing_called": ("missing_called", [("missing_called.bpmn", "call_billing", 'id="call_billing"',
-                                           "'billing_process', which is not in the bundle")]),
+                                           M.CALLED_PROCESS_MISSING, {"process": "billing_process"})]),
     "message_catch": ("message_catch", [("message_catch.bpmn", "wait_payment", 'id="wait_payment"',
-                                         "'payment_received', which nothing in this system sends")]),
+                                         M.MESSAGE_NEVER_SENT, {"message": "payment_received"})]),
     "signal_catch": ("signal_catch", [("signal_catch.bpmn", "wait_stock", 'id="wait_stock"',
-                                       "'stock_arrived', which nothing in this system sends")]),
-    "time_cycle": ("time_cycle", [("time_cycle.bpmn", "every_hour", "<bpmn:timeCycle>", "timeCycle")]),
+                                       M.SIGNAL_NEVER_SENT, {"signal": "stock_arrived"})]),
+    "time_cycle": ("time_cycle", [("time_cycle.bpmn", "every_hour", "<bpmn:timeCycle>", M.TIME_CYCLE, {})]),
     "unknown_function": ("unknown_function", [
-        ("unknown_function.bpmn", "fetch_data", "get_current_task_data()", "calls get_current_task_data()"),
-        ("unknown_function.bpmn", "fetch_data", "custom_function(data)", "calls custom_function()")]),
+        ("unknown_function.bpmn", "fetch_data", "get_current_task_data()", M.UNKNOWN_FUNCTION,
+         {"function": "get_current_task_data"}),
+        ("unknown_function.bpmn", "fetch_data", "custom_function(data)", M.UNKNOWN_FUNCTION,
+         {"function": "custom_function"})]),
     "camunda_extension": ("camunda_extension", [("camunda_extension.bpmn", "prepare", "<camunda:inputOutput>",
-                                                 "camunda:inputOutput")]),
+                                                 M.FOREIGN_EXTENSION, {"prefix": "camunda", "name": "inputOutput"})]),
     "camunda_collection": ("camunda_collection", [
-        ("camunda_collection.bpmn", "each_item", "camunda:collection=", "camunda:collection"),
-        ("camunda_collection.bpmn", "each_item", "camunda:collection=", "camunda:elementVariable")]),
+        ("camunda_collection.bpmn", "each_item", "camunda:collection=", M.FOREIGN_ATTRIBUTE, {"name": "collection"}),
+        ("camunda_collection.bpmn", "each_item", "camunda:collection=", M.FOREIGN_ATTRIBUTE,
+         {"name": "elementVariable"})]),
     "non_executable": ("non_executable", [("non_executable.bpmn", "non_executable", '<bpmn:process id=',
-                                           "process 'non_executable' is not executable")]),
-    "dead_end": ("dead_end", [("dead_end.bpmn", "compute", 'id="compute"', "no outgoing sequence flow")]),
-    "xhtml_markup": ("xhtml_markup", [("xhtml_markup.bpmn", "compute", "<xhtml:script>", "XHTML element <script>")]),
-    "dmn_feel_true": ("dmn_feel_true", [("discount.dmn", "rule_gold_rate", 'id="rule_gold_rate"', "true is FEEL")]),
+                                           M.PROCESS_NOT_EXECUTABLE, {"process": "non_executable"})]),
+    "dead_end": ("dead_end", [("dead_end.bpmn", "compute", 'id="compute"', M.DEAD_END, {})]),
+    "xhtml_markup": ("xhtml_markup", [("xhtml_markup.bpmn", "compute", "<xhtml:script>", M.MARKUP_ELEMENT,
+                                       {"kind": "XHTML", "tag": "script"})]),
+    "dmn_feel_true": ("dmn_feel_true", [("discount.dmn", "rule_gold_rate", 'id="rule_gold_rate"', M.FEEL_LITERAL,
+                                         {"literal": "true", "python": "True"})]),
     "dmn_collect_sum": ("dmn_collect_sum", [("discount.dmn", "discount", "<decisionTable",
-                                             "aggregation SUM")]),
+                                             M.HIT_POLICY_AGGREGATION, {"aggregation": "SUM"})]),
     "dmn_no_input_text": ("dmn_no_input_text", [("discount.dmn", "in_level", '<input id="in_level"',
-                                                 "no input expression text")]),
-    "dmn_literal": ("dmn_literal", [("discount.dmn", "discount", '<decision id="discount"', "literal expression")]),
+                                                 M.DMN_INPUT_NO_EXPRESSION, {})]),
+    "dmn_literal": ("dmn_literal", [("discount.dmn", "discount", '<decision id="discount"', M.DECISION_LITERAL,
+                                     {})]),
     "dmn_malformed_rule": ("dmn_malformed_rule", [("discount.dmn", "rule_gold_extra", 'id="rule_gold_extra"',
-                                                   "more entries than its table has inputs and outputs")]),
+                                                   M.MISSING_ELEMENT, {})]),
     "loop_function": ("loop_function", [("loop_function.bpmn", "each_item", "<bpmn:loopCardinality>",
-                                         "loopCardinality calls count_items()")]),
+                                         M.UNKNOWN_FUNCTION, {"what": "loopCardinality", "function": "count_items"})]),
     "multiple_outgoing": ("multiple_outgoing", [("multiple_outgoing.bpmn", "compute", 'id="compute"',
-                                                 "not supported for tasks of type bpmn:scriptTask")]),
+                                                 M.SPIFF_MULTIPLE_OUTGOING, {})]),
 }
 
 
 def expected(case: str) -> set[tuple[str, int, str]]:
     """(file, line, element) of each expected problem, the line found from the text on it."""
     found = set()
-    for file, element, marker, _words in CASES[case][1]:
+    for file, element, marker, _code, _params in CASES[case][1]:
         lines = (CORPUS / case / file).read_text(encoding="utf-8-sig").splitlines()
         found.add((file, next(i for i, line in enumerate(lines, 1) if marker in line), element))
     return found
@@ -77,10 +87,15 @@ def located(problems: list[dict]) -> set[tuple[str, int, str]]:
 
 
 def check_messages(case: str, problems: list[dict]) -> None:
-    for file, element, _marker, words in CASES[case][1]:
-        assert any(p["file"] == file and p["element_id"] == element and words in p["message"] and p["hint"]
-                   for p in problems), (words, problems)
-    for problem in problems:  # never a raw exception text, never cut short
+    """Each expected problem by its code and params; where a path words them (all but the validator's own),
+    a sentence and a hint in English, never a raw exception text."""
+    for file, element, _marker, code, params in CASES[case][1]:
+        assert any(p["file"] == file and p["element_id"] == element and p["code"] == code
+                   and params.items() <= p["params"].items() and code in HINTS for p in problems), (code, problems)
+    for problem in problems:
+        if "message" not in problem:
+            continue
+        assert problem["message"] and problem["hint"], problem
         assert "Error(" not in problem["message"] and "Traceback" not in problem["message"]
         assert not problem["message"].endswith((" of type.", " type.")), problem["message"]
 

@@ -18,6 +18,7 @@ from sqlalchemy import select, text
 from engine.bootstrap import deploy_workflows, init_system
 from engine.config import PROJECT_ROOT
 from engine.db import UnitOfWork
+from engine.errors import ModelCode
 from engine.modelling.deployment import ModelTestsFailed, deploy_models
 from engine.models import Complaint, ModelDeployment, ProcessVersion
 from engine.workflow.deploy import current_version, deploy_bundle, read_bundle, validate_bundle
@@ -135,14 +136,15 @@ def test_the_command_line_deploy_needs_a_modeller_and_passing_tests(system, tmp_
         case.unlink()
     (folder / BPMN).write_text((folder / BPMN).read_text(encoding="utf-8").replace(*RENAMED), encoding="utf-8")
     untested = CliRunner().invoke(cli, ["deploy", str(folder), "--user", "owner"], env=env)
-    assert untested.exit_code == 2 and "the bundle has no test cases" in untested.output
+    assert untested.exit_code == 2 and "The bundle has no test cases." in untested.output
     assert current(system).source == "startup"
 
 
 def test_the_api_refuses_an_untested_bundle_like_the_modeller(system, api):  # noqa: F811
     files = {p: c for p, c in variant().items() if not p.startswith("tests/")}
     body = api("owner").post("/api/v1/process-models/deploy", data={"files": (io.BytesIO(zipped(files)), "w.zip")})
-    assert body.status_code == 422 and any(p["message"] == "the bundle has no test cases"
+    assert body.status_code == 422 and any(p["code"] == ModelCode.NO_TEST_CASES
+                                           and p["message"] == "The bundle has no test cases."
                                            for p in body.json["problems"])
     assert current(system).source == "startup"
 
@@ -156,7 +158,8 @@ def test_the_main_process_is_the_configured_one_not_the_first_file():
     with pytest.raises(ModelInvalid) as refused:
         validate_bundle(files)
     assert {p.element_id for p in refused.value.problems} == {"script_only", "other_root"}
-    assert all("2 top-level processes" in p.message and p.line for p in refused.value.problems)
+    assert all(p.code == ModelCode.SEVERAL_PROCESSES and p.params["count"] == 2 and p.line
+               for p in refused.value.problems)
 
 
 def test_a_single_file_over_the_current_version_is_checked_as_the_bundle_it_becomes(system, api):  # noqa: F811
@@ -175,7 +178,8 @@ def test_a_single_file_over_the_current_version_is_checked_as_the_bundle_it_beco
     assert checked["valid"] is False
     [problem] = [p for p in checked["problems"] if p["element_id"] == "follow_up"]
     line = next(i for i, text in enumerate(dead_end.splitlines(), 1) if '<bpmn:userTask id="follow_up"' in text)
-    assert "no outgoing sequence flow" in problem["message"] and problem["line"] == line
+    assert problem["code"] == ModelCode.DEAD_END and problem["line"] == line
+    assert problem["message"].endswith("has no outgoing sequence flow: the complaint would stop there.")
 
 
 # --- run time: a model that would hang or crash ----------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from engine.db import UnitOfWork
+from engine.errors import ModelCode
 from engine.workflow.deploy import deploy_bundle, read_bundle, validate_bundle
 from engine.workflow.model_xml import ModelInvalid
 from tests.lifecycle import start
@@ -32,7 +33,7 @@ def test_markup_in_a_model_is_refused_with_its_line(namespace):
     [problem] = refused.value.problems
     line = next(i for i, text in enumerate(files[BPMN].splitlines(), 1) if "<html:script" in text)
     assert (problem.file, problem.line, problem.element_id) == (BPMN, line, "judge_validity")
-    assert "<script> is not allowed" in problem.message
+    assert problem.code == ModelCode.MARKUP_ELEMENT and problem.params["tag"] == "script"
 
 
 def test_stored_markup_is_served_as_sandboxed_text(system, login):

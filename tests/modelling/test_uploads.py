@@ -2,16 +2,20 @@
 element, line and a hint; unsafe, broken or oversized files are refused before anything is stored."""
 from __future__ import annotations
 
+import html
 import io
+import re
 
 import pytest
 
 from engine.db import UnitOfWork
+from engine.errors import ModelCode as M
 from engine.models import ModelDraft, ProcessVersion
 from engine.workflow.deploy import validate_bundle
 from engine.workflow.model_xml import ModelInvalid
 from tests.modelling.variants import FILES, shipped
 from tests.web.conftest import text_of
+from tests.web.test_error_codes import ENGLISH
 
 
 def upload(client, name: str, data: bytes, url: str = "/models/upload"):
@@ -34,8 +38,9 @@ def test_a_camunda_modeler_file_is_accepted_validated_and_deployed(system, owner
     assert "Uploaded into your draft: diagram_1.bpmn" in text_of(owner.get(response.location))
     check = owner.post("/models/return_request/draft/test").json
     # What this system adds to a Camunda model: every user task has a time limit (or says why not).
-    assert {(p["element_id"], p["message"]) for p in check["problems"]} == {
-        ("Activity_check", "user task has no time limit"), ("Activity_approve", "user task has no time limit")}
+    assert {(p["element_id"], p["code"], p["message"]) for p in check["problems"]} == {
+        ("Activity_check", M.NO_TIME_LIMIT, "The user task has no time limit."),
+        ("Activity_approve", M.NO_TIME_LIMIT, "The user task has no time limit.")}
     untimed = ('<bpmn:extensionElements><spiffworkflow:properties><spiffworkflow:property name="untimed" '
                'value="退货审核不计时" /></spiffworkflow:properties></bpmn:extensionElements>')
     fixed = (FILES / "camunda_return_request.bpmn").read_text(encoding="utf-8").replace(
@@ -56,18 +61,33 @@ def test_a_camunda_modeler_file_is_accepted_validated_and_deployed(system, owner
     assert "return_request" not in drafts(system)
 
 
-@pytest.mark.parametrize(("name", "element", "line", "message", "hint"), [
-    ("feel_condition.bpmn", "Flow_yes", 44, "FEEL expression", "Python"),
-    ("complex_gateway.bpmn", "Gateway_ok", 26, "complexGateway is not supported", "exclusive or inclusive"),
+def test_the_chinese_modeller_and_upload_page_word_each_problem_in_chinese(system, login):
+    owner = login("owner", "zh")
+    refused = upload(owner, "not_xml.bpmn", b"PK\x03\x04 this is a zip, not XML")
+    assert refused.status_code == 303
+    [line] = [html.unescape(re.sub("<[^>]+>", "", t)) for t in text_of(owner.get(refused.location)).splitlines()
+              if "not_xml.bpmn:1" in t]
+    assert "不是 XML 文件：它不以 < 开头。" in line and "请从建模器另存为" in line and not ENGLISH.search(line), line
+    uploaded = upload(owner, "diagram_1.bpmn", (FILES / "camunda_return_request.bpmn").read_bytes())
+    check = owner.post("/models/return_request/draft/validate").json  # what the modeller lists
+    assert {(p["element_id"], p["line"] is not None, p["code"], p["message"]) for p in check["problems"]} == {
+        ("Activity_check", True, M.NO_TIME_LIMIT, "用户任务没有时限。"),
+        ("Activity_approve", True, M.NO_TIME_LIMIT, "用户任务没有时限。")}, uploaded.location
+    assert all(p["hint"].startswith("请附加一个属性为") and not ENGLISH.search(p["hint"]) for p in check["problems"])
+
+
+@pytest.mark.parametrize(("name", "element", "line", "code", "hint"), [
+    ("feel_condition.bpmn", "Flow_yes", 44, M.EXPRESSION_FEEL, "Python"),
+    ("complex_gateway.bpmn", "Gateway_ok", 26, M.COMPLEX_GATEWAY, "exclusive or inclusive"),
 ])
-def test_what_cannot_run_here_is_refused_at_validation(system, owner, name, element, line, message, hint):
+def test_what_cannot_run_here_is_refused_at_validation(system, owner, name, element, line, code, hint):
     response = upload(owner, name, (FILES / name).read_bytes())
     assert response.status_code == 303 and "/draft" in response.location
     process_id = response.location.split("/")[-2]
     check = owner.post(f"/models/{process_id}/draft/validate").json
     problem = next(p for p in check["problems"] if p["element_id"] == element)
     assert problem["file"] == name and problem["line"] == line
-    assert message in problem["message"] and hint in problem["hint"]
+    assert problem["code"] == code and problem["message"] and hint in problem["hint"]
     refused = owner.post(f"/models/{process_id}/draft/deploy")
     assert refused.status_code == 422 and refused.json["problems"]
 
@@ -86,17 +106,18 @@ def test_camunda_habits_are_named_with_hints():
     with pytest.raises(ModelInvalid) as refused:  # the same checks run for every upload, API call and CLI
         validate_bundle({"r.bpmn": text, "routing.dmn": dmn})
     problems = {p.element_id: p for p in refused.value.problems}
-    assert "Camunda form" in problems["Activity_approve"].message
-    assert "JUEL" in problems["Flow_yes"].message
-    assert problems["StartEvent_1"].hint.startswith('write it as a Python string: "PT30M"')
-    assert problems["routing_logistics_in"].hint == 'write `? in ("logistics","invoice")` (? is the input value)'
+    assert (problems["Activity_approve"].code, problems["Activity_approve"].params) == (
+        M.FOREIGN_FEATURE, {"feature": "formKey"})
+    assert problems["Flow_yes"].code == M.JUEL_EXPRESSION
+    assert (problems["StartEvent_1"].code, problems["StartEvent_1"].params) == (M.TIMER_NOT_QUOTED, {"source": "PT30M"})
+    assert problems["routing_logistics_in"].params["python"] == '? in ("logistics","invoice")'
 
 
 @pytest.mark.parametrize(("name", "message"), [
     ("xxe.bpmn", "DOCTYPE and entity declarations are not allowed"),
     ("billion_laughs.bpmn", "DOCTYPE and entity declarations are not allowed"),
-    ("not_xml.bpmn", "not an XML file"),
-    ("broken.bpmn", "malformed XML"),
+    ("not_xml.bpmn", "Not an XML file"),
+    ("broken.bpmn", "Malformed XML"),
 ])
 def test_unsafe_or_broken_xml_is_refused_and_never_stored(system, owner, name, message):
     data = {"not_xml.bpmn": b"PK\x03\x04 this is a zip, not XML", "broken.bpmn": b"<bpmn:definitions>"}.get(name)

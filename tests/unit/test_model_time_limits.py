@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from engine.errors import ModelCode
 from engine.modelling.cases import read_cases, run_cases
 from engine.workflow.deploy import read_bundle, validate_bundle
 from engine.workflow.model_xml import ModelInvalid
@@ -44,8 +45,8 @@ def test_a_user_task_without_a_time_limit_is_refused_naming_it():
     files = _without_approval_deadline(read_bundle(WORKFLOWS))
     with pytest.raises(ModelInvalid) as refused:
         validate_bundle(files)
-    problems = [(p.element_id, p.message) for p in refused.value.problems]
-    assert problems == [("approve_solution", "user task has no time limit")]
+    problems = [(p.element_id, p.code) for p in refused.value.problems]
+    assert problems == [("approve_solution", ModelCode.NO_TIME_LIMIT)]
 
 
 def test_a_task_marked_untimed_with_a_reason_is_accepted_and_without_one_refused():
@@ -55,8 +56,9 @@ def test_a_task_marked_untimed_with_a_reason_is_accepted_and_without_one_refused
                                       'value="批示在会上当场作出 decided at the meeting" />')
     validate_bundle(dict(files, **{BPMN: with_reason}))
     without = files[BPMN].replace(marker, marker + '\n          <spiffworkflow:property name="untimed" value="" />')
-    with pytest.raises(ModelInvalid, match="untimed needs the reason"):
+    with pytest.raises(ModelInvalid) as refused:
         validate_bundle(dict(files, **{BPMN: without}))
+    assert [p.code for p in refused.value.problems] == [ModelCode.UNTIMED_NEEDS_REASON]
 
 
 def test_the_model_test_cases_pass_including_progress_call_and_second_visit():
@@ -77,5 +79,5 @@ def test_complaints_validate_refuses_it_with_exit_2(tmp_path):
         (tmp_path / path).write_text(text, encoding="utf-8")
     refused = CliRunner().invoke(cli, ["validate", str(tmp_path)])
     assert refused.exit_code == 2
-    assert "[approve_solution] user task has no time limit" in refused.output
+    assert "[approve_solution] The user task has no time limit. (hint: Attach a timer boundary event" in refused.output
     assert CliRunner().invoke(cli, ["validate", str(WORKFLOWS)]).exit_code == 0

@@ -7,6 +7,7 @@ import time
 import pytest
 
 from engine.config import PROJECT_ROOT
+from engine.errors import ModelCode
 from engine.workflow.deploy import read_bundle, validate_bundle
 from engine.workflow.model_xml import ModelInvalid
 from forms.errors import FieldError, FormCode
@@ -70,4 +71,4 @@ def test_deploy_refuses_a_form_pattern_re2_cannot_run():
         validate_bundle(dict(files, **{path: json.dumps(schema)}))
     found = [p for p in info.value.problems if p.file == path]
     assert found and found[0].element_id == f"properties/{field}/pattern"
-    assert "look-around" in found[0].message
+    assert found[0].code == ModelCode.FORM_PATTERN_UNSUPPORTED and "look-around" in found[0].params["detail"]

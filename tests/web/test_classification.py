@@ -14,10 +14,12 @@ from sqlalchemy import select
 
 from engine.complaints import classify, reports
 from engine.db import UnitOfWork
+from engine.errors import ModelCode
 from engine.models import Classification, Complaint
 from engine.workflow.classification_rules import RULES_FILE, rules_problems
 from engine.workflow.deploy import read_bundle, validate_bundle
 from engine.workflow.model_xml import ModelInvalid
+from forms.errors import error
 from tests.lifecycle import open_task, step
 from tests.web.conftest import text_of
 from tests.web.test_public_form import FORM, _post
@@ -55,9 +57,11 @@ def test_latin_words_match_whole_words_only_and_case_blind():
 def test_a_rules_file_with_mistakes_is_named_entry_by_entry():
     assert rules_problems(RULES) == []
     bad = json.dumps({"categories": [{"category": "x", "words": []}, {"words": ["y"]}], "levels": "no"})
-    assert rules_problems(bad) == ['categories[1] (x) needs "words": a list of non-empty texts',
-                                   'categories[2] needs "category" (text)', "levels must be a list"]
-    assert rules_problems("{")[0].startswith("invalid JSON at line 1")
+    assert rules_problems(bad) == [error(ModelCode.RULES_ENTRY_NEEDS_WORDS, entry="categories[1]", value="x"),
+                                   error(ModelCode.RULES_ENTRY_NEEDS_KEY, entry="categories[2]", key="category"),
+                                   error(ModelCode.RULES_NOT_LIST, list="levels")]
+    assert rules_problems("{")[0].code == ModelCode.RULES_INVALID_JSON
+    assert rules_problems("{")[0].params["line"] == 1
     assert classify.parse_rules("[1]") == classify.Rules()
 
 
@@ -69,7 +73,8 @@ def test_deploying_rules_that_name_no_category_of_the_form_is_refused(tmp_path):
     with pytest.raises(ModelInvalid) as refused:
         validate_bundle(read_bundle(tmp_path / "workflows"))
     (problem,) = refused.value.problems
-    assert problem.file == RULES_FILE and '"quality" is not a category of the intake form' in problem.message
+    assert problem.file == RULES_FILE and problem.code == ModelCode.RULES_VALUE_NOT_OFFERED
+    assert problem.params["value"] == "quality" and problem.params["key"] == "category"
 
 
 def test_the_agent_sees_the_suggestion_and_changes_it_which_routes_the_complaint(system, app, login):

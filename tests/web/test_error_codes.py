@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from engine.db import UnitOfWork
-from engine.errors import Code, InvalidInput, NotFound
+from engine.errors import Code, InvalidInput, ModelCode, NotFound
 from engine.people import tokens as api_tokens
 from engine.people.roles import SYSTEM
 from forms.errors import FieldError, FormCode
@@ -22,6 +22,7 @@ from tests.modelling.test_migration import deploy
 from tests.modelling.variants import with_lane
 from tests.web.conftest import compile_catalogues, text_of
 from web import messages
+from web.model_messages import HINTS
 
 ROOT = Path(__file__).resolve().parents[2]
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
@@ -77,6 +78,49 @@ def _raising_sites():
                             and arg.value.id in ("Code", "FormCode"):
                         code = {"Code": Code, "FormCode": FormCode}[arg.value.id][arg.attr]
                         yield (f"{path.relative_to(ROOT)}:{node.lineno}", code, {k.arg for k in node.keywords})
+
+
+@pytest.mark.parametrize("code", list(ModelCode), ids=str)
+def test_every_model_problem_is_worded_in_chinese_with_its_hint(code):
+    texts = [messages.TEXTS[code], *([HINTS[code]] if code in HINTS else [])]
+    for text in texts:
+        assert messages.catalogue("zh")._catalog.get(text), f"no Chinese for {text!r}"
+    params = {name: SAMPLES.get(name, 7) for text in texts for name in PLACEHOLDER.findall(text)}
+    problem = {"file": "流程.bpmn", "line": 12, "element_id": "审批", "code": str(code), "params": params}
+    chinese = messages.problem_texts(problem, messages.in_locale("zh"))
+    english = messages.problem_texts(problem, messages.in_locale("en"))
+    assert chinese["message"] != english["message"] and not ENGLISH.search(chinese["message"]), chinese
+    assert (chinese["hint"] is None) == (english["hint"] is None) == (code not in HINTS)
+    assert not ENGLISH.search(chinese["hint"] or ""), chinese["hint"]
+    assert "%(" not in english["message"] + (english["hint"] or "")
+    assert messages.problem_line(problem, messages.in_locale("zh")).startswith("流程.bpmn:12 [审批]: ")
+
+
+def _model_problem_sites():
+    """(file, line, code, param names) of every `ModelProblem(..., ModelCode.X, {params})` and
+    `error(ModelCode.X, **params)` whose params are written out there."""
+    for path in sorted((ROOT / "engine").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                    and node.func.id in ("ModelProblem", "error")):
+                continue
+            for index, arg in enumerate(node.args):
+                if not (isinstance(arg, ast.Attribute) and isinstance(arg.value, ast.Name)
+                        and arg.value.id == "ModelCode"):
+                    continue
+                rest = node.args[index + 1:]
+                if rest and not isinstance(rest[0], ast.Dict):
+                    continue  # params built elsewhere
+                given = {k.value for k in rest[0].keys} if rest else {k.arg for k in node.keywords}
+                yield f"{path.relative_to(ROOT)}:{node.lineno}", ModelCode[arg.attr], given
+
+
+def test_every_model_problem_gives_the_params_of_its_sentence_and_hint():
+    sites = list(_model_problem_sites())
+    assert len(sites) > 50
+    wrong = [(where, str(code), sorted(given)) for where, code, given in sites
+             if not given >= set(PLACEHOLDER.findall(messages.TEXTS[code] + HINTS.get(code, "")))]
+    assert not wrong
 
 
 def test_every_raising_site_gives_the_params_of_its_sentence():

@@ -54,9 +54,14 @@ def problem(status: int, detail: str | None = None, *, headers: dict | None = No
                     headers=headers)
 
 
+def request_gettext() -> messages.Gettext:
+    """`gettext` of the request's language (`Accept-Language`, else English)."""
+    return messages.in_locale(request.accept_languages.best_match(LOCALES, default=API_LOCALE))
+
+
 def refusal(status: int, err: ServiceError, *, headers: dict | None = None, **members) -> Response:
     """The problem document of a refusal, worded in the request's language (`members` added to it)."""
-    say = messages.in_locale(request.accept_languages.best_match(LOCALES, default=API_LOCALE))
+    say = request_gettext()
     extra: dict = {"code": str(err.code), "params": err.params, **members}
     if isinstance(err, InvalidInput):
         extra.update(errors=messages.field_texts(err.errors, say), field_errors=messages.as_dicts(err.errors))
@@ -85,11 +90,14 @@ def register(blueprint) -> None:
     for kind, status in STATUS_OF.items():
         blueprint.register_error_handler(kind, partial(_refused_with, status))
 
-    # What is wrong inside a model stays as the validator words it (for modellers; docs/ARCHITECTURE.md, "Errors").
+    # Each problem inside a model keeps its code, params and place, worded like the rest of the document.
     @blueprint.errorhandler(ModelInvalid)
     def _model_invalid(err):
+        say = request_gettext()
+        found = [p.as_dict() for p in err.problems]
         return refusal(422, ServiceError(Code.MODEL_NOT_DEPLOYABLE, problems=len(err.problems)),
-                       errors={"files": [str(p) for p in err.problems]}, problems=[p.as_dict() for p in err.problems])
+                       errors={"files": [messages.problem_line(p, say) for p in found]},
+                       problems=[messages.problem_texts(p, say) for p in found])
 
     @blueprint.errorhandler(ModelTestsFailed)
     def _model_tests_failed(err):

@@ -1,14 +1,18 @@
 """Process models: the deployed versions, checking an upload, deploying it (process owners, admins)."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import request
 
 from engine.errors import Code, InvalidInput
 from engine.modelling import deployment
 from engine.modelling import uploads as process_models
 from forms.errors import FormCode, error
+from web import messages
 from web.api import schemas
 from web.api.core import actor, operation
+from web.api.problems import request_gettext
 from web.context import reading, state, writing
 
 #: A zipped bundle may hold up to MAX_BUNDLE_BYTES unpacked; compressed it is smaller still.
@@ -52,7 +56,9 @@ def list_versions(query: dict):
 def validate_upload(query: dict):
     upload = _upload()
     with reading() as uow:
-        return process_models.check_upload(uow, actor(), upload, _process(query))
+        result = process_models.check_upload(uow, actor(), upload, _process(query))
+    say = request_gettext()
+    return replace(result, problems=[messages.problem_texts(p, say) for p in result.problems])
 
 
 @operation("/process-models/deploy", "POST", tag="process models",

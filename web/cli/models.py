@@ -11,6 +11,7 @@ from engine.db import UnitOfWork
 from engine.errors import ServiceError
 from engine.workflow.deploy import read_bundle, validate_bundle
 from engine.workflow.model_xml import ModelInvalid
+from web import messages
 from web.cli.shell import EXIT_INVALID, Context, actor_named, emit, fail, pass_ctx
 
 
@@ -31,7 +32,8 @@ def validate_cmd(paths: tuple[Path, ...], as_json: bool) -> None:
                 click.echo(f"{path}: ok ({bundle.process_id}, {bundle.content_hash[:12]})")
         except ModelInvalid as err:
             failed = True
-            report.append({"path": str(path), "ok": False, "problems": [p.as_dict() for p in err.problems]})
+            report.append({"path": str(path), "ok": False, "problems": [
+                messages.problem_texts(p.as_dict(), messages.in_locale("en")) for p in err.problems]})
             if not as_json:
                 print_problems(folder, err, False)
     if as_json:
@@ -76,14 +78,17 @@ def deploy_cmd(ctx: Context, folder: Path, username: str, as_json: bool) -> None
 
 
 def print_problems(folder: Path, err: ModelInvalid, as_json: bool) -> None:
+    """Each problem with its place, worded in English (the CLI's language), or as JSON with its code."""
+    english = messages.in_locale("en")
+    worded = [messages.problem_texts(p.as_dict(), english) for p in err.problems]
     if as_json:
-        click.echo(json.dumps({"error": "ModelInvalid", "problems": [p.as_dict() for p in err.problems]},
-                              ensure_ascii=False, indent=2), err=True)
+        click.echo(json.dumps({"error": "ModelInvalid", "problems": worded}, ensure_ascii=False, indent=2),
+                   err=True)
         return
-    for problem in err.problems:
-        click.echo(f"{folder / problem.file if problem.file != '(bundle)' else folder}:"
-                   f"{problem.line or ''}: [{problem.element_id or '-'}] {problem.message}"
-                   + (f" (hint: {problem.hint})" if problem.hint else ""), err=True)
+    for problem in worded:
+        click.echo(f"{folder / problem['file'] if problem['file'] != '(bundle)' else folder}:"
+                   f"{problem['line'] or ''}: [{problem['element_id'] or '-'}] {problem['message']}"
+                   + (f" (hint: {problem['hint']})" if problem["hint"] else ""), err=True)
 
 
 @click.command("test-models")

@@ -46,6 +46,8 @@ def fail(err: Exception, as_json: bool) -> None:
                                              (ModelInvalid, EXIT_INVALID)) if isinstance(err, kind)), 1)
     english = messages.in_locale("en")
     text = messages.error_text(err, english) if isinstance(err, ServiceError) else str(err)
+    if isinstance(err, ModelInvalid):
+        text = "\n".join(messages.problem_line(p.as_dict(), english) for p in err.problems)
     if as_json:
         body: dict = {"error": type(err).__name__, "message": text}
         if isinstance(err, ServiceError):
@@ -54,7 +56,7 @@ def fail(err: Exception, as_json: bool) -> None:
             body["fields"] = messages.field_texts(err.errors, english)
             body["field_codes"] = messages.as_dicts(err.errors)
         if isinstance(err, ModelInvalid):
-            body["problems"] = [p.as_dict() for p in err.problems]
+            body["problems"] = [messages.problem_texts(p.as_dict(), english) for p in err.problems]
         click.echo(json.dumps(body, ensure_ascii=False, indent=2, default=str), err=True)
     elif isinstance(err, InvalidInput):
         for field, texts in messages.field_texts(err.errors, english).items():

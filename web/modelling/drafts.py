@@ -167,7 +167,8 @@ def discard(process_id: str):
 
 def _check_json(check: DraftCheck):
     return jsonify(
-        problems=[p.as_dict() for p in check.problems], tests_run=check.tests_run, passed=check.passed,
+        problems=[messages.problem_texts(p.as_dict(), _) for p in check.problems], tests_run=check.tests_run,
+        passed=check.passed,
         results=[{"file": r.file, "name": r.name, "passed": r.passed, "failures": r.failures, "path": r.path}
                  for r in check.results])
 

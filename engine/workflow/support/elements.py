@@ -8,6 +8,7 @@ import re
 from lxml import etree
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
+from engine.errors import ModelCode
 from engine.workflow.model_xml import NS, ModelProblem, owner_id
 
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
@@ -22,30 +23,18 @@ FLOW_NODES = (
 )
 _PARSED = {etree.QName(tag).localname for tag in (*SpiffBpmnParser.PARSER_CLASSES,
                                                   *SpiffBpmnParser.OVERRIDE_PARSER_CLASSES)}
-#: Parsed, but this system configures nothing for them to call, so a complaint would stop there.
-_NOT_CONFIGURED = {
-    "serviceTask": "service tasks call external services, which this system does not configure",
-    # SpiffWorkflow treats an untyped task as manual work, but no role and no form belong to it, so a
-    # complaint would stop there with nobody able to complete it (docs/MODELLING.md, "Plain tasks").
-    "task": "a task without a type is nobody's work here: the complaint would stop at it",
-}
-_HINTS = {
-    "task": "make it a user task in a role lane (people do it) or a script task (the engine does it)",
-    "complexGateway": "use an exclusive or inclusive gateway with a condition on each outgoing flow",
-    "serviceTask": "use a script task (Python) or a user task",
-    "adHocSubProcess": "model the tasks with a parallel or inclusive gateway",
-}
-#: Camunda and Zeebe extensions that name code, forms or expressions this engine would silently ignore.
-_FOREIGN_HOOKS = {
-    "class": "a Java class", "delegateExpression": "a Java delegate", "expression": "a JUEL expression",
-    "formKey": "a Camunda form", "formRef": "a Camunda form", "topic": "an external task topic",
-    "resultVariable": "a Camunda result variable", "decisionRef": "a Camunda decision reference",
-}
-_FOREIGN_ELEMENTS = {
-    "formData": "a Camunda form", "executionListener": "a Camunda execution listener",
-    "taskListener": "a Camunda task listener", "connector": "a Camunda connector",
-    "taskDefinition": "a Zeebe job worker", "formDefinition": "a Zeebe form", "calledDecision": "a Zeebe decision",
-}
+#: Parsed, but this system configures nothing for them to call, so a complaint would stop there. SpiffWorkflow
+#: treats an untyped task as manual work, but no role and no form belong to it, so a complaint would stop
+#: there with nobody able to complete it (docs/MODELLING.md, "Plain tasks").
+_NOT_CONFIGURED = {"serviceTask": ModelCode.SERVICE_TASK, "task": ModelCode.UNTYPED_TASK}
+#: Flow nodes the parser cannot run that have a hint of their own.
+_NOT_RUN = {"complexGateway": ModelCode.COMPLEX_GATEWAY, "adHocSubProcess": ModelCode.AD_HOC_SUBPROCESS}
+#: Camunda and Zeebe extensions that name code, forms or expressions this engine would silently ignore
+#: (worded by their local name where shown).
+_FOREIGN_HOOKS = {"class", "delegateExpression", "expression", "formKey", "formRef", "topic", "resultVariable",
+                  "decisionRef"}
+_FOREIGN_ELEMENTS = {"formData", "executionListener", "taskListener", "connector", "taskDefinition",
+                     "formDefinition", "calledDecision"}
 #: Other engines' extension namespaces: everything in them would be ignored here.
 _FOREIGN_NAMESPACES = {
     CAMUNDA_NS: "camunda", ZEEBE_NS: "zeebe", "http://activiti.org/bpmn": "activiti",
@@ -74,22 +63,15 @@ def check_foreign(path: str, tree) -> list[ModelProblem]:
         # camunda/zeebe elements and hooks `check_bpmn` names more precisely are left to it
         described = tag.namespace in (CAMUNDA_NS, ZEEBE_NS) and tag.localname in _FOREIGN_ELEMENTS
         if prefix and not described and not _inside_foreign(node):
-            problems.append(ModelProblem(
-                path, node.sourceline, owner_id(node),
-                f"{prefix}:{tag.localname} is another engine's extension, which this engine would ignore",
-                "remove it: data goes in task data (scripts or forms), multi-instance reads spiffworkflow's "
-                "loopDataInputRef/inputDataItem, forms are JSON Schema files"))
+            problems.append(ModelProblem(path, node.sourceline, owner_id(node), ModelCode.FOREIGN_EXTENSION,
+                                         {"prefix": prefix, "name": tag.localname}))
         for name in node.attrib:
             qname = etree.QName(name)
             prefix = _FOREIGN_NAMESPACES.get(qname.namespace)
             described = qname.namespace in (CAMUNDA_NS, ZEEBE_NS) and qname.localname in _FOREIGN_HOOKS
             if prefix and not described and qname.localname not in _HARMLESS_FOREIGN_ATTRIBUTES:
-                problems.append(ModelProblem(
-                    path, node.sourceline, owner_id(node),
-                    f"{prefix}:{qname.localname} is another engine's setting, which this engine would ignore",
-                    "remove the attribute; this engine reads BPMN and spiffworkflow extensions only: code is a "
-                    "Python script task, a multi-instance collection is a bpmn:loopDataInputRef, results go to "
-                    "task data"))
+                problems.append(ModelProblem(path, node.sourceline, owner_id(node), ModelCode.FOREIGN_ATTRIBUTE,
+                                             {"prefix": prefix, "name": qname.localname}))
     return problems
 
 
@@ -106,30 +88,24 @@ def check_bpmn(path: str, tree) -> list[ModelProblem]:
         tag = etree.QName(node)
         if tag.namespace == NS["bpmn"] and tag.localname in FLOW_NODES:
             if tag.localname not in _PARSED or tag.localname in _NOT_CONFIGURED:
-                reason = _NOT_CONFIGURED.get(tag.localname, "this engine cannot run it")
-                problems.append(ModelProblem(path, node.sourceline, node.get("id"),
-                                             f"{tag.localname} is not supported: {reason}",
-                                             _HINTS.get(tag.localname, "remove it or model it with supported "
-                                                                       "elements")))
+                code = _NOT_CONFIGURED.get(tag.localname) or _NOT_RUN.get(tag.localname, ModelCode.ELEMENT_NOT_RUN)
+                problems.append(ModelProblem(path, node.sourceline, node.get("id"), code, {"kind": tag.localname}))
         if tag.namespace in (CAMUNDA_NS, ZEEBE_NS) and tag.localname in _FOREIGN_ELEMENTS:
-            problems.append(_foreign(path, node, _FOREIGN_ELEMENTS[tag.localname]))
+            problems.append(_foreign(path, node, tag.localname))
         for name in node.attrib:
             qname = etree.QName(name)
             if qname.namespace in (CAMUNDA_NS, ZEEBE_NS) and qname.localname in _FOREIGN_HOOKS:
-                problems.append(_foreign(path, node, _FOREIGN_HOOKS[qname.localname]))
+                problems.append(_foreign(path, node, qname.localname))
         if tag.namespace == NS["bpmn"] and tag.localname == "scriptTask":
             script_format = (node.get("scriptFormat") or "python").lower()
             if script_format not in ("python", "text/x-python", "py"):
-                problems.append(ModelProblem(path, node.sourceline, node.get("id"),
-                                             f"scripts in {script_format!r} cannot run here",
-                                             "write the script in Python (scriptFormat=\"python\")"))
+                problems.append(ModelProblem(path, node.sourceline, node.get("id"), ModelCode.SCRIPT_FORMAT,
+                                             {"format": script_format}))
     for tag in ("conditionExpression", "timeDuration", "timeDate", "timeCycle"):
         for node in tree.iter(f"{{{NS['bpmn']}}}{tag}"):
             problems += _check_expression_text(path, node, tag)
     for node in tree.iter(f"{{{NS['bpmn']}}}timeCycle"):
-        problems.append(ModelProblem(path, node.sourceline, owner_id(node),
-                                     "repeating timers (timeCycle) are never fired by this system's timer worker",
-                                     "use a timeDuration (once, after a while) or a timeDate"))
+        problems.append(ModelProblem(path, node.sourceline, owner_id(node), ModelCode.TIME_CYCLE))
     problems += _check_dead_ends(path, tree)
     problems += _check_processes(path, tree)
     return problems
@@ -155,10 +131,8 @@ def _check_dead_ends(path: str, tree) -> list[ModelProblem]:
                 continue
             if kind == "startEvent" and node.get("isInterrupting") is not None:
                 continue  # an event subprocess's start event is left through its subprocess
-            problems.append(ModelProblem(
-                path, node.sourceline, node.get("id"),
-                f"{kind} {node.get('name') or node.get('id')!r} has no outgoing sequence flow: the complaint "
-                "would stop there", "connect it to the next element (an end event when the process ends there)"))
+            problems.append(ModelProblem(path, node.sourceline, node.get("id"), ModelCode.DEAD_END,
+                                         {"kind": kind, "name": node.get("name") or node.get("id")}))
     return problems
 
 
@@ -167,25 +141,19 @@ def _check_processes(path: str, tree) -> list[ModelProblem]:
     processes = list(tree.iterfind("bpmn:process", NS))
     if any(p.get("isExecutable", "true") == "true" for p in processes):
         return []
-    return [ModelProblem(path, p.sourceline, p.get("id"),
-                         f"process {p.get('name') or p.get('id')!r} is not executable (isExecutable=\"false\")",
-                         'set isExecutable="true" on the process this system should run')
+    return [ModelProblem(path, p.sourceline, p.get("id"), ModelCode.PROCESS_NOT_EXECUTABLE,
+                         {"process": p.get("name") or p.get("id")})
             for p in processes]
 
 
-def _foreign(path: str, node, what: str) -> ModelProblem:
-    return ModelProblem(path, node.sourceline, owner_id(node), f"uses {what}, which this engine does not run",
-                        "remove it; forms are JSON Schema files (formJsonSchemaFilename), code is a Python "
-                        "script task, decisions are business rule tasks with calledDecisionId")
+def _foreign(path: str, node, feature: str) -> ModelProblem:
+    return ModelProblem(path, node.sourceline, owner_id(node), ModelCode.FOREIGN_FEATURE, {"feature": feature})
 
 
 def _check_expression_text(path: str, node, tag: str) -> list[ModelProblem]:
     source = " ".join((node.text or "").split())
     if _JUEL.match(source):
-        return [ModelProblem(path, node.sourceline, owner_id(node), f"{source} is a JUEL expression",
-                             "write a Python expression, e.g. `approved == True`")]
+        return [ModelProblem(path, node.sourceline, owner_id(node), ModelCode.JUEL_EXPRESSION, {"source": source})]
     if tag != "conditionExpression" and _ISO_TIME.match(source):
-        return [ModelProblem(path, node.sourceline, owner_id(node),
-                             f"timer {source} is not quoted: it would be read as a variable name",
-                             f'write it as a Python string: "{source}" (or name a variable holding it)')]
+        return [ModelProblem(path, node.sourceline, owner_id(node), ModelCode.TIMER_NOT_QUOTED, {"source": source})]
     return []

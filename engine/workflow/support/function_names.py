@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ast
 
+from engine.errors import ModelCode
 from engine.workflow.functions import MODEL_FUNCTIONS
 from engine.workflow.model_xml import ModelProblem, owner_id
 from engine.workflow.sandbox import callable_names
@@ -32,8 +33,6 @@ def unknown_functions(path: str, node, source: str | None, mode: str, what: str)
     for name, line in called_names(source or "", mode):
         # a script's text starts on its element's line: its line N is N - 1 lines further in the file
         file_line = node.sourceline + line - 1 if mode == "exec" and node.sourceline else node.sourceline
-        problems.append(ModelProblem(
-            path, file_line, owner_id(node), f"{what} calls {name}(), which this engine does not provide",
-            f"functions available: {', '.join(sorted(MODEL_FUNCTIONS))} and Python's len, min, max, round, "
-            "str, int, float, sum, sorted, any, all"))
+        problems.append(ModelProblem(path, file_line, owner_id(node), ModelCode.UNKNOWN_FUNCTION,
+                                     {"what": what, "function": name, "functions": ", ".join(sorted(MODEL_FUNCTIONS))}))
     return problems

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from lxml import etree
 
+from engine.errors import ModelCode
 from engine.workflow.model_xml import NS, ModelProblem
 
 #: Messages something outside the model sends into a running complaint (the customer's survey answer,
@@ -39,12 +40,12 @@ def check_messages(trees: dict) -> list[ModelProblem]:
     problems = []
     for path, event, name in catches:
         if name not in thrown:
-            known = ", ".join(sorted(n for n in thrown if n)) or "none"
-            problems.append(ModelProblem(
-                path, event.sourceline, event.get("id"),
-                f"waits for the message {name!r}, which nothing in this system sends: the complaint would wait "
-                f"for ever" if name else "waits for a message that names no bpmn:message",
-                f"messages sent here: {known}; use a user task or a timer instead"))
+            known = ", ".join(sorted(n for n in thrown if n)) or "-"
+            problems.append(
+                ModelProblem(path, event.sourceline, event.get("id"), ModelCode.MESSAGE_NEVER_SENT,
+                             {"message": name, "known": known}) if name
+                else ModelProblem(path, event.sourceline, event.get("id"), ModelCode.MESSAGE_UNNAMED,
+                                  {"known": known}))
     return problems
 
 
@@ -61,9 +62,7 @@ def check_signals(trees: dict) -> list[ModelProblem]:
                 thrown.add(name)
             else:
                 catches.append((path, event, name))
-    return [ModelProblem(path, event.sourceline, event.get("id"),
-                         f"waits for the signal {name!r}, which nothing in this system sends: the complaint would "
-                         "wait for ever", "throw the signal in the model, or use a user task or a timer instead")
+    return [ModelProblem(path, event.sourceline, event.get("id"), ModelCode.SIGNAL_NEVER_SENT, {"signal": name})
             for path, event, name in catches if name not in thrown]
 
 
@@ -80,25 +79,22 @@ def check_calls(trees: dict) -> list[ModelProblem]:
             for call in process.iter(f"{{{NS['bpmn']}}}callActivity"):
                 called = call.get("calledElement") or ""
                 if called not in processes:
-                    problems.append(ModelProblem(
-                        path, call.sourceline, call.get("id"),
-                        f"calls the process {called!r}, which is not in the bundle" if called
-                        else "call activity names no process (calledElement)",
-                        f"processes in the bundle: {', '.join(sorted(processes)) or 'none'}"))
+                    known = ", ".join(sorted(processes)) or "-"
+                    problems.append(
+                        ModelProblem(path, call.sourceline, call.get("id"), ModelCode.CALLED_PROCESS_MISSING,
+                                     {"process": called, "processes": known}) if called
+                        else ModelProblem(path, call.sourceline, call.get("id"), ModelCode.CALL_NAMES_NO_PROCESS,
+                                          {"processes": known}))
                     continue
                 called_path, called_process = processes[called]
                 if called_process.get("isExecutable", "true") != "true":
-                    problems.append(ModelProblem(
-                        path, call.sourceline, call.get("id"),
-                        f"calls the process {called!r} ({called_path}:{called_process.sourceline}), which is not "
-                        f"executable", 'set isExecutable="true" on that process'))
+                    problems.append(ModelProblem(path, call.sourceline, call.get("id"), ModelCode.CALLED_NOT_EXECUTABLE,
+                                                 {"process": called, "file": called_path,
+                                                  "line": called_process.sourceline}))
                 calls.setdefault(process.get("id"), []).append((path, call, called))
     for path, call, chain in _cycles(calls):
-        problems.append(ModelProblem(
-            path, call.sourceline, call.get("id"),
-            f"the call activity starts a cycle of processes ({' → '.join(chain)}): the complaint would call "
-            f"processes without end", "a process may not call itself, directly or through others; use a loop "
-            "(a gateway back to an earlier task) instead"))
+        problems.append(ModelProblem(path, call.sourceline, call.get("id"), ModelCode.CALL_CYCLE,
+                                     {"chain": " → ".join(chain)}))
     return problems
 
 

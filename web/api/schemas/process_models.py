@@ -30,8 +30,10 @@ class ProblemDoc(Schema):
     file = fields.String()
     line = fields.Integer(allow_none=True)
     element_id = fields.String(allow_none=True)
-    message = fields.String()
-    hint = fields.String(allow_none=True)
+    code = fields.String(metadata={"description": "why the model is refused (a model problem code)"})
+    params = fields.Dict(metadata={"description": "the values its sentence names"})
+    message = fields.String(metadata={"description": "the code worded in the request's language"})
+    hint = fields.String(allow_none=True, metadata={"description": "what to do, in the request's language"})
 
 
 class CaseDoc(Schema):
