@@ -1,5 +1,5 @@
 """The sentences and hints of the validator's refusals of a model (`engine.errors.ModelCode`), worded by
-`web.messages` like every other code; kept apart because there are many (docs/MODELLING.md, "Diagnostics")."""
+`web.messages` like every other code; kept apart because there are many (docs/ARCHITECTURE.md, "Errors")."""
 from __future__ import annotations
 
 from engine.errors import ModelCode as M
