@@ -47,10 +47,16 @@ def fill(page, values: dict[str, str]) -> None:
             page.fill(f'[name="{name}"]', value)
 
 
-def work(page, base: str, task: str, answers: dict[str, str]) -> None:
-    """Open the task from the queue, fill its form, submit, and land on the complaint page."""
-    page.goto(f"{base}/tasks/queue")
+def open_from(page, base: str, listed: str, task: str) -> None:
+    """Open the task from the list it waits in: `mine` (我的任务: the agent who recorded the complaint holds its
+    agent tasks) or `queue` (待领取任务: the role's tasks nobody holds)."""
+    page.goto(f"{base}/tasks/{listed}")
     page.click(f'tr[data-task="{task}"] a.task-link')
+
+
+def work(page, base: str, task: str, answers: dict[str, str], listed: str = "queue") -> None:
+    """Open the task from its list, fill its form, submit, and land on the complaint page."""
+    open_from(page, base, listed, task)
     page.wait_for_selector("form.schema-form")
     fill(page, answers)
     page.click('button[name="_action"][value="submit"]')
@@ -91,9 +97,13 @@ def test_a_complaint_from_intake_to_archive(live_server, pages, tmp_path):
     assert "破损.png" in agent.locator("#evidence").inner_text()
     assert diagram_markers(agent) == {"done": set(), "current": {"judge_validity"}}
 
-    work(agent, base, "judge_validity", ANSWERS["judge_validity"])
+    # The agent who recorded the complaint holds its first task: under 我的任务, not in 待领取任务.
     agent.goto(f"{base}/tasks/queue")
-    agent.click('tr[data-task="hand_over"] a.task-link')
+    assert agent.locator('tr[data-task="judge_validity"]').count() == 0
+    agent.goto(f"{base}/tasks/mine")
+    assert agent.locator("h1").inner_text().startswith("我的任务")
+    work(agent, base, "judge_validity", ANSWERS["judge_validity"], "mine")
+    open_from(agent, base, "mine", "hand_over")
     assert agent.locator('select[name="department"]').input_value() == "logistics"  # pre-filled by routing
     fill(agent, ANSWERS["hand_over"])
     agent.click('button[name="_action"][value="submit"]')
@@ -107,14 +117,13 @@ def test_a_complaint_from_intake_to_archive(live_server, pages, tmp_path):
         work(head, base, "implement_solution", ANSWERS["implement_solution"])
         work(agent, base, "follow_up", {"solution_executed": "true", "solution_useful": satisfied,
                                         "satisfied": satisfied,
-                                        "follow_up_notes": f"第 {round_number} 轮回访"})
+                                        "follow_up_notes": f"第 {round_number} 轮回访"}, "mine")
     agent.goto(complaint_url)
     assert "第 2 轮" in agent.locator("p.meta").inner_text()
     assert diagram_markers(agent)["current"] == {"cs_sign_off"}
 
     # The CS manager works in English. The sign-off form shows round 2 first and open, round 1 folded below it.
-    manager.goto(f"{base}/tasks/queue")
-    manager.click('tr[data-task="cs_sign_off"] a.task-link')
+    open_from(manager, base, "queue", "cs_sign_off")
     panels = manager.locator("aside details.round")
     assert panels.nth(0).locator("summary").inner_text() == "Round 2 (this round)"
     assert panels.nth(1).locator("summary").inner_text() == "Round 1"
