@@ -50,7 +50,7 @@ ADD_LEGAL_REVIEW = """() => {
   const gmLane = registry.get('lane_general_manager');  // wherever the layout puts it
   const task = modeling.createShape({ type: 'bpmn:UserTask' }, { x: 900, y: gmLane.y + gmLane.height / 2 }, pool);
   modeling.updateProperties(task, { id: 'legal_review', name: '法务审核 Legal review' });
-  modeling.reconnectEnd(registry.get('flow_route_department_to_hand_over'), gateway, { x: 900, y: 420 });
+  modeling.reconnectEnd(registry.get('flow_not_on_site'), gateway, { x: 900, y: 420 });
   const toReview = modeling.connect(gateway, task);
   modeling.updateProperties(toReview, { id: 'flow_counterfeit' });
   const otherwise = modeling.connect(gateway, handOver);
@@ -109,6 +109,7 @@ def test_process_owner_adds_a_step_and_deploys_it(system, live_server, pages, mo
     # A mistake is reported with file, line and element; clicking it selects the element again.
     page.click("#btn-validate")
     page.wait_for_selector("#modeller-results[data-state=invalid]")
+    assert "条件不被接受：" in page.inner_text("#modeller-results")  # the diagnostic in the page's language
     page.evaluate("() => window.modeler.get('selection').select([])")
     page.click("#modeller-results .problem-where:has-text('[flow_counterfeit]')")
     selected = "() => window.modeler.get('selection').get().map((e) => e.id)"
