@@ -57,11 +57,15 @@ PREFIX = f"test_{os.getpid()}_"
 
 
 def pytest_collection_modifyitems(items):
-    """Mark the PostgreSQL variants `postgres`, so `-m "not postgres"` selects the SQLite ones."""
+    """Mark the PostgreSQL variants `postgres`, so `-m "not postgres"` selects the SQLite ones. Put the `faults`
+    tests in one xdist group: under `--dist loadgroup` they run one after another on one worker (each kills
+    servers and workers under load; two at once would be each other's faults)."""
     for item in items:
         callspec = getattr(item, "callspec", None)
         if callspec and "postgres" in (callspec.params.get("database_url"), callspec.params.get("empty_database_url")):
             item.add_marker(pytest.mark.postgres)
+        if item.get_closest_marker("faults"):
+            item.add_marker(pytest.mark.xdist_group("faults"))
 
 
 # --- Hypothesis: the same examples on every run unless exploring --------------------------------------------
