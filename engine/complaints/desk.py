@@ -36,7 +36,7 @@ class Desk:
     unclaimed: worklist.Page
     overdue: worklist.Page
     due_soon: worklist.Page
-    #: Tasks escalated to the actor's role (managers, after a missed deadline).
+    #: Tasks escalated after a missed deadline, whoever holds them (managers).
     escalated: worklist.Page
 
 
@@ -57,4 +57,4 @@ def desk(uow: UnitOfWork, actor: Actor) -> Desk:
                                    filters=worklist.Filters(**filters))
 
     return Desk(counts=counts(uow, actor), mine=first("mine"), unclaimed=first("queue"),
-                overdue=first("overdue"), due_soon=first("due_soon"), escalated=first("queue", due="escalated"))
+                overdue=first("overdue"), due_soon=first("due_soon"), escalated=first("all", due="escalated"))

@@ -245,7 +245,7 @@ class Waiting:
     unclaimed: int
     overdue: int
     due_soon: int
-    #: Tasks escalated to the actor's role after a missed deadline.
+    #: Tasks escalated after a missed deadline that the actor sees (held or not: the list the tile opens).
     escalated: int
     #: Managers: the approvals and sign-offs of their role waiting (0 for other roles).
     approvals: int
@@ -262,7 +262,7 @@ def waiting(session: Session, actor: Actor, now: datetime) -> Waiting:
         unclaimed=count(*visible, _works(actor), WorkTask.assignee_id.is_(None)),
         overdue=count(*visible, WorkTask.due_at < now),
         due_soon=count(*visible, WorkTask.due_at >= now, WorkTask.due_at < now + DUE_SOON),
-        escalated=count(*visible, WorkTask.escalated_to == actor.role),
+        escalated=count(*visible, WorkTask.escalated_to.is_not(None)),
         approvals=count(*visible, WorkTask.role == actor.role) if actor.role in MANAGER_ROLES else 0,
     )
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from engine import clock
-from engine.complaints import deferrals
+from engine.complaints import deferrals, timers
 from engine.complaints.notifications import notify
 from engine.db import UnitOfWork
 from engine.models import AuditEvent, Notification, User
@@ -77,6 +77,20 @@ def test_each_role_sees_what_waits_for_it(system, login):
     assert mine and other
     # Process owners see no complaints: their first page is the models.
     assert login("owner").get("/home").headers["Location"].endswith("/models/")
+
+
+def test_an_escalated_task_held_by_its_agent_is_on_the_managers_list_and_tile(system, login):
+    cid = start(system).complaint_id  # judge_validity, held by its recorder agent1
+    clock.set_now(clock.now() + timedelta(hours=7))
+    timers.run_due(system.db)
+    row = open_task(system, cid)
+    assert row.escalated_to == "cs_manager" and row.assignee_id == system.actor("agent1").id
+    home = text_of(login("cs_manager").get("/home"))
+    listed = re.search(r'data-list="escalated">(.*?)</section>', home, re.S).group(1)
+    assert f'href="/task/{row.id}"' in listed
+    assert _tile(home, "escalated") == listed.count("<tr data-task=")
+    pool = text_of(login("cs_manager").get("/tasks/all?due=escalated"))
+    assert f'href="/task/{row.id}"' in pool
 
 
 # --- task lists: filters, sort, bulk claim ---------------------------------------------------------------
