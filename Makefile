@@ -22,21 +22,20 @@ run: $(STAMP) $(ASSETS)
 # Tests run in parallel (pytest-xdist): one worker process per core, each with its own template database
 # (tests/conftest.py). WORKERS=0 runs them in this one process, one after another.
 WORKERS ?= auto
-parallel = $(if $(filter 0,$(WORKERS)),,-n $(WORKERS) --dist $(1))
+PARALLEL = $(if $(filter 0,$(WORKERS)),,-n $(WORKERS) --dist worksteal)
 
-# The faults tests (killing servers and workers) run one after another on one worker, beside the other tests:
-# alone after them they took 9½ minutes, mostly waiting for restarts (README: Tests).
+# The faults tests (killing servers and workers) run one after another on one worker, beside the other tests
+# (tests/conftest.py): alone after them they took 9½ minutes, mostly waiting for restarts (README: Tests).
 test: $(STAMP) $(ASSETS) chromium imap-server
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/complaints validate workflows
 	$(BIN)/complaints test-models workflows
-	$(BIN)/python -m pytest $(call parallel,loadgroup) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(PARALLEL) $(PYTEST_ARGS)
 
 # The SQLite variants without subprocesses, workers, faults or a browser (README: Tests).
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest $(call parallel,worksteal) -m "not slow and not browser and not postgres and not faults" -x \
-		$(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(PARALLEL) -m "not slow and not browser and not postgres and not faults" -x $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -23,6 +23,7 @@ by luck) unless HYPOTHESIS_PROFILE=explore, which draws new random examples each
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import uuid
@@ -58,14 +59,25 @@ PREFIX = f"test_{os.getpid()}_"
 
 def pytest_collection_modifyitems(items):
     """Mark the PostgreSQL variants `postgres`, so `-m "not postgres"` selects the SQLite ones. Put the `faults`
-    tests in one xdist group: under `--dist loadgroup` they run one after another on one worker (each kills
-    servers and workers under load; two at once would be each other's faults)."""
+    tests first: under `--dist worksteal` the first worker takes them one after another while the others work
+    through the rest (and take from its queue's tail); `_one_fault_at_a_time` makes sure of it."""
     for item in items:
         callspec = getattr(item, "callspec", None)
         if callspec and "postgres" in (callspec.params.get("database_url"), callspec.params.get("empty_database_url")):
             item.add_marker(pytest.mark.postgres)
-        if item.get_closest_marker("faults"):
-            item.add_marker(pytest.mark.xdist_group("faults"))
+    items.sort(key=lambda item: item.get_closest_marker("faults") is None)
+
+
+@pytest.fixture(autouse=True)
+def _one_fault_at_a_time(request, tmp_path_factory) -> Iterator[None]:
+    """The faults tests kill servers and workers under load and count what survived: under pytest-xdist, one
+    at a time (a lock in the run's shared temporary folder), never two, which would be each other's faults."""
+    if request.node.get_closest_marker("faults") is None or "PYTEST_XDIST_WORKER" not in os.environ:
+        yield
+        return
+    with (tmp_path_factory.getbasetemp().parent / "faults.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 # --- Hypothesis: the same examples on every run unless exploring --------------------------------------------
