@@ -8,9 +8,9 @@ TEMPLATE …` for PostgreSQL, which measured faster than migrating a schema per 
 PostgreSQL databases are named `test_<pid>_…` and dropped when the test ends, pass or fail; those of a session
 that was killed are dropped by the next one.
 
-Under pytest-xdist (`make test` and `make test-fast` run `-n 2`) every worker is a process of its own: it builds
-its own template (session fixtures are per worker, `tmp_path_factory` gives each its own folder, the pid in the
-PostgreSQL names differs), so workers share no database and no file.
+Under pytest-xdist (`make test` and `make test-fast` run `-n auto`, a worker per core) every worker is a process
+of its own: it builds its own template (session fixtures are per worker, `tmp_path_factory` gives each its own
+folder, the pid in the PostgreSQL names differs), so workers share no database and no file.
 
 Two costs every test would pay are paid once here instead (neither changes what a test checks):
 * the demo users' password hash: production's scrypt costs 0.12 s of CPU per sign-in, and the tests sign in
