@@ -215,6 +215,8 @@ def prepare_submission(form: FormDefinition, raw: Mapping[str, list[str]],
 
 
 def _with_zone(value: str, tz: tzinfo) -> str:
+    if "\x00" in value:  # fromisoformat takes "…T16:45\x00" as 16:45: left as typed, coerce refuses the NUL
+        return value
     try:
         moment = datetime.fromisoformat(value.strip())
     except ValueError:
