@@ -43,9 +43,11 @@ def sandbox():
 
 
 def _next_call_is_quick(sandbox) -> None:
+    """The next call is answered without waiting for a broken worker, which would cost the whole wall-clock
+    limit (a bound of 1 s failed by luck: 1.3 s under a load of 9 on two cores)."""
     began = time.monotonic()
     assert sandbox.evaluate("a + 1", {"a": 41}) == 42
-    assert time.monotonic() - began < 1.0
+    assert time.monotonic() - began < isolation.WALL_SECONDS
 
 
 @pytest.mark.parametrize("name", list(PAYLOADS))
