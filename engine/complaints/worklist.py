@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import false, func, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import util as sql_util
 
 from engine import audit
 from engine.models import Complaint, User, WorkTask
@@ -209,8 +210,13 @@ def list_tasks(session: Session, actor: Actor, scope: str, now: datetime, *, pag
                filters: Filters | None = None) -> Page:
     """One page of open tasks in `scope` for `actor`, narrowed by `filters`, read from the task table and
     the complaint's list columns only."""
-    conditions = _scope(actor, scope, now) + _filtered(actor, filters or Filters(), now)
-    base = select(WorkTask.id).join(Complaint, Complaint.id == WorkTask.complaint_id).where(*conditions)
+    filtered = _filtered(actor, filters or Filters(), now)
+    conditions = _scope(actor, scope, now) + filtered
+    # Counted on the task table alone unless a filter reads the complaint: at 1,000,000 complaints the join
+    # cost a key lookup per open task (docs/PERFORMANCE.md, "1,000,000 complaints").
+    base = select(WorkTask.id).where(*conditions)
+    if any(Complaint.__table__ in sql_util.find_tables(c, check_columns=True) for c in filtered):
+        base = base.join(Complaint, Complaint.id == WorkTask.complaint_id)
     total = session.scalar(select(func.count()).select_from(base.subquery()))
     column = SORTS.get(sort, WorkTask.due_at)
     order = column.desc() if descending else column.asc()
