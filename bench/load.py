@@ -11,7 +11,9 @@ takes, which shows where a company outgrows the embedded default.
 
 Environment: BENCH_COMPLAINTS (100000), BENCH_LOAD_SECONDS (120), BENCH_USERS (32), BENCH_THINK_SECONDS (1.0,
 the mean pause of a user between actions), BENCH_WARMUP_SECONDS (15), BENCH_CAPACITY_SECONDS (60),
-BENCH_BACKENDS (postgres,sqlite).
+BENCH_BACKENDS (postgres,sqlite), BENCH_SEEDED (set: BENCH_DATABASE_URL already holds a database seeded with
+`python -m bench.seed URL COUNT`, e.g. the 1,000,000 complaints of docs/PERFORMANCE.md; it is used as it is, PostgreSQL
+only, and kept).
 """
 from __future__ import annotations
 
@@ -34,7 +36,7 @@ from sqlalchemy import create_engine, func, select, text
 from bench.seed import prepare
 from engine.config import load_settings
 from engine.db import UnitOfWork, open_database
-from engine.models import Complaint, Timer, WorkTask
+from engine.models import AuditEvent, Complaint, Timer, WorkTask
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -46,6 +48,8 @@ CAPACITY_SECONDS = int(os.environ.get("BENCH_CAPACITY_SECONDS", "60"))
 USERS = int(os.environ.get("BENCH_USERS", "32"))
 WARMUP = int(os.environ.get("BENCH_WARMUP_SECONDS", "15"))
 POSTGRES = os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+#: Seeding 1,000,000 complaints takes longer than the run itself: such a database is seeded once and reused.
+SEEDED = bool(os.environ.get("BENCH_SEEDED"))
 #: (request name, p95 target in ms) from the issue.
 TARGETS = {"task submit": 100, "task list": 50}
 ROWS = ("task list", "complaint page", "claim", "claim (taken by another)", "task form", "task submit",
@@ -83,6 +87,17 @@ def _counts(db) -> dict[str, int]:
         }
 
 
+def _seeded(db) -> dict[str, int]:
+    """The row counts of a database seeded before (BENCH_SEEDED)."""
+    with UnitOfWork(db, write=False) as uow:
+        s = uow.session
+        return {"complaints": s.scalar(select(func.count()).select_from(Complaint)),
+                "open": s.scalar(select(func.count()).select_from(Complaint).where(Complaint.status == "open")),
+                "tasks": s.scalar(select(func.count()).select_from(WorkTask)),
+                "timers": s.scalar(select(func.count()).select_from(Timer)),
+                "events": s.scalar(select(func.count()).select_from(AuditEvent))}
+
+
 def _locust(url: str, folder: Path, seconds: int, think: float) -> dict[str, dict]:
     """Run the staff for WARMUP + `seconds` with `think` seconds of pause on average between actions;
     return locust's figures per request name."""
@@ -112,7 +127,7 @@ def _measure(name: str, url_of_db: str, serve_args: list[str]) -> dict:
         settings = replace(load_settings({}), database_url=url_of_db, instance_dir=folder)
         db = open_database(url_of_db)
         started = time.perf_counter()
-        seeded = prepare(db, settings, COMPLAINTS)
+        seeded = _seeded(db) if SEEDED else prepare(db, settings, COMPLAINTS)
         seed_seconds = time.perf_counter() - started
         port = _free_port()
         log = folder / "server.log"
@@ -150,7 +165,7 @@ def _print(name: str, result: dict) -> None:
           f"(pause between actions {THINK} s on average)")
     print(f"  database: {seeded['complaints']:,} complaints ({seeded['open']:,} open), {seeded['tasks']:,} task rows, "
           f"{seeded['timers']:,} timer rows, {seeded['events']:,} audit events; "
-          f"seeded in {result['seed_seconds']:.0f} s")
+          + ("seeded before" if SEEDED else f"seeded in {result['seed_seconds']:.0f} s"))
     print(f"  {'request':26} {'count':>7} {'fails':>6} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7}")
     for row_name in ROWS + ("Aggregated",):
         row = stats.get(row_name)
@@ -197,6 +212,8 @@ def _postgres_schema() -> tuple[str, callable] | None:
 def run() -> dict:
     """Measure each configured backend and print its figures."""
     results = {}
+    if SEEDED:
+        return {"postgres": _measure("PostgreSQL, gunicorn 4 workers", POSTGRES, ["--workers", "4"])}
     backends = os.environ.get("BENCH_BACKENDS", "postgres,sqlite").split(",")
     if "postgres" in backends and (found := _postgres_schema()) is not None:
         url, drop = found

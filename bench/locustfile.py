@@ -22,7 +22,7 @@ from tests.lifecycle import ANSWERS, INTAKE
 
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 VERSION = re.compile(r'name="_version" value="(\d+)"')
-ROW = re.compile(r'<tr data-task="([a-z_]+)">.*?href="/complaints/(\d+)".*?href="/task/([0-9a-f-]{36})"(.*?)</tr>',
+ROW = re.compile(r'<tr data-task="([a-z_]+)"[^>]*>.*?href="/complaints/(\d+)".*?href="/task/([0-9a-f-]{36})"(.*?)</tr>',
                  re.S)
 THINK = float(os.environ.get("BENCH_THINK_SECONDS", "1.0"))
 #: Figures start after this: every user has signed in (password hashing is slow on purpose) and warmed up.

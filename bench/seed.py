@@ -191,7 +191,7 @@ def _insert(uow: UnitOfWork, model: type, rows: list[dict], postgres: bool) -> N
     if not postgres:  # Core executemany: the ORM's bulk path would insert these one by one
         connection.execute(insert(model.__table__), rows)
         return
-    # COPY is about 5x the rate of multi-row INSERTs here (docs/PERFORMANCE.md, "1,000,000 complaints").
+    # COPY: rows stream in without a statement per batch of rows (docs/PERFORMANCE.md, "1,000,000 complaints").
     table = model.__table__
     keys = list(rows[0])
     as_json = {key for key in keys if isinstance(table.c[key].type, JSON)}
