@@ -6,7 +6,7 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from engine.complaints import timers
+from engine.complaints import incidents, timers
 from web.context import actor, reading, staff_blueprint, writing
 from web.forms import ActionForm
 
@@ -16,23 +16,23 @@ bp = staff_blueprint("incidents", __name__)
 @bp.app_context_processor
 def _nav() -> dict:
     return {"can_handle_incidents": current_user.is_authenticated
-            and current_user.actor.role in timers.INCIDENT_ROLES}
+            and current_user.actor.role in incidents.INCIDENT_ROLES}
 
 
 @bp.get("/incidents")
 def index():
     with reading() as uow:
-        items = timers.incidents(uow, actor())
+        items = incidents.incidents(uow, actor())
     return render_template("incidents/index.html", items=items, form=ActionForm(formdata=None),
                            max_attempts=timers.MAX_ATTEMPTS)
 
 
 @bp.post("/incidents/<timer_id>/retry")
 def retry(timer_id: str):
-    timers.check_can_handle_incidents(actor())  # the role first: a refusal never depends on the body
+    incidents.check_can_handle_incidents(actor())  # the role first: a refusal never depends on the body
     if not ActionForm().validate_on_submit():
         abort(400)
     with writing() as uow:
-        timers.retry_incident(uow, actor(), timer_id)
+        incidents.retry_incident(uow, actor(), timer_id)
     flash(_("The timer is back in the queue: the worker fires it within seconds."), "success")
     return redirect(url_for("incidents.index"))

@@ -41,10 +41,9 @@ from sqlalchemy.orm.attributes import set_committed_value
 from engine import audit, clock
 from engine.complaints import deferrals, evidence, holidays, notifications, progress
 from engine.config import Settings
-from engine.db import Database, UnitOfWork, use_case
-from engine.errors import Code, Conflict, Forbidden, NotFound
-from engine.models import AuditEvent, Complaint, Timer, User, WorkTask
-from engine.people.roles import ADMIN, PROCESS_OWNER, SYSTEM, Actor
+from engine.db import Database, UnitOfWork
+from engine.models import Complaint, Timer, User, WorkTask
+from engine.people.roles import SYSTEM
 from engine.workflow import runtime
 from engine.workflow.versions import LoadedVersion, load_version
 
@@ -60,8 +59,6 @@ HOLD_RECHECK = timedelta(minutes=1)
 BATCH = 100
 #: Complaints one `run_due` call handles at most before it returns (the worker then sends e-mail).
 PASS_LIMIT = 500
-#: Who may list and retry incidents.
-INCIDENT_ROLES = (ADMIN, PROCESS_OWNER)
 #: Written when an attempt starts and replaced by its outcome: read later, the attempt never finished.
 CRASHED = "attempt {n} of {max} did not finish: the worker stopped while firing this timer (killed or crashed)"
 
@@ -367,75 +364,6 @@ def _record_failure(session: Session, complaint_id: int, fire: set[str], now: da
             timer.next_attempt_at = now + BACKOFF * 2 ** (timer.attempts - 1)
     session.flush()
     return became
-
-
-def check_can_handle_incidents(actor: Actor) -> None:
-    """Incidents are for administrators and process owners (who fix the models that cause them)."""
-    if actor.role not in INCIDENT_ROLES:
-        raise Forbidden(Code.INCIDENTS_NOT_ALLOWED)
-
-
-@dataclass(frozen=True)
-class Incident:
-    """A timer whose firing failed after every retry, as shown to the people who fix it."""
-
-    id: str
-    complaint_id: int
-    reference: str | None
-    element: str
-    task: str | None
-    kind: str
-    error: str | None
-    attempts: int
-    due_at: datetime
-    failed_at: datetime | None
-
-
-def incidents(uow: UnitOfWork, actor: Actor | None = None) -> list[Incident]:
-    """Timers whose firing failed after every retry, newest first (`actor`: refused unless allowed)."""
-    if actor is not None:
-        check_can_handle_incidents(actor)
-    session = uow.session
-    rows = session.execute(select(Timer, Complaint.reference).join(Complaint, Complaint.id == Timer.complaint_id)
-                           .where(Timer.status == "incident")
-                           .order_by(Timer.next_attempt_at.desc(), Timer.id)).all()
-    failed_at = _incident_times(session, [t.complaint_id for t, _ in rows])
-    return [Incident(id=t.id, complaint_id=t.complaint_id, reference=reference, element=t.name,
-                     task=t.task_name, kind=t.kind, error=t.last_error, attempts=t.attempts, due_at=t.due_at,
-                     failed_at=failed_at.get((t.complaint_id, t.name))) for t, reference in rows]
-
-
-def _incident_times(session: Session, complaint_ids: list[int]) -> dict[tuple[int, str], datetime]:
-    """When each timer last became an incident (from the audit trail)."""
-    if not complaint_ids:
-        return {}
-    found: dict[tuple[int, str], datetime] = {}
-    for complaint_id, at, data in session.execute(
-            select(AuditEvent.complaint_id, AuditEvent.at, AuditEvent.data)
-            .where(AuditEvent.complaint_id.in_(set(complaint_ids)), AuditEvent.kind == "timer_incident")
-            .order_by(AuditEvent.id)):
-        found[(complaint_id, (data or {}).get("timer"))] = at
-    return found
-
-
-@use_case
-def retry_incident(uow: UnitOfWork, actor: Actor, timer_id: str) -> None:
-    """Put an incident back in the queue, due now, with its attempts reset (administrators, process owners);
-    one use case: committed when it returns (or by the use case it is called from)."""
-    check_can_handle_incidents(actor)
-    session = uow.session
-    timer = session.get(Timer, timer_id)
-    if timer is None:
-        raise NotFound(Code.TIMER_NOT_FOUND, timer=timer_id)
-    # The complaint's lock first, as every other change to its timers takes it.
-    session.scalars(select(Complaint.id).where(Complaint.id == timer.complaint_id).with_for_update()).one()
-    session.refresh(timer)
-    if timer.status != "incident":
-        raise Conflict(Code.TIMER_NOT_INCIDENT, status=timer.status)
-    session.execute(update(Timer).where(Timer.id == timer_id).values(
-        status="waiting", attempts=0, next_attempt_at=clock.now()))
-    audit.record(session, timer.complaint_id, actor, "incident_retried", task_name=timer.task_name,
-                 data={"timer": timer.name})
 
 
 def run_worker(db: Database, settings: Settings, render: notifications.Renderer, stop: threading.Event,

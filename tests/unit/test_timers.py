@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from engine import clock
-from engine.complaints import casework, deadlines, deferrals, tasks, timers
+from engine.complaints import casework, deadlines, deferrals, incidents, tasks, timers
 from engine.db import UnitOfWork
 from engine.errors import Conflict, Forbidden, InvalidInput
 from engine.models import AuditEvent, Notification, Penalty, Timer, WorkTask
@@ -195,10 +195,10 @@ def test_a_failing_firing_is_retried_then_becomes_an_incident(system, monkeypatc
     assert timers.run_due(system.db).complaints == 0
     monkeypatch.undo()
     with UnitOfWork(system.db) as uow, pytest.raises(Forbidden):
-        timers.retry_incident(uow, system.actor("gm"), rows["judge_validity_deadline"].id)
+        incidents.retry_incident(uow, system.actor("gm"), rows["judge_validity_deadline"].id)
     with UnitOfWork(system.db) as uow:
         for name in ("judge_validity_warning", "judge_validity_deadline"):
-            timers.retry_incident(uow, system.actor("admin"), rows[name].id)
+            incidents.retry_incident(uow, system.actor("admin"), rows[name].id)
     timers.run_due(system.db)
     assert count(system, Penalty, complaint_id=cid) == 1
     assert timer_rows(system, cid)["judge_validity_deadline"].status == "fired"
@@ -299,22 +299,22 @@ def test_incidents_are_listed_and_retried_by_administrators_and_process_owners(s
     monkeypatch.undo()
     for role in ("gm", "agent1", "cs_manager"):
         with UnitOfWork(system.db, write=False) as uow, pytest.raises(Forbidden):
-            timers.incidents(uow, system.actor(role))
+            incidents.incidents(uow, system.actor(role))
     with UnitOfWork(system.db, write=False) as uow:
-        listed = timers.incidents(uow, system.actor("owner"))
+        listed = incidents.incidents(uow, system.actor("owner"))
     assert {i.complaint_id for i in listed} == {cid} and len(listed) >= 2
     assert all(i.attempts == timers.MAX_ATTEMPTS and "ZeroDivisionError" in i.error and i.failed_at for i in listed)
     assert {i.kind for i in listed} >= {"warning", "deadline"}
     with UnitOfWork(system.db) as uow:
         for incident in listed:
-            timers.retry_incident(uow, system.actor("owner"), incident.id)
+            incidents.retry_incident(uow, system.actor("owner"), incident.id)
     with UnitOfWork(system.db) as uow, pytest.raises(Conflict):
-        timers.retry_incident(uow, system.actor("admin"), listed[0].id)
+        incidents.retry_incident(uow, system.actor("admin"), listed[0].id)
     timers.run_due(system.db)
     assert count(system, Penalty, complaint_id=cid) >= 1
     assert count(system, AuditEvent, complaint_id=cid, kind="incident_retried") == len(listed)
     with UnitOfWork(system.db, write=False) as uow:
-        assert timers.incidents(uow, system.actor("admin")) == []
+        assert incidents.incidents(uow, system.actor("admin")) == []
 
 
 def test_an_idle_worker_sleeps_until_the_next_timer_is_due(system):

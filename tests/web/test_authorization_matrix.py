@@ -74,7 +74,7 @@ HOLDER = frozenset({HEAD})
 DECIDER = frozenset({GM})
 #: Manage the process models (engine.modelling.deployment.MODELLER_ROLES).
 MODELLERS = frozenset({OWNER, ADMIN})
-#: See and retry incidents, failed timers (engine.complaints.timers.INCIDENT_ROLES).
+#: See and retry incidents, failed timers (engine.complaints.incidents.INCIDENT_ROLES).
 INCIDENT_HANDLERS = frozenset({OWNER, ADMIN})
 #: Receive reports (engine.complaints.reports.REPORT_ROLES): everyone but process owners.
 REPORT_READERS = STAFF - {OWNER}

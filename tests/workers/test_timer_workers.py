@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from engine import clock
-from engine.complaints import progress, timers
+from engine.complaints import incidents, progress, timers
 from engine.db import UnitOfWork
 from engine.models import AuditEvent, Complaint, Penalty, Timer
 from engine.workflow import runtime
@@ -202,12 +202,12 @@ def test_a_timer_that_kills_its_worker_becomes_an_incident_instead_of_a_crash_lo
     with UnitOfWork(system.db, write=False) as uow:
         rows = list(uow.session.scalars(select(Timer).where(Timer.complaint_id == poison,
                                                            Timer.status != "cancelled")))
-        incidents = timers.incidents(uow, system.actor("admin"))
+        failed = incidents.incidents(uow, system.actor("admin"))
     assert {r.status for r in rows} == {"incident"}
     assert {r.attempts for r in rows} == {timers.MAX_ATTEMPTS}
     assert all("did not finish" in r.last_error for r in rows)
-    assert {i.complaint_id for i in incidents} == {poison}
-    assert all(i.failed_at is not None and i.element for i in incidents)
+    assert {i.complaint_id for i in failed} == {poison}
+    assert all(i.failed_at is not None and i.element for i in failed)
     # The good complaints were fired, once each, despite sharing the first batch with the poisoned one.
     assert _count(system, select(func.count()).select_from(Timer).where(
         Timer.complaint_id.in_(good), Timer.status == "fired")) == good_timers

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
-from engine.complaints import timers
+from engine.complaints import incidents
 from web.api.core import actor, operation
 from web.context import reading, writing
 
@@ -25,16 +25,16 @@ class IncidentDoc(Schema):
 
 @operation("/incidents", "GET", tag="incidents", summary="Timers whose firing failed after every retry",
            description="Administrators and process owners; newest first.", response=IncidentDoc, many=True,
-           errors=(403,), permits=lambda me: timers.check_can_handle_incidents(me))
+           errors=(403,), permits=lambda me: incidents.check_can_handle_incidents(me))
 def list_incidents():
     with reading() as uow:
-        return timers.incidents(uow, actor())
+        return incidents.incidents(uow, actor())
 
 
 @operation(f"/incidents/{TIMER_ID}/retry", "POST", tag="incidents", summary="Put an incident back in the queue",
            description="After the cause is fixed: the timer is due again at once, with its attempts reset.",
            status=204, errors=(403, 404, 409),
-           permits=lambda me, timer_id: timers.check_can_handle_incidents(me))
+           permits=lambda me, timer_id: incidents.check_can_handle_incidents(me))
 def retry_incident(timer_id: str):
     with writing() as uow:
-        timers.retry_incident(uow, actor(), timer_id)
+        incidents.retry_incident(uow, actor(), timer_id)

@@ -99,7 +99,8 @@ def mail_intake_cmd(ctx: Context, once: bool, poll: float) -> None:
 @pass_ctx
 def incidents(ctx: Context, timer_id: str | None, username: str | None, as_json: bool) -> None:
     """List timers whose firing failed after every retry; with --retry, queue one again once fixed."""
-    from engine.complaints import timers
+    from engine.complaints.incidents import incidents as failed_timers
+    from engine.complaints.incidents import retry_incident
 
     try:
         if timer_id is not None:
@@ -107,12 +108,12 @@ def incidents(ctx: Context, timer_id: str | None, username: str | None, as_json:
                 raise click.UsageError("--retry needs --user (an administrator or process owner)")
             me = actor_named(ctx, username)
             with UnitOfWork(ctx.db) as uow:
-                timers.retry_incident(uow, me, timer_id)
+                retry_incident(uow, me, timer_id)
             emit(as_json, {"retried": timer_id}, f"timer {timer_id} is due again")
             return
         me = actor_named(ctx, username)
         with UnitOfWork(ctx.db, write=False) as uow:
-            found = timers.incidents(uow, me)
+            found = failed_timers(uow, me)
     except ServiceError as err:
         fail(err, as_json)
     lines = [f"{i.id}  complaint {i.reference or i.complaint_id}  {i.element}"
