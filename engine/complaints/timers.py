@@ -32,9 +32,9 @@ import threading
 import traceback
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, bindparam, func, inspect, select, text, update
+from sqlalchemy import Select, Table, bindparam, func, inspect, select, text, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -275,7 +275,8 @@ def _fire_batch(uow: UnitOfWork, ids: list[int], plan: _Plan, now: datetime,
         for item in fired:  # as stored: the rollback undid their UPDATE, which the session does not know
             session.expire(item.complaint)
         for item in fired:
-            session.info[notifications.OUTBOX_BUFFER] = queued = []
+            queued: list[dict] = []
+            session.info[notifications.OUTBOX_BUFFER] = queued
             try:
                 with session.begin_nested():
                     count = fire_complaint(session, item.complaint, item.fire, item.hold, now)
@@ -287,9 +288,9 @@ def _fire_batch(uow: UnitOfWork, ids: list[int], plan: _Plan, now: datetime,
             outbox.extend(queued)
             result.complaints += 1
             result.fired += count
-    for complaint_id, fire, err in failed:
-        log.warning("firing timers of complaint %s failed: %s", complaint_id, err)
-        result.incidents += _record_failure(session, complaint_id, fire, now, err)
+    for complaint_id, fire, error in failed:
+        log.warning("firing timers of complaint %s failed: %s", complaint_id, error)
+        result.incidents += _record_failure(session, complaint_id, fire, now, error)
         result.failed += 1
     notifications.insert_rows(session, outbox)
     del batch
@@ -316,7 +317,7 @@ def _write_complaints(session: Session, complaints: list[Complaint]) -> None:
     """UPDATE the complaints' changed columns in one executemany per set of columns. The ORM would send one
     UPDATE per complaint (it checks `lock_version` row by row); the batch holds every one of them locked, so
     nobody can have changed them meanwhile. Their new values become what the session knows is stored."""
-    table = Complaint.__table__
+    table = cast(Table, Complaint.__table__)
     columns = {prop.key: prop.columns[0].key for prop in inspect(Complaint).column_attrs}
     groups: dict[tuple[str, ...], list[tuple[Complaint, dict]]] = {}
     for complaint in complaints:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -24,6 +25,7 @@ from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import TaskNotFoundException, WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from engine.errors import Code, InvalidInput
@@ -66,7 +68,7 @@ class _Budget:
         self.started = time.monotonic()
         self.element: str | None = None
         self.runs: Counter[str] = Counter()
-        self.last = None
+        self.last: Task | None = None
 
     def __call__(self, task) -> None:
         self.last = task
@@ -82,9 +84,12 @@ class _Budget:
         if not self.runs:
             return self.element
         most = self.runs.most_common(1)[0][0]
-        parent_id = getattr(self.last.workflow, "parent_task_id", None)
-        if isinstance(self.last.task_spec, StartEvent) and self.last.task_spec.bpmn_id == most and parent_id:
-            caller = self.last.workflow.top_workflow.get_task_from_id(parent_id)
+        last = self.last
+        if last is None:
+            return most
+        parent_id = getattr(last.workflow, "parent_task_id", None)
+        if isinstance(last.task_spec, StartEvent) and last.task_spec.bpmn_id == most and parent_id:
+            caller = last.workflow.top_workflow.get_task_from_id(parent_id)
             return caller.task_spec.bpmn_id
         return most
 
@@ -262,7 +267,7 @@ def task_state(workflow: BpmnWorkflow, task_id: str) -> str | None:
     return TaskState.get_name(task.state) if task is not None else None
 
 
-def fire_due_timers(workflow: BpmnWorkflow, hold: set[str] = frozenset()) -> None:
+def fire_due_timers(workflow: BpmnWorkflow, hold: AbstractSet[str] = frozenset()) -> None:
     """Fire every timer that is due now (by the program's clock), except the task ids in `hold`."""
     held = {}
     for task_id in hold:

@@ -75,9 +75,9 @@ def _hostile_workflows(target: Path) -> Path:
     shutil.copytree(PROJECT_ROOT / "workflows", target)
     bpmn = target / "complaint_lifecycle.bpmn"
     text = bpmn.read_text()
-    anchor = "    received_at = now()</spiffworkflow:preScript>"
+    anchor = "    trade_completed_on = None</spiffworkflow:preScript>"
     assert text.count(anchor) == 1, "the intake pre-script moved: update this test"
-    bpmn.write_text(text.replace(anchor, "    received_at = now()\n" + escape(PAYLOAD_SCRIPT, quote=False)
+    bpmn.write_text(text.replace(anchor, "    trade_completed_on = None\n" + escape(PAYLOAD_SCRIPT, quote=False)
                                  + "</spiffworkflow:preScript>"))
     dmn = target / "policy.dmn"
     text = dmn.read_text()
