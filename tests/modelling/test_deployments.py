@@ -21,6 +21,7 @@ from engine.db import UnitOfWork
 from engine.errors import ModelCode
 from engine.modelling.deployment import ModelTestsFailed, deploy_models
 from engine.models import Complaint, ModelDeployment, ProcessVersion
+from engine.workflow import runtime
 from engine.workflow.deploy import current_version, deploy_bundle, read_bundle, validate_bundle
 from engine.workflow.model_xml import ModelInvalid
 from tests.api.conftest import api, token  # noqa: F401
@@ -225,7 +226,7 @@ def test_hostile_models_are_refused_at_deploy(system):
                                                 (PLAIN_TASK, "check_goods")])
 def test_a_hostile_version_already_stored_fails_cleanly(system, api, model, element):  # noqa: F811
     """As if stored before deploy refused it: starting a complaint answers 422 naming the element, holds no
-    lock, and the next complaint on the good model starts within a second."""
+    lock, and the next complaint on the good model starts without waiting for one."""
     good = current(system)
     with UnitOfWork(system.db) as uow:  # straight into the database, past validation's refusals
         bundle = validate_bundle({BPMN: LOOP})
@@ -245,7 +246,7 @@ def test_a_hostile_version_already_stored_fails_cleanly(system, api, model, elem
     refused = agent.post("/api/v1/complaints", json=INTAKE)
     took = time.monotonic() - began
     assert refused.status_code == 422 and refused.mimetype == "application/problem+json", refused.data
-    assert element in refused.get_data(as_text=True) and took < 4
+    assert element in refused.get_data(as_text=True) and took < runtime.MAX_ENGINE_SECONDS  # stopped, not hung
     # No lock left: another connection writes at once.
     with UnitOfWork(system.db) as uow:
         uow.session.execute(text("UPDATE process_versions SET is_current = is_current WHERE id = :id"),
@@ -258,7 +259,8 @@ def test_a_hostile_version_already_stored_fails_cleanly(system, api, model, elem
         uow.commit()
     began = time.monotonic()
     started = agent.post("/api/v1/complaints", json=INTAKE)
-    assert started.status_code == 201 and time.monotonic() - began < 1.0
+    # Well before SQLite's 30 s busy timeout: nothing waited for a lock the failed request kept.
+    assert started.status_code == 201 and time.monotonic() - began < 10
 
 
 def test_a_hostile_start_does_not_block_other_requests(system, api, login):  # noqa: F811
