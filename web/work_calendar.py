@@ -16,7 +16,6 @@ from engine import clock
 from engine.complaints import holidays
 from engine.errors import InvalidInput
 from engine.people.users import check_admin
-from web.admin import no_nul
 from web.context import actor, reading, staff_blueprint, writing
 from web.forms import REQUIRED, ActionForm, OneValueForm, on_calendar_day
 from web.i18n import field_errors, tz
@@ -29,7 +28,8 @@ KINDS = {holidays.HOLIDAY: _l("Public holiday"), holidays.WORKDAY: _l("Make-up w
 class DayForm(OneValueForm):
     day = DateField(_l("Day"), validators=[InputRequired(REQUIRED), on_calendar_day])
     kind = SelectField(_l("Kind"), choices=[SelectChoice(k, v) for k, v in KINDS.items()])
-    name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=holidays.MAX_NAME), no_nul])
+    # A NUL in the name is the engine's to refuse, beside the day's range (every problem shown at once).
+    name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=holidays.MAX_NAME)])
 
 
 class HoursForm(OneValueForm):
