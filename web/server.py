@@ -9,7 +9,7 @@ import threading
 from gunicorn.app.base import BaseApplication
 
 from engine.bootstrap import connect, init_system
-from engine.complaints import timers
+from engine.complaints.timer_worker import start_worker_thread
 from engine.config import Settings
 from web import mail
 
@@ -63,7 +63,7 @@ def serve(settings: Settings, host: str, port: int, workers: int, threads: int, 
     # Several timer threads are safe: each timer fires once however many workers run.
     def post_worker_init(worker) -> None:
         if timer_worker:
-            stop["timers"] = timers.start_worker_thread(connect(settings), settings, mail.renderer(settings))
+            stop["timers"] = start_worker_thread(connect(settings), settings, mail.renderer(settings))
             worker.log.info("timer worker thread started")
 
     def worker_exit(_server, _worker) -> None:

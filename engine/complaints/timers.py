@@ -34,13 +34,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, bindparam, func, inspect, select, text, update
+from sqlalchemy import Select, Table, bindparam, inspect, select, text, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from engine import audit, clock
-from engine.complaints import deferrals, evidence, holidays, notifications, progress
-from engine.config import Settings
+from engine.complaints import deferrals, holidays, notifications, progress
 from engine.db import Database, UnitOfWork
 from engine.models import Complaint, Timer, User, WorkTask
 from engine.people.roles import SYSTEM
@@ -365,42 +364,3 @@ def _record_failure(session: Session, complaint_id: int, fire: set[str], now: da
             timer.next_attempt_at = now + BACKOFF * 2 ** (timer.attempts - 1)
     session.flush()
     return became
-
-
-def run_worker(db: Database, settings: Settings, render: notifications.Renderer, stop: threading.Event,
-               poll_seconds: float = 2.0) -> None:
-    """Loop until `stop` is set: fire due timers, send queued e-mail, clear expired pending uploads (every
-    few minutes), sleep when idle."""
-    while not stop.is_set():
-        try:
-            result = run_due(db, stop=stop)
-            notifications.send_pending(db, settings.smtp_url, settings.mail_sender, render)
-            evidence.clean_pending_if_due(db, settings)
-        except Exception:  # noqa: BLE001 - e.g. the database is briefly down: keep the worker alive
-            log.exception("timer worker pass failed")
-            result = RunResult()
-        if result.batches == 0:
-            stop.wait(_idle_wait(db, poll_seconds))
-
-
-def _idle_wait(db: Database, poll_seconds: float) -> float:
-    """How long an idle worker sleeps: until the next timer is due, `poll_seconds` at most (so that timers
-    made meanwhile by web requests are not missed for longer). Sleeping a fixed interval instead would make
-    every timer up to that interval late."""
-    try:
-        with UnitOfWork(db, write=False) as uow:
-            due = uow.session.scalar(select(func.min(Timer.next_attempt_at)).where(Timer.status == "waiting"))
-    except Exception:  # noqa: BLE001 - the database is briefly away: poll again later
-        return poll_seconds
-    if due is None:
-        return poll_seconds
-    return min(max((due - clock.now()).total_seconds(), 0.05), poll_seconds)
-
-
-def start_worker_thread(db: Database, settings: Settings, render: notifications.Renderer) -> threading.Event:
-    """Run the worker in a daemon thread (the embedded default); set the returned event to stop it."""
-    stop = threading.Event()
-    thread = threading.Thread(target=run_worker, args=(db, settings, render, stop),
-                              name="timer-worker", daemon=True)
-    thread.start()
-    return stop

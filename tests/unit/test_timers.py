@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from engine import clock
-from engine.complaints import casework, deadlines, deferrals, incidents, tasks, timers
+from engine.complaints import casework, deadlines, deferrals, incidents, tasks, timer_worker, timers
 from engine.db import UnitOfWork
 from engine.errors import Conflict, Forbidden, InvalidInput
 from engine.models import AuditEvent, Notification, Penalty, Timer, WorkTask
@@ -318,13 +318,13 @@ def test_incidents_are_listed_and_retried_by_administrators_and_process_owners(s
 
 
 def test_an_idle_worker_sleeps_until_the_next_timer_is_due(system):
-    assert timers._idle_wait(system.db, 2.0) == 2.0, "nothing waits: the poll interval"
+    assert timer_worker._idle_wait(system.db, 2.0) == 2.0, "nothing waits: the poll interval"
     start(system)
     with UnitOfWork(system.db, write=False) as uow:
         first = uow.session.scalar(select(func.min(Timer.next_attempt_at)).where(Timer.status == "waiting"))
     clock.set_now(first - timedelta(seconds=0.5))
-    assert timers._idle_wait(system.db, 2.0) == pytest.approx(0.5)
+    assert timer_worker._idle_wait(system.db, 2.0) == pytest.approx(0.5)
     clock.set_now(first - timedelta(minutes=5))
-    assert timers._idle_wait(system.db, 2.0) == 2.0, "never longer than the poll interval"
+    assert timer_worker._idle_wait(system.db, 2.0) == 2.0, "never longer than the poll interval"
     clock.set_now(first + timedelta(seconds=1))
-    assert timers._idle_wait(system.db, 2.0) == 0.05, "due already (held by another worker): look again soon"
+    assert timer_worker._idle_wait(system.db, 2.0) == 0.05, "due already (held by another worker): look again soon"

@@ -292,13 +292,13 @@ def test_the_timer_worker_cleans_pending_uploads_every_few_minutes(system):
     """The worker's first pass clears expired uploads; later passes within CLEAN_EVERY_SECONDS do not look."""
     import time
 
-    from engine.complaints import timers
+    from engine.complaints import timer_worker
     from web import mail
 
     stored = _pending(system, "agent1", b"forgotten")
     clock.advance(timedelta(hours=system.settings.pending_evidence_hours, minutes=1))
     evidence._last_clean.pop(system.settings.database_url, None)
-    stop = timers.start_worker_thread(system.db, system.settings, mail.renderer(system.settings))
+    stop = timer_worker.start_worker_thread(system.db, system.settings, mail.renderer(system.settings))
     try:
         deadline = time.monotonic() + 10
         while (evidence.evidence_folder(system.settings) / stored).exists() and time.monotonic() < deadline:

@@ -38,7 +38,7 @@ def worker(ctx: Context, once: bool, poll: float) -> None:
     import signal
     import threading
 
-    from engine.complaints import evidence, notifications, timers
+    from engine.complaints import evidence, notifications, timer_worker, timers
     from web import mail
 
     if once:
@@ -54,7 +54,7 @@ def worker(ctx: Context, once: bool, poll: float) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     click.echo("timer worker running (Ctrl-C to stop)")
-    timers.run_worker(ctx.db, ctx.settings, mail.renderer(ctx.settings), stop, poll)
+    timer_worker.run_worker(ctx.db, ctx.settings, mail.renderer(ctx.settings), stop, poll)
 
 
 @click.command("mail-intake")
