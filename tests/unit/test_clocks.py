@@ -81,6 +81,12 @@ def due_of(system, cid: int, task: str) -> datetime:
             WorkTask.complaint_id == cid, WorkTask.name == task, WorkTask.status == "open")).one()
 
 
+def escalated_to(system, cid: int, task: str) -> str | None:
+    with UnitOfWork(system.db, write=False) as uow:
+        return uow.session.scalars(select(WorkTask.escalated_to).where(
+            WorkTask.complaint_id == cid, WorkTask.name == task, WorkTask.status == "open")).one()
+
+
 def complete(system, cid: int, task: str, **answers):
     with UnitOfWork(system.db, write=False) as uow:
         row = uow.session.scalars(select(WorkTask).where(
@@ -122,6 +128,8 @@ def test_every_limit_of_a_round_fires_at_its_minute_counted_from_receipt(system,
     # work order. The task is due at the earlier of the two.
     assert due_of(system, cid, "analyse_and_propose") == received + timedelta(minutes=20)
     fires_at(system, cid, "analyse_and_propose_contact_deadline", received + timedelta(minutes=20), amount)
+    # A department head's breach goes to the general manager (DOMAIN §4, our escalation).
+    assert escalated_to(system, cid, "analyse_and_propose") == "general_manager"
     fires_at(system, cid, "analyse_and_propose_deadline", handed_over + timedelta(minutes=10), amount)
     agreed = clock.now()
     complete(system, cid, "analyse_and_propose")
@@ -172,7 +180,10 @@ def test_a_complaint_recorded_after_its_limit_is_breached_at_once(system):
     received = clock.now() - timedelta(minutes=45)
     cid = start(system, received_at=received.isoformat()).complaint_id
     assert due_of(system, cid, "judge_validity") == received + timedelta(minutes=30)
-    timers.run_due(system.db)  # the worker's next pass, no time passing
+    # In the intake's own step, not at the worker's next pass; that pass records nothing twice.
+    assert penalties(system, cid) == [("judge_validity", "judge_validity_deadline", 20)]
+    assert escalated_to(system, cid, "judge_validity") == "cs_manager"
+    timers.run_due(system.db)
     assert penalties(system, cid) == [("judge_validity", "judge_validity_deadline", 20)]
     with UnitOfWork(system.db, write=False) as uow:
         breach = uow.session.scalars(select(Penalty).where(Penalty.complaint_id == cid)).one()
@@ -186,9 +197,11 @@ def test_on_site_first_contact_is_ten_minutes_from_receipt(system):
     # On the spot first (the agent, at this level), with the same 10 minutes; not settled: the work order.
     assert timer(system, cid, "settle_on_site_desk_contact_deadline").due_at == received + timedelta(minutes=10)
     step(system, cid, "settle_on_site_desk", on_site_settled=False, on_site_note="需要储运部查件")
+    clock.advance(timedelta(minutes=1))  # the agreement's 10 minutes then end a minute after the contact's
     step(system, cid, "hand_over")
     assert timer(system, cid, "analyse_and_propose_contact_deadline").due_at == received + timedelta(minutes=10)
     assert due_of(system, cid, "analyse_and_propose") == received + timedelta(minutes=10)
+    fires_at(system, cid, "analyse_and_propose_contact_deadline", received + timedelta(minutes=10), 20)
 
 
 def test_a_sent_back_proposal_keeps_no_stale_contact_deadline(system):
@@ -291,7 +304,6 @@ def test_working_time_skips_a_holiday_and_counts_a_make_up_saturday(system):
     assert approval_deadline(system, datetime(2026, 10, 9, 17, 0, tzinfo=CN)) == saturday
 
 
-
 def test_quiet_hours_move_the_progress_call_to_the_morning(system):
     clock.set_now(datetime(2026, 11, 23, 20, 0, tzinfo=CN))
     cid = start(system, level="major").complaint_id
@@ -319,3 +331,47 @@ def test_the_special_case_alert_reads_in_the_trade_words():
     assert "危机事件" in body and "总经理" in body
     assert render("special_case", dict(params, level="major"), "en", CN)[0] == \
         "[TS20261123-000001] Reported at once: major complaint"
+
+
+def test_a_follow_up_call_due_in_the_quiet_hours_moves_to_the_morning(system):
+    cid = start(system).complaint_id
+    for task in ("judge_validity", "hand_over", "analyse_and_propose", "approve_solution"):
+        step(system, cid, task)
+    clock.set_now(datetime(2026, 11, 23, 22, 30, tzinfo=CN))  # the work order comes back late in the evening
+    step(system, cid, "implement_solution")
+    morning = datetime(2026, 11, 25, 8, 0, tzinfo=CN)  # 24 hours end at 22:30, inside 21:00–08:00
+    assert (open_task(system, cid).name, due_of(system, cid, "follow_up")) == ("follow_up", morning)
+    fires_at(system, cid, "follow_up_deadline", morning, 20)
+
+
+def _open_due(system, cid: int) -> tuple[str, timedelta]:
+    """The complaint's one open task and how long after now it is due."""
+    row = open_task(system, cid)
+    return row.name, row.due_at - clock.now()
+
+
+def test_the_steps_the_regulation_gives_no_figure_are_due_as_the_policy_says(system):
+    # A major complaint: its approvals and signatures count on the clock (policy.dmn). Monday 17:00 in China,
+    # so the customer-facing 24 hours end outside the quiet hours.
+    not_valid = start(system, level="major").complaint_id
+    step(system, not_valid, "judge_validity", valid=False)
+    assert _open_due(system, not_valid) == ("reply_not_valid", timedelta(hours=24))
+    malicious = start(system, level="major").complaint_id
+    step(system, malicious, "judge_validity", is_malicious=True, malicious_evidence="同一号码一天来电四十次")
+    assert _open_due(system, malicious) == ("review_malicious", timedelta(hours=4))
+    enquiry = start(system, level="major", request_type="enquiry").complaint_id
+    assert _open_due(system, enquiry) == ("answer_request", timedelta(hours=24))
+    cid = start(system, level="major").complaint_id
+    for task in ("judge_validity", "hand_over", "analyse_and_propose"):
+        step(system, cid, task)
+    assert _open_due(system, cid) == ("approve_solution", timedelta(hours=1))
+    for task in ("approve_solution", "implement_solution", "follow_up"):
+        step(system, cid, task)
+    assert _open_due(system, cid) == ("cs_sign_off", timedelta(hours=8))
+    step(system, cid, "cs_sign_off")
+    assert _open_due(system, cid) == ("gm_review", timedelta(hours=8))
+    crisis = start(system, level="crisis").complaint_id  # one round, then the general manager decides
+    for task in ("judge_validity", "hand_over", "analyse_and_propose", "approve_solution", "implement_solution"):
+        step(system, crisis, task)
+    step(system, crisis, "follow_up", satisfied=False)
+    assert _open_due(system, crisis) == ("gm_decide", timedelta(hours=4))

@@ -2,8 +2,9 @@
 
 Invariants: a task is only completed by its role (or the role it was escalated to); rounds never go
 above the level's maximum unless the general manager is deciding or granted more; one open task per
-active step, mirroring exactly the workflow's ready tasks; audit events in order; a deadline is
-penalised at most once; refused actions change nothing.
+active step, mirroring exactly the workflow's ready tasks, each with its due time; audit events in order; a
+deadline is penalised at most once; refused actions change nothing; the progress call never is all that keeps a
+complaint open, and every complaint can still reach an end event.
 """
 from __future__ import annotations
 
@@ -182,6 +183,8 @@ class ComplaintMachine(RuleBasedStateMachine):
                 assert sorted(r.id for r in rows) == ready
                 names = [r.name for r in rows]
                 assert len(names) == len(set(names)), names
+                # Every step is timed: each open task has its due time (docs/data-dictionary.md, §14).
+                assert [r.name for r in rows if r.due_at is None] == []
                 variables = complaint.variables
                 if complaint.status == "open" and variables.get("round", 0) > variables.get("max_rounds", 99):
                     assert names == ["gm_decide"], names
