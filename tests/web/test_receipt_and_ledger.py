@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from click.testing import CliRunner
@@ -68,6 +68,20 @@ def test_one_receipt_time_on_the_page_in_search_and_export(system, login):
     assert rows[1][1] == "2026-11-23 15:00" and rows[1][-1] == "2026-11-23 17:00"
     # A complaint received before midnight belongs to that day in search, whenever it was typed in.
     assert "2026-11-23 15:00" in page_text(gm.get("/search?created_from=2026-11-23&created_to=2026-11-23"))
+
+
+def test_reports_count_a_complaint_in_the_week_it_was_received_and_time_its_response_from_then(system):
+    received = datetime(2026, 11, 22, 23, 30, tzinfo=CN)  # Sunday night; typed in on Monday at 17:00
+    cid = start(system, received_at=received.isoformat()).complaint_id
+    clock.advance(timedelta(minutes=5))
+    step(system, cid, "judge_validity")
+    with UnitOfWork(system.db, write=False) as uow:
+        sunday_week = reports.build_report(uow, system.actor("gm"), "week", date(2026, 11, 22), CN)
+        monday_week = reports.build_report(uow, system.actor("gm"), "week", date(2026, 11, 23), CN)
+    assert (sunday_week.total.current, monday_week.total.current, monday_week.total.previous) == (1, 0, 1)
+    response = next(r for r in sunday_week.first_response if r.level == "dissatisfied")
+    assert response.median.current == (clock.now() - received).total_seconds()  # 17 h 35 min, not 5 min
+    assert (response.within_limit.current, response.breached.current) == (0, 1)
 
 
 def _walk_with_deductions(system) -> int:

@@ -53,7 +53,8 @@ class Counts:
 
 
 def response_times(session: Session, period: Period, department: str | None) -> Sequence[Row[Any]]:
-    """(level, created_at, first_response_at) of the period's complaints: one scan of indexed columns."""
+    """(level, received_at, first_response_at) of the complaints received in the period (受理时间): one scan of
+    indexed columns."""
     query = scoped(select(Complaint.level, Complaint.received_at, Complaint.first_response_at)
                    .where(within(Complaint.received_at, period)), department)
     return session.execute(query).all()
