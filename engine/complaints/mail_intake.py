@@ -2,9 +2,9 @@
 
 A new message becomes a complaint (channel `email`, through `engine.complaints.self_service.submit`, so
 repeats and the classification work as on the web form), its attachments that complaint's evidence. A
-reply to a message the system sent — In-Reply-To / References naming an outbox Message-ID
-(`notifications.outbox_message_id`), or the complaint's reference in the subject from the complaint's own
-address — is a contact on that complaint. Automatic mail (out-of-office answers, bounces, our own) is
+reply to a message the system sent the customer — In-Reply-To / References naming an outbox Message-ID
+(`notifications.outbox_message_id`), or the complaint's reference in the subject — from the customer's address
+is a contact on that complaint. Automatic mail (out-of-office answers, bounces, our own) is
 ignored, so two robots never write to each other.
 
 Exactly once: each message is recorded by its Message-ID (`MailMessage`, unique) in the same transaction
@@ -147,19 +147,24 @@ def _automatic(message: EmailMessage, sender: str, settings: Settings) -> bool:
 
 
 def _replied_to(session, message: EmailMessage, subject: str, sender: str) -> Complaint | None:
-    """The complaint this message answers: named by the outbox Message-ID it replies to, or by the reference
-    in its subject when it comes from the complaint's own address (a reference alone is easy to guess)."""
+    """The complaint this message answers, when it comes from the customer's address: named by the Message-ID
+    of a message we sent the customer (In-Reply-To / References), or by the reference in its subject. Both are
+    easy to guess (outbox ids count up, references are dated serials), so either counts only from the address
+    the complaint's customer gave or we wrote to; from anyone else the message is a complaint of its own."""
     threads = " ".join(str(message.get(h) or "") for h in ("In-Reply-To", "References"))
-    outbox_ids = [int(n) for n in _OUTBOX_ID.findall(threads)]
-    if outbox_ids:
-        complaint_id = session.scalar(select(Notification.complaint_id).where(
-            Notification.id.in_(outbox_ids), Notification.complaint_id.is_not(None)).order_by(Notification.id.desc()))
-        if complaint_id is not None:
-            return session.get(Complaint, complaint_id)
+    outbox_ids = [int(n) for n in _OUTBOX_ID.findall(threads)][:20]
+    from_customer = self_service.normal_contact(sender)
+    if outbox_ids:  # only what we wrote to the customer (user_id empty), never staff's notifications
+        for complaint_id, sent_to in session.execute(select(Notification.complaint_id, Notification.email).where(
+                Notification.id.in_(outbox_ids), Notification.complaint_id.is_not(None),
+                Notification.user_id.is_(None)).order_by(Notification.id.desc())):
+            complaint = session.get(Complaint, complaint_id)
+            if complaint is not None and from_customer in (self_service.normal_contact(sent_to),
+                                                           self_service.normal_contact(complaint.customer_contact)):
+                return complaint
     for reference in REFERENCE.findall(subject):
         complaint = session.scalar(select(Complaint).where(Complaint.reference == reference))
-        if complaint is not None and self_service.normal_contact(complaint.customer_contact) == \
-                self_service.normal_contact(sender):
+        if complaint is not None and self_service.normal_contact(complaint.customer_contact) == from_customer:
             return complaint
     return None
 

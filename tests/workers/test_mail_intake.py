@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from engine import clock
 from engine.complaints import mail_intake, notifications
 from engine.db import UnitOfWork
-from engine.models import Complaint, Contact, Evidence, MailMessage, Notification
+from engine.models import Complaint, Contact, Evidence, MailMessage, Notification, User
 from tests.web.test_evidence import png
 from tests.web.test_mail import smtp_server  # noqa: F401 (the local SMTP server fixture)
 from tests.workers.imap_server import dovecot
@@ -187,3 +187,54 @@ def test_the_command_names_what_is_missing(system):
     wrong = subprocess.run([CLI, "mail-intake", "--once"], env=dict(env, IMAP_URL="pop3://u@host"), capture_output=True,
                            text=True, timeout=60)
     assert wrong.returncode == 2 and "imap:// or imaps://" in wrong.stderr
+
+
+#: The mailbox's authorisation matrix: who may add to a complaint by e-mail. Each row: the sender, how the message
+#: names the complaint (a reply to the automatic reply's Message-ID, to a member of staff's notification about it,
+#: or the reference in the subject, else nothing) and what it must become. Outbox ids count up and references are
+#: dated serials, so naming the complaint is no credential: only the customer's own address adds to it.
+CUSTOMER, STRANGER, SENDER = "wang@customer.example.cn", "mallory@elsewhere.example", "complaints@shop.example.cn"
+MAILBOX_MATRIX = [
+    (CUSTOMER, "auto_reply", {}, "contact"),
+    ("WANG@Customer.example.cn", "reference", {}, "contact"),
+    (STRANGER, "auto_reply", {}, "complaint"),
+    (STRANGER, "reference", {}, "complaint"),
+    (STRANGER, "staff_notification", {}, "complaint"),
+    (CUSTOMER, "staff_notification", {}, "complaint"),  # the customer never got that message: it names nothing
+    (CUSTOMER, "auto_reply", {"Auto_Submitted": "auto-replied"}, "ignored"),
+    (SENDER, "auto_reply", {}, "ignored"),
+    (STRANGER, "nothing", {}, "complaint"),
+]
+
+
+@pytest.mark.parametrize(("sender", "names", "headers", "outcome"), MAILBOX_MATRIX)
+def test_only_the_customers_address_adds_to_a_complaint(system, imap, sender, names, headers, outcome):
+    settings = replace(system.settings, mail_sender=SENDER)
+    imap.deliver(_message(**FIRST))
+    client = imap.client()
+    try:
+        assert mail_intake.poll_once(system.db, settings, SECRET, client).complaint == 1
+        with UnitOfWork(system.db) as uow:
+            complaint = uow.session.scalar(select(Complaint))
+            agent = uow.session.scalar(select(User).where(User.username == "agent1"))
+            notifications.notify(uow.session, [agent], "customer_wrote", "matrix",
+                                 {"reference": complaint.reference, "customer": "王女士"}, complaint.id)
+            uow.commit()
+        with UnitOfWork(system.db, write=False) as uow:
+            outbox = {kind: uow.session.scalar(select(Notification.id).where(
+                Notification.complaint_id == complaint.id, Notification.kind == kind))
+                for kind in ("customer_link", "customer_wrote")}
+        names_it = {"auto_reply": {"in_reply_to": notifications.outbox_message_id(outbox["customer_link"], SENDER)},
+                    "staff_notification": {"in_reply_to": notifications.outbox_message_id(outbox["customer_wrote"],
+                                                                                          SENDER)},
+                    "reference": {"subject": f"Re: {complaint.reference}"}, "nothing": {}}[names]
+        imap.deliver(_message(**{"sender": sender, "subject": "关于我的投诉", "body": "请把这张照片加到投诉里。",
+                                 "attachment": ("照片.png", png()), **names_it, **headers}))
+        later = mail_intake.poll_once(system.db, settings, SECRET, client)
+    finally:
+        client.logout()
+    assert getattr(later, outcome) == 1, later
+    added = _count(system, Contact, Contact.complaint_id == complaint.id)
+    evidence = _count(system, Evidence, Evidence.complaint_id == complaint.id)
+    assert (added, evidence) == ((1, 2) if outcome == "contact" else (0, 1))
+    assert _count(system, Complaint) == (2 if outcome == "complaint" else 1)
