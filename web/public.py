@@ -132,7 +132,9 @@ def submit():
         except InvalidInput as err:
             errors = dict(err.errors)
         else:
-            session[DONE] = {"reference": done.reference, "link": done.link, "repeat": done.repeat}
+            # A repeat's link is not shown: the form proves nobody's identity (self_service.Submitted).
+            session[DONE] = {"reference": done.reference, "link": None if done.repeat else done.link,
+                             "repeat": done.repeat, "mailed": done.link_mailed}
             return redirect(url_for("public.submitted"))
     if files:
         errors.setdefault("evidence", []).append(error(Code.CHOOSE_AGAIN))
@@ -141,7 +143,8 @@ def submit():
 
 @bp.get("/complain/done")
 def submitted():
-    """The reference and the private link, shown once after a submission (a reload shows the form)."""
+    """The reference and the private link of a new complaint, shown once after a submission (a reload shows the
+    form); a repeat shows the reference only."""
     done = session.pop(DONE, None)
     if not done:
         return redirect(url_for("public.form"))

@@ -38,12 +38,15 @@ _EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 @dataclass(frozen=True)
 class Submitted:
     """What the customer is shown: the complaint's reference and private link, and whether the submission
-    was added to an open complaint instead of opening one."""
+    was added to an open complaint instead of opening one (`link_mailed`: the link was e-mailed to its contact).
+    A repeat's link goes only to the contact's e-mail, never onto the page: whoever knows a customer's phone
+    number and order id must not get the link to their complaint (docs/ARCHITECTURE.md, "Customer intake")."""
 
     complaint_id: int
     reference: str
     link: str
     repeat: bool = False
+    link_mailed: bool = False
 
 
 def normal_contact(contact: str | None) -> str:
@@ -157,14 +160,16 @@ def _add_to(uow: UnitOfWork, settings: Settings, secret: str, complaint: Complai
         evidence.add_files(uow, settings, customer_link.CUSTOMER, uploads, complaint.id)
     link = link_of(secret, settings, complaint)
     address = data.get("customer_contact") or ""
+    mailed = pattern_matches(_EMAIL, address)
     now = clock.now()
     session.add(Notification(
         dedupe_key=f"complaint_repeat:{contact.id}", user_id=None,
-        email=address if pattern_matches(_EMAIL, address) else None, complaint_id=complaint.id,
+        email=address if mailed else None, complaint_id=complaint.id,
         kind="complaint_repeat", params={"reference": complaint.reference, "link": link}, locale=locale,
         created_at=now, next_attempt_at=now))
     tell_owner(session, complaint, contact)
-    return Submitted(complaint_id=complaint.id, reference=complaint.reference or "", link=link, repeat=True)
+    return Submitted(complaint_id=complaint.id, reference=complaint.reference or "", link=link, repeat=True,
+                     link_mailed=mailed)
 
 
 def tell_owner(session: Session, complaint: Complaint, contact: Contact) -> None:

@@ -150,13 +150,15 @@ def test_a_repeat_about_the_same_order_joins_the_open_complaint(system, app):
     page = text_of(client.get("/complain/done"))
     (complaint,) = _complaints(system)
     assert "Added to your complaint" in page and complaint.reference in page
+    # Knowing a customer's phone number and order id must not hand anyone the link to their complaint.
+    assert "/c/" not in page and "the link you were given" in page and "sent the link" not in page
     with UnitOfWork(system.db, write=False) as uow:
         (contact,) = uow.session.scalars(select(Contact))
         files = list(uow.session.scalars(select(Evidence).where(Evidence.complaint_id == complaint.id)))
         told = uow.session.scalar(select(Notification).where(Notification.kind == "complaint_repeat"))
     assert contact.complaint_id == complaint.id and contact.recorded_by_id is None and contact.channel == "web"
     assert "还是没有人联系我" in contact.summary and len(files) == 1
-    assert told.locale == "en" and told.params["reference"] == complaint.reference
+    assert told.locale == "en" and told.params["reference"] == complaint.reference and told.email is None
     assert _post(client, order_id="OTHER-1").status_code == 302 and len(_complaints(system)) == 2
 
 
@@ -226,6 +228,8 @@ def test_a_repeat_is_found_through_the_customer_record_and_its_merged_duplicates
         customers.merge(uow, system.actor("cs_manager"), by_phone.id, by_mail.id)
     again = _post(client, customer_contact="JIA@example.cn", order_id=INTAKE["order_id"], description="还没处理")
     assert again.status_code == 302 and len(_complaints(system)) == 2
+    page = text_of(client.get("/complain/done"))  # the link goes to the address given, not onto the page
+    assert "我们已把链接再次发送到您的电子邮箱" in page and "/c/" not in page
     with UnitOfWork(system.db, write=False) as uow:
         (contact,) = uow.session.scalars(select(Contact))
     assert contact.complaint_id == phoned.complaint_id
