@@ -80,16 +80,14 @@ _BILINGUAL = re.compile(r"(?P<zh>.*[\u3000-\u9fff\uff00-\uffef][!-/:-@\[-`{-~]*)
 def task_title(title: str, title_en: str | None, lang: str) -> str:
     """The title of a model element (a task, an end event) in `lang`, from the model: its name, and its
     `title_en` property when it has one. Model names are often bilingual ("中文 English"): show one language
-    (docs/MODELLING.md, "Names")."""
-    if not title_en:
-        bilingual = _BILINGUAL.fullmatch(title.strip())
-        if bilingual:
-            return bilingual["en"] if lang == ENGLISH else bilingual["zh"]
+    (docs/MODELLING.md, "Names"). A `title_en` that is not the name's English half (a start event's
+    `title_en` names its intake form) still leaves the Chinese half for the Chinese pages."""
+    bilingual = _BILINGUAL.fullmatch(title.strip())
     if lang == ENGLISH:
-        return title_en or title
+        return title_en or (bilingual["en"] if bilingual else title)
     if title_en and title.endswith(" " + title_en) and len(title) > len(title_en) + 1:
         return title[: -len(title_en) - 1]
-    return title
+    return bilingual["zh"] if bilingual else title
 
 
 # --- form → fields ---------------------------------------------------------------------------------

@@ -72,3 +72,28 @@ def test_no_two_labels_of_the_shipped_model_overlap(system, live_server, browser
                    if a[1] < b[3] and b[1] < a[3] and a[2] < b[4] and b[2] < a[4]]
     assert overlapping == []
     context.close()
+
+
+@pytest.mark.parametrize("locale", ["zh", "en"])
+def test_the_diagram_speaks_the_page_language(system, live_server, browser, locale):
+    from tests.web.test_language_purity import chinese_in, english_in
+
+    cid = start(system).complaint_id
+    context = browser.new_context(locale="zh-CN" if locale == "zh" else "en-US",
+                                  viewport={"width": 1366, "height": 900})
+    page = sign_in(context, live_server, "agent1")
+    page.goto(f"{live_server}/complaints/{cid}")
+    page.wait_for_selector('#diagram[data-ready="1"]')
+    # Each label, its wrapped lines (tspans) joined by a space; by element id.
+    shown = dict(page.eval_on_selector_all("#diagram g.djs-element[data-element-id]", """gs => gs.map(g => [
+        g.dataset.elementId, Array.from(g.querySelectorAll('text tspan')).map(t => t.textContent).join(' ')])"""))
+    labels = [text for text in shown.values() if text.strip()]
+    assert len(labels) > 100
+    names = {key: text.replace(" ", "") if locale == "zh" else text for key, text in shown.items()}
+    if locale == "zh":
+        assert english_in(labels, set()) == set()
+        assert names["gm_review"] == "总经理审阅签字" and names["judge_validity"] == "判断投诉是否成立"
+    else:
+        assert chinese_in(labels, set()) == set()
+        assert names["judge_validity"] == "Judge validity"
+    context.close()

@@ -96,3 +96,6 @@ def test_task_titles_in_one_language():
     assert task_title("骚扰/恶意投诉，留证结案 Closed as harassment / malicious", None, "en") == \
         "Closed as harassment / malicious"
     assert task_title("判断 A2 级", None, "en") == "判断 A2 级"
+    # The start event's `title_en` names the intake form, not the event: its Chinese half is still shown.
+    assert task_title("投诉登记 Complaint recorded", "Record a complaint", "zh") == "投诉登记"
+    assert task_title("投诉登记 Complaint recorded", "Record a complaint", "en") == "Record a complaint"

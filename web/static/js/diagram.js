@@ -3,12 +3,49 @@
 // `data-diagram` loads `data-xml` and puts each marker class of `data-marks` ({"class": [element ids]}) on
 // those elements; `data-ready="1"` once drawn. A toolbar zooms in and out, fits the whole model, centres the
 // current task and shows the diagram full screen; the button words come from the box's data-t-* attributes.
-// With a current task the diagram opens at a readable size centred on it, else fitted.
+// With a current task the diagram opens at a readable size centred on it, else fitted. Model names are
+// bilingual ("中文 English"): the diagram shows the page's language, as the pages do (docs/MODELLING.md, "Names").
 (function () {
   "use strict";
   if (typeof BpmnJS === "undefined") return;
   var READABLE = 1.0;
   var STEP = 1.25;
+  var BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL";
+  // forms/render.py: _BILINGUAL — the Chinese up to its last Chinese character (and punctuation), then English.
+  var BILINGUAL = /^(.*[\u3000-\u9fff\uff00-\uffef][!-\/:-@[-`{-~]*)\s+([A-Za-z][\x20-\x7e]*)$/;
+
+  // The element's own `title_en` property (spiffworkflow:properties in its extensionElements), or null.
+  function titleEn(el) {
+    for (var child = el.firstElementChild; child; child = child.nextElementSibling) {
+      if (child.namespaceURI !== BPMN || child.localName !== "extensionElements") continue;
+      var properties = child.getElementsByTagNameNS("*", "property");
+      for (var i = 0; i < properties.length; i++) {
+        if (properties[i].getAttribute("name") === "title_en") return properties[i].getAttribute("value");
+      }
+    }
+    return null;
+  }
+
+  // forms/render.py: task_title — in English a `title_en` property wins over the split.
+  function oneLanguage(name, english, en) {
+    var parts = BILINGUAL.exec(name.trim());
+    if (english) return en || (parts ? parts[2] : name);
+    if (en && name.length > en.length + 1 && name.slice(-en.length - 1) === " " + en) {
+      return name.slice(0, -en.length - 1);
+    }
+    return parts ? parts[1] : name;
+  }
+
+  function inPageLanguage(xml) {
+    var doc = new DOMParser().parseFromString(xml, "application/xml");
+    if (doc.getElementsByTagName("parsererror").length) return xml;  // bpmn-js reports what is wrong
+    var english = document.documentElement.lang === "en";
+    Array.prototype.forEach.call(doc.getElementsByTagNameNS(BPMN, "*"), function (el) {
+      var name = el.getAttribute("name");
+      if (name) el.setAttribute("name", oneLanguage(name, english, titleEn(el)));
+    });
+    return new XMLSerializer().serializeToString(doc);
+  }
 
   function button(box, name, symbol, action) {
     var b = document.createElement("button");
@@ -50,7 +87,7 @@
         if (!response.ok) throw new Error(response.status);
         return response.text();
       })
-      .then(function (xml) { return viewer.importXML(xml); })
+      .then(function (xml) { return viewer.importXML(inPageLanguage(xml)); })
       .then(function () {
         var canvas = viewer.get("canvas");
         var registry = viewer.get("elementRegistry");
