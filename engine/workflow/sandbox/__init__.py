@@ -7,10 +7,11 @@ builtins, so a model can run ``__import__("os").system(...)``; restricted global
 * `expressions`: gateway conditions, timer values and DMN entries are interpreted by simpleeval, never compiled.
 * `scripts`: script tasks and pre/post scripts are compiled by RestrictedPython with a stricter policy and run
   with guards for attribute, item and iteration access and a reduced set of builtins.
-* `budget`, `guards`, `methods`: work is bounded. A tracer counts the lines a script executes and watches a
-  wall-clock deadline; operations that grow values or take super-linear time (``*``, ``**``, ``<<``, ``%``, ``//``,
-  ``round``, ``pow``, ``int()``, padding, ``join``, ``split``, copies, formatting, ``range``, ``hash``) are checked
-  *before* they run. What a script leaves behind must be plain JSON data (SpiffWorkflow serializes task data).
+* `budget`, `guards`, `methods`: work is bounded. A tracer counts the lines a script executes and watches its
+  CPU time and a wall-clock deadline; operations that grow values or take super-linear time (``*``, ``**``,
+  ``<<``, ``%``, ``//``, ``round``, ``pow``, ``int()``, padding, ``join``, ``split``, copies, formatting,
+  ``range``, ``hash``) are checked *before* they run. What a script leaves behind must be plain JSON data
+  (SpiffWorkflow serializes task data).
 * `isolation` (with `worker` and `wire`): all of the above runs in separate worker processes under operating-
   system limits (CPU seconds, address space, stack) and a wall-clock timeout, so what no check foresees (one
   C-level operation that runs for minutes, a crash of the interpreter) ends a worker, never the server.

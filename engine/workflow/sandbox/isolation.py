@@ -29,7 +29,8 @@ from engine.workflow.sandbox.expressions import expression_tree, require_text
 from engine.workflow.sandbox.scripts import check_task_data
 
 WALL_SECONDS = 3.0
-"""Wall-clock time one call may take before its worker is killed (the script tracer stops at 1 s itself)."""
+"""Wall-clock time one call may take before its worker is killed (the script tracer itself stops at 1 s of CPU
+or 2.5 s)."""
 CPU_SECONDS = 2
 """CPU seconds one call may use (RLIMIT_CPU, whole seconds)."""
 MEMORY_BYTES = 512 * 1024 * 1024
