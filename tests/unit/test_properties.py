@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 
 from engine import clock
 from engine.bootstrap import DEMO_USERS
-from engine.complaints import intake, tasks, timers
+from engine.complaints import customer_link, intake, tasks, timers
 from engine.config import load_settings
 from engine.db import UnitOfWork, open_database
 from engine.errors import Conflict, Forbidden, InvalidInput
@@ -32,7 +32,7 @@ from engine.people.users import actor_by_username
 from engine.workflow import runtime, store
 from engine.workflow.versions import load_version
 from tests.conftest import START, examples
-from tests.lifecycle import ANSWERS, INTAKE
+from tests.lifecycle import ANSWERS, INTAKE, LINK_SECRET
 
 USERS = [u.username for u in DEMO_USERS]
 LEVELS = ["dissatisfied", "very_dissatisfied", "major", "crisis"]
@@ -83,7 +83,7 @@ class ComplaintMachine(RuleBasedStateMachine):
         try:
             with UnitOfWork(self.db) as uow:
                 result = intake.record_complaint(uow, self.settings, actor,
-                                                 dict(INTAKE, level=level, category=category), "test-secret").result
+                                                 dict(INTAKE, level=level, category=category), LINK_SECRET).result
         except Forbidden:
             assert actor.role not in RECORDING_ROLES
             return
@@ -109,6 +109,9 @@ class ComplaintMachine(RuleBasedStateMachine):
         return answers
 
     def _complete(self, task, user, data, flip):
+        if task.name == "follow_up" and data.draw(st.booleans()):  # the customer's survey answers instead
+            self._survey(task.complaint_id, not flip)
+            return
         actor = self.actors[user]
         before = self._snapshot(task.complaint_id)
         try:
@@ -163,6 +166,30 @@ class ComplaintMachine(RuleBasedStateMachine):
         else:
             raise AssertionError(f"{junk!r} was accepted for {task.name}")
         assert self._snapshot(task.complaint_id) == before
+
+    def _survey(self, complaint_id: int, satisfied: bool) -> None:
+        """The customer answers on their private link if it offers the survey (at the follow-up); once per round."""
+        with UnitOfWork(self.db, write=False) as uow:
+            token = customer_link.link_token(LINK_SECRET, complaint_id,
+                                             uow.session.get(Complaint, complaint_id).reference)
+            offer = customer_link.customer_view(uow, LINK_SECRET, token).survey_offer
+        if offer is None:
+            event("survey not offered")
+            return
+        try:
+            with UnitOfWork(self.db) as uow:
+                applied = customer_link.submit_survey(uow, LINK_SECRET, token, offer,
+                                                      customer_link.Answer(satisfied, 3, "随机回答"))
+        except Conflict:
+            event("survey answered twice")
+            return
+        event(f"survey applied: {applied}")
+
+    @precondition(lambda self: self.complaints)
+    @rule(data=st.data(), satisfied=st.booleans())
+    def customer_answers_the_survey(self, data, satisfied):
+        """The customer answers whenever they like: mostly nothing is offered, or the round was answered."""
+        self._survey(data.draw(st.sampled_from(self.complaints)), satisfied)
 
     @precondition(lambda self: self.complaints)
     @rule(minutes=st.integers(min_value=1, max_value=24 * 60))
