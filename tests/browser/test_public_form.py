@@ -89,7 +89,7 @@ def test_a_photo_starts_a_complaint_that_an_agent_judges_with_the_suggestion(liv
     assert "商品质量" in agent.content() and reference in agent.content()
 
 
-@pytest.mark.parametrize(("width", "lang"), [(390, "zh"), (1366, "en")])
+@pytest.mark.parametrize(("width", "lang"), SIZES)
 def test_a_refused_form_keeps_every_field(live_server, pages, width, lang):
     words = TEXTS[lang]
     page = _open(pages, width, lang, live_server)
@@ -117,7 +117,7 @@ def limited_server(system):
     yield from serve(app)
 
 
-@pytest.mark.parametrize(("width", "lang"), [(390, "zh"), (1366, "en")])
+@pytest.mark.parametrize(("width", "lang"), SIZES)
 def test_a_limit_answers_with_a_page_of_its_own(limited_server, pages, width, lang):
     page = _open(pages, width, lang, limited_server)
     _fill(page, VALUES, png())
