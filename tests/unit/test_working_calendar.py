@@ -7,11 +7,13 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import select
 
-from engine import workcalendar
-from engine.complaints import holidays
+from engine import clock, workcalendar
+from engine.complaints import holidays, timers
 from engine.db import UnitOfWork
 from engine.errors import Code, Forbidden, InvalidInput, NotFound
+from engine.models import Penalty, Timer
 from tests.lifecycle import approval_deadline
 
 CN = ZoneInfo("Asia/Shanghai")
@@ -117,3 +119,21 @@ def test_department_hours_set_by_the_administrator_count(system):
         datetime(2026, 11, 24, 10, 0, tzinfo=CN)
     assert shown["logistics"].entered and (shown["logistics"].starts, shown["logistics"].ends) == (time(9), time(18))
     assert not shown["quality"].entered and shown["quality"].starts == time(8, 30)  # the default
+
+
+def test_a_deadline_already_set_keeps_its_due_time_when_the_calendar_changes(system):
+    friday = datetime(2027, 2, 5, 17, 0, tzinfo=CN)
+    monday, after_the_holiday = datetime(2027, 2, 8, 10, 0, tzinfo=CN), datetime(2027, 2, 15, 10, 0, tzinfo=CN)
+    assert approval_deadline(system, friday) == monday  # no 2027 schedule yet: Monday to Friday
+    _enter(system, SPRING_FESTIVAL_2027)  # entered late, on Friday evening
+    # Proposed after the change: counted with it. Already running: kept, and it passes on the holiday's Monday
+    # (docs/data-dictionary.md, §14b: the holder asks for a deferral before it does).
+    assert approval_deadline(system, friday) == after_the_holiday
+    with UnitOfWork(system.db, write=False) as uow:
+        due = sorted(uow.session.scalars(select(Timer.due_at).where(Timer.name == "approve_solution_deadline")))
+    assert due == [monday, after_the_holiday]
+    clock.set_now(monday + timedelta(seconds=1))
+    timers.run_due(system.db)
+    with UnitOfWork(system.db, write=False) as uow:
+        assert list(uow.session.scalars(select(Penalty.deadline).where(Penalty.task_name == "approve_solution"))) \
+            == [monday]

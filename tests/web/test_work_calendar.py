@@ -49,6 +49,7 @@ def test_import_replace_and_remove_days(system, login):
     admin = login("admin")
     page = text_of(admin.get("/admin/calendar?year=2026"))
     assert 'data-source="package"' in page and 'data-day="2026-10-10" data-kind="workday"' in page
+    assert "已在计时的时限保持原定截止时间" in page  # what a change does to running deadlines (data dictionary §14b)
     assert admin.post("/admin/calendar/import", data={"year": "2026"}).status_code == 302
     assert len(_days(system)) == 39 and _days(system)[date(2026, 10, 10)] == ("workday", "国庆节")
     # Entering a day again replaces it; removing takes it out.
