@@ -3,6 +3,7 @@ with the model), shown to the agent at the validity check with the words that ma
 there — the change routes the complaint — and counted in the reports."""
 from __future__ import annotations
 
+import io
 import json
 import shutil
 from datetime import date
@@ -135,3 +136,24 @@ def test_only_the_validity_checks_holders_decide_and_only_offered_categories(sys
     assert login("agent1").post(url, data={"task": task.id, "category": "invoice"}).status_code == 409
     with UnitOfWork(system.db, write=False) as uow:
         assert uow.session.scalar(select(Classification.decided_at)) is None
+
+
+def test_the_process_owner_changes_the_rules_and_new_complaints_follow_them(system, app, login):
+    words = {"description": "积分一直没有到账", "demand": "请补上积分", "order_id": None}
+    assert _post(app.test_client(), **words, customer_contact="139 0000 0001").status_code == 302
+    rules = json.loads(RULES)
+    next(r for r in rules["categories"] if r["category"] == "invoice")["words"].append("积分")
+    owner = login("owner")  # through the models pages: the rules file uploaded into a draft, then deployed
+    assert owner.post("/models/complaint_lifecycle/draft/open").status_code == 303
+    uploaded = owner.post("/models/complaint_lifecycle/draft/upload", content_type="multipart/form-data",
+                          data={"files": (io.BytesIO(json.dumps(rules, ensure_ascii=False).encode()), RULES_FILE)})
+    assert uploaded.status_code == 303
+    deployed = owner.post("/models/complaint_lifecycle/draft/deploy")
+    assert deployed.status_code == 200, deployed.json
+    assert _post(app.test_client(), **words, customer_contact="139 0000 0002").status_code == 302
+    with UnitOfWork(system.db, write=False) as uow:
+        before, after = uow.session.scalars(select(Complaint).order_by(Complaint.id))
+        matched = uow.session.scalar(select(Classification.matched).where(Classification.complaint_id == after.id))
+    assert before.category == "transaction_dispute" and after.category == "invoice"  # the default, then the rule
+    assert {"word": "积分", "field": "description", "for": "category"} in matched
+    assert after.version_id != before.version_id
