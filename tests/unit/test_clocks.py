@@ -3,6 +3,7 @@ fires at its minute for each level, counted from the time of receipt (受理时�
 by the program's one clock."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -10,11 +11,12 @@ import pytest
 from sqlalchemy import select
 
 from engine import clock
-from engine.complaints import casework, tasks, timers
+from engine.complaints import casework, intake, tasks, timers
+from engine.config import load_settings
 from engine.db import UnitOfWork
 from engine.errors import Code, InvalidInput
 from engine.models import Notification, Penalty, Timer, WorkTask
-from tests.lifecycle import ANSWERS, WORKER, approval_deadline, open_task, start, step
+from tests.lifecycle import ANSWERS, INTAKE, LINK_SECRET, WORKER, approval_deadline, open_task, start, step
 
 CN = ZoneInfo("Asia/Shanghai")
 #: level: first response limit, deduction per timeout (DOMAIN §4), approval limit and how it is counted (policy).
@@ -225,6 +227,20 @@ def test_a_time_of_receipt_out_of_bounds_is_refused_naming_the_field(system, giv
         start(system, received_at=(clock.now() + given).isoformat())
     assert list(refused.value.errors) == ["received_at"]
     assert refused.value.errors["received_at"][0].code == code
+
+
+def test_how_old_a_time_of_receipt_may_be_is_a_setting(system):
+    twenty_days_ago = (clock.now() - timedelta(days=20)).isoformat()
+    with pytest.raises(InvalidInput) as refused:
+        start(system, received_at=twenty_days_ago)
+    assert refused.value.errors["received_at"][0].params == {"days": 7}  # the default the refusal names
+    month = replace(system.settings, receipt_max_age_days=load_settings(
+        {"COMPLAINTS_RECEIPT_MAX_AGE_DAYS": "30"}).receipt_max_age_days)
+    with UnitOfWork(system.db) as uow:
+        recorded = intake.record_complaint(uow, month, system.actor("agent1"),
+                                           dict(INTAKE, received_at=twenty_days_ago), LINK_SECRET).result
+    assert due_of(system, recorded.complaint_id, "judge_validity") == \
+        datetime.fromisoformat(twenty_days_ago) + timedelta(minutes=30)
 
 
 def test_stamp_receipt_refuses_what_is_not_a_time_with_a_zone():

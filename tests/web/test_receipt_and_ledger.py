@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from click.testing import CliRunner
+from openpyxl import load_workbook
 from sqlalchemy import select
 
 from engine import clock
@@ -117,7 +118,13 @@ def test_decided_deductions_are_ledger_entries_in_the_complaint_and_the_reports(
     shown = page_text(login("gm").get("/reports?kind=month&date=2026-11-23"))
     assert "按人员统计超时与扣罚" in shown and "承运商A" in shown and "300 元" in shown and "¥" not in shown
     exported = login("gm").get("/reports/export.csv?kind=month&date=2026-11-23").data.decode("utf-8-sig")
-    assert "承运商A" in exported and "按人员统计超时与扣罚" in exported and "300" in exported
+    rows = list(csv.reader(io.StringIO(exported)))
+    by_person, by_department = rows.index(["按人员统计超时与扣罚"]), rows.index(["按部门统计超时与扣罚"])
+    assert ["承运商A", "储运部", "0"] == rows[by_person + 2][:3] and "200" in rows[by_person + 2]
+    assert rows[by_department + 2][0] == "储运部" and "300" in rows[by_department + 2]
+    book = load_workbook(io.BytesIO(login("gm").get("/reports/export.xlsx?kind=month&date=2026-11-23").data))
+    cells = {v for sheet in book for row in sheet.iter_rows(values_only=True) for v in row if v is not None}
+    assert {"按人员统计超时与扣罚", "按部门统计超时与扣罚", "承运商A", 300} <= cells
 
 
 def test_no_deduction_no_entry(system):
