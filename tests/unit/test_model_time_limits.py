@@ -69,7 +69,7 @@ def test_the_model_test_cases_pass_including_progress_call_and_second_visit():
     assert [(r.name, r.failures) for r in results if not r.passed] == []
 
 
-def test_complaints_validate_refuses_it_with_exit_2(tmp_path):
+def test_complaints_validate_and_test_models_refuse_it_with_exit_2(tmp_path):
     from click.testing import CliRunner
 
     from web.cli import main as cli
@@ -80,4 +80,6 @@ def test_complaints_validate_refuses_it_with_exit_2(tmp_path):
     refused = CliRunner().invoke(cli, ["validate", str(tmp_path)])
     assert refused.exit_code == 2
     assert "[approve_solution] The user task has no time limit. (hint: Attach a timer boundary event" in refused.output
+    untested = CliRunner().invoke(cli, ["test-models", str(tmp_path)])  # the model test cases run no such model
+    assert untested.exit_code == 2 and "[approve_solution]: The user task has no time limit." in untested.output
     assert CliRunner().invoke(cli, ["validate", str(WORKFLOWS)]).exit_code == 0
