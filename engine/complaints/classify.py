@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine import audit, clock
@@ -154,9 +154,10 @@ def _categories(case: progress.Case) -> list[str]:
 def kept_rate(session: Session, start: datetime, end: datetime, department: str | None = None) -> float | None:
     """Of the suggestions the agents decided in [start, end) (of the department's complaints), the share they
     kept; None when none was decided."""
-    decided = select(Classification.kept).join(Complaint, Complaint.id == Classification.complaint_id).where(
-        Classification.decided_at >= start, Classification.decided_at < end)
+    decided = select(func.count(), func.count().filter(Classification.kept.is_(True))).select_from(
+        Classification).where(Classification.decided_at >= start, Classification.decided_at < end)
     if department:
-        decided = decided.where(Complaint.department == department)
-    kept = list(session.scalars(decided))
-    return sum(1 for k in kept if k) / len(kept) if kept else None
+        decided = decided.join(Complaint, Complaint.id == Classification.complaint_id).where(
+            Complaint.department == department)
+    total, kept = session.execute(decided).one()
+    return kept / total if total else None

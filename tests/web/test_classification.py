@@ -106,6 +106,11 @@ def test_the_agent_sees_the_suggestion_and_changes_it_which_routes_the_complaint
         report = reports.build_report(uow, system.actor("cs_manager"), "month", date(2026, 11, 23),
                                       ZoneInfo("Asia/Shanghai"))
     assert report.suggestion_kept.current == 0.0 and report.suggestion_kept.previous is None
+    with UnitOfWork(system.db, write=False) as uow:  # a department head's report counts their department's
+        own, other = (reports.build_report(uow, system.actor(head), "month", date(2026, 11, 23),
+                                           ZoneInfo("Asia/Shanghai")).suggestion_kept.current
+                      for head in ("head_logistics", "head_quality"))
+    assert (own, other) == (0.0, None)
     assert "系统建议类别的采纳率" in text_of(login("cs_manager").get("/reports?kind=month&day=2026-11-23"))
 
 
