@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from engine import audit
+from engine import audit, bulk
 from engine.complaints import notifications, responsible
 from engine.errors import Code, InvalidInput
 from engine.models import Complaint, Penalty, Timer, User, WorkTask
@@ -157,11 +157,12 @@ def _breach(session: Session, complaint: Complaint, timer: Timer, work: WorkTask
     if work.due_at is None or timer.due_at < work.due_at:  # a limit passed before its task opened
         work.due_at = timer.due_at
     amount = int(complaint.variables.get("penalty") or 0)
-    session.add(Penalty(
-        complaint_id=complaint.id, timer_id=timer.id, work_task_id=work.id, task_name=work.name,
-        deadline=timer.due_at, person_id=person_id, role=work.role, department=work.department,
-        level=complaint.level, amount=amount, recorded_at=now,
-    ))
+    penalty = {"complaint_id": complaint.id, "kind": "timeout", "timer_id": timer.id, "work_task_id": work.id,
+               "task_name": work.name, "deadline": timer.due_at, "person_id": person_id, "person_name": None,
+               "reason": None, "decided_by_id": None, "role": work.role, "department": work.department,
+               "level": complaint.level, "amount": amount, "recorded_at": now}
+    if not bulk.add(session, Penalty, penalty):  # the timer worker's batch inserts them together
+        session.add(Penalty(**penalty))
     audit.record(session, complaint.id, SYSTEM, "deadline_breached", task_id=work.id, task_name=work.name,
                  data={"deadline": timer.due_at.isoformat(), "person_id": person_id, "amount": amount})
     superior = GENERAL_MANAGER if complaint.variables.get("escalate_to_gm") else SUPERIOR.get(work.role)

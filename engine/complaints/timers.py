@@ -16,7 +16,7 @@ One pass handles a *batch* of complaints in one transaction (see docs/PERFORMANC
    of it has been recorded, its failed attempt is noted and the rest of the batch goes on.
 4. **Record together, commit once.** Every fired complaint is recorded through `progress.record` without a
    flush, inside one savepoint, and written by one flush (each table's rows in one executemany; the
-   complaints by `_write_complaints`), then committed with the attempt notes and the outbox rows. Should
+   changed rows by `_write_rows`), then committed with the attempt notes and the outbox rows. Should
    recording fail, the savepoint is rolled back and the complaints are recorded again one savepoint each,
    so one bad complaint never takes the others' firings with it. A worker killed before the commit
    commits nothing but the attempt counts; the timers stay due and fire once.
@@ -32,13 +32,12 @@ import threading
 import traceback
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Select, Table, bindparam, inspect, select, text, update
+from sqlalchemy import Select, select, text, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
-from engine import audit, clock
+from engine import audit, bulk, clock
 from engine.complaints import deferrals, holidays, notifications, progress
 from engine.db import Database, UnitOfWork
 from engine.models import Complaint, Timer, User, WorkTask
@@ -271,8 +270,10 @@ def _fire_batch(uow: UnitOfWork, ids: list[int], plan: _Plan, now: datetime,
     except Exception:  # noqa: BLE001 - e.g. a constraint one complaint's rows break: isolate it
         log.exception("recording %d fired complaints together failed: recording them one at a time", len(fired))
         outbox.clear()
-        for item in fired:  # as stored: the rollback undid their UPDATE, which the session does not know
-            session.expire(item.complaint)
+        # As stored: the rollback undid their UPDATEs, which the session does not know (`bulk.write_changed`).
+        for row in [*batch.complaints, *(t for ts in batch.timers.values() for t in ts),
+                    *(t for ts in batch.open_tasks.values() for t in ts)]:
+            session.expire(row)
         for item in fired:
             queued: list[dict] = []
             session.info[notifications.OUTBOX_BUFFER] = queued
@@ -297,40 +298,31 @@ def _fire_batch(uow: UnitOfWork, ids: list[int], plan: _Plan, now: datetime,
 
 def _record_together(session: Session, batch: _Batch, fired: list[_Fired], now: datetime,
                      outbox: list[dict]) -> None:
-    """Record every fired complaint of the batch in one savepoint, written by one flush."""
+    """Record every fired complaint of the batch in one savepoint: new audit and penalty rows inserted and
+    changed rows updated with one executemany each (`engine.bulk`), the rest (new timer and task rows) by
+    one flush."""
     session.info[notifications.OUTBOX_BUFFER] = outbox
     try:
-        with session.begin_nested(), session.no_autoflush:
+        with session.begin_nested(), session.no_autoflush, bulk.collecting(session):
             for item in fired:
                 for timer_id in item.fire:  # cleared in the same UPDATE that marks them fired
                     session.get_one(Timer, timer_id).last_error = None
                 progress.record(session, item.complaint, item.workflow, item.version, now,
                                 loaded=batch.loaded(item.complaint.id), flush=False)
-            _write_complaints(session, [item.complaint for item in fired])
+            _write_rows(session, batch, [item.complaint for item in fired])
             session.flush()
     finally:
         session.info.pop(notifications.OUTBOX_BUFFER, None)
 
 
-def _write_complaints(session: Session, complaints: list[Complaint]) -> None:
-    """UPDATE the complaints' changed columns in one executemany per set of columns. The ORM would send one
-    UPDATE per complaint (it checks `lock_version` row by row); the batch holds every one of them locked, so
-    nobody can have changed them meanwhile. Their new values become what the session knows is stored."""
-    table = cast(Table, Complaint.__table__)
-    columns = {prop.key: prop.columns[0].key for prop in inspect(Complaint).column_attrs}
-    groups: dict[tuple[str, ...], list[tuple[Complaint, dict]]] = {}
-    for complaint in complaints:
-        attrs = inspect(complaint).attrs
-        changed = {key: attrs[key].value for key in columns if attrs[key].history.has_changes()}
-        if changed:
-            groups.setdefault(tuple(sorted(changed)), []).append((complaint, changed))
-    for keys, items in groups.items():
-        statement = (update(table).where(table.c.id == bindparam("_id"))
-                     .values({columns[key]: bindparam(key) for key in keys}))
-        session.connection().execute(statement, [dict(changed, _id=c.id) for c, changed in items])
-        for complaint, changed in items:
-            for key, value in changed.items():
-                set_committed_value(complaint, key, value)
+def _write_rows(session: Session, batch: _Batch, complaints: list[Complaint]) -> None:
+    """Write what recording the batch added and changed: the collected audit and penalty rows, and the
+    changed complaint, timer and task rows (the ORM would send one UPDATE per complaint, as it checks
+    `lock_version` row by row; the batch holds every one of them locked, so nobody changed them meanwhile)."""
+    bulk.insert_collected(session)
+    bulk.write_changed(session, Complaint, complaints)
+    bulk.write_changed(session, Timer, (t for timers in batch.timers.values() for t in timers))
+    bulk.write_changed(session, WorkTask, (t for tasks in batch.open_tasks.values() for t in tasks))
 
 
 def _count_fired(session: Session, fire: set[str]) -> int:

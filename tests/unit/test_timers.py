@@ -272,13 +272,13 @@ def test_a_batch_whose_writing_fails_is_recorded_again_one_at_a_time(system, mon
     complaints, read again as stored, fire once each."""
     cids = [start(system).complaint_id for _ in range(4)]
     _past_every_due(system)
-    write = timers._write_complaints
+    write = timers._write_rows
 
-    def write_then_fail(session, complaints):
-        write(session, complaints)
-        raise RuntimeError("the batch failed after writing its complaints")
+    def write_then_fail(session, batch, complaints):
+        write(session, batch, complaints)
+        raise RuntimeError("the batch failed after writing its rows")
 
-    monkeypatch.setattr(timers, "_write_complaints", write_then_fail)
+    monkeypatch.setattr(timers, "_write_rows", write_then_fail)
     result = timers.run_due(system.db)
     assert (result.batches, result.complaints, result.fired, result.failed) == (1, 4, 8, 0)
     monkeypatch.undo()
