@@ -64,6 +64,23 @@ def test_first_response_breach_escalates_and_records_the_penalty(system, level):
         ("judge_validity", penalty, "agent1"), ("hand_over", penalty, "agent1")]
 
 
+def test_a_timeout_is_recorded_against_the_holder_or_the_one_person_of_the_role(system):
+    # Recorded by the CS manager, the first response waits in the agents' shared queue: no one agent is
+    # responsible (docs/data-dictionary.md §15); the department's task has its one head.
+    pooled = start(system, user="cs_manager").complaint_id
+    department = start(system).complaint_id
+    step(system, department, "judge_validity")
+    step(system, department, "hand_over")
+    clock.advance(timedelta(minutes=31))
+    timers.run_due(system.db)
+    with UnitOfWork(system.db, write=False) as uow:
+        ledger = {(p.complaint_id, p.task_name, p.person_id, p.role, p.department) for p in uow.session.scalars(
+            select(Penalty).where(Penalty.task_name.in_(("judge_validity", "analyse_and_propose"))))}
+    head = system.actor("head_logistics").id
+    assert ledger == {(pooled, "judge_validity", None, "agent", None),
+                      (department, "analyse_and_propose", head, "department_head", "logistics")}
+
+
 def test_warning_comes_before_the_deadline_and_fires_once(system):
     cid = start(system).complaint_id
     clock.advance(timedelta(minutes=24, seconds=1))  # 80% of 30 minutes
