@@ -103,9 +103,28 @@ class Taken:
     complaint_id: int | None = None
 
 
+def header(message: EmailMessage, name: str) -> str:
+    """A header's value decoded, without NULs (no database column holds one); as written when the email package
+    cannot parse it. A malformed header (an encoded word inside an address, say) makes its parser raise
+    anything from IndexError on, and a message that raised would stay unseen and fail on every pass."""
+    try:
+        value = str(message.get(name) or "")
+    except Exception:  # noqa: BLE001 - whatever the parser raises, the header is read as written
+        value = str(next((v for k, v in message.raw_items() if k.lower() == name.lower()), ""))
+    return value.replace("\x00", "")
+
+
+def _filename(part: EmailMessage) -> str:
+    try:
+        name = part.get_filename()
+    except Exception:  # noqa: BLE001 - a malformed Content-Disposition: the file is kept without its name
+        name = None
+    return (name or "").replace("\x00", "") or "attachment"
+
+
 def message_key(message: EmailMessage, raw: bytes) -> str:
     """The message's Message-ID, or a digest of its bytes when it has none (the same message, the same key)."""
-    given = str(message.get("Message-ID") or "").strip()
+    given = header(message, "Message-ID").strip()
     return given[:255] if given else "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
@@ -123,7 +142,7 @@ def _text(message: EmailMessage) -> str:
     cut = _QUOTE_START.search(text)
     if cut:
         text = text[:cut.start()]
-    lines = [line for line in text.splitlines() if not line.lstrip().startswith(">")]
+    lines = [line.replace("\x00", "") for line in text.splitlines() if not line.lstrip().startswith(">")]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
@@ -134,15 +153,15 @@ def _payload(part) -> bytes:
 
 
 def _attachments(message: EmailMessage) -> list[evidence.Upload]:
-    return [evidence.Upload(filename=part.get_filename() or "attachment", content=_payload(part))
+    return [evidence.Upload(filename=_filename(part), content=_payload(part))
             for part in message.iter_attachments()]
 
 
 def _automatic(message: EmailMessage, sender: str, settings: Settings) -> bool:
     """Mail no person wrote: our own, auto-replies (RFC 3834), bounces, lists."""
-    auto = str(message.get("Auto-Submitted") or "no").strip().lower()
+    auto = (header(message, "Auto-Submitted") or "no").strip().lower()
     return (auto != "no" or sender.casefold() == settings.mail_sender.casefold()
-            or str(message.get("Precedence") or "").lower() in ("bulk", "junk", "list")
+            or header(message, "Precedence").lower() in ("bulk", "junk", "list")
             or sender.lower().startswith(("mailer-daemon@", "postmaster@")) or not sender)
 
 
@@ -151,7 +170,7 @@ def _replied_to(session, message: EmailMessage, subject: str, sender: str) -> Co
     of a message we sent the customer (In-Reply-To / References), or by the reference in its subject. Both are
     easy to guess (outbox ids count up, references are dated serials), so either counts only from the address
     the complaint's customer gave or we wrote to; from anyone else the message is a complaint of its own."""
-    threads = " ".join(str(message.get(h) or "") for h in ("In-Reply-To", "References"))
+    threads = " ".join(header(message, h) for h in ("In-Reply-To", "References"))
     outbox_ids = [int(n) for n in _OUTBOX_ID.findall(threads)][:20]
     from_customer = self_service.normal_contact(sender)
     if outbox_ids:  # only what we wrote to the customer (user_id empty), never staff's notifications
@@ -178,8 +197,8 @@ def take_message(uow: UnitOfWork, settings: Settings, secret: str, raw: bytes) -
     key = message_key(message, raw)
     if session.scalar(select(MailMessage.id).where(MailMessage.message_id == key)) is not None:
         return Taken("seen")
-    name, sender = parseaddr(str(message.get("From") or ""))
-    subject = str(message.get("Subject") or "").strip()
+    name, sender = parseaddr(header(message, "From"))
+    subject = header(message, "Subject").strip()
     body = _text(message)
     row = MailMessage(message_id=key, outcome="ignored", sender=sender[:255], subject=subject[:255],
                       processed_at=clock.now())
