@@ -64,6 +64,25 @@ def test_first_response_breach_escalates_and_records_the_penalty(system, level):
         ("judge_validity", penalty, "agent1"), ("hand_over", penalty, "agent1")]
 
 
+def test_a_new_round_counts_its_contact_and_result_from_the_round_start(system):
+    cid = start(system).complaint_id
+    for task in ("judge_validity", "hand_over", "analyse_and_propose", "approve_solution", "implement_solution"):
+        step(system, cid, task)
+    clock.advance(timedelta(days=1))
+    round_two = clock.now()
+    step(system, cid, "follow_up", satisfied=False)  # not satisfied: round 2 starts now
+    with UnitOfWork(system.db, write=False) as uow:
+        contact = uow.session.scalars(select(Timer.due_at).where(
+            Timer.complaint_id == cid, Timer.name == "analyse_and_propose_contact_deadline",
+            Timer.status == "waiting")).one()
+    assert contact == round_two + timedelta(minutes=20)
+    assert open_task(system, cid).due_at == round_two + timedelta(minutes=10)  # the agreement, the earlier
+    clock.advance(timedelta(minutes=5))
+    step(system, cid, "analyse_and_propose")
+    step(system, cid, "approve_solution")
+    assert open_task(system, cid).due_at == round_two + timedelta(hours=12)
+
+
 def test_a_timeout_is_recorded_against_the_holder_or_the_one_person_of_the_role(system):
     # Recorded by the CS manager, the first response waits in the agents' shared queue: no one agent is
     # responsible (docs/data-dictionary.md §15); the department's task has its one head.
