@@ -3,19 +3,23 @@
 The rules are `classification.json` in the process folder (workflows/), deployed with the model like its
 forms, so the process owner edits them like any other model file and every complaint is classified by the
 rules of its own version. A rule is a list of words or phrases; Chinese words match as substrings (a
-Chinese text has no spaces to split on), Latin words as whole words, both case-blind. The category whose
+Chinese text has no spaces to split on), Latin words as whole words, both case-blind. Where a substring is not
+enough (不理 is also the start of 不理解), a rule lists the word under `whole_words`: it counts only where jieba's
+segmentation (rjieba) cuts the text at both of its ends. The category whose
 rule matched most distinct words wins (ties: the earlier rule); the level is the first level rule with
 a match (the file lists the most severe first), else the default. See docs/ARCHITECTURE.md, "Customer intake".
 
 The suggestion is recorded with the complaint (`Classification`); the agent confirms or changes the
-category at the validity check (`decide`), and the reports count how often it was kept (`kept_counts`).
+category at the validity check (`decide`), and the reports count how often it was kept (`kept_rate`).
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 
+import rjieba
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -27,7 +31,7 @@ from engine.models import Classification, Complaint, ModelFile, WorkTask
 from engine.people.access import check_can_view
 from engine.people.roles import AGENT, INTAKE_ROLES, Actor
 from engine.workflow import runtime
-from engine.workflow.classification_rules import RULES_FILE, Rules, parse_rules
+from engine.workflow.classification_rules import RULES_FILE, Rules, WholeWord, parse_rules
 
 #: The user task at which the agent confirms or changes the suggestion.
 REVIEW_TASK = "judge_validity"
@@ -60,7 +64,28 @@ def rules_of_version(session: Session, version_id: int) -> Rules:
 def _found(word: str, text: str) -> bool:
     if _LATIN.fullmatch(word):  # a Latin word: whole words only ("fire" is not in "fireworks")
         return re.search(rf"(?<![a-z0-9]){re.escape(word)}(?![a-z0-9])", text) is not None
+    if isinstance(word, WholeWord):
+        return _whole(word, text)
     return word in text
+
+
+def _whole(word: str, text: str) -> bool:
+    """`word` found where the segmentation cuts the text at both of its ends."""
+    start = text.find(word)
+    if start < 0:
+        return False
+    cuts = _cuts(text)
+    while start >= 0:
+        if start in cuts and start + len(word) in cuts:
+            return True
+        start = text.find(word, start + 1)
+    return False
+
+
+@lru_cache(maxsize=64)
+def _cuts(text: str) -> frozenset[int]:
+    """Where jieba's segmentation (rjieba, its maintained Rust port) cuts a text into words, as offsets."""
+    return frozenset({0, *(end for _, _, end in rjieba.tokenize(text))})
 
 
 def suggest(rules: Rules, texts: dict[str, str | None]) -> Suggestion:

@@ -15,9 +15,17 @@ RULES_FILE = "classification.json"
 RULE_LISTS = (("categories", "category"), ("levels", "level"))
 
 
+class WholeWord(str):
+    """A rule word that counts only as whole words of the text as segmented (an entry's `whole_words`): "不理"
+    in "客服不理我", not in "我不理解" (engine.complaints.classify)."""
+
+    __slots__ = ()
+
+
 @dataclass(frozen=True)
 class Rules:
-    """The parsed rules: (category, department, words) and (level, words), each in the file's order."""
+    """The parsed rules: (category, department, words) and (level, words), each in the file's order; an entry's
+    `whole_words` are among its words as `WholeWord`s."""
 
     categories: tuple[tuple[str, str | None, tuple[str, ...]], ...] = ()
     levels: tuple[tuple[str, tuple[str, ...]], ...] = ()
@@ -48,6 +56,9 @@ def rules_problems(text: str, allowed: dict[str, list] | None = None) -> list[Fi
             elif not isinstance(entry.get("words"), list) or not entry["words"] \
                     or not all(isinstance(w, str) and w.strip() for w in entry["words"]):
                 problems.append(error(ModelCode.RULES_ENTRY_NEEDS_WORDS, entry=where, value=entry[key]))
+            elif not isinstance(entry.get("whole_words", []), list) \
+                    or not all(isinstance(w, str) for w in entry.get("whole_words", [])):
+                problems.append(error(ModelCode.RULES_NOT_LIST, list=f"{where}.whole_words"))
             elif allowed and allowed.get(key) and entry[key] not in allowed[key]:
                 problems.append(error(ModelCode.RULES_VALUE_NOT_OFFERED, entry=where, key=key, value=entry[key],
                                       options=", ".join(map(str, allowed[key]))))
@@ -64,10 +75,14 @@ def parse_rules(text: str) -> Rules:
     if not isinstance(document, dict):
         return Rules()
 
-    def words(entry: dict) -> tuple[str, ...]:
-        given = entry.get("words")
+    def listed(entry: dict, key: str) -> tuple[str, ...]:
+        given = entry.get(key)
         return tuple(w.strip().casefold() for w in given if isinstance(w, str) and w.strip()) \
             if isinstance(given, list) else ()
+
+    def words(entry: dict) -> tuple[str, ...]:
+        plain = listed(entry, "words")
+        return plain + tuple(WholeWord(w) for w in listed(entry, "whole_words")) if plain else ()
 
     def entries(name: str) -> list[dict]:
         value = document.get(name)

@@ -40,6 +40,9 @@ def _suggest(**texts):
     ("客服态度很差，第二次了，我要曝光到微博", "service_attitude", "crisis", {"态度", "曝光", "微博"}),
     ("Please send the invoice for my order", "invoice", "dissatisfied", {"invoice"}),
     ("谢谢", "transaction_dispute", "dissatisfied", set()),  # nothing matched: the rules' default
+    # 不理 is a whole word of the segmented text in the first, the start of 不理解 in the second.
+    ("问了三次客服都不理我", "service_attitude", "dissatisfied", {"不理"}),
+    ("我不理解为什么订单被取消了", "transaction_dispute", "dissatisfied", set()),
 ])
 def test_the_shipped_rules_suggest_from_chinese_and_english_text(text, category, level, words):
     suggestion = _suggest(description=text)
@@ -53,6 +56,23 @@ def test_latin_words_match_whole_words_only_and_case_blind():
     assert classify.suggest(rules, {"description": "Fireworks were late"}).category is None
     assert classify.suggest(rules, {"demand": "It caught FIRE!"}).matched == [
         {"word": "fire", "field": "demand", "for": "category"}, {"word": "fire", "field": "demand", "for": "level"}]
+
+
+def test_whole_words_count_only_where_the_segmentation_cuts_at_both_ends():
+    rules = classify.parse_rules(json.dumps({"categories": [
+        {"category": "attitude", "words": ["态度"], "whole_words": ["不理"]},
+        {"category": "tone", "words": ["不理"]}]}))
+    assert [(s.category, s.words("category")) for s in map(_suggest_with(rules), (
+        "客服不理我", "我不理解这个规定", "对我不理不睬"))] == [
+        ("attitude", ["不理"]),  # both rules match once: the earlier wins
+        ("tone", ["不理"]),  # a substring rule still matches inside 不理解
+        ("tone", ["不理"])]  # 不理不睬 is one word: the whole word 不理 is not there
+    assert rules_problems(json.dumps({"categories": [{"category": "x", "words": ["y"], "whole_words": "z"}]})) == [
+        error(ModelCode.RULES_NOT_LIST, list="categories[1].whole_words")]
+
+
+def _suggest_with(rules):
+    return lambda text: classify.suggest(rules, {"description": text})
 
 
 def test_a_rules_file_with_mistakes_is_named_entry_by_entry():
