@@ -72,9 +72,10 @@ def enum_labels(prop: Mapping, lang: str) -> dict[str, str]:
     return {str(v): str(titles[i]) if i < len(titles) else str(v) for i, v in enumerate(values)}
 
 
-#: A bilingual model name: Chinese (up to its last Chinese character and the punctuation after it), a space,
-#: then English only.
-_BILINGUAL = re.compile(r"(?P<zh>.*[\u3000-\u9fff\uff00-\uffef][!-/:-@\[-`{-~]*)\s+(?P<en>[A-Za-z][\x20-\x7e]*)")
+#: A bilingual model name: Chinese (up to its last Chinese character and the punctuation after it), a space
+#: (none needed right after full-width punctuation: "时限（自受理）First response limit"), then English only.
+_BILINGUAL = re.compile(r"(?P<zh>.*[\u3000-\u9fff\uff00-\uffef][!-/:-@\[-`{-~]*)"
+                        r"(?:\s+|(?<=[\u3000-\u303f\uff00-\uffef]))(?P<en>[A-Za-z][\x20-\x7e]*)")
 
 
 def task_title(title: str, title_en: str | None, lang: str) -> str:

@@ -166,6 +166,18 @@ REMEDY_FIELDS = {"kind": _l("Remedy"), "amount": _l("Amount (yuan)"), "waybill":
                  "state": _l("Status"), "done_on": _l("Done on")}
 
 
+#: How a decision table picks among matching rules (DMN hit policies), for the models page.
+HIT_POLICIES = {
+    "UNIQUE": _l("unique: at most one rule matches"),
+    "FIRST": _l("first: the first matching rule decides"),
+    "PRIORITY": _l("priority: the matching rule with the highest-priority output decides"),
+    "ANY": _l("any: matching rules must agree"),
+    "COLLECT": _l("collect: every matching rule"),
+    "RULE ORDER": _l("rule order: every matching rule, in order"),
+    "OUTPUT ORDER": _l("output order: every matching rule, by output priority"),
+}
+
+
 def label(table: dict, code: str | None) -> str:
     """The name of `code` in `table`, or the code itself when the engine knows more codes than we do."""
     if code is None:

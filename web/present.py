@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from flask import Flask, g
 from flask_babel import format_datetime, gettext
+from markupsafe import Markup, escape
 from sqlalchemy import select
 
 from engine import clock
@@ -187,6 +188,23 @@ def title(item) -> str:
     return task_title(item.title, item.title_en, lang())
 
 
+#: A Chinese character (or full-width punctuation) in a model's text.
+_CHINESE = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
+
+
+def model_text(text: str | None) -> Markup:
+    """A model's own words shown as data (a decision table's name, columns and notes, a task's name) in the page
+    language: one half of a bilingual text (`task_title`). Text written in the other language only stays as the
+    model has it, marked with its language (`lang`)."""
+    shown = task_title(text or "", None, lang())
+    chinese = bool(_CHINESE.search(shown))
+    if lang() == "en" and chinese:
+        return Markup('<span lang="zh-CN">%s</span>') % shown
+    if lang() != "en" and not chinese and re.search(r"[A-Za-z]{2}", shown):
+        return Markup('<span lang="en">%s</span>') % shown
+    return escape(shown)
+
+
 def element_name(titles: Mapping[str, tuple[str, str | None]], element_id: str | None) -> str:
     """A model element (a user task, an end event: a complaint's outcome) as its model version names it, in the
     page language; its id when the model gives it no name (docs/MODELLING.md, "Names")."""
@@ -300,6 +318,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(lambda: clock.now().isoformat(), "server_now")
     app.add_template_global(title, "task_title")
     app.add_template_global(element_name, "element_name")
+    app.add_template_global(model_text, "model_text")
     app.add_template_global(enum_label, "enum_label")
     app.add_template_global(labels.label, "label")
     app.add_template_global(person, "person")

@@ -21,10 +21,13 @@ from web import mail
 ALLOWED_LATIN = {
     "English", "PDF", "PNG", "JPG", "TXT", "KB", "MB", "CSV", "Excel", "API", "BPMN", "DMN", "JSON", "XML", "URL",
     "ID", "SLA", "bpmn", "io", "ORD", "TS", "Token", "Bearer", "OpenAPI", "SMTP", "IMAP", "E-mail", "Email", "ok",
-    "min", "h", "d", "Camunda", "Modeler", "Authorization", "zip", "gunicorn",
+    "min", "h", "d", "ISO", "Python", "Schema", "Camunda", "Modeler", "Authorization", "zip", "gunicorn",
 }
-#: Data the tests type (order ids, file names, e-mail addresses, login names, links) is not UI text.
-DATA = re.compile(r"[\w.+-]+@[\w.-]+|https?://\S+|(?<!\w)/[\w/.-]+|\b\w+/|\b\w+_\w+\b|\b[\w-]+\.(?:png|pdf|txt|bpmn|dmn|json)\b|ORD-\d+|"
+#: Data the tests type (order ids, file names, e-mail addresses, login names, links) is not UI text, nor are a
+#: model's quoted code values ("none" in a decision table's column name).
+DATA = re.compile(r"[\w.+-]+@[\w.-]+|https?://\S+|(?<!\w)/[\w/.-]+|\b\w+/|\b[\w.-]+\.(?:png|pdf|txt|bpmn|dmn|json)\b|\b\w+_\w+\b|ORD-\d+|"
+                  r'"\w+"|'
+
                   r"TS\d{8}-\d+|\b(?:agent|head|cs_manager|gm|owner|admin)\w*\b")
 LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'-]+")
 CJK = re.compile(r"[\u3400-\u9fff\uff01-\uff5e\u3000-\u303f]+")
@@ -95,12 +98,15 @@ def _pages(system, login, locale: str) -> dict[str, dict[str, str]]:
     extra = {
         "agent1": [f"/complaints/{cid}", f"/complaints/{closed}", f"/complaints/{cid}/customer-link",
                    f"/complaints/{closed}/print", "/search?q=ORD", "/complaints/new", "/account/api-tokens"],
-        "head_logistics": [f"/task/{task}", f"/complaints/{cid}", "/reports"],
-        "cs_manager": [f"/complaints/{closed}", "/reports"],
+        "head_logistics": [f"/task/{task}", f"/complaints/{cid}", "/reports", f"/task/{task}/assign"],
+        "cs_manager": [f"/complaints/{closed}", "/reports", f"/task/{task}/assign"],
         "gm": ["/deferrals", "/reports", f"/complaints/{closed}"],
-        "owner": ["/models/"],
-        "admin": ["/admin/calendar?year=2026", "/admin/calendar?year=2027"],
+        "owner": ["/models/", "/models/versions/1", "/models/complaint_lifecycle/draft"],
+        "admin": ["/admin/calendar?year=2026", "/admin/calendar?year=2027", "/admin/users/new",
+                  f"/admin/users/{system.actor('agent1').id}", "/admin/tokens", "/admin/customer-links",
+                  "/admin/record"],
     }
+    assert login("owner", locale=locale).post("/models/complaint_lifecycle/draft/open").status_code == 303
     pages: dict[str, dict[str, str]] = {}
     for user, urls in extra.items():
         client = login(user, locale=locale)

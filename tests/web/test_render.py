@@ -96,6 +96,10 @@ def test_task_titles_in_one_language():
     assert task_title("骚扰/恶意投诉，留证结案 Closed as harassment / malicious", None, "en") == \
         "Closed as harassment / malicious"
     assert task_title("判断 A2 级", None, "en") == "判断 A2 级"
+    # Right after full-width punctuation the English needs no space; after a Chinese character it does.
+    assert task_title("时限（自受理）First response limit (from receipt)", None, "zh") == "时限（自受理）"
+    assert task_title("首次响应时限（自受理）First response limit", None, "en") == "First response limit"
+    assert task_title("处理A2", None, "zh") == "处理A2"
     # The start event's `title_en` names the intake form, not the event: its Chinese half is still shown.
     assert task_title("投诉登记 Complaint recorded", "Record a complaint", "zh") == "投诉登记"
     assert task_title("投诉登记 Complaint recorded", "Record a complaint", "en") == "Record a complaint"

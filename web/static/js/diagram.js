@@ -11,8 +11,9 @@
   var READABLE = 1.0;
   var STEP = 1.25;
   var BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL";
-  // forms/render.py: _BILINGUAL — the Chinese up to its last Chinese character (and punctuation), then English.
-  var BILINGUAL = /^(.*[\u3000-\u9fff\uff00-\uffef][!-\/:-@[-`{-~]*)\s+([A-Za-z][\x20-\x7e]*)$/;
+  // forms/render.py: _BILINGUAL — the Chinese up to its last Chinese character (and punctuation), then English
+  // (after a space, or right after full-width punctuation: "时限（自受理）First response limit").
+  var BILINGUAL = /^(.*[\u3000-\u9fff\uff00-\uffef][!-\/:-@[-`{-~]*)(?:\s+|(?<=[\u3000-\u303f\uff00-\uffef]))([A-Za-z][\x20-\x7e]*)$/;
 
   // The element's own `title_en` property (spiffworkflow:properties in its extensionElements), or null.
   function titleEn(el) {
