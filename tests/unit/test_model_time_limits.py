@@ -32,13 +32,14 @@ def _without_approval_deadline(files: dict[str, str]) -> dict[str, str]:
     return dict(files, **{BPMN: text})
 
 
-def test_every_user_task_of_the_lifecycle_has_a_deadline():
+def test_every_user_task_of_the_lifecycle_has_a_deadline_and_a_warning():
     text = validate_bundle(read_bundle(WORKFLOWS)).files[BPMN]
     tasks = re.findall(r'<bpmn:userTask id="([a-z_]+)"', text)
     assert len(tasks) == 16  # review of harassment, answer to suggestions / enquiries, on-the-spot handling (issue 17)
     for task in tasks:
-        assert re.search(rf'attachedToRef="{task}">\s*<bpmn:extensionElements>\s*<spiffworkflow:properties>\s*'
-                         rf'<spiffworkflow:property name="sla" value="deadline"', text), task
+        for kind in ("deadline", "warning"):  # and the warning before it (预警)
+            assert re.search(rf'attachedToRef="{task}">\s*<bpmn:extensionElements>\s*<spiffworkflow:properties>\s*'
+                             rf'<spiffworkflow:property name="sla" value="{kind}"', text), (task, kind)
 
 
 def test_a_user_task_without_a_time_limit_is_refused_naming_it():
