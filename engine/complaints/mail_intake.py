@@ -171,7 +171,8 @@ def _replied_to(session, message: EmailMessage, subject: str, sender: str) -> Co
     easy to guess (outbox ids count up, references are dated serials), so either counts only from the address
     the complaint's customer gave or we wrote to; from anyone else the message is a complaint of its own."""
     threads = " ".join(header(message, h) for h in ("In-Reply-To", "References"))
-    outbox_ids = [int(n) for n in _OUTBOX_ID.findall(threads)][:20]
+    # An id too long for the 64-bit column is nobody's; in the query it would fail the message on every pass.
+    outbox_ids = [int(n) for n in _OUTBOX_ID.findall(threads) if len(n) <= 18][:20]
     from_customer = self_service.normal_contact(sender)
     if outbox_ids:  # only what we wrote to the customer (user_id empty), never staff's notifications
         for complaint_id, sent_to in session.execute(select(Notification.complaint_id, Notification.email).where(

@@ -204,6 +204,7 @@ MAILBOX_MATRIX = [
     (CUSTOMER, "auto_reply", {"Auto_Submitted": "auto-replied"}, "ignored"),
     (SENDER, "auto_reply", {}, "ignored"),
     (STRANGER, "nothing", {}, "complaint"),
+    (CUSTOMER, "overflowing_id", {}, "complaint"),  # an id no 64-bit column holds names nothing (and fails nothing)
 ]
 
 
@@ -227,7 +228,8 @@ def test_only_the_customers_address_adds_to_a_complaint(system, imap, sender, na
         names_it = {"auto_reply": {"in_reply_to": notifications.outbox_message_id(outbox["customer_link"], SENDER)},
                     "staff_notification": {"in_reply_to": notifications.outbox_message_id(outbox["customer_wrote"],
                                                                                           SENDER)},
-                    "reference": {"subject": f"Re: {complaint.reference}"}, "nothing": {}}[names]
+                    "reference": {"subject": f"Re: {complaint.reference}"}, "nothing": {},
+                    "overflowing_id": {"in_reply_to": "<outbox.99999999999999999999@shop.example.cn>"}}[names]
         imap.deliver(_message(**{"sender": sender, "subject": "关于我的投诉", "body": "请把这张照片加到投诉里。",
                                  "attachment": ("照片.png", png()), **names_it, **headers}))
         later = mail_intake.poll_once(system.db, settings, SECRET, client)
