@@ -51,6 +51,18 @@ def test_catalogues_are_complete_and_current():
         assert {m.id for m in read_mo(compiled) if m.id} == pot
 
 
+def test_chinese_says_kou_fa_and_yuan():
+    """The trade's words for money taken from pay (DOMAIN §7): 扣罚 / 超时扣罚, never 罚款, and amounts as "80 元",
+    never "¥80" — in the Chinese catalogue and in the model's Chinese texts (forms, instructions, names)."""
+    with (TRANSLATIONS / "zh" / "LC_MESSAGES" / "messages.po").open("rb") as po_file:
+        texts = [m.string for m in read_po(po_file, locale="zh") if m.id and isinstance(m.string, str)]
+    texts += [line for path in sorted((ROOT / "workflows").rglob("*")) if path.suffix in (".json", ".bpmn", ".dmn")
+              for line in path.read_text(encoding="utf-8").splitlines() if re.search(r"[\u4e00-\u9fff]", line)
+              and not re.search(r'"x-[\w-]*-en"|_en"|name="\w+_en"', line)]
+    assert [t for t in texts if "罚款" in t or "¥" in t or "￥" in t] == []
+    assert any("超时扣罚" in t and "元" in t for t in texts)
+
+
 @pytest.fixture
 def busy_complaint(system, login):
     """A complaint half-way through with a comment, a contact and evidence (every part of every page shows),
