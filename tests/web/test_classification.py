@@ -17,6 +17,8 @@ from engine.complaints import classify, reports
 from engine.db import UnitOfWork
 from engine.errors import ModelCode
 from engine.models import Classification, Complaint
+from engine.people import tokens as api_tokens
+from engine.people.roles import SYSTEM
 from engine.workflow.classification_rules import RULES_FILE, rules_problems
 from engine.workflow.deploy import read_bundle, validate_bundle
 from engine.workflow.model_xml import ModelInvalid
@@ -145,6 +147,14 @@ def test_a_confirmed_suggestion_counts_as_kept(system, app, login):
         report = reports.build_report(uow, system.actor("cs_manager"), "month", date(2026, 11, 23),
                                       ZoneInfo("Asia/Shanghai"))
     assert report.suggestion_kept.current == 1.0
+    exported = login("cs_manager").get("/reports/export.csv?kind=month&day=2026-11-23").get_data(as_text=True)
+    (row,) = [line for line in exported.splitlines() if line.startswith("系统建议类别的采纳率")]
+    assert "100" in row, row
+    with UnitOfWork(system.db) as uow:
+        bearer = api_tokens.create_token(uow, SYSTEM, "gm", "tests")[1]
+    month = app.test_client().get("/api/v1/reports/month?date=2026-11-23",
+                                  headers={"Authorization": f"Bearer {bearer}"}).get_json()
+    assert month["suggestion_kept"]["current"] == 1.0
 
 
 def test_only_the_validity_checks_holders_decide_and_only_offered_categories(system, app, login):
