@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from engine import clock
 from engine.complaints import inbox, worklist
+from engine.complaints import incidents as timer_incidents
 from engine.db import UnitOfWork
 from engine.models import Deferral
 from engine.people.access import may_decide_deferrals
@@ -25,6 +26,8 @@ class Counts:
     waiting: worklist.Waiting
     unread: int
     deferrals: int
+    #: Timers that failed every retry (administrators and process owners; 0 for others).
+    incidents: int
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,7 @@ def counts(uow: UnitOfWork, actor: Actor) -> Counts:
     pending = uow.session.scalar(select(func.count()).select_from(Deferral).where(
         Deferral.status == "pending")) if may_decide_deferrals(actor) else 0
     return Counts(waiting=worklist.waiting(uow.session, actor, clock.now()), unread=inbox.unread_count(uow, actor),
-                  deferrals=pending or 0)
+                  deferrals=pending or 0, incidents=timer_incidents.waiting(uow.session, actor))
 
 
 def desk(uow: UnitOfWork, actor: Actor) -> Desk:

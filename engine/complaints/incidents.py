@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from engine import audit, clock
@@ -38,6 +38,14 @@ class Incident:
     attempts: int
     due_at: datetime
     failed_at: datetime | None
+
+
+def waiting(session: Session, actor: Actor) -> int:
+    """How many incidents wait for the actor (the navigation's and first page's count): all of them for those
+    who handle incidents, none for anyone else."""
+    if actor.role not in INCIDENT_ROLES:
+        return 0
+    return session.scalar(select(func.count()).select_from(Timer).where(Timer.status == "incident")) or 0
 
 
 def incidents(uow: UnitOfWork, actor: Actor | None = None) -> list[Incident]:

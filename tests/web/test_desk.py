@@ -79,6 +79,24 @@ def test_each_role_sees_what_waits_for_it(system, login):
     assert login("owner").get("/home").headers["Location"].endswith("/models/")
 
 
+def test_the_process_owners_first_page_counts_what_waits_for_them(system, login):
+    from tests.modelling.variants import with_legal_review
+
+    start(system)
+    owner = login("owner")
+    page = text_of(owner.get("/", follow_redirects=True))
+    assert "<h1>流程模型</h1>" in page and 'href="/tasks/mine"' not in page  # no complaints, so no task lists
+    assert [_tile(page, t) for t in ("incidents", "older", "drafts", "unread")] == [0, 0, 0, 0]
+    draft = "/models/complaint_lifecycle/draft"
+    owner.post(f"{draft}/open")
+    assert _tile(text_of(owner.get("/models/")), "drafts") == 1
+    owner.post(f"{draft}/files", json={"files": with_legal_review()})
+    assert owner.post(f"{draft}/deploy").status_code == 200
+    page = text_of(owner.get("/models/"))
+    assert _tile(page, "older") == 1 and _tile(page, "drafts") == 0  # the running complaint is on version 1
+    assert 'href="/models/versions/2" data-tile="older"' in page
+
+
 def test_an_escalated_task_held_by_its_agent_is_on_the_managers_list_and_tile(system, login):
     cid = start(system).complaint_id  # judge_validity, held by its recorder agent1
     clock.set_now(clock.now() + timedelta(hours=7))

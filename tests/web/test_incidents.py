@@ -113,3 +113,19 @@ def test_the_command_line_lists_and_retries_incidents(system, incident, monkeypa
         retried = uow.session.scalar(select(func.count()).select_from(AuditEvent).where(
             AuditEvent.kind == "incident_retried", AuditEvent.complaint_id == cid))
     assert retried == len(failed)
+
+
+def test_incidents_are_counted_on_the_first_pages_of_those_who_handle_them(system, login, incident):
+    from tests.web.test_desk import _nav, _tile
+
+    _cid, failed = incident
+    owner = text_of(login("owner").get("/", follow_redirects=True))  # the process owner's first page: the models
+    assert _tile(owner, "incidents") == len(failed) and _nav(owner, "incidents") == len(failed)
+    admin = text_of(login("admin").get("/home"))
+    assert _tile(admin, "incidents") == len(failed) and _nav(admin, "incidents") == len(failed)
+    gm = text_of(login("gm").get("/home"))
+    assert 'data-tile="incidents"' not in gm and _nav(gm, "incidents") == 0
+    client = login("owner")
+    for timer in failed:
+        client.post(f"/incidents/{timer.id}/retry")
+    assert _tile(text_of(client.get("/models/")), "incidents") == 0

@@ -36,7 +36,12 @@ def index():
     processes: dict[str, list[dict]] = {}
     for version in versions:
         processes.setdefault(version["process_id"], []).append(version)
+    # Running complaints a newer version could take (each version page lists which can move).
+    older = [v for v in versions if not v["current"] and v["running"]]
+    current = next((v for v in versions if v["current"] and older and v["process_id"] == older[0]["process_id"]),
+                   None)
     return render_template("modelling/index.html", processes=processes, drafts=drafts,
+                           older_running=sum(v["running"] for v in older), migrate_to=current,
                            max_mb=MAX_UPLOAD // (1024 * 1024), calendar_gaps=work_calendar.missing_years())
 
 
