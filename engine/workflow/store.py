@@ -11,13 +11,122 @@ Two measures keep the cost of one request flat however long a complaint's histor
 from __future__ import annotations
 
 import json
+from copy import copy
 from uuid import UUID
 
-from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, TaskConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
+
+_PLAIN = (str, int, float, bool, type(None))
+
+
+class _TaskId(UUID):
+    """A restored task's id, its hash and text computed once. SpiffWorkflow finds a task's relatives through
+    `workflow.tasks` at every step (hundreds of lookups a step), and `UUID` computes the hash — and the text
+    when a state is saved — in Python each time. Equal to, and hashed like, the plain UUID."""
+
+    __slots__ = ("_hash", "_text")
+
+    def __init__(self, text: str):
+        super().__init__(text)
+        object.__setattr__(self, "_hash", hash(self.int))
+        object.__setattr__(self, "_text", UUID.__str__(self))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __str__(self) -> str:
+        return self._text
+
+    def __reduce__(self):  # a copy is a plain UUID
+        return UUID, (self._text,)
+
+
+class _TaskConverter(TaskConverter):
+    """SpiffWorkflow's task converter, same format, without its generic walk over task data.
+
+    Task data holds plain JSON only — dicts with text keys none of which is `typename`, lists, text, numbers,
+    booleans, None: the sandbox refuses anything else from model code (`sandbox.scripts.check_task_data`),
+    forms refuse the key (`forms.validate`), and saving with `json.dumps` refuses other types. On such data
+    SpiffWorkflow's registry walk changes nothing but costs a function call per value, so it is skipped;
+    internal data keeps it unless all its values are plain. Tasks whose data equals their parent's (most
+    of them) are compared in one step instead of key by key."""
+
+    def to_dict(self, task):
+        parent = task.parent
+        if parent is None:
+            data, delta = task.data, {}
+        else:
+            data, own, inherited = {}, task.data, parent.data
+            if own == inherited:
+                delta = {"updates": {}, "deletions": []}
+            elif not own:
+                delta = {"updates": {}, "deletions": list(inherited)}
+            else:
+                delta = {"updates": {k: v for k, v in own.items() if k not in inherited or v != inherited[k]},
+                         "deletions": [k for k in inherited if k not in own]}
+        internal = task.internal_data
+        return {
+            "id": str(task.id),
+            "parent": str(task._parent) if parent is not None else None,
+            "children": [str(child) for child in task._children],
+            "last_state_change": task.last_state_change,
+            "state": task.state,
+            "task_spec": task.task_spec.name,
+            "triggered": task.triggered,
+            "internal_data": dict(internal) if all(type(v) in _PLAIN for v in internal.values())
+            else self.registry.convert(internal),
+            "data": data,
+            "delta": delta,
+        }
+
+    def from_dict(self, dct, workflow, ids: dict[str, UUID] | None = None):
+        """Restore a task; `ids` (text -> id) makes every reference to a task the task's own id object."""
+        ids = {} if ids is None else ids
+        task_spec = workflow.spec.task_specs.get(dct["task_spec"])
+        task = self.target_class(workflow, task_spec, state=dct["state"], id=_task_id(ids, dct["id"]))
+        task._parent = _task_id(ids, dct["parent"]) if dct["parent"] is not None else None
+        task._children = [_task_id(ids, child) for child in dct["children"]]
+        task.last_state_change = dct["last_state_change"]
+        task.triggered = dct["triggered"]
+        internal = dct["internal_data"]
+        task.internal_data = internal if all(type(v) in _PLAIN for v in internal.values()) \
+            else self.registry.restore(internal)
+        if isinstance(task_spec, CatchingEvent) and task.has_state(TaskState.WAITING):
+            task.workflow.top_workflow.event_manager.add_task(task)
+        delta = dct.get("delta")
+        parent = task.parent
+        if delta and parent is not None:
+            task.data = _apply_delta(parent.data, delta)
+        else:
+            task.data = dct["data"]
+        return task
+
+
+def _task_id(ids: dict[str, UUID], text: str) -> UUID:
+    found = ids.get(text)
+    if found is None:
+        found = ids[text] = _TaskId(text)
+    return found
+
+
+def _apply_delta(inherited: dict, delta: dict) -> dict:
+    """The parent's data with the task's changes, as SpiffWorkflow restores it: containers copied one level
+    deep, the updates applied, the deleted keys removed."""
+    deletions = delta.get("deletions") or []
+    if deletions and len(deletions) >= len(inherited) and inherited.keys() <= set(deletions):
+        data: dict = {}
+    else:
+        data = {k: copy(v) if isinstance(v, (dict, list, set)) else v for k, v in inherited.items()}
+        for key in deletions:
+            data.pop(key, None)
+    data.update(delta.get("updates") or {})
+    return data
 
 
 class _StateOnlyWorkflowConverter(BpmnWorkflowConverter):
@@ -31,31 +140,22 @@ class _StateOnlyWorkflowConverter(BpmnWorkflowConverter):
 
     def from_dict(self, dct, spec=None, subprocess_specs=None):
         workflow = self.target_class(spec, subprocess_specs, deserializing=True)
-        workflow.tasks = _share_ids(self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow))
-        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        ids: dict[str, UUID] = {}
+        for task in dct["tasks"].values():  # each task adds itself to workflow.tasks (parents come first)
+            self.registry.restore(task, workflow=workflow, ids=ids)
+        workflow.task_tree = workflow.tasks.get(ids[dct["root"]])
         self.set_default_attributes(workflow, dct)
         self.subprocesses_from_dict(dct["subprocesses"], workflow)
         workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
         return workflow
 
 
-def _share_ids(tasks: dict) -> dict:
-    """`tasks` keyed by each task's own id object, with every parent and child reference that same object.
-    SpiffWorkflow finds a task's relatives through this dictionary at every step; with equal but distinct UUID
-    objects each lookup also calls `UUID.__eq__` (Python code), with the same object the identity check answers
-    (measured: firing a complaint's timers takes a third less time)."""
-    shared = {task.id: task for task in tasks.values()}
-    for task in shared.values():
-        if task._parent is not None:
-            task._parent = shared[task._parent].id
-        task._children = [shared[child].id for child in task._children]
-    return shared
-
-
 _spec_serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
 _state_config = dict(SPIFF_CONFIG)
 _state_config[BpmnWorkflow] = _StateOnlyWorkflowConverter
+_state_config[Task] = _TaskConverter
 _state_serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(_state_config))
+_state_serializer.registry.register(_TaskId, lambda v: {"value": str(v)}, lambda v: UUID(v["value"]), "UUID")
 STATE_FORMAT = f"spiff-{_state_serializer.VERSION}/compact-1"
 
 

@@ -1,0 +1,132 @@
+"""The workflow state store's own task converter (engine.workflow.store) against SpiffWorkflow's: the same
+stored format both ways, on states taken along a complaint's life and on task data with nested containers."""
+from __future__ import annotations
+
+import copy
+import json
+from datetime import timedelta
+from uuid import UUID
+
+import pytest
+from SpiffWorkflow.bpmn.serializer.default.workflow import TaskConverter
+from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.task import Task
+
+from engine import clock
+from engine.complaints import timers
+from engine.db import UnitOfWork
+from engine.models import Complaint
+from engine.workflow import runtime, store
+from engine.workflow.versions import load_version
+from tests.lifecycle import start, step
+
+
+class _LibraryWorkflowConverter(store._StateOnlyWorkflowConverter):
+    """The state format read as SpiffWorkflow reads it (its own task converter, fresh UUIDs everywhere)."""
+
+    def from_dict(self, dct, spec=None, subprocess_specs=None):
+        workflow = self.target_class(spec, subprocess_specs, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+_library_config = dict(store._state_config)
+_library_config[Task] = TaskConverter
+_library_config[store.BpmnWorkflow] = _LibraryWorkflowConverter
+LIBRARY = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(_library_config))
+
+
+def _states_along_a_life(system) -> tuple[list[str], object]:
+    """Stored states after each step of a complaint, timers fired on the way (warnings, a breach)."""
+    states = []
+
+    def keep(cid):
+        with UnitOfWork(system.db, write=False) as uow:
+            complaint = uow.session.get_one(Complaint, cid)
+            states.append(complaint.state)
+            return load_version(uow.session, complaint.version_id)
+
+    cid = start(system).complaint_id
+    version = keep(cid)
+    clock.advance(timedelta(minutes=31))
+    timers.run_due(system.db)
+    keep(cid)
+    for name in ("judge_validity", "hand_over", "analyse_and_propose", "approve_solution"):
+        step(system, cid, name)
+        keep(cid)
+    return states, version
+
+
+def _load(serializer, state: str, version):
+    dct = json.loads(state)
+    dct.pop("format")
+    workflow = serializer.from_dict(dct, spec=version.spec, subprocess_specs=version.subprocess_specs)
+    workflow.script_engine = runtime.script_engine()
+    return workflow
+
+
+def _tasks(workflow) -> list[tuple]:
+    return [(str(t.id), str(t._parent), [str(c) for c in t._children], t.state, t.task_spec.name, t.triggered,
+             t.last_state_change, t.data, t.internal_data) for t in workflow.tasks.values()]
+
+
+def test_states_load_and_save_as_spiffworkflow_would(system):
+    states, version = _states_along_a_life(system)
+    assert len(states) == 6
+    for state in states:
+        ours, theirs = _load(store._state_serializer, state, version), _load(LIBRARY, state, version)
+        assert _tasks(ours) == _tasks(theirs)
+        assert ours.last_task.id == theirs.last_task.id and ours.task_tree.id == theirs.task_tree.id
+        assert sorted(map(str, ours.event_manager.tasks)) == sorted(map(str, theirs.event_manager.tasks))
+        assert store._state_serializer.to_dict(ours) == LIBRARY.to_dict(theirs)
+        # and it runs on: the same open tasks and variables after loading either way
+        assert [str(t.id) for t in runtime.ready_user_tasks(ours)] == \
+            [str(t.id) for t in runtime.ready_user_tasks(theirs)]
+        assert runtime.current_data(ours) == runtime.current_data(theirs)
+
+
+def test_nested_task_data_round_trips_and_children_get_their_own_containers(system):
+    states, version = _states_along_a_life(system)
+    workflow = _load(store._state_serializer, states[-1], version)
+    ready = runtime.ready_user_tasks(workflow)[0]
+    nested = {"items": [{"sku": "A-1", "qty": 2}, {"sku": "B-2", "qty": 1}], "address": {"city": "杭州"},
+              "tags": ["加急", "复查"], "empty": {}, "none": None, "ratio": 0.25, "flag": False}
+    ready.set_data(**nested)
+    child = ready.children[0]
+    child.data = dict(ready.data, extra=[1, 2, 3])  # a child with data of its own beside the inherited
+    saved = store.dump_state(workflow)
+    for serializer in (store._state_serializer, LIBRARY):
+        again = _load(serializer, saved, version)
+        parent, kid = again.get_task_from_id(ready.id), again.get_task_from_id(child.id)
+        assert {k: parent.data[k] for k in nested} == nested
+        assert kid.data["extra"] == [1, 2, 3] and kid.data["items"] == nested["items"]
+        kid.data["tags"].append("changed")  # one level deep, as SpiffWorkflow copies
+        kid.data["address"]["city"] = "宁波"
+        assert parent.data["tags"] == ["加急", "复查"] and parent.data["address"] == {"city": "杭州"}
+    assert _tasks(_load(store._state_serializer, saved, version)) == _tasks(_load(LIBRARY, saved, version))
+
+
+def test_restored_task_ids_behave_as_uuids(system):
+    states, version = _states_along_a_life(system)
+    workflow = store.load_state(states[0], version.spec, version.subprocess_specs, runtime.script_engine())
+    task = next(iter(workflow.tasks.values()))
+    plain = UUID(str(task.id))
+    assert task.id == plain and hash(task.id) == hash(plain) and str(task.id) == str(plain)
+    assert workflow.tasks[plain] is task and runtime.find_task(workflow, str(plain)) is task
+    assert copy.deepcopy(task.id) == plain and type(copy.deepcopy(task.id)) is UUID
+    assert task.parent is None and all(child.parent is task for child in task.children)
+
+
+@pytest.mark.parametrize("data", [{}, {"a": 1}])
+def test_a_task_whose_data_was_emptied_saves_its_deletions(system, data):
+    states, version = _states_along_a_life(system)
+    workflow = _load(store._state_serializer, states[0], version)
+    task = next(t for t in workflow.tasks.values() if t.parent is not None and t.parent.data)
+    task.data = dict(data)
+    ours = store._state_serializer.to_dict(workflow)["tasks"][str(task.id)]["delta"]
+    theirs = LIBRARY.to_dict(workflow)["tasks"][str(task.id)]["delta"]
+    assert ours == theirs and ours["deletions"]
