@@ -65,9 +65,10 @@ def alert_at_intake(session: Session, complaint: Complaint) -> None:
 
 
 def sync(session: Session, complaint: Complaint, workflow, waiting: list[runtime.WaitingTimer],
-         now: datetime, loaded: list[Timer] | None = None) -> list[Timer]:
+         now: datetime, loaded: list[Timer] | None = None, tasks: runtime.OpenTasks | None = None) -> list[Timer]:
     """Make the timer table match the workflow; apply the effects of timers that fired. Returns those.
-    `loaded`: every timer row of the complaint, when the caller (the timer worker's batch) read them already."""
+    `loaded`: every timer row of the complaint, when the caller (the timer worker's batch) read them already;
+    `tasks`: the workflow's open tasks, when the caller found them already."""
     if loaded is None:
         rows = {r.id: r for r in session.scalars(select(Timer).where(
             Timer.complaint_id == complaint.id, Timer.status.in_(("waiting", "incident"))))}
@@ -87,7 +88,7 @@ def sync(session: Session, complaint: Complaint, workflow, waiting: list[runtime
         else:
             row.status = "cancelled"
     fired += _fired_without_waiting(session, complaint, workflow, now,
-                                    None if loaded is None else {r.id for r in loaded})
+                                    None if loaded is None else {r.id for r in loaded}, tasks)
     for timer in waiting:
         if timer.task_id not in rows and not is_no_deadline(timer.due_at):
             session.add(Timer(
@@ -112,11 +113,11 @@ def due_times(waiting: list[runtime.WaitingTimer]) -> dict[str, datetime]:
 
 
 def _fired_without_waiting(session: Session, complaint: Complaint, workflow, now: datetime,
-                           known: set[str] | None = None) -> list[Timer]:
+                           known: set[str] | None = None, tasks: runtime.OpenTasks | None = None) -> list[Timer]:
     """Rows for limits that had already passed when their task opened (a complaint recorded late, a step that
     opened after its limit counted from receipt): they fired at once and are a timeout at once. `known`: the
     ids of the complaint's timer rows, when the caller read them already."""
-    fired = runtime.fired_sla_timers(workflow)
+    fired = runtime.fired_sla_timers(workflow, tasks)
     if not fired:
         return []
     if known is None:

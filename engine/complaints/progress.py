@@ -114,18 +114,19 @@ def record(session: Session, complaint: Complaint, workflow, version: LoadedVers
 
 def _record(session: Session, complaint: Complaint, workflow, version: LoadedVersion,
             now: datetime, loaded: Loaded | None) -> list[WorkTask]:
-    variables = runtime.current_data(workflow)
+    found = runtime.open_tasks(workflow)  # one walk of the task tree for everything below
+    variables = runtime.current_data(workflow, found)
     complaint.variables = variables
     for name in TRACKED:
         if name in variables:
             setattr(complaint, name, variables[name])
     complaint.updated_at = now
     complaint.lock_version = (complaint.lock_version or 0) + 1
-    waiting = runtime.waiting_timers(workflow)
+    waiting = runtime.waiting_timers(workflow, found)
     due = deadlines.due_times(waiting)
     open_rows, created = worklist.sync(session, complaint, workflow, version, now, due,
-                                       loaded.open_tasks if loaded else None)
-    deadlines.sync(session, complaint, workflow, waiting, now, loaded.timers if loaded else None)
+                                       loaded.open_tasks if loaded else None, found.ready)
+    deadlines.sync(session, complaint, workflow, waiting, now, loaded.timers if loaded else None, found)
     for row in created:
         notifications.notify(session, deadlines.holders(session, row), "assigned", row.id,
                              deadlines.task_params(complaint, row), complaint.id)

@@ -27,16 +27,18 @@ SORTS = {
 
 def sync(session: Session, complaint: Complaint, workflow, version: LoadedVersion, now: datetime,
          due_times: dict[str, datetime] | None = None,
-         loaded: list[WorkTask] | None = None) -> tuple[list[WorkTask], list[WorkTask]]:
+         loaded: list[WorkTask] | None = None,
+         ready_tasks: list | None = None) -> tuple[list[WorkTask], list[WorkTask]]:
     """Make the complaint's open rows match the workflow's READY user tasks.
 
     Returns (the open rows, the rows created now). `loaded`: the complaint's open rows, when the caller
-    (the timer worker, for a whole batch) has read them already.
+    (the timer worker, for a whole batch) has read them already; `ready_tasks`: the READY user tasks, when the
+    caller found them already.
 
     Rows whose task is no longer ready were cancelled by the workflow (e.g. an interrupting timer).
     """
     due_times = due_times or {}
-    ready = {str(t.id): t for t in ready_user_tasks(workflow)}
+    ready = {str(t.id): t for t in (ready_user_tasks(workflow) if ready_tasks is None else ready_tasks)}
     if loaded is None:
         loaded = list(session.scalars(
             select(WorkTask).where(WorkTask.complaint_id == complaint.id, WorkTask.status == "open")))

@@ -158,9 +158,31 @@ def start(version: LoadedVersion, data: dict, engine) -> BpmnWorkflow:
     return workflow
 
 
+def advance(workflow: BpmnWorkflow) -> None:
+    """Run the engine to the next wait within the step budget (StepFailed on any failure), for callers that
+    change a workflow's state themselves, such as a migration to another version."""
+    _advance(workflow)
+
+
 def ready_user_tasks(workflow: BpmnWorkflow) -> list:
     """The user tasks people can work on now."""
     return workflow.get_tasks(state=TaskState.READY, manual=True)
+
+
+@dataclass(frozen=True)
+class OpenTasks:
+    """The workflow's READY user tasks and its WAITING tasks, in the order `get_tasks` gives them, found in
+    one walk over the task tree: recording a step reads both several times (each a walk of its own)."""
+
+    ready: list
+    waiting: list
+
+
+def open_tasks(workflow: BpmnWorkflow) -> OpenTasks:
+    """READY user tasks and WAITING tasks, one walk (both states make `get_tasks` walk the same tasks)."""
+    found = workflow.get_tasks(state=TaskState.READY | TaskState.WAITING)
+    return OpenTasks(ready=[t for t in found if t.state == TaskState.READY and t.task_spec.manual],
+                     waiting=[t for t in found if t.state == TaskState.WAITING])
 
 
 def find_task(workflow: BpmnWorkflow, task_id: str):
@@ -189,12 +211,14 @@ def run_user_task(workflow: BpmnWorkflow, task, data: dict) -> None:
     _advance(workflow, element)
 
 
-def current_data(workflow: BpmnWorkflow) -> dict:
-    """The complaint's variables now: the data of the open tasks, or of the last finished one."""
-    open_tasks = ready_user_tasks(workflow) or workflow.get_tasks(state=TaskState.WAITING)
-    if open_tasks:
+def current_data(workflow: BpmnWorkflow, found: OpenTasks | None = None) -> dict:
+    """The complaint's variables now: the data of the open tasks, or of the last finished one. `found`: the
+    workflow's `open_tasks`, when the caller has them."""
+    found = found or open_tasks(workflow)
+    tasks = found.ready or found.waiting
+    if tasks:
         merged: dict = {}
-        for task in open_tasks:
+        for task in tasks:
             merged.update(task.data)
         return merged
     finished = workflow.get_tasks(state=TaskState.COMPLETED)
@@ -222,10 +246,11 @@ class WaitingTimer:
     attached_task_name: str | None
 
 
-def waiting_timers(workflow: BpmnWorkflow) -> list[WaitingTimer]:
-    """Every WAITING date or duration timer, with the user task a boundary timer is attached to."""
+def waiting_timers(workflow: BpmnWorkflow, tasks: OpenTasks | None = None) -> list[WaitingTimer]:
+    """Every WAITING date or duration timer, with the user task a boundary timer is attached to. `tasks`: the
+    workflow's `open_tasks`, when the caller has them."""
     found = []
-    for task in workflow.get_tasks(state=TaskState.WAITING):
+    for task in (tasks.waiting if tasks else workflow.get_tasks(state=TaskState.WAITING)):
         definition = getattr(task.task_spec, "event_definition", None)
         if not isinstance(definition, (DurationTimerEventDefinition, TimeDateEventDefinition)):
             continue
@@ -250,13 +275,13 @@ def _timer_of(task, value: str) -> WaitingTimer:
     )
 
 
-def fired_sla_timers(workflow: BpmnWorkflow) -> list[WaitingTimer]:
+def fired_sla_timers(workflow: BpmnWorkflow, tasks: OpenTasks | None = None) -> list[WaitingTimer]:
     """Warning and deadline timers of the open user tasks that have fired (COMPLETED), with their deadline.
     A timer whose date had passed when its task opened fires in the same step, without ever waiting: the
     caller finds it here. Only the open tasks' boundary events are looked at, so the cost does not grow with
-    the complaint's history."""
+    the complaint's history. `tasks`: the workflow's `open_tasks`, when the caller has them."""
     found = []
-    for ready in ready_user_tasks(workflow):
+    for ready in (tasks.ready if tasks else ready_user_tasks(workflow)):
         for task in (ready.parent.children if ready.parent is not None else []):
             definition = getattr(task.task_spec, "event_definition", None)
             if task.state != TaskState.COMPLETED or \
