@@ -1,14 +1,10 @@
 """The desk in Chromium at 1366 px (issue 14): each role's first page after signing in shows its waiting
 work with counts; an administrator adds a user who then signs in; an assignment and a deputy appointment
-are done in the browser and audited. Each role's first page is photographed at 1366 and 390 px (into
-docs/screenshots/ with SCREENSHOTS_DIR=docs/screenshots)."""
+are done in the browser and audited. (Both widths and the README's pictures: test_first_pages_screenshots.py.)"""
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -21,9 +17,6 @@ from engine.models import AuditEvent
 from tests.lifecycle import open_task, start, step
 
 pytestmark = pytest.mark.browser
-
-#: With SCREENSHOTS_DIR=docs/screenshots the pictures replace the README's; otherwise a run leaves docs/ alone.
-SCREENSHOTS = Path(os.environ.get("SCREENSHOTS_DIR") or tempfile.mkdtemp(prefix="desk-screenshots-"))
 
 
 def sign_in(page, base: str, username: str, password: str = DEMO_PASSWORD) -> None:
@@ -48,15 +41,6 @@ def events(system, kind: str) -> list[AuditEvent]:
         return list(uow.session.scalars(select(AuditEvent).where(AuditEvent.kind == kind)))
 
 
-def shoot(page, name: str) -> None:
-    """The page at 1366 px, then at 390 px, into SCREENSHOTS."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}-1366.png"), full_page=True)
-    page.set_viewport_size({"width": 390, "height": 844})
-    page.screenshot(path=str(SCREENSHOTS / f"{name}-390.png"), full_page=True)
-    page.set_viewport_size({"width": 1366, "height": 900})
-
-
 def test_each_role_lands_on_its_waiting_work(system, live_server, pages):
     own = start(system).complaint_id  # agent1's 判断投诉是否成立
     pool = start(system).complaint_id
@@ -75,27 +59,23 @@ def test_each_role_lands_on_its_waiting_work(system, live_server, pages):
     assert tile(agent, "mine") == 1 and nav(agent, "mine") == 1
     assert tile(agent, "overdue") >= 1
     assert agent.locator('[data-list="mine"] tr[data-task="judge_validity"]').count() == 1
-    shoot(agent, "first-page-agent")
 
     head = pages.open()
     sign_in(head, live_server, "head_logistics")
     assert tile(head, "unclaimed") == 1 and nav(head, "unclaimed") == 1
     assert head.locator('[data-list="queue"] tr[data-task="analyse_and_propose"]').count() == 1
-    shoot(head, "first-page-department-head")
 
     gm = pages.open()
     sign_in(gm, live_server, "gm")
     assert tile(gm, "approvals") == 1 and tile(gm, "deferrals") == 1 and nav(gm, "deferrals") == 1
     assert tile(gm, "unclaimed") == 1
     assert gm.locator('[data-list="queue"] tr[data-task="approve_solution"]').count() == 1
-    shoot(gm, "first-page-general-manager")
 
     manager = pages.open("en-US")
     sign_in(manager, live_server, "cs_manager")
     manager.click('button[name="locale"][value="en"]')
     assert "What waits for you" in manager.locator("h1").inner_text()
     assert tile(manager, "overdue") >= 1 and tile(manager, "approvals") == 0
-    shoot(manager, "first-page-cs-manager")
     assert own
 
 

@@ -1,5 +1,6 @@
-"""Each role's first page after sign-in, at a laptop's and a phone's width (issue 14): it fits without sideways
-scrolling, and it is photographed. With SCREENSHOTS_DIR=docs/screenshots the pictures replace the README's."""
+"""Each role's first page after sign-in, at a laptop's and a phone's width (issue 14): it shows the role's
+waiting work with counts in the first screenful, fits without sideways scrolling, and it is photographed. With
+SCREENSHOTS_DIR=docs/screenshots the pictures replace the README's."""
 from __future__ import annotations
 
 import os
@@ -19,6 +20,11 @@ pytestmark = pytest.mark.browser
 ROLES = {"agent1": "agent", "head_logistics": "department-head", "cs_manager": "cs-manager",
          "gm": "general-manager", "owner": "process-owner", "admin": "admin"}
 WIDTHS = {"1366": {"width": 1366, "height": 860}, "390": {"width": 390, "height": 844}}
+#: The counts each role's first page must show for the work `_waiting_work` leaves (tile: at least), beside
+#: its unread notifications.
+WAITING = {"agent1": {"mine": 1, "overdue": 1}, "head_logistics": {"unclaimed": 1, "overdue": 1},
+           "cs_manager": {"approvals": 1, "escalated": 1}, "gm": {"approvals": 1, "deferrals": 1},
+           "owner": {"incidents": 0, "older": 0}, "admin": {"overdue": 1, "incidents": 0}}
 #: A screenshot larger than this is not "small" any more (the README shows twelve of them).
 MAX_BYTES = 400_000
 
@@ -58,6 +64,12 @@ def test_each_roles_first_page_at_both_widths(system, live_server, browser, froz
             page.wait_for_load_state("networkidle")
             assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth"), \
                 (user, name)
+            tiles = page.locator(".tiles")
+            box = tiles.bounding_box()
+            assert box is not None and box["y"] < viewport["height"], (user, name)  # seen without scrolling
+            for tile, least in {**WAITING[user], "unread": 0}.items():
+                count = page.locator(f'.tiles [data-tile="{tile}"] strong')
+                assert count.is_visible() and int(count.inner_text()) >= least, (user, name, tile)
             picture = folder / f"first-page-{role}-{name}.png"
             page.screenshot(path=str(picture))
             assert 0 < picture.stat().st_size <= MAX_BYTES, (picture, picture.stat().st_size)
