@@ -260,6 +260,7 @@ class ModelCode(StrEnum):
     FOREIGN_ATTRIBUTE = "foreign_attribute"  # prefix, name
     FOREIGN_FEATURE = "foreign_feature"  # feature (the Camunda/Zeebe element or attribute)
     SCRIPT_FORMAT = "script_format"  # format
+    SCRIPT_IGNORED = "script_ignored"  # script (preScript, postScript), kind
     TIME_CYCLE = "time_cycle"
     JUEL_EXPRESSION = "juel_expression"  # source
     TIMER_NOT_QUOTED = "timer_not_quoted"  # source

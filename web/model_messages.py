@@ -64,6 +64,7 @@ MODEL_TEXTS: dict[str, str] = {
     M.FOREIGN_ATTRIBUTE: N_("%(prefix)s:%(name)s is another engine's setting, which this engine would ignore."),
     M.FOREIGN_FEATURE: N_("This element uses %(feature)s, which this engine does not run."),
     M.SCRIPT_FORMAT: N_("Scripts in %(format)s cannot run here."),
+    M.SCRIPT_IGNORED: N_("The engine never runs a %(script)s on a %(kind)s: it would be ignored."),
     M.TIME_CYCLE: N_("Repeating timers (timeCycle) are never fired by this system's timer worker."),
     M.JUEL_EXPRESSION: N_("%(source)s is a JUEL expression."),
     M.TIMER_NOT_QUOTED: N_("The timer %(source)s is not quoted: it would be read as a variable name."),
@@ -144,6 +145,9 @@ HINTS: dict[str, str] = {
     M.FOREIGN_FEATURE: N_("Remove it; forms are JSON Schema files (formJsonSchemaFilename), code is a Python script "
                           "task, decisions are business rule tasks with calledDecisionId."),
     M.SCRIPT_FORMAT: N_("Write the script in Python (scriptFormat=\"python\")."),
+    M.SCRIPT_IGNORED: N_("Put it in a script task before or after this element: a preScript or postScript "
+                         "runs only on tasks (user, manual, business rule, send, receive), call activities and "
+                         "subprocesses."),
     M.TIME_CYCLE: N_("Use a timeDuration (once, after a while) or a timeDate."),
     M.JUEL_EXPRESSION: N_("Write a Python expression, e.g. approved == True."),
     M.TIMER_NOT_QUOTED: N_("Write it as a Python string: \"%(source)s\" (or name a variable holding it)."),

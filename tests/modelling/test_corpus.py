@@ -68,6 +68,11 @@ CASES = {
                                                    M.MISSING_ELEMENT, {})]),
     "loop_function": ("loop_function", [("loop_function.bpmn", "each_item", "<bpmn:loopCardinality>",
                                          M.UNKNOWN_FUNCTION, {"what": "loopCardinality", "function": "count_items"})]),
+    "ignored_scripts": ("ignored_scripts", [
+        ("ignored_scripts.bpmn", "compute", "<spiffworkflow:preScript>", M.SCRIPT_IGNORED,
+         {"script": "preScript", "kind": "scriptTask"}),
+        ("ignored_scripts.bpmn", "end", "<spiffworkflow:postScript>", M.SCRIPT_IGNORED,
+         {"script": "postScript", "kind": "endEvent"})]),
     "multiple_outgoing": ("multiple_outgoing", [("multiple_outgoing.bpmn", "compute", 'id="compute"',
                                                  M.SPIFF_MULTIPLE_OUTGOING, {})]),
 }

@@ -1,6 +1,6 @@
 """BPMN elements and other engines' extensions this engine cannot run: unsupported flow nodes, Camunda and
-Zeebe hooks, scripts not in Python, JUEL, unquoted timers, repeating timers, dead ends, files with nothing
-executable."""
+Zeebe hooks, scripts not in Python, pre- and post-scripts the engine would not run, JUEL, unquoted timers,
+repeating timers, dead ends, files with nothing executable."""
 from __future__ import annotations
 
 import re
@@ -47,6 +47,10 @@ _HARMLESS_FOREIGN_ATTRIBUTES = {
     "jobPriority", "taskPriority", "candidateStarterGroups", "candidateStarterUsers", "modelerTemplate",
     "modelerTemplateVersion", "modelerTemplateIcon", "assignee", "candidateGroups", "candidateUsers",
 }
+#: The flow nodes SpiffWorkflow runs a spiffworkflow:preScript / postScript on (its task parsers); on a script
+#: task, an event or a gateway it parses the extension and silently never runs it.
+_RUNS_PRE_POST_SCRIPTS = {"task", "userTask", "manualTask", "businessRuleTask", "callActivity", "subProcess",
+                          "transaction", "sendTask", "receiveTask", "serviceTask"}
 _ISO_TIME = re.compile(r"^(R\d*/)?(P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?"
                        r"|\d{4}-\d{2}-\d{2}T[\d:.]+(Z|[+-]\d{2}:?\d{2})?)$")
 _JUEL = re.compile(r"^[$#]\{.*\}$", re.S)
@@ -106,8 +110,25 @@ def check_bpmn(path: str, tree) -> list[ModelProblem]:
             problems += _check_expression_text(path, node, tag)
     for node in tree.iter(f"{{{NS['bpmn']}}}timeCycle"):
         problems.append(ModelProblem(path, node.sourceline, owner_id(node), ModelCode.TIME_CYCLE))
+    problems += _check_ignored_scripts(path, tree)
     problems += _check_dead_ends(path, tree)
     problems += _check_processes(path, tree)
+    return problems
+
+
+def _check_ignored_scripts(path: str, tree) -> list[ModelProblem]:
+    """preScript / postScript on an element SpiffWorkflow never runs them on (script tasks, events, gateways)."""
+    problems = []
+    for tag in ("preScript", "postScript"):
+        for script in tree.iter(f"{{{NS['spiffworkflow']}}}{tag}"):
+            extensions = script.getparent()
+            node = extensions.getparent() if extensions is not None else None
+            if node is None or etree.QName(node).namespace != NS["bpmn"]:
+                continue
+            kind = etree.QName(node).localname
+            if kind in FLOW_NODES and kind not in _RUNS_PRE_POST_SCRIPTS:
+                problems.append(ModelProblem(path, script.sourceline, node.get("id"), ModelCode.SCRIPT_IGNORED,
+                                             {"script": tag, "kind": kind}))
     return problems
 
 
