@@ -139,7 +139,9 @@ def _migrate(workflow, diff: WorkflowDiff, new: LoadedVersion) -> None:
         task = workflow.tasks.get(task_id)
         if value is not None and task is not None and task.state == TaskState.WAITING:
             task._set_internal_data(event_value=value)
-    workflow.do_engine_steps()
+    # Within the step budget, like every request's engine work: a new version that fails or loops from the
+    # migrated state is a reason not to migrate, never a crash or a hang (docs/MODELLING.md).
+    runtime.advance(workflow)
 
 
 def _leftover_reasons(workflow, new: LoadedVersion) -> list[FieldError]:
@@ -169,7 +171,10 @@ def _try(session: Session, complaint: Complaint,
     diff, reasons, notes = _diff(workflow, new)
     reasons += _open_form_reasons(workflow, old, new)
     if not reasons:
-        _migrate(workflow, diff, new)
+        try:
+            _migrate(workflow, diff, new)
+        except runtime.StepFailed as failed:
+            return checked(list(failed.errors["model"]), notes), None
         reasons = _leftover_reasons(workflow, new)
     return checked(reasons, notes), (workflow, new)
 

@@ -105,8 +105,9 @@ class _BudgetExceeded(Exception):
     """Raised inside SpiffWorkflow's step callback to stop a request past its step budget."""
 
 
-def _advance(workflow: BpmnWorkflow, element: str | None = None) -> None:
-    """`workflow.do_engine_steps()` within the step budget; every failure becomes StepFailed."""
+def _advance(workflow: BpmnWorkflow, element: str | None = None) -> OpenTasks:
+    """`workflow.do_engine_steps()` within the step budget; every failure becomes StepFailed. Returns the
+    open tasks it stopped at (found anyway, to refuse a task without a type)."""
     budget = _Budget()
     budget.element = element
     try:
@@ -123,10 +124,12 @@ def _advance(workflow: BpmnWorkflow, element: str | None = None) -> None:
         raise
     except Exception as err:  # noqa: BLE001 - any engine failure is the model's: reported, never a 500
         raise StepFailed(_failed_element(err, budget.element), _explain(err)) from err
-    stuck = next((t for t in ready_user_tasks(workflow) if isinstance(t.task_spec, NoneTask)), None)
+    found = open_tasks(workflow)
+    stuck = next((t for t in found.ready if isinstance(t.task_spec, NoneTask)), None)
     if stuck is not None:  # a plain bpmn:task in a version stored before deploying refused it
         raise StepFailed(stuck.task_spec.bpmn_id, "a task without a type is nobody's work here: the complaint "
                                                   "would stop at it (make it a user task or a script task)")
+    return found
 
 
 def _failed_element(err: Exception, fallback: str | None) -> str | None:
@@ -300,8 +303,9 @@ def task_state(workflow: BpmnWorkflow, task_id: str) -> str | None:
     return TaskState.get_name(task.state) if task is not None else None
 
 
-def fire_due_timers(workflow: BpmnWorkflow, hold: AbstractSet[str] = frozenset()) -> None:
-    """Fire every timer that is due now (by the program's clock), except the task ids in `hold`."""
+def fire_due_timers(workflow: BpmnWorkflow, hold: AbstractSet[str] = frozenset()) -> OpenTasks:
+    """Fire every timer that is due now (by the program's clock), except the task ids in `hold`; return the
+    open tasks the workflow then waits at (for recording the step without finding them again)."""
     held = {}
     for task_id in hold:
         task = find_task(workflow, task_id)
@@ -314,7 +318,7 @@ def fire_due_timers(workflow: BpmnWorkflow, hold: AbstractSet[str] = frozenset()
         raise StepFailed(_failed_element(err, None), _explain(err)) from err
     for task_id, value in held.items():
         find_task(workflow, task_id)._set_internal_data(event_value=value)
-    _advance(workflow)
+    return _advance(workflow)
 
 
 def move_timer(workflow: BpmnWorkflow, task_id: str, delta: timedelta) -> datetime:
