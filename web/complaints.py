@@ -9,8 +9,10 @@ from engine import clock
 from engine.complaints import casework, evidence, intake, remedies, withdrawal
 from engine.errors import InvalidInput
 from engine.people.access import check_can_record
+from engine.workflow.versions import TaskMeta
 from forms.errors import FieldErrors, FormCode, error
 from forms.render import raw_values, render_instructions
+from forms.schema import FormDefinition
 from web import schema_forms
 from web.context import actor, reading, staff_blueprint, state, writing
 from web.forms import CommentForm, ContactForm, WithdrawForm
@@ -23,11 +25,17 @@ bp = staff_blueprint("complaints", __name__)
 
 # --- intake ------------------------------------------------------------------------------------------
 
+#: The intake of a model whose start event has no form: no fields, as the API's intake form says; the
+#: engine then starts the complaint on what the model does (docs/MODELLING.md, "When a model fails while it runs").
+NO_INTAKE_FORM = TaskMeta(name="", title="", title_en="", role=None, instructions="", instructions_en="",
+                          form=FormDefinition(schema={"type": "object"}))
+
+
 @bp.route("/complaints/new", methods=["GET", "POST"])
 def new():
     check_can_record(actor())
     with reading() as uow:
-        meta = intake.intake_form(uow, state().settings.process_id)
+        meta = intake.intake_form(uow, state().settings.process_id) or NO_INTAKE_FORM
     form = meta.form
     if request.method == "GET":
         return _intake_page(meta, raw_values(form, {}, tz()), {})
