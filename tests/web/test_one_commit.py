@@ -230,6 +230,40 @@ def test_the_customers_survey_commits_once(app, system, commits):
         == "cancelled"
 
 
+def test_customers_filing_themselves_commit_once(app, system, commits):
+    """The public form (new complaint with a photo, then a repeat) and a mailbox message: one commit each, the
+    files there once it committed (the mailbox's IMAP side: tests/workers/test_mail_intake.py)."""
+    from email.message import EmailMessage
+
+    from engine.complaints import mail_intake
+    from engine.models import Contact, MailMessage
+    from tests.web.test_public_form import _post
+
+    client = app.test_client()
+    assert once(commits, lambda: _post(client, files=[("破损.png", png())])).status_code == 302
+    assert once(commits, lambda: _post(client, files=[("又一张.png", png())], description="还是没人联系")
+                ).status_code == 302
+    (complaint,) = _rows(system, Complaint)
+    files = _rows(system, Evidence, Evidence.complaint_id == complaint.id)
+    assert len(files) == 2 and all((_folder(system) / f.id).exists() for f in files)
+    assert len(_rows(system, Contact, Contact.complaint_id == complaint.id)) == 1
+
+    message = EmailMessage()
+    message["From"], message["Subject"] = "Li <li@customer.example.cn>", "Parcel never arrived"
+    message["Message-ID"] = "<one-commit@customer.example.cn>"
+    message.set_content("My parcel, order no. SH-2002, never arrived.")
+    message.add_attachment(png(), maintype="image", subtype="png", filename="label.png")
+
+    def take():
+        with UnitOfWork(system.db) as uow:
+            return mail_intake.take_message(uow, system.settings, "secret", bytes(message))
+
+    assert once(commits, take).outcome == "complaint"
+    (row,) = _rows(system, MailMessage)
+    assert [f.original_name for f in _rows(system, Evidence, Evidence.complaint_id == row.complaint_id)] == \
+        ["label.png"]
+
+
 def test_cli_commands_commit_once_and_record_like_the_web(system, commits, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", system.settings.database_url)
     monkeypatch.setenv("COMPLAINTS_INSTANCE", str(system.settings.instance_dir))
