@@ -100,21 +100,23 @@ class Loaded:
 
 
 def record(session: Session, complaint: Complaint, workflow, version: LoadedVersion,
-           now: datetime, loaded: Loaded | None = None, flush: bool = True) -> list[WorkTask]:
+           now: datetime, loaded: Loaded | None = None, flush: bool = True,
+           found: runtime.OpenTasks | None = None) -> list[WorkTask]:
     """Write everything that follows from the workflow's current state; return the open task rows.
     `loaded`: rows read already (else looked up); `flush=False` leaves the writing to the caller's flush
-    (the timer worker flushes once for a batch of complaints)."""
+    (the timer worker flushes once for a batch of complaints); `found`: the workflow's open tasks as the
+    step that moved it last left them (else found again)."""
     # One flush at the end instead of one before every lookup below (they only read what is stored).
     with session.no_autoflush:
-        open_rows = _record(session, complaint, workflow, version, now, loaded)
+        open_rows = _record(session, complaint, workflow, version, now, loaded, found)
     if flush:
         session.flush()
     return open_rows
 
 
 def _record(session: Session, complaint: Complaint, workflow, version: LoadedVersion,
-            now: datetime, loaded: Loaded | None) -> list[WorkTask]:
-    found = runtime.open_tasks(workflow)  # one walk of the task tree for everything below
+            now: datetime, loaded: Loaded | None, found: runtime.OpenTasks | None) -> list[WorkTask]:
+    found = found or runtime.open_tasks(workflow)  # one walk of the task tree for everything below
     variables = runtime.current_data(workflow, found)
     complaint.variables = variables
     for name in TRACKED:

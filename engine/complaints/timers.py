@@ -215,6 +215,8 @@ class _Fired:
     version: LoadedVersion
     fire: set[str]
     hold: set[str]
+    #: The open tasks the firing left the workflow at.
+    found: runtime.OpenTasks
 
 
 def _read_batch(session: Session, ids: list[int]) -> _Batch:
@@ -248,6 +250,7 @@ def _fire_batch(uow: UnitOfWork, ids: list[int], plan: _Plan, now: datetime,
     holidays.install(session)  # deadlines the steps set count the administrator's calendar: read once a batch
     fired: list[_Fired] = []
     failed: list[tuple[int, set[str], Exception]] = []
+    versions: dict[int, LoadedVersion] = {}
     for complaint in batch.complaints:
         pending = {t.id for t in batch.timers[complaint.id] if t.status in ("waiting", "incident")}
         fire = {t.id for t in batch.timers[complaint.id]
@@ -255,13 +258,15 @@ def _fire_batch(uow: UnitOfWork, ids: list[int], plan: _Plan, now: datetime,
         if not fire:
             continue
         try:
-            version = load_version(session, complaint.version_id)
+            if complaint.version_id not in versions:
+                versions[complaint.version_id] = load_version(session, complaint.version_id)
+            version = versions[complaint.version_id]
             workflow = progress.load_workflow(complaint, version)
-            runtime.fire_due_timers(workflow, hold=pending - fire)
+            found = runtime.fire_due_timers(workflow, hold=pending - fire)
         except Exception as err:  # noqa: BLE001 - any failure becomes a retry or an incident, never a crash
             failed.append((complaint.id, fire, err))
             continue
-        fired.append(_Fired(complaint, workflow, version, fire, pending - fire))
+        fired.append(_Fired(complaint, workflow, version, fire, pending - fire, found))
     outbox: list[dict] = []
     try:
         _record_together(session, batch, fired, now, outbox)
@@ -308,7 +313,7 @@ def _record_together(session: Session, batch: _Batch, fired: list[_Fired], now: 
                 for timer_id in item.fire:  # cleared in the same UPDATE that marks them fired
                     session.get_one(Timer, timer_id).last_error = None
                 progress.record(session, item.complaint, item.workflow, item.version, now,
-                                loaded=batch.loaded(item.complaint.id), flush=False)
+                                loaded=batch.loaded(item.complaint.id), flush=False, found=item.found)
             _write_rows(session, batch, [item.complaint for item in fired])
             session.flush()
     finally:
