@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 MAX_DESCRIPTION = 4000
 #: A message's demand when the customer did not write one apart (the intake form requires one).
 NO_DEMAND = {"zh": "（邮件中未单独写明，见投诉内容）", "en": "(not stated apart: see the description)"}
+#: The description of a message with neither subject nor text (a photo alone is a complaint too).
+NO_TEXT = {"zh": "（邮件没有正文，见附件）", "en": "(the message has no text: see its attachments)"}
 REFERENCE = re.compile(r"\bTS\d{8}-\d{6}\b")
 _OUTBOX_ID = re.compile(r"<outbox\.(\d+)@[^>]*>")
 _ORDER = re.compile(r"(?:订单号?|order(?:\s*(?:no\.?|number|id))?)\s*[:：#]?\s*([A-Za-z0-9][A-Za-z0-9\-]{3,60})",
@@ -227,7 +229,8 @@ def take_message(uow: UnitOfWork, settings: Settings, secret: str, raw: bytes) -
 def _new(uow: UnitOfWork, settings: Settings, secret: str, message: EmailMessage, name: str, sender: str,
          subject: str, body: str) -> tuple[str, int | None]:
     text = "\n\n".join(filter(None, (subject, body)))
-    locale = "zh" if _CJK.search(text) else "en"
+    locale = "zh" if _CJK.search(text) or not text else "en"
+    text = text or NO_TEXT[locale]  # else the intake would refuse it and the message be lost
     uploads = _attachments(message)
     accepted = _acceptable(uploads, settings)
     left_out = [u.filename for u in uploads if u not in accepted]

@@ -155,6 +155,20 @@ def test_a_repeat_by_mail_joins_the_open_complaint_and_automatic_mail_is_ignored
     assert told.email == "wang@customer.example.cn" and told.locale == "zh"
 
 
+def test_a_photo_without_any_text_is_a_complaint_too(system, imap):
+    imap.deliver(_message("王女士 <wang@customer.example.cn>", "", "", attachment=("照片.png", png())))
+    client = imap.client()
+    try:
+        counts = mail_intake.poll_once(system.db, system.settings, SECRET, client)
+    finally:
+        client.logout()
+    assert (counts.complaint, counts.refused) == (1, 0)
+    with UnitOfWork(system.db, write=False) as uow:
+        complaint = uow.session.scalar(select(Complaint))
+        (photo,) = uow.session.scalars(select(Evidence))
+    assert "没有正文" in complaint.description and photo.complaint_id == complaint.id
+
+
 def test_idle_wakes_the_worker_when_mail_arrives(system, imap):
     client = imap.client()
     woke = threading.Event()
