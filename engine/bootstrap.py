@@ -66,7 +66,7 @@ class StartupDeployment:
 
 
 def deploy_workflows(db: Database, settings: Settings, deployed_by: str = "startup") -> StartupDeployment:
-    """Deploy `workflows/` only if this folder content was never deployed at start-up before.
+    """Deploy `workflows/` only if its content differs from what the last start-up deployed (or nothing was).
 
     Compared with the last start-up deployment, not with the current version: a version deployed
     deliberately since (modeller, upload, API, `complaints deploy`) stays current across restarts until the
