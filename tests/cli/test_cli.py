@@ -166,3 +166,31 @@ def test_withdraw_a_complaint_from_the_command_line(run):
     assert shown["open_tasks"] == [] and shown["variables"]["withdrawal"]["note"] == "顾客电话撤回"
     again = run("withdraw", complaint_id, "--user", "agent1", "--reason", "refunded", "--json")
     assert again.returncode == 3 and json.loads(again.stderr)["code"] == "complaint_closed"
+
+
+def test_a_deployed_version_survives_restarts_and_a_changed_folder_is_deployed_once(run, tmp_path):
+    """Real restarts: `complaints init` in new processes leaves the version `complaints deploy` made current,
+    saying so in one line; a changed workflows/ folder is deployed by the next start-up, once."""
+    renamed = ('name="回访顾客 Follow up with the customer"', 'name="回访顾客（新版） Follow up with the customer"')
+    models = tmp_path / "models"
+    shutil.copytree(PROJECT_ROOT / "workflows", models)
+    bpmn = models / "complaint_lifecycle.bpmn"
+    bpmn.write_text(bpmn.read_text(encoding="utf-8").replace(*renamed), encoding="utf-8")
+    deployed = run("deploy", str(models), "--user", "owner", "--json")
+    assert deployed.returncode == 0, deployed.stderr
+    version = json.loads(deployed.stdout)["version"]
+    for _restart in range(2):
+        restarted = run("init")
+        assert restarted.returncode == 0, restarted.stderr
+        assert (f"models: workflows/ unchanged since its last start-up deployment; complaint_lifecycle stays on "
+                f"version {version} (cli, by owner)") in restarted.stdout
+    release = tmp_path / "release"
+    shutil.copytree(models, release)
+    bpmn = release / "complaint_lifecycle.bpmn"
+    bpmn.write_text(bpmn.read_text(encoding="utf-8").replace(renamed[1], 'name="回访顾客（发布） Follow up"'),
+                    encoding="utf-8")
+    first = run("init", COMPLAINTS_WORKFLOWS=str(release))
+    assert first.returncode == 0 and "models: workflows/ deployed as version" in first.stdout, first.stderr
+    again = run("init", COMPLAINTS_WORKFLOWS=str(release))
+    assert again.returncode == 0 and "unchanged since its last start-up deployment" in again.stdout
+    assert f"stays on version {version} " not in again.stdout
