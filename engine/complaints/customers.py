@@ -29,6 +29,7 @@ from engine.people.access import check_can_see_complaints, visible
 from engine.people.roles import INTAKE_ROLES, SYSTEM, Actor
 from engine.workflow.functions import parse_duration
 from engine.workflow.model_xml import NS, ModelInvalid, parse_xml
+from forms.patterns import pattern_matches
 
 #: The decision holding the repeat-complainant rule, and its outputs.
 POLICY_DECISION = "customer_policy"
@@ -37,7 +38,7 @@ REPEAT, MALICIOUS = "repeat", "malicious"
 FLAGS = (REPEAT, MALICIOUS)
 #: How many earlier complaints the intake page's look-up shows.
 RECENT = 10
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"  # matched by RE2: Python's re took 9 s for a 20,000-character near miss
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")  # mainland mobile numbers: 11 digits from 13x to 19x
 
 
@@ -74,7 +75,7 @@ def normalise_phone(text: str | None) -> str | None:
 def normalise_email(text: str | None) -> str | None:
     """An e-mail address in lower case without surrounding blanks; None when it is none."""
     text = (text or "").strip().lower()
-    return text if _EMAIL.match(text) else None
+    return text if pattern_matches(_EMAIL, text) else None
 
 
 def keys_of(contact: str | None, platform_id: str | None = None) -> Keys:

@@ -47,13 +47,20 @@ NO_DEMAND = {"zh": "（邮件中未单独写明，见投诉内容）", "en": "(n
 #: The description of a message with neither subject nor text (a photo alone is a complaint too).
 NO_TEXT = {"zh": "（邮件没有正文，见附件）", "en": "(the message has no text: see its attachments)"}
 REFERENCE = re.compile(r"\bTS\d{8}-\d{6}\b")
-_OUTBOX_ID = re.compile(r"<outbox\.(\d+)@[^>]*>")
-_ORDER = re.compile(r"(?:订单号?|order(?:\s*(?:no\.?|number|id))?)\s*[:：#]?\s*([A-Za-z0-9][A-Za-z0-9\-]{3,60})",
+# Whoever sends mail writes the text these patterns read, so each runs in time linear in it (docs/RELIABILITY.md,
+# "Security"): no repetition that can give back what it took to try again (possessive `*+`), no scan that can run
+# past the last `>` or a closing tag once missed, and blanks that never reach over a line break.
+_OUTBOX_ID = re.compile(r"<outbox\.(\d+)@[^<>]*+>")
+_ORDER = re.compile(r"(?:订单号?|order(?:\s*+(?:no\.?|number|id))?)\s*+[:：#]?\s*+([A-Za-z0-9][A-Za-z0-9\-]{3,60})",
                     re.IGNORECASE)
 #: Where a reply's quoted history starts ("On … wrote:", "在 … 写道：", Outlook's header).
 _QUOTE_START = re.compile(
-    r"^\s*(On .{0,200}wrote:|在.{0,200}写道[:：]|-{2,}\s*(Original Message|原始邮件)\s*-{2,})\s*$",
-    re.IGNORECASE | re.MULTILINE)
+    r"^[^\S\n]*+(On .{0,200}wrote:|在.{0,200}写道[:：]|-{2,}+[^\S\n]*+(Original Message|原始邮件)[^\S\n]*+-{2,})"
+    r"[^\S\n]*+$", re.IGNORECASE | re.MULTILINE)
+#: HTML: where a script or style element opens, where each closes, and any other tag.
+_HIDDEN_OPEN = re.compile(r"<(script|style)", re.IGNORECASE)
+_HIDDEN_CLOSE = {name: re.compile(rf"</{name}>", re.IGNORECASE) for name in ("script", "style")}
+_TAG = re.compile(r"<[^>]*+>")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 #: Seconds between polls, and the longest IDLE wait (servers drop IDLE after 30 minutes).
 POLL_SECONDS = 30.0
@@ -140,12 +147,32 @@ def _text(message: EmailMessage) -> str:
     except (LookupError, UnicodeDecodeError):  # an unknown or lying charset: keep what decodes
         text = _payload(part).decode("utf-8", "replace")
     if part.get_content_subtype() == "html":
-        text = html.unescape(re.sub(r"<[^>]*>", " ", re.sub(r"(?is)<(script|style).*?</\1>", "", text)))
+        text = _html_text(text)
     cut = _QUOTE_START.search(text)
     if cut:
         text = text[:cut.start()]
     lines = [line.replace("\x00", "") for line in text.splitlines() if not line.lstrip().startswith(">")]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def _html_text(text: str) -> str:
+    """An HTML body's words: scripts and styles left out, every other tag a blank, entities decoded. Each search
+    starts where the last one ended, and a tag found unclosed once is not looked for again, so a body of unclosed
+    `<script` tags costs one pass, not one per tag."""
+    kept, at, search_from, unclosed = [], 0, 0, set()
+    while (opening := _HIDDEN_OPEN.search(text, search_from)) is not None:
+        name = opening[1].lower()
+        closing = None if name in unclosed else _HIDDEN_CLOSE[name].search(text, opening.end())
+        if closing is None:  # never closed: it stays text, tags removed below
+            unclosed.add(name)
+            search_from = opening.end()
+            continue
+        kept.append(text[at:opening.start()])
+        at = search_from = closing.end()
+    kept.append(text[at:])
+    text = "".join(kept)
+    last = text.rfind(">") + 1  # a tag ends at the next ">": past the last one, no "<" starts a tag
+    return html.unescape(_TAG.sub(" ", text[:last]) + text[last:])
 
 
 def _payload(part) -> bytes:
