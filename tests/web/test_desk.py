@@ -135,6 +135,31 @@ def test_task_lists_filter_and_sort(system, login):
     assert refs("/tasks/mine?sort=reference&desc=1") == sorted(refs("/tasks/mine?sort=reference"), reverse=True)
 
 
+def test_task_lists_filter_by_department_due_state_and_holder(system, login):
+    logistics = _at_analysis(system)
+    quality = start(system, category="product_quality").complaint_id
+    step(system, quality, "judge_validity")
+    step(system, quality, "hand_over", department="quality")
+    fresh = start(system).complaint_id  # judge_validity, held by agent1
+    gm = login("gm")
+
+    def listed(url: str) -> set[int]:
+        return {int(c) for c in re.findall(r'href="/complaints/(\d+)"', text_of(gm.get(url)))}
+
+    assert listed("/tasks/all") == {logistics, quality, fresh}
+    assert listed("/tasks/all?department=logistics") == {logistics}
+    assert listed("/tasks/all?department=quality") == {quality}
+    assert listed("/tasks/all?claim=unclaimed") == {logistics, quality}
+    assert listed("/tasks/all?claim=others") == {fresh}
+    assert listed("/tasks/all?due=overdue") == set()
+    due = {c: open_task(system, c).due_at for c in (logistics, quality, fresh)}
+    clock.set_now(min(due.values()) + timedelta(minutes=1))  # the first deadline has passed, not every one
+    overdue = {c for c, at in due.items() if at <= clock.now()}
+    assert 0 < len(overdue) < 3
+    assert listed("/tasks/all?due=overdue") == overdue
+    assert listed("/tasks/all?due=overdue&department=quality") == overdue & {quality}
+
+
 def test_bulk_claim_claims_what_it_can_in_one_go(system, login):
     first, second = _at_analysis(system), _at_analysis(system)
     tasks = [open_task(system, first).id, open_task(system, second).id]
