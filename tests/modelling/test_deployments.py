@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 import threading
 import time
@@ -104,6 +105,9 @@ def test_a_deliberate_deploy_survives_restarts(system, login, api, tmp_path, pat
     page = text_of(login("owner", "en").get("/models/"))
     label = {"modeller": "modeller", "upload": "upload", "api": "API", "cli": "command line"}[source]
     assert "start-up (workflows/ folder)" in page and label in page
+    # Who deployed each version, beside where it came from (the owner by display name).
+    cells = re.findall(r'<td class="source-(\w+)">[^<]*</td>\s*<td>([^<]*)</td>', page)
+    assert (source, "吴昊 (流程负责人)") in cells and cells[-1][0] == "startup", cells
 
 
 def test_a_changed_folder_is_deployed_once(system, tmp_path):
