@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -113,6 +114,13 @@ def test_a_field_sent_twice_does_not_hide_the_other_fields_errors(system, app):
 def test_a_file_of_the_wrong_type_is_named(system, app):
     page = text_of(_post(app.test_client(), files=[("run.exe", b"MZ\x90\x00" + b"\x00" * 60)], lang="en"))
     assert "run.exe" in page and _count(system, Complaint) == 0
+
+
+def test_a_file_over_the_staff_uploads_size_is_named(system):
+    system.settings = replace(system.settings, evidence_max_bytes=1000)
+    response = _post(make_app(system).test_client(), files=[("big.png", png() + b"0" * 1000)])
+    assert response.status_code == 422 and "big.png：文件超过 1000 B" in text_of(response)
+    assert _count(system, Complaint) == 0 and _count(system, Evidence) == 0
 
 
 def test_too_many_files_are_refused(system, app):
