@@ -178,6 +178,41 @@ HIT_POLICIES = {
 }
 
 
+#: What a change between two model versions is about (`engine.modelling.diff.Change.what`: BPMN element kinds,
+#: decision tables, forms), as process owners say it.
+MODEL_PARTS = {
+    "file": _l("file"), "lane": _l("lane"), "decision": _l("decision table"), "rule": _l("rule"),
+    "form": _l("form"), "field": _l("form field"), "ui": _l("form layout"), "test case": _l("test case"),
+    "userTask": _l("user task"), "manualTask": _l("manual task"), "scriptTask": _l("script task"),
+    "businessRuleTask": _l("business rule task"), "serviceTask": _l("service task"), "sendTask": _l("send task"),
+    "receiveTask": _l("receive task"), "task": _l("task"), "callActivity": _l("call activity"),
+    "subProcess": _l("subprocess"), "startEvent": _l("start event"), "endEvent": _l("end event"),
+    "boundaryEvent": _l("boundary event"), "intermediateCatchEvent": _l("intermediate catch event"),
+    "intermediateThrowEvent": _l("intermediate throw event"), "exclusiveGateway": _l("exclusive gateway"),
+    "parallelGateway": _l("parallel gateway"), "inclusiveGateway": _l("inclusive gateway"),
+    "eventBasedGateway": _l("event-based gateway"), "sequenceFlow": _l("sequence flow"),
+    "textAnnotation": _l("text annotation"), "association": _l("association"),
+}
+#: The attributes a model change names (`engine.modelling.diff`: "name: before → after"), as process owners say
+#: them; values stay as the model has them.
+MODEL_ATTRIBUTES = {
+    "name": _l("name"), "lane": _l("lane"), "sourceRef": _l("from"), "targetRef": _l("to"),
+    "attachedToRef": _l("attached to"), "cancelActivity": _l("interrupts the task"), "default": _l("default path"),
+    "condition": _l("condition"), "script": _l("script"), "event": _l("event"), "timer": _l("timer"),
+    "message": _l("message"), "instructionsForEndUser": _l("instructions"),
+    "instructions_en": _l("instructions (English)"),
+    "preScript": _l("pre-script"), "postScript": _l("post-script"), "calledDecisionId": _l("decision called"),
+    "messageVariable": _l("message variable"), "formJsonSchemaFilename": _l("form file"),
+    "formUiSchemaFilename": _l("form layout file"), "title_en": _l("English name"),
+    "customerStage": _l("stage shown to the customer"), "sla": _l("time limit kind"), "hit policy": _l("hit policy"),
+    "inputs": _l("inputs"), "outputs": _l("outputs"), "when": _l("when"), "then": _l("then"),
+    "description": _l("description"), "required": _l("required"), "title": _l("title"), "type": _l("type"),
+    "value": _l("value"), "case": _l("test case"),
+}
+#: Sentences of a model change that are not "attribute: value" (`engine.modelling.diff`).
+MODEL_CHANGE_TEXTS = {"the text changed": _l("the text changed")}
+
+
 def label(table: dict, code: str | None) -> str:
     """The name of `code` in `table`, or the code itself when the engine knows more codes than we do."""
     if code is None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 
 import pytest
@@ -141,3 +142,16 @@ def test_a_version_exports_as_a_zip_that_validates_again(owner):
     assert validate_bundle(files).process_id == "complaint_lifecycle"
     page = text_of(owner.get("/models/versions/1"))
     assert "Decision table" in page and "routing_counterfeit" in page and "forms/hand_over.schema.json" in page
+
+
+def test_the_changes_are_named_in_the_page_language(owner, login):
+    owner.post(f"{DRAFT}/files", json={"files": with_legal_review()})
+    assert owner.post(f"{DRAFT}/deploy").status_code == 200
+    english = text_of(owner.get("/models/diff?from=1&to=2"))
+    assert "user task" in english and "to: hand_over → gw_counterfeit" in english and "userTask" not in english
+    assert "Legal review <code>legal_review</code>" in english  # the English half of the model's name
+    chinese = text_of(login("owner", "zh").get("/models/diff?from=1&to=2"))
+    assert "用户任务" in chinese and "泳道：general_manager" in chinese
+    assert "终点：hand_over → gw_counterfeit" in chinese
+    assert "法务审核 <code>legal_review</code>" in chinese
+    assert not {"userTask", "sequenceFlow", "targetRef", "formJsonSchemaFilename"} & set(re.findall(r"\w+", chinese))

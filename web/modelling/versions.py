@@ -22,7 +22,7 @@ from engine.modelling import drafts as model_drafts
 from engine.modelling import migration
 from engine.modelling.decision_tables import read_tables
 from engine.modelling.diff import diff_bundles
-from web import work_calendar
+from web import labels, work_calendar
 from web.context import actor, reading, state, writing
 from web.i18n import message
 from web.modelling.blueprint import MAX_UPLOAD, bp, model_file_response
@@ -84,6 +84,18 @@ def export(version_id: int):
             archive.writestr(f"{folder}/{path}", content)
     buffer.seek(0)
     return send_file(buffer, mimetype="application/zip", as_attachment=True, download_name=f"{folder}.zip")
+
+
+@bp.app_template_global()
+def change_detail(detail: str) -> str:
+    """One line of a model change (`engine.modelling.diff`: "attribute: before → after" or a sentence) with its
+    attribute named in the page language; the values are the model's own."""
+    if detail in labels.MODEL_CHANGE_TEXTS:
+        return str(labels.MODEL_CHANGE_TEXTS[detail])
+    attribute, colon, rest = detail.partition(": ")
+    if colon and attribute in labels.MODEL_ATTRIBUTES:
+        return _("%(attribute)s: %(change)s", attribute=labels.MODEL_ATTRIBUTES[attribute], change=rest)
+    return detail
 
 
 @bp.get("/diff")
