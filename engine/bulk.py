@@ -13,14 +13,16 @@ from contextlib import contextmanager
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, insert, inspect, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Mapper, Session
 from sqlalchemy.orm.attributes import set_committed_value
+
+from engine.models.base import Base
 
 #: `session.info` key of the rows being collected: {table: [row dicts]}.
 BUFFER = "bulk_rows"
 
 
-def add(session: Session, model: type, row: dict[str, Any]) -> bool:
+def add(session: Session, model: type[Base], row: dict[str, Any]) -> bool:
     """Queue `row` (every column but an autoincrement id) for `model`'s table while the session collects
     rows; False when it does not (the caller then adds an ORM object)."""
     buffer = session.info.get(BUFFER)
@@ -51,26 +53,25 @@ def insert_collected(session: Session) -> None:
     buffer.clear()
 
 
-def write_changed(session: Session, model: type, objects: Iterable[Any]) -> None:
+def write_changed(session: Session, model: type[Base], objects: Iterable[Any]) -> None:
     """UPDATE the changed columns of loaded `objects` of `model` with one executemany per set of changed
     columns, then tell the session that these values are stored (its flush then has nothing left to write
     for them). Only for rows the caller holds locked: unlike the ORM, no version counter is checked."""
     table = cast(Table, model.__table__)
-    mapper = inspect(model)
+    mapper: Mapper[Any] = inspect(model)
     columns = {prop.key: prop.columns[0].key for prop in mapper.column_attrs}
-    key = mapper.primary_key[0].key
-    groups: dict[tuple[str, ...], list[tuple[Any, dict]]] = {}
+    groups: dict[tuple[str, ...], list[tuple[Any, Any, dict]]] = {}
     for obj in objects:
         state = inspect(obj)
         if not state.committed_state or state.pending:
             continue
         changed = {name: state.dict[name] for name in state.committed_state if name in columns}
         if changed:
-            groups.setdefault(tuple(sorted(changed)), []).append((obj, changed))
+            groups.setdefault(tuple(sorted(changed)), []).append((obj, state.identity[0], changed))
     for names, items in groups.items():
-        statement = (update(table).where(table.c[key] == bindparam("_pk"))
+        statement = (update(table).where(mapper.primary_key[0] == bindparam("_pk"))
                      .values({columns[name]: bindparam(name) for name in names}))
-        session.connection().execute(statement, [dict(changed, _pk=getattr(obj, key)) for obj, changed in items])
-        for obj, changed in items:
+        session.connection().execute(statement, [dict(changed, _pk=pk) for _obj, pk, changed in items])
+        for obj, _pk, changed in items:
             for name, value in changed.items():
                 set_committed_value(obj, name, value)

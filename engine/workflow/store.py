@@ -31,6 +31,8 @@ class _TaskId(UUID):
     when a state is saved — in Python each time. Equal to, and hashed like, the plain UUID."""
 
     __slots__ = ("_hash", "_text")
+    _hash: int
+    _text: str
 
     def __init__(self, text: str):
         super().__init__(text)
