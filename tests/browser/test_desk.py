@@ -15,6 +15,7 @@ from engine.complaints import deferrals
 from engine.db import UnitOfWork
 from engine.models import AuditEvent
 from tests.lifecycle import open_task, start, step
+from tests.web.test_evidence import PDF, png
 
 pytestmark = pytest.mark.browser
 
@@ -134,3 +135,23 @@ def test_an_assignment_and_a_deputy_are_audited(system, live_server, pages):
     [acted] = events(system, "acted_as_deputy")
     assert acted.actor_name == "agent2" and acted.data["on_behalf_of"] == "head_logistics"
     assert events(system, "deputy_appointed")[0].data["deputy"] == "agent2"
+
+
+def test_file_fields_speak_the_page_language(system, live_server, pages):
+    cid = start(system).complaint_id
+    agent = pages.open()  # Chromium's own words are English here ("Choose Files", "No file chosen")
+    sign_in(agent, live_server, "agent1")
+    agent.goto(f"{live_server}/complaints/{cid}")
+    field = agent.locator("#evidence-files")
+    pick = field.locator("xpath=following-sibling::button[1]")
+    chosen = field.locator("xpath=following-sibling::span[1]")
+    assert pick.inner_text() == "选择文件" and chosen.inner_text() == "未选择文件"
+    assert not field.is_visible() or field.bounding_box()["width"] <= 1
+    with agent.expect_file_chooser() as chooser:
+        pick.click()  # the page's button opens the browser's file chooser
+    chooser.value.set_files([{"name": "破损照片.png", "mimeType": "image/png", "buffer": png()},
+                             {"name": "发票.pdf", "mimeType": "application/pdf", "buffer": PDF}])
+    assert chosen.inner_text() == "已选择 2 个文件"
+    agent.click("form[action$='/evidence'] button[type=submit]")
+    agent.wait_for_url(re.compile(rf"/complaints/{cid}"))
+    assert "破损照片.png" in agent.locator("body").inner_text() and "发票.pdf" in agent.locator("body").inner_text()

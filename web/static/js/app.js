@@ -62,3 +62,32 @@
     });
   });
 })();
+
+// File fields: the browser draws their button and "no file" line in its own language, not the page's
+// (an English Chromium shows "Choose Files" on the Chinese pages). A button and a line in the page's words,
+// from <body data-t-*>, stand in for them; the field itself stays, visually hidden, for the form and the label.
+(function () {
+  "use strict";
+  var words = document.body.dataset;
+  if (!words.tChooseFiles) return;
+  document.querySelectorAll('input[type="file"]').forEach(function (input) {
+    var pick = document.createElement("button");
+    pick.type = "button";
+    pick.className = "secondary file-pick";
+    pick.textContent = words.tChooseFiles;
+    var chosen = document.createElement("span");
+    chosen.className = "file-chosen muted";
+    var show = function () {
+      var n = input.files ? input.files.length : 0;
+      chosen.textContent = n === 0 ? words.tNoFile : n === 1 ? input.files[0].name
+        : words.tFilesChosen.replace("{n}", n);
+    };
+    pick.addEventListener("click", function () { input.click(); });
+    input.addEventListener("change", show);
+    input.classList.add("file-native");
+    input.tabIndex = -1;
+    input.insertAdjacentElement("afterend", chosen);
+    input.insertAdjacentElement("afterend", pick);
+    show();
+  });
+})();
