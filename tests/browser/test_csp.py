@@ -91,3 +91,41 @@ def test_an_inline_script_is_blocked_and_reported(live_server, pages):
     page.wait_for_function("() => window.__csp.length >= 1")
     assert page.evaluate("() => window.__ran") is None
     assert any(re.match(r"script-src", v) for v in _violations(page))
+
+
+def _wav(seconds: float = 0.5, rate: int = 8000) -> bytes:
+    """A short silent WAV recording (a telephone call's evidence)."""
+    import io
+    import wave
+
+    out = io.BytesIO()
+    with wave.open(out, "wb") as recording:
+        recording.setnchannels(1)
+        recording.setsampwidth(1)
+        recording.setframerate(rate)
+        recording.writeframes(b"\x80" * int(seconds * rate))
+    return out.getvalue()
+
+
+def test_evidence_previews_show_and_play_under_the_policy(system, live_server, pages):
+    from tests.web.test_evidence import PDF, png
+
+    cid = start(system).complaint_id
+    page = pages.open()
+    console = _watch(page)
+    sign_in(page, live_server, "agent1")
+    page.goto(f"{live_server}/complaints/{cid}")
+    page.set_input_files("#evidence-files", files=[
+        {"name": "破损照片.png", "mimeType": "image/png", "buffer": png()},
+        {"name": "发票.pdf", "mimeType": "application/pdf", "buffer": PDF},
+        {"name": "通话录音.wav", "mimeType": "audio/wav", "buffer": _wav()}])
+    page.click("form[action$='/evidence'] button[type=submit]")
+    page.wait_for_selector("audio.preview")
+    image = page.locator('img[alt="破损照片.png"]')
+    image.scroll_into_view_if_needed()
+    page.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=image.element_handle())
+    audio = page.locator("audio.preview")
+    page.wait_for_function("(a) => a.readyState >= 1", arg=audio.element_handle())  # metadata read: playable
+    assert 0.4 < audio.evaluate("a => a.duration") < 0.6
+    assert page.locator('iframe[title="发票.pdf"]').count() == 1
+    assert _violations(page) == [] and console == []
