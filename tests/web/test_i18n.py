@@ -63,6 +63,22 @@ def test_chinese_says_kou_fa_and_yuan():
     assert any("超时扣罚" in t and "元" in t for t in texts)
 
 
+def test_chinese_uses_the_trades_words():
+    """The regulation's vocabulary (DOMAIN, "Trade vocabulary"): 待领取任务 not 我的队列, 二次到店 not 二次到访,
+    答复顾客（投诉不成立）, one wording (即将到期) for a deadline near, 批示 only for the general manager's note."""
+    with (TRANSLATIONS / "zh" / "LC_MESSAGES" / "messages.po").open("rb") as po_file:
+        catalogue = {m.id: m.string for m in read_po(po_file, locale="zh") if m.id and isinstance(m.string, str)}
+    texts = list(catalogue.values())
+    texts += [line for path in sorted((ROOT / "workflows").rglob("*")) if path.suffix in (".json", ".bpmn", ".dmn")
+              for line in path.read_text(encoding="utf-8").splitlines() if re.search(r"[\u4e00-\u9fff]", line)]
+    for wrong in ("我的队列", "二次到访", "答复不成立投诉", "快到期", "即将超时", "临近截止"):
+        assert [t for t in texts if wrong in t] == [], wrong
+    assert catalogue["My queue"] == "待领取任务" and catalogue["Due soon"] == "即将到期"
+    assert catalogue["Deadline near: %(task)s"].startswith("即将到期")
+    assert catalogue["Note"] == "备注" and catalogue["General manager's comments"] == "总经理批示"
+    assert any("答复顾客（投诉不成立）" in t for t in texts) and any("中差评" in t for t in texts)
+
+
 @pytest.fixture
 def busy_complaint(system, login):
     """A complaint half-way through with a comment, a contact and evidence (every part of every page shows),

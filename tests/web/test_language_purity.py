@@ -195,3 +195,24 @@ def test_migration_reasons_name_states_and_changes_in_the_page_language():
     assert "待处理" in removed and "READY" not in removed
     assert "泳道" in changed and "脚本" in changed and "lane" not in changed
     assert english_in([removed, changed], set()) == set()
+
+
+def test_people_by_name_markdown_rendered_and_no_column_twice(system, login):
+    """Issue 14's findings stay fixed: staff are shown by display name, never by login name (only the
+    administrator's user pages list login names); instructions' **bold** is rendered, not shown as asterisks; no
+    table shows a column twice (the reports once had 责任部门 twice)."""
+    logins = re.compile(r"\b(?:agent\d|head_[a-z_]+|cs_manager|gm|owner|admin)\b")
+    problems = {}
+    for user, by_url in _pages(system, login, "zh").items():
+        for url, html in by_url.items():
+            texts = _texts(html)
+            if not url.startswith("/admin/users") and (named := {m for t in texts for m in logins.findall(t)}):
+                problems[f"{user} {url} login names"] = sorted(named)
+            if [t for t in texts if "**" in t]:
+                problems[f"{user} {url} asterisks"] = [t for t in texts if "**" in t][:3]
+            for table in lxml.html.fromstring(html).iter("table"):
+                heads = [h.text_content().strip() for h in table.xpath("./thead/tr/th|./tr/th")]
+                twice = sorted({h for h in heads if h and heads.count(h) > 1})
+                if twice:
+                    problems[f"{user} {url} columns twice"] = twice
+    assert problems == {}
