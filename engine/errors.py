@@ -203,6 +203,15 @@ class ModelCode(StrEnum):
     DOCTYPE_NOT_ALLOWED = "doctype_not_allowed"
     NOT_XML = "not_xml"
     MALFORMED_XML = "malformed_xml"  # detail
+    XML_TAG_MISMATCH = "xml_tag_mismatch"  # open, open_line, close
+    XML_NOT_CLOSED = "xml_not_closed"  # tag, open_line
+    XML_EXTRA_CONTENT = "xml_extra_content"
+    XML_ATTRIBUTE_NOT_QUOTED = "xml_attribute_not_quoted"
+    XML_UNESCAPED = "xml_unescaped"  # char (< or &)
+    XML_UNDEFINED_ENTITY = "xml_undefined_entity"  # entity
+    XML_UNDEFINED_PREFIX = "xml_undefined_prefix"  # prefix, tag
+    XML_DUPLICATE_ATTRIBUTE = "xml_duplicate_attribute"  # attribute
+    XML_NOT_UTF8 = "xml_not_utf8"
     MARKUP_INSTRUCTION = "markup_instruction"  # target
     MARKUP_ELEMENT = "markup_element"  # kind (XHTML, SVG …), tag
     MARKUP_ATTRIBUTE = "markup_attribute"  # attribute, value

@@ -2,6 +2,7 @@
 deployment, support checks, diffs and the modeller)."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -97,6 +98,33 @@ def markup_problems(root: etree._Element, filename: str) -> list[ModelProblem]:
     return problems
 
 
+#: libxml2's commonest syntax errors (its error code, a pattern on its message reading the params) as codes of
+#: their own, worded in the reader's language; any other error keeps libxml2's English as MALFORMED_XML's detail.
+_SYNTAX: tuple[tuple[int, ModelCode, str, dict[str, str]], ...] = (
+    (76, ModelCode.XML_TAG_MISMATCH, r"mismatch: (?P<open>[^\s,]+) line (?P<open_line>\d+) and (?P<close>[^\s,]+)", {}),
+    (77, ModelCode.XML_NOT_CLOSED, r"in tag (?P<tag>[^\s,]+) line (?P<open_line>\d+)", {}),
+    (5, ModelCode.XML_EXTRA_CONTENT, "", {}),
+    (39, ModelCode.XML_ATTRIBUTE_NOT_QUOTED, "", {}),
+    (38, ModelCode.XML_UNESCAPED, "", {"char": "<"}),  # in an attribute value
+    (68, ModelCode.XML_UNESCAPED, r"^StartTag: invalid element name", {"char": "<"}),  # in text: `a < b`
+    (23, ModelCode.XML_UNESCAPED, "", {"char": "&"}),  # "&" and a name without ";"
+    (68, ModelCode.XML_UNESCAPED, r"^xmlParseEntityRef", {"char": "&"}),  # "&" and no name
+    (26, ModelCode.XML_UNDEFINED_ENTITY, r"Entity '(?P<entity>[^']+)'", {}),
+    (201, ModelCode.XML_UNDEFINED_PREFIX, r"prefix (?P<prefix>\S+) on (?P<tag>[^\s,]+)", {}),
+    (42, ModelCode.XML_DUPLICATE_ATTRIBUTE, r"Attribute (?P<attribute>[^\s,]+) redefined", {}),
+    (81, ModelCode.XML_NOT_UTF8, "", {}),
+)
+
+
+def syntax_problem(filename: str, err: etree.XMLSyntaxError) -> ModelProblem:
+    """An XML syntax error at its line: a code of its own when it is a common one, else MALFORMED_XML."""
+    for code, model_code, pattern, fixed in _SYNTAX:
+        found = re.search(pattern, err.msg or "") if code == err.code else None
+        if found is not None:
+            return ModelProblem(filename, err.lineno, None, model_code, {**found.groupdict(), **fixed})
+    return ModelProblem(filename, err.lineno, None, ModelCode.MALFORMED_XML, {"detail": err.msg})
+
+
 def parse_xml(text: str | bytes, filename: str) -> etree._Element:
     """Parse model XML safely: no DTD, no entities, no network, bounded size, no browser markup.
     A UTF-8 byte-order mark is allowed (and ignored), whichever way the file arrives. Raises ModelInvalid."""
@@ -113,8 +141,7 @@ def parse_xml(text: str | bytes, filename: str) -> etree._Element:
     try:
         root = etree.fromstring(data, etree.XMLParser(**_SAFE_PARSER_OPTIONS))
     except etree.XMLSyntaxError as err:
-        raise ModelInvalid([ModelProblem(filename, err.lineno, None, ModelCode.MALFORMED_XML,
-                                                       {"detail": err.msg})]) from err
+        raise ModelInvalid([syntax_problem(filename, err)]) from err
     if root.getroottree().docinfo.doctype:
         raise ModelInvalid([ModelProblem(filename, 1, None, ModelCode.DOCTYPE_NOT_ALLOWED)])
     markup = markup_problems(root, filename)

@@ -116,7 +116,9 @@ LAUGHS = """<?xml version="1.0"?>
     (XXE, M.DOCTYPE_NOT_ALLOWED),
     (LAUGHS, M.DOCTYPE_NOT_ALLOWED),
     ("this is not xml", M.NOT_XML),
-    ("<bpmn:definitions xmlns:bpmn='http://www.omg.org/spec/BPMN/20100524/MODEL'><unclosed>", M.MALFORMED_XML),
+    ("<bpmn:definitions xmlns:bpmn='http://www.omg.org/spec/BPMN/20100524/MODEL'><unclosed>", M.XML_NOT_CLOSED),
+    ("<bpmn:definitions xmlns:bpmn='http://www.omg.org/spec/BPMN/20100524/MODEL'><a x='1'</bpmn:definitions>",
+     M.MALFORMED_XML),
     ("<x>" + " " * (MAX_MODEL_FILE_BYTES + 1) + "</x>", M.FILE_OVER_LIMIT),
 ])
 def test_hostile_files_are_refused(bundle, content, code):
@@ -158,3 +160,45 @@ def test_redeploying_the_same_content_reuses_the_version(system, bundle):
         version, created = deploy_bundle(uow.session, validate_bundle(bundle), "owner")
         uow.commit()
     assert not created and version.is_current
+
+
+JUDGE = 'name="判断投诉是否成立 Judge validity"'
+#: The XML mistakes people make editing a model by hand: (what is replaced, by what, the code, its params).
+SYNTAX_ERRORS = [
+    (">valid == True<", ">valid == True and level < 3<", M.XML_UNESCAPED, {"char": "<"}),
+    (">valid == True<", ">valid == True & True<", M.XML_UNESCAPED, {"char": "&"}),
+    (f"{JUDGE}>", f"{JUDGE} x=1>", M.XML_ATTRIBUTE_NOT_QUOTED, {}),
+    (f"{JUDGE}>", f"{JUDGE}>&nbsp;", M.XML_UNDEFINED_ENTITY, {"entity": "nbsp"}),
+    (f"{JUDGE}>", f"{JUDGE}><camunda:x/>", M.XML_UNDEFINED_PREFIX, {"prefix": "camunda", "tag": "x"}),
+    (f"{JUDGE}>", f'{JUDGE} name="x">', M.XML_DUPLICATE_ATTRIBUTE, {"attribute": "name"}),
+    ("</bpmn:definitions>", "</bpmn:definitions>\n<bpmn:definitions/>", M.XML_EXTRA_CONTENT, {}),
+]
+
+
+@pytest.mark.parametrize("old, new, code, params", SYNTAX_ERRORS, ids=[c[2].value + str(i) for i, c in
+                                                                        enumerate(SYNTAX_ERRORS)])
+def test_common_xml_mistakes_are_codes_worded_in_chinese(bundle, old, new, code, params):
+    """libxml2's English stays out of the Chinese page for the common mistakes: each is a code with its params,
+    at the line of the mistake."""
+    from web import messages
+
+    files = broken(bundle, BPMN, old, new)
+    [problem] = problems(files)
+    assert (problem.code, problem.params) == (code, params)
+    assert problem.line == line_of(files[BPMN], new) + new.count("\n")  # the line the mistake is on
+    chinese = messages.problem_texts(problem.as_dict(), messages.in_locale("zh"))
+    assert chinese["hint"] and not any(word in chinese["message"] + chinese["hint"]
+                                       for word in ("expected", "line", "not", "the", "is"))
+
+
+def test_a_cut_off_file_and_crossed_tags_name_the_element_and_where_it_opened(bundle):
+    text = bundle[BPMN]
+    cut = text[:text.index("</bpmn:process>")]
+    [problem] = problems(dict(bundle, **{BPMN: cut}))
+    assert problem.code == M.XML_NOT_CLOSED and problem.params["tag"] == "process"  # libxml2 names it locally
+    assert problem.params["open_line"] == str(line_of(text, "<bpmn:process "))
+    crossed = text.replace("</bpmn:script>", "</bpmn:scriptTask>", 1)
+    [problem] = problems(dict(bundle, **{BPMN: crossed}))
+    assert problem.code == M.XML_TAG_MISMATCH and (problem.params["open"], problem.params["close"]) == (
+        "script", "scriptTask")
+    assert problem.line == line_of(crossed, "</bpmn:scriptTask>")
