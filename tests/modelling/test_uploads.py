@@ -117,10 +117,12 @@ def test_camunda_habits_are_named_with_hints():
     ("xxe.bpmn", "DOCTYPE and entity declarations are not allowed"),
     ("billion_laughs.bpmn", "DOCTYPE and entity declarations are not allowed"),
     ("not_xml.bpmn", "Not an XML file"),
-    ("broken.bpmn", "Malformed XML"),
+    ("broken.bpmn", "The namespace prefix bpmn (on definitions) is not declared."),
+    ("garbled.bpmn", "Malformed XML: attributes construct error"),  # libxml2's words where no code fits
 ])
 def test_unsafe_or_broken_xml_is_refused_and_never_stored(system, owner, name, message):
-    data = {"not_xml.bpmn": b"PK\x03\x04 this is a zip, not XML", "broken.bpmn": b"<bpmn:definitions>"}.get(name)
+    data = {"not_xml.bpmn": b"PK\x03\x04 this is a zip, not XML", "broken.bpmn": b"<bpmn:definitions>",
+            "garbled.bpmn": b'<definitions id="d"'}.get(name)
     content = data if data is not None else (FILES / name).read_bytes()
     response = upload(owner, name, content)
     assert response.status_code == 303 and response.location.endswith("/models/")
