@@ -346,9 +346,19 @@ def fire_complaint(session: Session, complaint: Complaint, fire: set[str], hold:
     return _count_fired(session, fire)
 
 
+def _failure_text(err: Exception) -> str:
+    """What the incident list shows: a model's failure as `element: what went wrong` (docs/MODELLING.md),
+    anything else as its exception."""
+    if isinstance(err, runtime.StepFailed):
+        text = f"{err.element}: {err.detail}" if err.element else err.detail
+    else:
+        text = "".join(traceback.format_exception_only(type(err), err)).strip()
+    return text[:2000]
+
+
 def _record_failure(session: Session, complaint_id: int, fire: set[str], now: datetime, err: Exception) -> int:
     """Note a failed attempt on each timer (its attempt is already counted); return how many became incidents."""
-    message = "".join(traceback.format_exception_only(type(err), err)).strip()[:2000]
+    message = _failure_text(err)
     became = 0
     for timer in session.scalars(select(Timer).where(Timer.id.in_(fire))):
         timer.last_error = message
