@@ -16,7 +16,7 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp, Validatio
 from engine.complaints import customer_link
 from engine.db import UnitOfWork
 from engine.errors import InvalidInput
-from engine.people import tokens
+from engine.people import departments, tokens
 from engine.people import users as staff
 from engine.people.roles import DEPARTMENTS, ROLES
 from web import labels
@@ -175,6 +175,15 @@ def customer_links():
     with reading() as uow:
         items = customer_link.sent_links(uow, actor())
     return render_template("admin/customer_links.html", items=items)
+
+
+@bp.get("/admin/departments")
+def department_list():
+    """The departments with their heads, staff, running deputies and waiting tasks; read only, since they are
+    part of the process model (docs/ARCHITECTURE.md, "The desk")."""
+    with reading() as uow:
+        items = departments.overview(uow, actor())
+    return render_template("admin/departments.html", items=items)
 
 
 #: How the record of administration words each event (`staff.ADMIN_EVENTS`); `%(user)s` the user it is about.

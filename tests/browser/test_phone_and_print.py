@@ -24,7 +24,7 @@ EXTRA = {
     "gm": ["/complaints/{c}", "/deferrals", "/reports"],
     "owner": ["/models/versions/1", "/models/complaint_lifecycle/draft"],
     "admin": ["/admin/calendar?year=2026", "/admin/calendar?year=2027", "/admin/users/new", "/admin/users/2",
-              "/admin/tokens", "/admin/customer-links", "/admin/record"],
+              "/admin/tokens", "/admin/customer-links", "/admin/record", "/admin/departments"],
 }
 
 

@@ -248,6 +248,7 @@ MATRIX: dict[str, dict[str, Case]] = {
     "admin.all_tokens": {"GET": page("/admin/tokens", ADMINS)},
     "admin.customer_links": {"GET": page("/admin/customer-links", ADMINS)},
     "admin.record": {"GET": page("/admin/record", ADMINS)},
+    "admin.department_list": {"GET": page("/admin/departments", ADMINS)},
     # The working calendar: a day without a name, a year the package lacks, an end before the start (422),
     # a day not entered (404) — nothing changes.
     "calendar.index": {"GET": page("/admin/calendar?year=2027", ADMINS)},

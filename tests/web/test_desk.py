@@ -353,6 +353,23 @@ def test_the_admin_lists_tokens_and_customer_links(system, login):
     assert login("cs_manager").get("/admin/customer-links").status_code == 403
 
 
+def test_the_admin_sees_each_departments_heads_staff_deputies_and_waiting_tasks(system, login):
+    _at_analysis(system)  # analyse_and_propose waits in the logistics head's lane
+    with UnitOfWork(system.db) as uow:
+        deputies.appoint(uow, system.actor("head_logistics"), "agent2", clock.now(), clock.now() + timedelta(days=3))
+    page = text_of(login("admin").get("/admin/departments"))
+    logistics = re.search(r'data-department="logistics">(.*?)</tr>', page, re.S).group(1)
+    cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td>(.*?)</td>", logistics, re.S)]
+    with UnitOfWork(system.db, write=False) as uow:
+        head = uow.session.scalar(select(User.display_name).where(User.username == "head_logistics"))
+    assert cells[0] == "储运部" and cells[1] == head and int(cells[2]) >= 1
+    assert "李娜 (回访专员) 代理" in cells[3] and cells[4] == "1"
+    quality = re.search(r'data-department="quality">(.*?)</tr>', page, re.S).group(1)
+    assert "代理" not in quality and quality.rstrip().endswith("<td>0</td>")
+    assert page.count("data-department=") == 5
+    assert login("head_logistics").get("/admin/departments").status_code == 403
+
+
 def test_everyone_changes_their_own_password(system, login):
     here, elsewhere = login("head_sales"), login("head_sales")
     assert here.post("/account/password", data={"current": "wrong-one", "password": "new-pass-2027"}).status_code == 422
