@@ -155,3 +155,18 @@ def test_file_fields_speak_the_page_language(system, live_server, pages):
     agent.click("form[action$='/evidence'] button[type=submit]")
     agent.wait_for_url(re.compile(rf"/complaints/{cid}"))
     assert "破损照片.png" in agent.locator("body").inner_text() and "发票.pdf" in agent.locator("body").inner_text()
+
+
+def test_the_copy_button_puts_the_customers_link_on_the_clipboard(system, live_server, pages):
+    cid = start(system).complaint_id
+    agent = pages.open()
+    agent.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server)
+    sign_in(agent, live_server, "agent1")
+    agent.goto(f"{live_server}/complaints/{cid}/customer-link")
+    link = agent.input_value("#customer-link")
+    button = agent.locator('button[data-copy="#customer-link"]')
+    assert button.inner_text() == "复制"
+    button.click()
+    agent.wait_for_function("(b) => b.textContent === b.dataset.copied", arg=button.element_handle())
+    assert button.inner_text() == "已复制"
+    assert agent.evaluate("navigator.clipboard.readText()") == link and "/c/" in link
