@@ -17,6 +17,7 @@ from flask import Flask, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 from werkzeug.wrappers import Response
 
 from engine.config import Settings
@@ -51,10 +52,23 @@ ADDRESS_LIMIT = "30 per 10 minutes"
 
 #: The sign-in view the limits apply to.
 SIGN_IN_ENDPOINT = "auth.login"
+#: The largest id a URL may name: PostgreSQL's `integer`, the type of the tables' ids. A larger number reached the
+#: database and failed there (a 500 on SQLite and PostgreSQL alike); now no route matches it, a 404.
+MAX_ROW_ID = 2**31 - 1
+
+
+class RowIdConverter(IntegerConverter):
+    """`<int:…>` in every route: a number from 0 to MAX_ROW_ID (Werkzeug's own takes any size)."""
+
+    def __init__(self, url_map, *args, **kwargs) -> None:
+        kwargs.setdefault("max", MAX_ROW_ID)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def init_app(app: Flask, settings: Settings) -> None:
-    """Install the headers, the sign-in throttle and (behind a reverse proxy) the client's real address."""
+    """Install the headers, the sign-in throttle, ids in URLs the database can hold (call before any route is
+    added) and (behind a reverse proxy) the client's real address."""
+    app.url_map.converters["int"] = RowIdConverter
     if settings.proxy_hops:
         # The proxy's X-Forwarded-For names the client: without this every user would share one address.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops)

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
+from werkzeug.routing import IntegerConverter
 
 from engine.bootstrap import DEMO_PASSWORD
 from engine.complaints import evidence
@@ -291,6 +293,33 @@ def test_fuzzed_list_parameters_never_fail(login):
         assert client.get("/reports", query_string={"date": day}).status_code in (200, 422)
 
     check()
+
+
+@pytest.mark.parametrize("number", ["2147483648", "99999999999999999999"])
+def test_an_id_beyond_the_databases_range_is_not_found(app, login, number):
+    """Every route that takes an id in its path, with every method, as a manager, the administrator and a process
+    owner: a number the id columns cannot hold matches no route (404, or 405 where the path is another route's
+    for other methods); it used to reach the database and fail there, a 500."""
+    clients = [login("gm"), login("admin"), login("owner")]
+    problems = []
+    for rule in app.url_map.iter_rules():
+        if not [name for name, converter in rule._converters.items() if isinstance(converter, IntegerConverter)]:
+            continue
+        url = re.sub(r"<(?:int:)?[a-z_]+>", lambda m: number if m[0].startswith("<int:") else "x", rule.rule)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            for client in clients:
+                status = client.open(url, method=method).status_code
+                if status not in (404, 405):
+                    problems.append(f"{method} {url}: {status}")
+    assert problems == []
+    # the largest id a column holds is still looked up (and found missing)
+    assert login("gm").get(f"/complaints/{2**31 - 1}").status_code == 404
+
+
+def test_ids_in_forms_and_queries_beyond_the_databases_range_are_refused(login):
+    owner = login("owner")
+    assert owner.get("/models/diff?from=99999999999999999999&to=1").status_code in (400, 404)
+    assert owner.post("/models/versions/1/migrate", data={"complaint_id": "99999999999999999999"}).status_code == 400
 
 
 # --- evidence file names --------------------------------------------------------------------------------

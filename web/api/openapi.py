@@ -12,6 +12,7 @@ from flask import Response
 from web.api import schemas
 from web.api.core import JSON_TYPE, OPERATIONS, PREFIX, READ_METHODS, Operation, bp
 from web.api.problems import MEDIA_TYPE
+from web.security import MAX_ROW_ID
 
 TITLE = "Complaints API"
 VERSION = "1.0.0"
@@ -31,8 +32,7 @@ def _path(rule: str) -> tuple[str, list[dict]]:
         if converter == "int":
             schema = {"type": "integer", "minimum": 0}
             limit = re.search(r"max=(\d+)", match["args"] or "")
-            if limit:
-                schema["maximum"] = int(limit[1])
+            schema["maximum"] = int(limit[1]) if limit else MAX_ROW_ID  # web.security.RowIdConverter
         elif converter == "any":
             schema = {"type": "string", "enum": [a.strip() for a in match["args"].split(",")]}
         else:

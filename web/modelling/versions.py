@@ -26,6 +26,7 @@ from web import labels, work_calendar
 from web.context import actor, reading, state, writing
 from web.i18n import message
 from web.modelling.blueprint import MAX_UPLOAD, bp, model_file_response
+from web.security import MAX_ROW_ID
 
 
 @bp.get("/")
@@ -124,6 +125,8 @@ def migrate(version_id: int):
     try:
         complaint_id = int(request.form.get("complaint_id", ""))
     except ValueError:
+        abort(400)
+    if not 0 <= complaint_id <= MAX_ROW_ID:  # no complaint has it, and the database would fail on it
         abort(400)
     try:
         with writing() as uow:
