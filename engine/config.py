@@ -44,6 +44,12 @@ class Settings:
     #: The complaints mailbox read by `complaints mail-intake`: imap://user:password@host:port/INBOX (imaps:// for
     #: TLS); unset: no e-mail intake.
     imap_url: str | None = None
+    #: A mailbox message whose filing failed (or killed its worker) this many times is set aside as a mail
+    #: incident for administrators instead of being tried on every pass.
+    mail_max_attempts: int = 5
+    #: One sender opens at most this many complaints an hour through the mailbox; more are refused as
+    #: "rate limited" (0: no limit).
+    mail_sender_hourly_limit: int = 5
 
 
 def load_settings(env: os._Environ[str] | dict[str, str] | None = None) -> Settings:
@@ -72,4 +78,6 @@ def load_settings(env: os._Environ[str] | dict[str, str] | None = None) -> Setti
         pending_evidence_hours=int(env.get("PENDING_EVIDENCE_HOURS", "24")),
         pending_evidence_max_bytes=int(env.get("PENDING_EVIDENCE_MAX_BYTES", str(200 * 1024 * 1024))),
         imap_url=env.get("IMAP_URL") or None,
+        mail_max_attempts=max(1, int(env.get("MAIL_MAX_ATTEMPTS", "5"))),
+        mail_sender_hourly_limit=max(0, int(env.get("MAIL_SENDER_HOURLY_LIMIT", "5"))),
     )

@@ -39,6 +39,7 @@ class Code(StrEnum):
     APPOINTMENT_NOT_FOUND = "appointment_not_found"  # appointment (id)
     NOTIFICATION_NOT_FOUND = "notification_not_found"  # notification (id)
     CALENDAR_DAY_NOT_FOUND = "calendar_day_not_found"  # day (ISO date)
+    MAIL_INCIDENT_NOT_FOUND = "mail_incident_not_found"  # incident (id)
     # -- forbidden
     CANNOT_RECORD = "cannot_record"  # role
     CANNOT_ADD_TO = "cannot_add_to"  # role
@@ -62,6 +63,7 @@ class Code(StrEnum):
     ASSIGN_NOT_ALLOWED = "assign_not_allowed"
     APPOINT_NOT_ALLOWED = "appoint_not_allowed"
     ADMIN_ONLY = "admin_only"
+    MAIL_NOT_ALLOWED = "mail_not_allowed"
     # -- conflict
     TASK_NOT_OPEN = "task_not_open"
     TASK_ALREADY = "task_already"  # status (completed, cancelled)
@@ -71,6 +73,7 @@ class Code(StrEnum):
     DEFERRAL_PENDING = "deferral_pending"
     DEFERRAL_ALREADY = "deferral_already"  # status (approved, rejected)
     TIMER_NOT_INCIDENT = "timer_not_incident"  # status
+    MAIL_NOT_INCIDENT = "mail_not_incident"  # status (retrying, dismissed)
     SURVEY_ANSWERED = "survey_answered"
     COMPLAINT_CLOSED = "complaint_closed"
     NO_WITHDRAWAL_IN_MODEL = "no_withdrawal_in_model"

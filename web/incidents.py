@@ -1,16 +1,27 @@
 """Incidents: timers whose firing failed after every retry, for administrators and process owners to see
-and, once the cause is fixed (a model corrected, a mail relay back), to put back in the queue."""
+and, once the cause is fixed (a model corrected, a mail relay back), to put back in the queue; for
+administrators also the mailbox's messages set aside after failing every attempt, and those it refused."""
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from engine.complaints import incidents, timers
-from web.context import actor, reading, staff_blueprint, writing
+from engine.complaints import incidents, mail_incidents, mail_limits, timers
+from engine.people.roles import ADMIN
+from web.context import actor, reading, staff_blueprint, state, writing
 from web.forms import ActionForm
 
 bp = staff_blueprint("incidents", __name__)
+
+#: Why the mailbox refused a message (`engine.complaints.mail_limits.REASONS`), as administrators read it.
+MAIL_REASONS = {
+    mail_limits.INVALID_SENDER: _l("The sender's address is not a valid e-mail address."),
+    mail_limits.INVALID_MESSAGE: _l("The message could not be taken as a complaint."),
+    mail_limits.RATE_LIMITED: _l("Rate limited: this address had opened the most complaints allowed within an hour."),
+    None: _l("Refused before reasons were recorded."),
+}
 
 
 @bp.app_context_processor
@@ -21,10 +32,15 @@ def _nav() -> dict:
 
 @bp.get("/incidents")
 def index():
+    me = actor()
     with reading() as uow:
-        items = incidents.incidents(uow, actor())
+        items = incidents.incidents(uow, me)
+        mail = mail_incidents.incidents(uow, me) if me.role == ADMIN else None
+        refused = mail_incidents.refused(uow, me) if me.role == ADMIN else None
     return render_template("incidents/index.html", items=items, form=ActionForm(formdata=None),
-                           max_attempts=timers.MAX_ATTEMPTS)
+                           max_attempts=timers.MAX_ATTEMPTS, mail=mail, refused=refused, reasons=MAIL_REASONS,
+                           mail_max_attempts=state().settings.mail_max_attempts,
+                           hourly_limit=state().settings.mail_sender_hourly_limit)
 
 
 @bp.post("/incidents/<timer_id>/retry")
@@ -36,3 +52,25 @@ def retry(timer_id: str):
         incidents.retry_incident(uow, actor(), timer_id)
     flash(_("The timer is back in the queue: the worker fires it within seconds."), "success")
     return redirect(url_for("incidents.index"))
+
+
+@bp.post("/incidents/mail/<int(max=2147483647):incident_id>/retry")
+def retry_mail(incident_id: int):
+    mail_incidents.check_can_handle(actor())
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    with writing() as uow:
+        mail_incidents.retry(uow, actor(), incident_id)
+    flash(_("The message is queued again: the mailbox worker files it on its next pass."), "success")
+    return redirect(url_for("incidents.index", _anchor="mail"))
+
+
+@bp.post("/incidents/mail/<int(max=2147483647):incident_id>/dismiss")
+def dismiss_mail(incident_id: int):
+    mail_incidents.check_can_handle(actor())
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    with writing() as uow:
+        mail_incidents.dismiss(uow, actor(), incident_id)
+    flash(_("The message was dismissed: it stays in the mailbox, read, and is not filed."), "success")
+    return redirect(url_for("incidents.index", _anchor="mail"))

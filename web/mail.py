@@ -67,6 +67,12 @@ MESSAGES = {
                            "complaint %(reference)s. Reason: %(reason)s")),
     "customer_wrote": (N_("[%(reference)s] The customer wrote again"),
                        N_("%(customer)s sent a new message about complaint %(reference)s; it is among its contacts.")),
+    "mail_rate_limited": (N_("Your e-mail was not recorded as a complaint"),
+                          N_("We received your e-mail, but this address has already opened %(limit)s complaints "
+                             "within the past hour, the most one address may open by e-mail, so it was not recorded "
+                             "as a new complaint. To add to one of your complaints, reply to the e-mail we sent "
+                             "about it; for a new complaint, write again in an hour or use the form on our "
+                             "website.")),
     "customer_link": (N_("Your complaint %(reference)s"),
                       N_("Dear %(customer)s, we have recorded your complaint as %(reference)s. Follow its progress "
                          "here (valid for %(days)s days):\n%(link)s")),

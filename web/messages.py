@@ -63,6 +63,7 @@ TEXTS: dict[str, str] = {
     Code.NO_ACTIVE_USER: N_("There is no active user %(user)s."),
     Code.TOKEN_NOT_FOUND: N_("Token %(token)s does not exist."),
     Code.TIMER_NOT_FOUND: N_("Timer %(timer)s does not exist."),
+    Code.MAIL_INCIDENT_NOT_FOUND: N_("Mail incident %(incident)s does not exist."),
     Code.DEFERRAL_NOT_FOUND: N_("Deferral request %(deferral)s does not exist."),
     Code.EVIDENCE_NOT_FOUND: N_("There is no such evidence file."),
     Code.PAGE_NOT_FOUND: N_("There is no such page."),
@@ -97,6 +98,7 @@ TEXTS: dict[str, str] = {
                                 "department) assign tasks."),
     Code.APPOINT_NOT_ALLOWED: N_("Only department heads appoint deputies."),
     Code.ADMIN_ONLY: N_("Only administrators manage users."),
+    Code.MAIL_NOT_ALLOWED: N_("Only administrators see the mail the mailbox could not file."),
     # engine/: conflict
     Code.TASK_NOT_OPEN: N_("This task is no longer open."),
     Code.TASK_ALREADY: N_("This task was already %(status)s."),
@@ -106,6 +108,7 @@ TEXTS: dict[str, str] = {
     Code.DEFERRAL_PENDING: N_("A deferral request for this task is already waiting for a decision."),
     Code.DEFERRAL_ALREADY: N_("This request was already %(status)s."),
     Code.TIMER_NOT_INCIDENT: N_("The timer is not a failed one (%(status)s)."),
+    Code.MAIL_NOT_INCIDENT: N_("The message is not set aside any more (%(status)s)."),
     Code.SURVEY_ANSWERED: N_("This survey was already answered."),
     Code.COMPLAINT_CLOSED: N_("The complaint is already closed."),
     Code.NO_WITHDRAWAL_IN_MODEL: N_("The process model of this complaint has no withdrawal."),
@@ -204,7 +207,7 @@ WORDS: dict[str, dict[str, str]] = {
                    "after_sales": N_("After-sales")},
     "status": {"completed": N_("completed"), "cancelled": N_("cancelled"), "approved": N_("approved"),
                "rejected": N_("rejected"), "pending": N_("waiting for a decision"), "waiting": N_("waiting"),
-               "fired": N_("fired")},
+               "fired": N_("fired"), "retrying": N_("queued again"), "dismissed": N_("dismissed")},
     # SpiffWorkflow's task states, as a migration refusal names them
     "state": {"READY": N_("ready"), "WAITING": N_("waiting"), "STARTED": N_("started"),
               "COMPLETED": N_("completed"), "CANCELLED": N_("cancelled"), "ERROR": N_("failed"),

@@ -9,6 +9,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from engine import audit, clock
+from engine.complaints import mail_incidents
 from engine.db import UnitOfWork, use_case
 from engine.errors import Code, Conflict, Forbidden, NotFound
 from engine.models import AuditEvent, Complaint, Timer
@@ -42,10 +43,11 @@ class Incident:
 
 def waiting(session: Session, actor: Actor) -> int:
     """How many incidents wait for the actor (the navigation's and first page's count): all of them for those
-    who handle incidents, none for anyone else."""
+    who handle incidents (administrators also the mailbox's), none for anyone else."""
     if actor.role not in INCIDENT_ROLES:
         return 0
-    return session.scalar(select(func.count()).select_from(Timer).where(Timer.status == "incident")) or 0
+    timers = session.scalar(select(func.count()).select_from(Timer).where(Timer.status == "incident")) or 0
+    return timers + mail_incidents.waiting(session, actor)
 
 
 def incidents(uow: UnitOfWork, actor: Actor | None = None) -> list[Incident]:

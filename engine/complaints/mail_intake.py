@@ -11,7 +11,9 @@ Exactly once: each message is recorded by its Message-ID (`MailMessage`, unique)
 as what it became; it is marked \\Seen on the server only after that commit. A worker killed between
 the two finds the message unseen again and skips it by its Message-ID; two workers racing on one message
 collide on the unique key and one of them does nothing. The worker polls, and waits with IMAP IDLE
-between polls when the server offers it. See docs/ARCHITECTURE.md, "Customer intake".
+between polls when the server offers it. A message whose filing keeps failing is counted, backed off and
+set aside after a few attempts (`engine.complaints.mail_attempts`); one sender opens at most a few complaints an
+hour (`engine.complaints.mail_limits`). See docs/ARCHITECTURE.md, "Customer intake".
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ import threading
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from email.parser import BytesParser
 from email.utils import parseaddr
 from urllib.parse import unquote, urlparse
 
@@ -31,7 +34,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from engine import clock
-from engine.complaints import evidence, self_service
+from engine.complaints import evidence, mail_attempts, mail_limits, self_service
 from engine.complaints.customer_link import CUSTOMER
 from engine.config import Settings
 from engine.db import Database, UnitOfWork, use_case
@@ -106,7 +109,8 @@ def connect(mailbox: Mailbox, timeout: float = 30.0) -> imaplib.IMAP4:
 
 @dataclass(frozen=True)
 class Taken:
-    """What one message became: "complaint", "contact", "ignored", "refused" or "seen" (done before)."""
+    """What one message became: "complaint", "contact", "ignored", "refused", "seen" (done before) or
+    "set_aside" (it failed every attempt: a mail incident)."""
 
     outcome: str
     complaint_id: int | None = None
@@ -225,6 +229,7 @@ def take_message(uow: UnitOfWork, settings: Settings, secret: str, raw: bytes) -
     message = message_from_bytes(raw, policy=policy.default)
     assert isinstance(message, EmailMessage)  # policy.default makes EmailMessage objects
     key = message_key(message, raw)
+    mail_attempts.forget(session, key)  # filed (or found filed) in this transaction: no attempt left to count
     if session.scalar(select(MailMessage.id).where(MailMessage.message_id == key)) is not None:
         return Taken("seen")
     name, sender = parseaddr(header(message, "From"))
@@ -244,7 +249,8 @@ def take_message(uow: UnitOfWork, settings: Settings, secret: str, raw: bytes) -
                 evidence.add_files(uow, settings, CUSTOMER, uploads, replied.id)
             row.outcome, row.complaint_id = "contact", replied.id
         else:
-            row.outcome, row.complaint_id = _new(uow, settings, secret, message, name, sender, subject, body)
+            row.outcome, row.complaint_id, row.reason = _new(uow, settings, secret, message, name, sender, subject,
+                                                             body)
     try:
         session.flush()
     except IntegrityError:  # another worker recorded the same message first: it is theirs
@@ -254,7 +260,7 @@ def take_message(uow: UnitOfWork, settings: Settings, secret: str, raw: bytes) -
 
 
 def _new(uow: UnitOfWork, settings: Settings, secret: str, message: EmailMessage, name: str, sender: str,
-         subject: str, body: str) -> tuple[str, int | None]:
+         subject: str, body: str) -> tuple[str, int | None, str | None]:
     text = "\n\n".join(filter(None, (subject, body)))
     locale = "zh" if _CJK.search(text) or not text else "en"
     text = text or NO_TEXT[locale]  # else the intake would refuse it and the message be lost
@@ -267,12 +273,17 @@ def _new(uow: UnitOfWork, settings: Settings, secret: str, message: EmailMessage
     given = {"customer_contact": sender, "customer_name": (name or sender.partition("@")[0])[:200],
              "order_id": order.group(1) if order else None, "description": text[:MAX_DESCRIPTION],
              "demand": NO_DEMAND[locale]}
+    # Only a message that would open a complaint counts against the sender's limit (a repeat opens none).
+    if self_service.open_repeat(uow.session, sender, given["order_id"]) is None and \
+            (run := mail_limits.limited_run(uow.session, settings, sender)) is not None:
+        mail_limits.tell_sender(uow.session, settings, sender, locale, run)
+        return "refused", None, mail_limits.RATE_LIMITED
     try:  # refused before anything is written (the attachments were checked above)
         done = self_service.submit(uow, settings, secret, given, "email", locale, accepted)
     except InvalidInput as err:
         log.warning("mail from %s not filed: %s", sender, err)
-        return "refused", None
-    return ("contact" if done.repeat else "complaint"), done.complaint_id
+        return "refused", None, mail_limits.refusal_reason(err)
+    return ("contact" if done.repeat else "complaint"), done.complaint_id, None
 
 
 def _acceptable(uploads: list[evidence.Upload], settings: Settings) -> list[evidence.Upload]:
@@ -299,11 +310,13 @@ class Counts:
     ignored: int = 0
     refused: int = 0
     seen: int = 0
+    set_aside: int = 0
 
 
 def poll_once(db: Database, settings: Settings, secret: str, imap: imaplib.IMAP4) -> Counts:
     """File every unseen message of the selected folder, oldest first, each in its own transaction, then
-    mark it \\Seen. A message that fails is left unseen (and logged) for the next pass."""
+    mark it \\Seen; then the stored copies of mail incidents an administrator retried. A message that fails is
+    left unseen (and logged) for a later pass, and set aside once it has failed every attempt."""
     counts = Counts()
     imap.noop()  # lets the server bring the session's view up to date (Dovecot does not on SEARCH)
     status, data = imap.uid("SEARCH", "UNSEEN")
@@ -314,15 +327,45 @@ def poll_once(db: Database, settings: Settings, secret: str, imap: imaplib.IMAP4
         raw = next((part[1] for part in fetched if isinstance(part, tuple)), None) if status == "OK" else None
         if raw is None:
             continue
-        try:
-            with UnitOfWork(db) as uow:
-                taken = take_message(uow, settings, secret, raw)
-        except Exception:  # one bad message must not stop the mailbox: it stays unseen, the next pass retries
-            log.exception("mail intake: message %s failed", uid)
+        taken = file_message(db, settings, secret, raw)
+        if taken is None:
             continue
         setattr(counts, taken.outcome, getattr(counts, taken.outcome) + 1)
         imap.uid("STORE", uid, "+FLAGS", "(\\Seen)")
+    for raw in mail_attempts.kept_for_retry(db):
+        if (taken := file_message(db, settings, secret, raw)) is not None:
+            setattr(counts, taken.outcome, getattr(counts, taken.outcome) + 1)
     return counts
+
+
+def file_message(db: Database, settings: Settings, secret: str, raw: bytes) -> Taken | None:
+    """File one message with its attempt counted first (`mail_attempts.begin`); None when it is left for a
+    later pass (it failed, or waits after failing). One bad message must not stop the mailbox."""
+    try:
+        key, sender, subject = _identity(raw)
+        step = mail_attempts.begin(db, settings, key, sender, subject, raw)
+    except Exception:  # noqa: BLE001 - the database, most likely: nothing counted, the next pass tries again
+        log.exception("mail intake: a message could not be counted")
+        return None
+    if step is not mail_attempts.Step.RUN:
+        return Taken("set_aside") if step is mail_attempts.Step.SET_ASIDE else None
+    try:
+        with UnitOfWork(db) as uow:
+            return take_message(uow, settings, secret, raw)
+    except Exception as err:  # noqa: BLE001 - counted, backed off, set aside after the last attempt
+        log.exception("mail intake: message %s failed", key)
+        try:
+            return Taken("set_aside") if mail_attempts.failed(db, settings, key, raw, err) else None
+        except Exception:  # noqa: BLE001 - the attempt stays counted as one that did not finish
+            log.exception("mail intake: the failure of %s could not be recorded", key)
+            return None
+
+
+def _identity(raw: bytes) -> tuple[str, str, str]:
+    """The message's key (as `take_message` finds it), sender and subject, from its headers alone."""
+    message = BytesParser(policy=policy.default).parsebytes(raw, headersonly=True)
+    assert isinstance(message, EmailMessage)  # policy.default makes EmailMessage objects
+    return message_key(message, raw), parseaddr(header(message, "From"))[1], header(message, "Subject").strip()
 
 
 def wait_for_mail(imap: imaplib.IMAP4, seconds: float) -> bool:

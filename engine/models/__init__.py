@@ -24,7 +24,7 @@ from engine.models.complaints import (
     Remedy,
     Survey,
 )
-from engine.models.messages import MailMessage, Notification
+from engine.models.messages import MailAttempt, MailMessage, Notification
 from engine.models.modelling import ModelDraft, ModelDraftFile
 from engine.models.people import ApiToken, Deputy, User
 from engine.models.reports import OrderVolume, ReportAcknowledgement, ReportReview
@@ -34,6 +34,6 @@ from engine.models.working_calendar import CalendarDay, DepartmentHours
 
 __all__ = ["ApiToken", "AuditEvent", "Base", "CalendarDay", "Classification", "Comment", "Complaint",
            "Contact", "Customer", "Deferral", "DepartmentHours", "Deputy", "Draft", "Evidence",
-           "IdempotencyRecord", "MailMessage", "ModelDeployment", "ModelDraft", "ModelDraftFile",
+           "IdempotencyRecord", "MailAttempt", "MailMessage", "ModelDeployment", "ModelDraft", "ModelDraftFile",
            "ModelFile", "Notification", "OrderVolume", "Penalty", "ProcessVersion", "Remedy",
            "ReportAcknowledgement", "ReportReview", "Survey", "Timer", "UTCDateTime", "User", "WorkTask"]

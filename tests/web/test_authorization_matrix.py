@@ -29,10 +29,10 @@ from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import select
 
 from engine.complaints import customer_link as surveys
-from engine.complaints import deferrals, evidence
+from engine.complaints import deferrals, evidence, mail_attempts, mail_incidents
 from engine.db import UnitOfWork
 from engine.modelling import drafts as model_drafts
-from engine.models import AuditEvent, Base, Complaint, ProcessVersion, Timer
+from engine.models import AuditEvent, Base, Complaint, MailAttempt, ProcessVersion, Timer
 from engine.people import tokens as api_tokens
 from engine.people.roles import SYSTEM
 from tests.lifecycle import ANSWERS, INTAKE, open_task, start, step
@@ -76,6 +76,9 @@ DECIDER = frozenset({GM})
 MODELLERS = frozenset({OWNER, ADMIN})
 #: See and retry incidents, failed timers (engine.complaints.incidents.INCIDENT_ROLES).
 INCIDENT_HANDLERS = frozenset({OWNER, ADMIN})
+#: See the mailbox's set-aside and refused messages (customers' addresses): administrators only
+#: (engine.complaints.mail_incidents).
+MAIL_HANDLERS = frozenset({ADMIN})
 #: Receive reports (engine.complaints.reports.REPORT_ROLES): everyone but process owners.
 REPORT_READERS = STAFF - {OWNER}
 #: Assign the open task to a named colleague: the managers, and the head of its department.
@@ -127,6 +130,8 @@ class Objects:
     offer: str
     #: A waiting timer of the complaint: retrying it as an incident is a 409, nothing moves.
     timer: str
+    #: A mailbox message set aside and dismissed already: retrying or dismissing it is a 409, nothing moves.
+    mail_incident: int
 
 
 Body = Callable[[Objects], dict]
@@ -335,6 +340,8 @@ MATRIX: dict[str, dict[str, Case]] = {
     "inbox.mark_all_read": {"POST": page("/notifications/read", STAFF, (302,))},
     "incidents.index": {"GET": page("/incidents", INCIDENT_HANDLERS)},
     "incidents.retry": {"POST": page("/incidents/{o.timer}/retry", INCIDENT_HANDLERS, (409,))},  # not failed
+    "incidents.retry_mail": {"POST": page("/incidents/mail/{o.mail_incident}/retry", MAIL_HANDLERS, (409,))},
+    "incidents.dismiss_mail": {"POST": page("/incidents/mail/{o.mail_incident}/dismiss", MAIL_HANDLERS, (409,))},
     "search.index": {"GET": page("/search", SEARCHERS)},  # scoped: department heads find their department's
     "search.export": {"GET": page("/search.csv", SEARCHERS)},
     "reports.index": {"GET": page("/reports", REPORT_READERS)},
@@ -403,6 +410,12 @@ MATRIX: dict[str, dict[str, Case]] = {
     "api.get_report": {"GET": api("/api/v1/reports/month", REPORT_READERS)},
     "api.list_incidents": {"GET": api("/api/v1/incidents", INCIDENT_HANDLERS)},
     "api.retry_incident": {"POST": api("/api/v1/incidents/{o.timer}/retry", INCIDENT_HANDLERS, (409,))},
+    "api.list_mail_incidents": {"GET": api("/api/v1/mail/incidents", MAIL_HANDLERS)},
+    "api.retry_mail_incident": {"POST": api("/api/v1/mail/incidents/{o.mail_incident}/retry", MAIL_HANDLERS,
+                                            (409,))},
+    "api.dismiss_mail_incident": {"POST": api("/api/v1/mail/incidents/{o.mail_incident}/dismiss", MAIL_HANDLERS,
+                                              (409,))},
+    "api.list_refused_mail": {"GET": api("/api/v1/mail/refused", MAIL_HANDLERS)},
     "api.list_versions": {"GET": api("/api/v1/process-models", MODELLERS)},
     # A broken routing.dmn laid over the current version: checked (200, not valid), never deployed (422).
     "api.validate_upload": {"POST": api("/api/v1/process-models/validate", MODELLERS,
@@ -571,8 +584,20 @@ def _objects(app, system) -> Objects:
         link=surveys.link_token(app.secret_key, cid, reference),
         forged_link=surveys.link_token("not-the-app-secret", cid, reference),
         offer=URLSafeTimedSerializer(app.secret_key, salt=surveys.OFFER_SALT).dumps({"c": cid, "round": round_}),
-        timer=timer,
+        timer=timer, mail_incident=_dismissed_mail(system),
     )
+
+
+def _dismissed_mail(system) -> int:
+    """A mailbox message whose one allowed attempt failed (set aside), then dismissed by an administrator."""
+    settings, key = replace(system.settings, mail_max_attempts=1), "<matrix@customer.example.cn>"
+    raw = b"From: wang@customer.example.cn\r\nSubject: matrix\r\n\r\nbody"
+    assert mail_attempts.begin(system.db, settings, key, "wang@customer.example.cn", "matrix", raw) == "run"
+    assert mail_attempts.failed(system.db, settings, key, raw, RuntimeError("matrix"))
+    with UnitOfWork(system.db) as uow:
+        incident = uow.session.scalar(select(MailAttempt.id).where(MailAttempt.message_id == key))
+        mail_incidents.dismiss(uow, system.actor(USERS[ADMIN]), incident)
+    return incident
 
 
 def _undeployable_draft(system, modeller) -> None:

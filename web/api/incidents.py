@@ -1,9 +1,10 @@
-"""Incidents: timers whose firing failed after every retry (administrators and process owners)."""
+"""Incidents: timers whose firing failed after every retry (administrators and process owners); the mailbox's
+messages set aside or refused (administrators)."""
 from __future__ import annotations
 
 from marshmallow import Schema, fields
 
-from engine.complaints import incidents
+from engine.complaints import incidents, mail_incidents
 from web.api.core import actor, operation
 from web.context import reading, writing
 
@@ -38,3 +39,64 @@ def list_incidents():
 def retry_incident(timer_id: str):
     with writing() as uow:
         incidents.retry_incident(uow, actor(), timer_id)
+
+
+MAIL_ID = "<int(max=2147483647):incident_id>"
+
+
+class MailIncidentDoc(Schema):
+    id = fields.Integer(metadata={"description": "retry it with POST /mail/incidents/{id}/retry, or dismiss it"})
+    message_id = fields.String(metadata={"description": "the Message-ID (or sha256: digest of a message without)"})
+    sender = fields.String()
+    subject = fields.String()
+    error = fields.String(allow_none=True, metadata={"description": "the last attempt's error"})
+    attempts = fields.Integer()
+    first_attempt_at = fields.AwareDateTime()
+    failed_at = fields.AwareDateTime(allow_none=True, metadata={"description": "when it was set aside"})
+    size = fields.Integer(metadata={"description": "bytes of the kept copy a retry files"})
+
+
+class RefusedMailDoc(Schema):
+    id = fields.Integer()
+    message_id = fields.String()
+    sender = fields.String()
+    subject = fields.String()
+    reason = fields.String(allow_none=True, metadata={
+        "description": "invalid_sender, invalid_message or rate_limited (null: refused before reasons were kept)"})
+    processed_at = fields.AwareDateTime()
+
+
+def _admin(me) -> None:
+    mail_incidents.check_can_handle(me)
+
+
+@operation("/mail/incidents", "GET", tag="incidents", summary="Mailbox messages set aside after every attempt failed",
+           description="Administrators; newest first.", response=MailIncidentDoc, many=True, errors=(403,),
+           permits=_admin)
+def list_mail_incidents():
+    with reading() as uow:
+        return mail_incidents.incidents(uow, actor())
+
+
+@operation(f"/mail/incidents/{MAIL_ID}/retry", "POST", tag="incidents", summary="File a set-aside message again",
+           description="After the cause is fixed: the mailbox worker's next pass files the kept copy.",
+           status=204, errors=(403, 404, 409), permits=lambda me, incident_id: _admin(me))
+def retry_mail_incident(incident_id: int):
+    with writing() as uow:
+        mail_incidents.retry(uow, actor(), incident_id)
+
+
+@operation(f"/mail/incidents/{MAIL_ID}/dismiss", "POST", tag="incidents", summary="Leave a set-aside message unfiled",
+           description="It stays, read, in the mailbox; the kept copy is dropped.",
+           status=204, errors=(403, 404, 409), permits=lambda me, incident_id: _admin(me))
+def dismiss_mail_incident(incident_id: int):
+    with writing() as uow:
+        mail_incidents.dismiss(uow, actor(), incident_id)
+
+
+@operation("/mail/refused", "GET", tag="incidents", summary="Mailbox messages refused, with the reason's code",
+           description=f"Administrators; newest first, the latest {mail_incidents.REFUSED_SHOWN}.",
+           response=RefusedMailDoc, many=True, errors=(403,), permits=_admin)
+def list_refused_mail():
+    with reading() as uow:
+        return mail_incidents.refused(uow, actor()).items

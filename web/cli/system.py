@@ -83,7 +83,7 @@ def mail_intake_cmd(ctx: Context, once: bool, poll: float) -> None:
         finally:
             imap.logout()
         click.echo(f"{counts.complaint} complaint(s), {counts.contact} contact(s), {counts.ignored} ignored, "
-                   f"{counts.refused} refused, {counts.seen} already filed")
+                   f"{counts.refused} refused, {counts.seen} already filed, {counts.set_aside} set aside")
         return
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
