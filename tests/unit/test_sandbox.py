@@ -528,6 +528,11 @@ HUGE_SCRIPTS = [
     "a = [0] * 10**6\nb = [a] * 10**6\nx = f'{b}'",
     "a = [0] * 10**6\nb = [a] * 10**6\nprint(b)",
     "l = [0] * 10**6\nkeep = []\nfor i in range(100):\n    keep.append(list(l))",
+    # set operators: each result counts like any other value made
+    "a = set(range(10**6))\nb = set(range(10**6, 2 * 10**6))\nx = a | b",
+    "a = set(range(10**6))\nb = set(range(10**6, 2 * 10**6))\nx = a ^ b",
+    "a = set(range(10**6))\nkeep = []\nfor i in range(20):\n    a |= set([i])\n    keep.append(a)",
+    "d = dict(zip(range(10**6), range(10**6)))\nkeep = []\nfor i in range(20):\n    keep.append(d | d)",
 ]
 
 
@@ -537,6 +542,13 @@ def test_huge_allocations_are_refused_before_allocating(env, script):
     with pytest.raises(SandboxError, match="more than|exceeded|width|'\\*' widths|only adds numbers"):
         env.execute(script, {})
     assert time.monotonic() - began < 1
+
+
+@pytest.mark.parametrize("symbol", ["-", "&"])
+def test_set_operators_count_what_they_make(env, symbol):
+    """`-` and `&` make no set larger than an operand, but each result counts against what one run may make."""
+    with pytest.raises(ScriptLimitExceeded, match=f"made in one run \\(at '{re.escape(symbol)}'\\)"):
+        env.execute(f"a = set(range(10**6))\nkeep = []\nfor i in range(20):\n    keep.append(a {symbol} a)", {})
 
 
 @pytest.mark.parametrize("expression", [

@@ -22,6 +22,8 @@ from engine.workflow.sandbox.budget import (
 )
 
 _SEQUENCES = (str, bytes, list, tuple)
+#: Operands of the set operators `|`, `&`, `^`, `-` (a dict merges with `|`, key and item views act as sets).
+_SETS = (set, frozenset, dict, type({}.keys()), type({}.items()))
 _VIEWS: tuple[type[KeysView[Any]], type[ValuesView[Any]], type[ItemsView[Any, Any]]] = (
     type({}.keys()), type({}.values()), type({}.items()))
 
@@ -160,10 +162,15 @@ def check_binop(symbol: str, left, right) -> None:
         _check_percent_format(left, right)
     elif symbol in ("%", "//", "/"):
         _check_int_operands(symbol, left, right)
+    elif symbol in ("|", "^", "&", "-") and isinstance(left, _SETS) and isinstance(right, _SETS):
+        sizes = {"|": len(left) + len(right), "^": len(left) + len(right), "&": min(len(left), len(right)),
+                 "-": len(left)}
+        charge(sizes[symbol], f"'{symbol}'")
 
 
 BINOPS = {"+": operator.add, "*": operator.mul, "**": operator.pow, "<<": operator.lshift, "%": operator.mod,
-          "//": operator.floordiv, "/": operator.truediv}
+          "//": operator.floordiv, "/": operator.truediv, "|": operator.or_, "&": operator.and_, "^": operator.xor,
+          "-": operator.sub}
 
 
 def binop(symbol: str, left, right):

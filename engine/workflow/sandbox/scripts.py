@@ -36,7 +36,7 @@ _CATCHABLE_NAMES = frozenset(
     if isinstance(value, type) and issubclass(value, _CATCHABLE)
 ) | {"Exception"}
 _GUARDED_AST_OPS = {ast.Add: "+", ast.Mult: "*", ast.Pow: "**", ast.LShift: "<<", ast.Mod: "%",
-                    ast.FloorDiv: "//", ast.Div: "/"}
+                    ast.FloorDiv: "//", ast.Div: "/", ast.BitOr: "|", ast.BitAnd: "&", ast.BitXor: "^", ast.Sub: "-"}
 
 
 def _catchable(spec):
