@@ -203,13 +203,15 @@ EVENTS = {
     "calendar_day_removed": _l("took %(user)s out of the working calendar"),
     "calendar_year_imported": _l("copied the holiday package's days of %(user)s"),
     "working_hours_set": _l("set the working hours of %(user)s"),
+    "mail_incident_retried": _l("queued the mail %(user)s again"),
+    "mail_incident_dismissed": _l("dismissed the mail %(user)s"),
 }
 
 
 @bp.get("/admin/record")
 def record():
-    """Who did what in administration: users, passwords, deputies, API tokens, the working calendar (newest
-    first)."""
+    """Who did what in administration: users, passwords, deputies, API tokens, the working calendar, mail set
+    aside (newest first)."""
     with reading() as uow:
         items = staff.admin_events(uow, actor())
     return render_template("admin/record.html", items=[

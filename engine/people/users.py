@@ -305,13 +305,14 @@ def change_own_password(uow: UnitOfWork, actor: Actor, current: str, new: str) -
 
 
 #: The audit events of administration (no complaint): users, passwords, deputies, API tokens, the working
-#: calendar (engine.complaints.holidays).
+#: calendar (engine.complaints.holidays), the mailbox's messages set aside (engine.complaints.mail_incidents).
 ADMIN_EVENTS = ("user_added", "user_changed", "user_deactivated", "user_activated", "password_reset",
                 "password_changed", "deputy_appointed", "deputy_ended", "api_token_created", "api_token_revoked",
                 "api_tokens_ended", "calendar_day_set", "calendar_day_removed", "calendar_year_imported",
-                "working_hours_set")
-#: What an event's data names it about: a user, a deputy, or for the working calendar a day, a year, a department.
-_SUBJECTS = ("user", "deputy", "day", "year", "department")
+                "working_hours_set", "mail_incident_retried", "mail_incident_dismissed")
+#: What an event's data names it about: a user, a deputy, for the working calendar a day, a year, a department,
+#: for the mailbox a message (its Message-ID).
+_SUBJECTS = ("user", "deputy", "day", "year", "department", "message")
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,8 @@ def test_the_page_shows_administrators_what_the_mailbox_set_aside_and_refused(sy
     assert admin.post(f"/incidents/mail/{trouble}/dismiss").status_code == 409
     assert admin.post("/incidents/mail/999999/retry").status_code == 404
     assert "data-mail-incident" not in text_of(admin.get("/incidents"))
+    record = text_of(admin.get("/admin/record"))  # the record of administration names it
+    assert f"{'放弃处理邮件' if locale == 'zh' else 'dismissed the mail'} &lt;stuck@customer.example.cn&gt;" in record
     with UnitOfWork(system.db, write=False) as uow:
         row = uow.session.get(MailAttempt, trouble)
         event = uow.session.scalar(select(AuditEvent).where(AuditEvent.kind == "mail_incident_dismissed"))
