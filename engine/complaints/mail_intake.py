@@ -49,6 +49,10 @@ MAX_DESCRIPTION = 4000
 NO_DEMAND = {"zh": "（邮件中未单独写明，见投诉内容）", "en": "(not stated apart: see the description)"}
 #: The description of a message with neither subject nor text (a photo alone is a complaint too).
 NO_TEXT = {"zh": "（邮件没有正文，见附件）", "en": "(the message has no text: see its attachments)"}
+#: The longest header field read, in bytes (RFC 5322 keeps lines under 1,000; longer fields are folded). The email
+#: package parses some headers in time quadratic in their length (a 20,000-character From took 13 s), so anything
+#: beyond is cut off before parsing.
+MAX_HEADER_FIELD = 2000
 REFERENCE = re.compile(r"\bTS\d{8}-\d{6}\b")
 # Whoever sends mail writes the text these patterns read, so each runs in time linear in it (docs/RELIABILITY.md,
 # "Security"): no repetition that can give back what it took to try again (possessive `*+`), no scan that can run
@@ -64,6 +68,8 @@ _QUOTE_START = re.compile(
 _HIDDEN_OPEN = re.compile(r"<(script|style)", re.IGNORECASE)
 _HIDDEN_CLOSE = {name: re.compile(rf"</{name}>", re.IGNORECASE) for name in ("script", "style")}
 _TAG = re.compile(r"<[^>]*+>")
+#: A line break that starts a new header field (a folded field's next line starts with a blank).
+_FIELD_START = re.compile(rb"\r?\n(?![ \t])")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 #: Seconds between polls, and the longest IDLE wait (servers drop IDLE after 30 minutes).
 POLL_SECONDS = 30.0
@@ -133,6 +139,16 @@ def _filename(part: EmailMessage) -> str:
     except Exception:  # noqa: BLE001 - a malformed Content-Disposition: the file is kept without its name
         name = None
     return (name or "").replace("\x00", "") or "attachment"
+
+
+def _capped_headers(raw: bytes) -> bytes:
+    """`raw` with each header field cut to MAX_HEADER_FIELD bytes; the body as it came."""
+    ends = [at for at in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if at >= 0]
+    end = min(ends) if ends else len(raw)
+    fields = _FIELD_START.split(raw[:end])
+    if all(len(field) <= MAX_HEADER_FIELD for field in fields):
+        return raw
+    return b"\r\n".join(field[:MAX_HEADER_FIELD].rstrip(b"\r\n") for field in fields) + raw[end:]
 
 
 def message_key(message: EmailMessage, raw: bytes) -> str:
@@ -226,7 +242,7 @@ def _replied_to(session, message: EmailMessage, subject: str, sender: str) -> Co
 def take_message(uow: UnitOfWork, settings: Settings, secret: str, raw: bytes) -> Taken:
     """File one message (its bytes as the server holds them), at most once by its Message-ID."""
     session = uow.session
-    message = message_from_bytes(raw, policy=policy.default)
+    message = message_from_bytes(_capped_headers(raw), policy=policy.default)
     assert isinstance(message, EmailMessage)  # policy.default makes EmailMessage objects
     key = message_key(message, raw)
     mail_attempts.forget(session, key)  # filed (or found filed) in this transaction: no attempt left to count
@@ -363,7 +379,7 @@ def file_message(db: Database, settings: Settings, secret: str, raw: bytes) -> T
 
 def _identity(raw: bytes) -> tuple[str, str, str]:
     """The message's key (as `take_message` finds it), sender and subject, from its headers alone."""
-    message = BytesParser(policy=policy.default).parsebytes(raw, headersonly=True)
+    message = BytesParser(policy=policy.default).parsebytes(_capped_headers(raw), headersonly=True)
     assert isinstance(message, EmailMessage)  # policy.default makes EmailMessage objects
     return message_key(message, raw), parseaddr(header(message, "From"))[1], header(message, "Subject").strip()
 

@@ -11,10 +11,11 @@ import time
 from email.message import EmailMessage
 
 import pytest
+from sqlalchemy import select
 
 from engine.complaints import customers, mail_intake
 from engine.db import UnitOfWork
-from engine.models import Complaint
+from engine.models import Complaint, MailMessage
 
 SECRET = "mail-linear-secret"
 SIZE = 500_000
@@ -82,6 +83,36 @@ def test_a_hostile_address_is_checked_in_linear_time():
     assert customers.normalise_email("wang@" + "." * SIZE + "@customer.example.cn") is None
     assert customers.normalise_email("Wang@Customer.example.cn ") == "wang@customer.example.cn"
     assert time.monotonic() - began < 1.0
+
+
+def _raw(**fields: bytes) -> bytes:
+    """A message written byte by byte (the email package's own writer folds huge headers in quadratic time)."""
+    head = b"".join(name.replace("_", "-").encode() + b": " + value + b"\r\n" for name, value in fields.items())
+    return head + b"Content-Type: text/plain; charset=utf-8\r\n\r\n" + OPENING.encode()
+
+
+def test_huge_header_fields_are_cut_before_parsing(system):
+    """The email package parses some header fields in time quadratic in their length (a 20,000-character From
+    took 13 s, so half a megabyte would take hours): each field is cut to MAX_HEADER_FIELD bytes first."""
+    huge = b"." * SIZE
+    raw = _raw(From=b"wang@" + huge + b"@customer.example.cn", To=b"complaints@shop.example.cn",
+               Subject=b"=?utf-8?b?" + b"5ZWG" * (SIZE // 4) + b"?=", Message_ID=b"<huge-headers@customer.example.cn>",
+               References=b"<outbox.1@" * (SIZE // 10), X_Folded=b"a\r\n " * (SIZE // 4))
+    taken, seconds = _file(system, raw)
+    assert seconds < SECONDS, seconds
+    with UnitOfWork(system.db, write=False) as uow:
+        row = uow.session.scalar(select(MailMessage).where(
+            MailMessage.message_id == "<huge-headers@customer.example.cn>"))
+        assert row is not None and row.outcome == taken.outcome
+
+
+def test_ordinary_headers_are_read_as_they_came():
+    raw = _raw(From=b"=?utf-8?b?546L5YWI55Sf?= <wang@customer.example.cn>", To=b"complaints@shop.example.cn",
+               Subject=b"a folded\r\n subject", References=b"<a@x>\r\n <outbox.7@shop.example.cn>")
+    assert mail_intake._capped_headers(raw) is raw
+    cut = mail_intake._capped_headers(_raw(Subject=b"x" * 5000, To=b"complaints@shop.example.cn"))
+    assert cut.startswith(b"Subject: " + b"x" * (mail_intake.MAX_HEADER_FIELD - 9) + b"\r\nTo: complaints@")
+    assert cut.endswith(b"\r\n\r\n" + OPENING.encode())
 
 
 #: The patterns of before, to show that the linear ones read ordinary mail the same (on short texts only).
