@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from engine import audit
 from engine.db import UnitOfWork, use_case
 from engine.errors import Code, Forbidden, ModelCode, NotFound
+from engine.modelling import department_routes
 from engine.modelling.cases import CaseResult, read_cases, run_cases
 from engine.models import Complaint, ProcessVersion
 from engine.people.roles import ADMIN, PROCESS_OWNER, Actor
@@ -38,12 +39,12 @@ class CheckReport:
         return all(r.passed for r in self.results)
 
 
-def check_bundle(files: dict[str, str], process_id: str | None = None) -> CheckReport:
+def check_bundle(files: dict[str, str], process_id: str | None = None, main: str | None = None) -> CheckReport:
     """Validate a bundle and run its test cases. Raises ModelInvalid when it cannot even be parsed.
 
     `process_id`: the process the bundle must run (a draft's, or the one an upload is laid over); without
-    it the bundle's main process is found by `deploy.main_process`."""
-    bundle = validate_bundle(files, process_id)
+    it the bundle's main process is found by `deploy.main_process`, preferring `main` (`Settings.process_id`)."""
+    bundle = validate_bundle(files, process_id, main)
     try:
         cases = read_cases(files)
     except ValueError as err:
@@ -55,19 +56,22 @@ def check_bundle(files: dict[str, str], process_id: str | None = None) -> CheckR
 
 @use_case
 def deploy_models(uow: UnitOfWork, actor: Actor, files: dict[str, str], source: str = "cli",
-                  process_id: str | None = None) -> tuple[ProcessVersion, CheckReport]:
+                  process_id: str | None = None, main: str | None = None) -> tuple[ProcessVersion, CheckReport]:
     """Deploy a bundle as the version new complaints start on, if it is valid and its tests pass.
 
     Every deliberate path (modeller, upload, API, `complaints deploy`) comes here, so all refuse alike: a
     new version of a process that runs already must bring its test cases. Running complaints stay on
-    their own version. `source` is recorded with the version (`deploy.SOURCES`).
+    their own version. `source` is recorded with the version (`deploy.SOURCES`); `process_id` and `main`
+    as for `check_bundle`.
     """
     if actor.role not in MODELLER_ROLES:
         raise Forbidden(Code.DEPLOY_NOT_ALLOWED)
-    report = check_bundle(files, process_id)
+    report = check_bundle(files, process_id, main)
     if not any(path.startswith(TESTS_FOLDER) for path in files) and \
             current_version(uow.session, report.bundle.process_id) is not None:
         raise ModelInvalid([ModelProblem(TESTS_FOLDER, None, None, ModelCode.NO_TEST_CASES)])
+    if routes := department_routes.problems(uow.session, files):  # the table the administrator keeps
+        raise ModelInvalid(routes)
     if not report.passed:
         raise ModelTestsFailed(report.results)
     version, created = deploy_bundle(uow.session, report.bundle, actor.username, source=source)

@@ -225,17 +225,18 @@ def _overlay(uow: UnitOfWork, draft: ModelDraft, process_id: str, upload: Upload
 
 
 @use_case
-def draft_from_upload(uow: UnitOfWork, actor: Actor, upload: Upload) -> DraftView:
-    """Start the actor's draft of the process an uploaded BPMN file defines (replacing an older draft).
+def draft_from_upload(uow: UnitOfWork, actor: Actor, upload: Upload, main: str) -> DraftView:
+    """Start the actor's draft of the process an uploaded BPMN file defines (replacing an older draft);
+    of several, `main` (`Settings.process_id`) as on every path (`deploy.main_process`).
 
     Single files are laid over the current version's files when the process is deployed already.
     """
     modelling.check_can_manage(actor)
     _refuse_unsafe(upload)
-    found = upload_process(upload)
+    found = upload_process(upload, main)
     if not found:
         try:  # say which process is not executable (or what else is wrong), with its line
-            validate_bundle(upload.files)
+            validate_bundle(upload.files, main=main)
         except ModelInvalid as err:
             raise _refusal(err) from err
         raise InvalidInput.field("files", Code.NO_EXECUTABLE_PROCESS)

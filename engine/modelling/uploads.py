@@ -147,9 +147,10 @@ def executable_process(path: str, text: str) -> str | None:
     return next(iter(executable_processes({path: tree})), None)
 
 
-def upload_process(upload: Upload) -> str | None:
-    """The process an upload defines: chosen like deploying chooses it (`deploy.main_process`), never by
-    file order; None when no file of the upload has an executable process."""
+def upload_process(upload: Upload, main: str) -> str | None:
+    """The process an upload defines: chosen like deploying chooses it (`deploy.main_process`, preferring
+    `main`, `Settings.process_id`), never by file order; None when no file of the upload has an executable
+    process."""
     trees = {}
     for path, text in upload.files.items():
         if path.endswith(MODEL_SUFFIXES):
@@ -159,7 +160,7 @@ def upload_process(upload: Upload) -> str | None:
                 continue
     if not executable_processes(trees):
         return None
-    process_id, _problems = main_process(trees)
+    process_id, _problems = main_process(trees, main)
     return process_id or next(iter(executable_processes(trees)))
 
 
@@ -196,12 +197,14 @@ def _process_of(uow: UnitOfWork, upload: Upload, process_id: str) -> str | None:
     return process_id
 
 
-def check_upload(uow: UnitOfWork, actor: Actor, upload: Upload, process_id: str) -> CheckResult:
-    """Validate an upload and run its model tests, as deploying would, without deploying."""
+def check_upload(uow: UnitOfWork, actor: Actor, upload: Upload, process_id: str, main: str) -> CheckResult:
+    """Validate an upload and run its model tests, as deploying would, without deploying. Single files are
+    laid over the current version of `process_id`; a bundle's main process is chosen preferring `main`
+    (`Settings.process_id`), as on every path."""
     modelling.check_can_manage(actor)
     files = bundle_files(uow, upload, process_id)
     try:
-        report = modelling.check_bundle(files, _process_of(uow, upload, process_id))
+        report = modelling.check_bundle(files, _process_of(uow, upload, process_id), main)
     except ModelInvalid as err:
         return CheckResult(valid=False, process_id=None, content_hash=None,
                            problems=[p.as_dict() for p in err.problems], test_results=[],
@@ -212,11 +215,12 @@ def check_upload(uow: UnitOfWork, actor: Actor, upload: Upload, process_id: str)
                        files=sorted(files))
 
 
-def deploy_upload(uow: UnitOfWork, actor: Actor, upload: Upload, process_id: str) -> ProcessVersion:
-    """Deploy an upload as the current version (ModelInvalid / ModelTestsFailed when it may not be)."""
+def deploy_upload(uow: UnitOfWork, actor: Actor, upload: Upload, process_id: str, main: str) -> ProcessVersion:
+    """Deploy an upload as the current version (ModelInvalid / ModelTestsFailed when it may not be); the
+    arguments as for `check_upload`."""
     modelling.check_can_manage(actor)
     version, _report = modelling.deploy_models(uow, actor, bundle_files(uow, upload, process_id), source="api",
-                                               process_id=_process_of(uow, upload, process_id))
+                                               process_id=_process_of(uow, upload, process_id), main=main)
     return version
 
 

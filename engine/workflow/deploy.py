@@ -21,7 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from engine import clock
-from engine.config import DEFAULT_PROCESS_ID
+from engine.config import load_settings
 from engine.errors import ModelCode
 from engine.models import ModelDeployment, ModelFile, ProcessVersion
 from engine.workflow.classification_rules import RULES_FILE
@@ -32,15 +32,11 @@ from engine.workflow.parser_problems import parse_dmn, problem_from_error, probl
 from engine.workflow.store import dump_spec
 from engine.workflow.support import check_trees
 
-__all__ = ["FORM_SUFFIX", "MAIN_PROCESS", "MODEL_SUFFIXES", "SOURCES", "TESTS_FOLDER", "ValidatedBundle",
+__all__ = ["FORM_SUFFIX", "MODEL_SUFFIXES", "SOURCES", "TESTS_FOLDER", "ValidatedBundle",
            "content_hash", "current_version", "deploy_bundle", "executable_processes", "last_deployment",
            "main_process", "read_bundle", "validate_bundle"]
 
 MODEL_SUFFIXES = (".bpmn", ".dmn")
-
-#: The process this system runs for complaints (engine.config); in a bundle that holds it, it is the main
-#: process whatever the file order.
-MAIN_PROCESS = DEFAULT_PROCESS_ID
 
 
 @dataclass
@@ -73,8 +69,11 @@ def content_hash(files: dict[str, str]) -> str:
     return digest.hexdigest()
 
 
-def validate_bundle(files: dict[str, str], process_id: str | None = None) -> ValidatedBundle:
-    """Run every check on a bundle; return the parsed specs or raise ModelInvalid with all problems."""
+def validate_bundle(files: dict[str, str], process_id: str | None = None, main: str | None = None) -> ValidatedBundle:
+    """Run every check on a bundle; return the parsed specs or raise ModelInvalid with all problems.
+
+    `process_id`: the process the bundle must run; without it, `main_process` chooses, preferring `main`:
+    the process new complaints start (`Settings.process_id`; by default the configuration's)."""
     problems: list[ModelProblem] = []
     trees: dict[str, etree._Element] = {}
     for path, text in files.items():
@@ -107,7 +106,7 @@ def validate_bundle(files: dict[str, str], process_id: str | None = None) -> Val
     for path in bpmn_files:
         problems.extend(check_bpmn(path, trees[path], decisions, forms))
     if process_id is None:
-        process_id, choice_problems = main_process(trees)
+        process_id, choice_problems = main_process(trees, main or load_settings().process_id)
         problems += choice_problems
     elif process_id not in executable_processes(trees):
         problems.append(ModelProblem(bpmn_files[0], None, process_id, ModelCode.PROCESS_NOT_IN_BUNDLE,
@@ -149,12 +148,13 @@ def executable_processes(trees: dict[str, etree._Element]) -> dict[str, str]:
     return found
 
 
-def main_process(trees: dict[str, etree._Element]) -> tuple[str, list[ModelProblem]]:
-    """The process a bundle runs: MAIN_PROCESS when the bundle holds it, else the one executable process
-    that no call activity calls. Never chosen by file order: more than one candidate is a problem."""
+def main_process(trees: dict[str, etree._Element], configured: str) -> tuple[str, list[ModelProblem]]:
+    """The process a bundle runs: `configured` (the process new complaints start, `Settings.process_id`)
+    when the bundle holds it, else the one executable process that no call activity calls. Never chosen by
+    file order: more than one candidate is a problem."""
     executable = executable_processes(trees)
-    if MAIN_PROCESS in executable:
-        return MAIN_PROCESS, []
+    if configured in executable:
+        return configured, []
     called = {call.get("calledElement") for path, tree in trees.items() if path.endswith(".bpmn")
               for call in tree.iter(f"{{{NS['bpmn']}}}callActivity")}
     roots = [pid for pid in executable if pid not in called]
@@ -167,7 +167,7 @@ def main_process(trees: dict[str, etree._Element]) -> tuple[str, list[ModelProbl
             return "", []
         return "", [ModelProblem(bpmn_files[0], trees[bpmn_files[0]].sourceline, None, ModelCode.NO_PROCESS)]
     return "", [ModelProblem(executable[pid], _line_of(trees[executable[pid]], pid), pid, ModelCode.SEVERAL_PROCESSES,
-                             {"count": len(roots), "processes": ", ".join(roots), "main": MAIN_PROCESS})
+                             {"count": len(roots), "processes": ", ".join(roots), "main": configured})
                 for pid in roots]
 
 

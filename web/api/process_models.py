@@ -56,7 +56,7 @@ def list_versions(query: dict):
 def validate_upload(query: dict):
     upload = _upload()
     with reading() as uow:
-        result = process_models.check_upload(uow, actor(), upload, _process(query))
+        result = process_models.check_upload(uow, actor(), upload, _process(query), state().settings.process_id)
     say = request_gettext()
     return replace(result, problems=[messages.problem_texts(p, say) for p in result.problems])
 
@@ -70,4 +70,4 @@ def validate_upload(query: dict):
 def deploy_upload(query: dict):
     upload = _upload()
     with writing() as uow:
-        return process_models.deploy_upload(uow, actor(), upload, _process(query))
+        return process_models.deploy_upload(uow, actor(), upload, _process(query), state().settings.process_id)

@@ -18,14 +18,15 @@ from web.cli.shell import EXIT_INVALID, Context, actor_named, emit, fail, pass_c
 @click.command("validate")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--json", "as_json", is_flag=True)
-def validate_cmd(paths: tuple[Path, ...], as_json: bool) -> None:
+@pass_ctx
+def validate_cmd(ctx: Context, paths: tuple[Path, ...], as_json: bool) -> None:
     """Validate model folders or files (a file is checked with the folder it sits in)."""
     failed = False
     report = []
     for path in paths:
         folder = path if path.is_dir() else path.parent
         try:
-            bundle = validate_bundle(read_bundle(folder))
+            bundle = validate_bundle(read_bundle(folder), main=ctx.settings.process_id)
             report.append({"path": str(path), "ok": True, "process": bundle.process_id,
                            "hash": bundle.content_hash})
             if not as_json:
@@ -56,7 +57,8 @@ def deploy_cmd(ctx: Context, folder: Path, username: str, as_json: bool) -> None
     try:
         actor = actor_named(ctx, username)
         with UnitOfWork(ctx.db) as uow:
-            version, report = deploy_models(uow, actor, read_bundle(folder), source="cli")
+            version, report = deploy_models(uow, actor, read_bundle(folder), source="cli",
+                                            main=ctx.settings.process_id)
     except ModelTestsFailed as err:
         failed = [r for r in err.results if not r.passed]
         if as_json:
@@ -94,16 +96,16 @@ def print_problems(folder: Path, err: ModelInvalid, as_json: bool) -> None:
 @click.command("test-models")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True)
-def test_models(paths: tuple[Path, ...], as_json: bool) -> None:
+@pass_ctx
+def test_models(ctx: Context, paths: tuple[Path, ...], as_json: bool) -> None:
     """Run the model test cases (tests/*.json) of model folders (default: workflows/)."""
-    from engine.config import load_settings
     from engine.modelling.deployment import check_bundle
 
     failed = False
     report = []
-    for folder in paths or (load_settings().workflows_dir,):
+    for folder in paths or (ctx.settings.workflows_dir,):
         try:
-            checked = check_bundle(read_bundle(folder))
+            checked = check_bundle(read_bundle(folder), main=ctx.settings.process_id)
         except ModelInvalid as err:
             fail(err, as_json)
         for result in checked.results:

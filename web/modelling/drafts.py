@@ -26,7 +26,7 @@ from engine.people.roles import LANE_ROLES
 from engine.workflow.model_xml import ModelInvalid
 from forms.schema import FormDefinition
 from web import messages, schema_forms, security
-from web.context import actor, reading, writing
+from web.context import actor, reading, state, writing
 from web.i18n import field_errors
 from web.modelling import modeller_words
 from web.modelling.blueprint import MAX_UPLOAD, bp, model_file_response
@@ -53,7 +53,7 @@ def upload_new():
     try:
         upload = _uploaded()
         with writing() as uow:
-            draft = model_drafts.draft_from_upload(uow, actor(), upload)
+            draft = model_drafts.draft_from_upload(uow, actor(), upload, state().settings.process_id)
     except InvalidInput as err:
         _flash_refusal(err)
         return redirect(url_for(".index"), 303)
