@@ -45,7 +45,8 @@ from engine.people import tokens as api_tokens
 from engine.workflow import runtime, store
 from engine.workflow.functions import is_no_deadline
 from engine.workflow.versions import load_version
-from tests.lifecycle import ANSWERS, INTAKE, start
+from tests.backlog import start_many
+from tests.lifecycle import ANSWERS, INTAKE
 from web.api.complaints import SCOPE as CREATE_SCOPE
 
 pytestmark = pytest.mark.faults
@@ -67,7 +68,8 @@ WORKER_CLOCK_AHEAD = timedelta(days=30)
 #: The drain's workers run this much later than `WORKER_CLOCK_AHEAD`: past the longest backoff a timer can be
 #: in (engine/complaints/timers.py: BACKOFF doubled up to MAX_ATTEMPTS, under 8 minutes in all).
 DRAIN_CLOCK_STEP = timedelta(hours=1)
-#: Complaints recorded before the load, two timers each, all due for the timer workers (about 25 s of work).
+#: Complaints recorded before the load (tests/backlog.py), two timers each, all due for the timer workers
+#: (about 25 s of work).
 BACKLOG = 1000
 
 # SQLite: the embedded default.
@@ -559,7 +561,7 @@ def _report(title: str, kills: Counter, ledger: Ledger, timers: Counter, fired_u
 def test_kill_nine_web_and_timer_workers_100_times_under_load(system, cluster):
     started = time.monotonic()
     tokens = _tokens(system)
-    backlog = {start(system).complaint_id for _ in range(BACKLOG)}
+    backlog = set(start_many(system, BACKLOG))
     worker_now = datetime.now(UTC) + WORKER_CLOCK_AHEAD
     cluster.start_web(workers=WEB_WORKERS, threads=1, timer_thread=False)
     for _ in range(TIMER_WORKERS):

@@ -21,6 +21,7 @@ from engine.models import AuditEvent, Complaint, Penalty, Timer
 from engine.workflow import runtime
 from engine.workflow.functions import is_no_deadline
 from engine.workflow.versions import load_version
+from tests.backlog import start_many
 from tests.lifecycle import start
 
 COMPLAINTS = 500  # two timers each (warning + deadline of the first response) = 1,000 timers
@@ -45,8 +46,7 @@ main(["worker", "--once"])
 
 
 def _seed(system, count=COMPLAINTS):
-    for _ in range(count):
-        start(system)
+    start_many(system, count)
     return _after_every_due(system).isoformat()
 
 
