@@ -27,6 +27,7 @@ from engine.workflow.deploy import current_version, deploy_bundle, read_bundle, 
 from engine.workflow.model_xml import ModelInvalid
 from tests.api.conftest import api, token  # noqa: F401
 from tests.lifecycle import ANSWERS, INTAKE, open_task
+from tests.modelling.hostile_models import HOSTILE, LOOP, SELF_CALL, store_past_the_checks
 from tests.web.conftest import text_of
 from web.cli import main as cli
 
@@ -189,32 +190,6 @@ def test_a_single_file_over_the_current_version_is_checked_as_the_bundle_it_beco
 
 # --- run time: a model that would hang or crash ----------------------------------------------------------
 
-LOOP = """<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="x">
-  <bpmn:process id="complaint_lifecycle" isExecutable="true">
-    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:scriptTask id="spin" scriptFormat="python">
-      <bpmn:incoming>f1</bpmn:incoming><bpmn:incoming>f3</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
-      <bpmn:script>turns = 1</bpmn:script>
-    </bpmn:scriptTask>
-    <bpmn:exclusiveGateway id="again" default="f4">
-      <bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing><bpmn:outgoing>f4</bpmn:outgoing>
-    </bpmn:exclusiveGateway>
-    <bpmn:endEvent id="end"><bpmn:incoming>f4</bpmn:incoming></bpmn:endEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="spin" />
-    <bpmn:sequenceFlow id="f2" sourceRef="spin" targetRef="again" />
-    <bpmn:sequenceFlow id="f3" sourceRef="again" targetRef="spin">
-      <bpmn:conditionExpression>True</bpmn:conditionExpression>
-    </bpmn:sequenceFlow>
-    <bpmn:sequenceFlow id="f4" sourceRef="again" targetRef="end" />
-  </bpmn:process>
-</bpmn:definitions>
-"""
-SELF_CALL = (Path(__file__).parent / "corpus" / "self_call" / "self_call.bpmn").read_text().replace(
-    '"self_call"', '"complaint_lifecycle"')
-PLAIN_TASK = (Path(__file__).parent / "corpus" / "plain_task" / "plain_task.bpmn").read_text().replace(
-    '"plain_task"', '"complaint_lifecycle"')
-
 
 def test_hostile_models_are_refused_at_deploy(system):
     with pytest.raises(ModelInvalid) as refused:
@@ -247,8 +222,7 @@ def start_good(agent) -> None:
     assert started.status_code == 201, started.json
 
 
-@pytest.mark.parametrize(("model", "element"), [(LOOP, "spin"), (SELF_CALL, "call_myself"),
-                                                (PLAIN_TASK, "check_goods")])
+@pytest.mark.parametrize(("model", "element"), HOSTILE)
 def test_a_hostile_version_already_stored_fails_cleanly(system, api, model, element):  # noqa: F811
     """As if stored before deploy refused it: starting a complaint answers 422 naming the element and holds
     no lock, and the next complaint on the good model starts within a second of how long a good start took
@@ -260,17 +234,7 @@ def test_a_hostile_version_already_stored_fails_cleanly(system, api, model, elem
     with UnitOfWork(system.db, write=False) as uow:
         recorded = uow.session.scalar(select(func.count(Complaint.id)))
     with UnitOfWork(system.db) as uow:  # straight into the database, past validation's refusals
-        bundle = validate_bundle({BPMN: LOOP})
-        bundle.process_id, bundle.files = "complaint_lifecycle", {BPMN: model}
-        if model is not LOOP:  # refused by validation: parsed as SpiffWorkflow alone would
-            from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
-
-            parser = SpiffBpmnParser()
-            parser.add_bpmn_str(model.encode(), filename=BPMN)
-            bundle.spec = parser.get_spec("complaint_lifecycle")
-            bundle.subprocess_specs = parser.get_subprocess_specs("complaint_lifecycle")
-            bundle.content_hash = f"stored-before-the-checks-{element}"
-        deploy_bundle(uow.session, bundle, "owner", source="cli")
+        store_past_the_checks(uow.session, model, element)
         uow.commit()
     began = time.monotonic()
     refused = agent.post("/api/v1/complaints", json=INTAKE)

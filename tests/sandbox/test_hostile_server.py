@@ -1,8 +1,12 @@
 """The hostile-script fault suite: a model whose intake script carries every payload of issue 13, deployed on a live
 `complaints serve` (gunicorn, one worker, four threads, the timer thread), and one in a decision table's output
 entry. For each payload: the request ends within the sandbox's limit with a clear 422 naming the element, a request
-on another complaint made while it runs answers within a second, and afterwards the web worker is the same process,
-serving, with its sandbox workers alive.
+on another complaint made while it runs and the next complaint answer within a second of the same request measured
+in this test before (not an absolute second, which a loaded CI machine misses: waiting on a lock or a stuck worker
+costs more), and afterwards the web worker is the same process, serving, with its sandbox workers alive. Then
+hostile models (issue 11): versions stored past deploy's refusals whose start loops through engine steps, calls
+its own process or stops at a plain task; each start ends with a 422 naming the element, and the next complaint
+on the good model starts within 1 s of a good start measured just before.
 Run with `-s` to see the figures.
 
 Marked `faults` (a real server in a subprocess): `make test` runs it, `make test-fast` does not."""
@@ -21,12 +25,17 @@ from pathlib import Path
 
 import pytest
 import requests
+from sqlalchemy import update
 
 from engine.config import PROJECT_ROOT
 from engine.db import UnitOfWork
+from engine.models import ProcessVersion
 from engine.people import tokens as api_tokens
+from engine.workflow import runtime
+from engine.workflow.deploy import current_version
 from engine.workflow.sandbox import isolation
 from tests.lifecycle import INTAKE
+from tests.modelling.hostile_models import HOSTILE, store_past_the_checks
 
 pytestmark = pytest.mark.faults
 
@@ -163,7 +172,17 @@ def test_hostile_scripts_end_with_a_clear_error_and_the_server_keeps_serving(sys
     other_id = other.json()["complaint_id"]
     (web_worker,) = [pid for pid in _children(arbiter.pid)]
 
+    def read_other() -> requests.Response:
+        return requests.get(f"{base}/api/v1/complaints/{other_id}", headers=auth, timeout=30)
+
+    def login_page() -> requests.Response:
+        return requests.get(base + "/login", timeout=30)
+
+    # What each request takes here and now, the slower of two: the bounds below are these plus 1 s, robust on a
+    # loaded machine and still far below what waiting on a lock or a stuck worker costs.
+    usual_read, usual_login = (max(_timed(call)[1], _timed(call)[1]) for call in (read_other, login_page))
     for payload in PAYLOADS:
+        usual = _good_start(base, token)
         answers = {}
 
         def hostile(payload=payload):
@@ -172,18 +191,17 @@ def test_hostile_scripts_end_with_a_clear_error_and_the_server_keeps_serving(sys
         running = threading.Thread(target=hostile)
         running.start()
         time.sleep(0.2)  # while the hostile request runs, another complaint and the login page answer
-        read, read_seconds = _timed(lambda: requests.get(f"{base}/api/v1/complaints/{other_id}", headers=auth,
-                                                         timeout=30))
-        login, login_seconds = _timed(lambda: requests.get(base + "/login", timeout=30))
+        read, read_seconds = _timed(read_other)
+        login, login_seconds = _timed(login_page)
         running.join()
         response, seconds = answers["hostile"]
         assert response.status_code == 422, (payload, response.status_code, response.text[:500])
         assert "apply_policy" in response.text, (payload, response.text[:500])
         assert seconds < LIMIT, (payload, seconds)
-        assert read.status_code == 200 and read_seconds < 1.0, (payload, read.status_code, read_seconds)
-        assert login.status_code == 200 and login_seconds < 1.0, (payload, login_seconds)
-        after, after_seconds = _timed(lambda: _create(base, token, "收到的商品有划痕"))
-        assert after.status_code == 201 and after_seconds < 1.0, (payload, after.status_code, after_seconds)
+        assert read.status_code == 200 and read_seconds <= usual_read + 1, (payload, read.status_code, read_seconds)
+        assert login.status_code == 200 and login_seconds <= usual_login + 1, (payload, login_seconds)
+        after_seconds = _good_start(base, token)
+        assert after_seconds <= usual + 1, (payload, after_seconds, usual)
         assert list(_children(arbiter.pid)) == [web_worker], f"the web worker died on {payload}"
         sandbox_workers = _children(web_worker)
         assert sandbox_workers and "Z" not in sandbox_workers.values(), (payload, sandbox_workers)
@@ -194,5 +212,39 @@ def test_hostile_scripts_end_with_a_clear_error_and_the_server_keeps_serving(sys
     # catastrophic backtracking in the form's pattern: answered at once, as a field error
     refused, seconds = _timed(lambda: _create(base, token, "外包装破损", order_id="A" * 31 + "!"))
     assert refused.status_code == 422 and "order_id" in refused.text and seconds < 1.0, (refused.text, seconds)
+    _hostile_models(system, base, token, arbiter, web_worker)
     assert arbiter.poll() is None
     assert "Traceback" not in log.read_text(errors="replace")
+
+
+def _good_start(base: str, token: str) -> float:
+    """Seconds a good complaint takes to start on the live server."""
+    response, seconds = _timed(lambda: _create(base, token, "收到的商品有划痕"))
+    assert response.status_code == 201, response.text
+    return seconds
+
+
+def _hostile_models(system, base: str, token: str, arbiter: subprocess.Popen, web_worker: int) -> None:
+    """Each hostile model made current straight in the database, its start answered, the good one put back."""
+    with UnitOfWork(system.db, write=False) as uow:
+        good = current_version(uow.session, "complaint_lifecycle").id
+    for model, element in HOSTILE:
+        usual = max(_good_start(base, token), _good_start(base, token))  # the good version is warm already
+        with UnitOfWork(system.db) as uow:
+            store_past_the_checks(uow.session, model, element)
+            uow.commit()
+        refused, seconds = _timed(lambda: _create(base, token, "外包装破损"))
+        assert refused.status_code == 422 and refused.headers["Content-Type"] == "application/problem+json", \
+            (element, refused.status_code, refused.text[:500])
+        assert element in refused.text and seconds < runtime.MAX_ENGINE_SECONDS + 5, (element, seconds)
+        with UnitOfWork(system.db) as uow:  # the process owner makes the good version current again
+            uow.session.execute(update(ProcessVersion).where(ProcessVersion.process_id == "complaint_lifecycle")
+                                .values(is_current=ProcessVersion.id == good))
+            uow.commit()
+        after = _good_start(base, token)
+        assert after <= usual + 1, (element, after, usual)
+        assert list(_children(arbiter.pid)) == [web_worker], f"the web worker died on the model at {element}"
+        sandbox_workers = _children(web_worker)
+        assert sandbox_workers and "Z" not in sandbox_workers.values(), (element, sandbox_workers)
+        print(f"model at {element:>11}: 422 in {seconds:.2f} s; next intake {after:.2f} s (good start {usual:.2f} s); "
+              f"{refused.json()['field_errors']['model'][0]['params']['detail'][:80]}")
