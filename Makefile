@@ -24,8 +24,8 @@ run: $(STAMP) $(ASSETS)
 WORKERS ?= auto
 PARALLEL = $(if $(filter 0,$(WORKERS)),,-n $(WORKERS) --dist worksteal)
 
-# The faults tests (killing servers and workers) run one after another on one worker, beside the other tests
-# (tests/conftest.py): alone after them they took 9½ minutes, mostly waiting for restarts (README: Tests).
+# The faults tests (killing servers and workers) are dealt into a lane per worker, which each worker runs first,
+# beside the other workers' tests (tests/conftest.py): alone, one after another, they took 9½ minutes (README: Tests).
 test: $(STAMP) $(ASSETS) chromium imap-server
 	$(BIN)/ruff check .
 	$(BIN)/mypy

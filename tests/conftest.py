@@ -5,8 +5,10 @@ Migrating, deploying `workflows/` and creating the demo users takes 0.2–0.6 s,
 session and backend, into a template; each test gets a copy of it (a file copy for SQLite, `CREATE DATABASE …
 TEMPLATE …` for PostgreSQL, which measured faster than migrating a schema per test). `database_url` is that copy,
 `empty_database_url` an empty database (for tests of the migrations and of `complaints init` itself).
-PostgreSQL databases are named `test_<pid>_…` and dropped when the test ends, pass or fail; those of a session
-that was killed are dropped by the next one.
+On PostgreSQL that copy is made once per test process and put back to the template's contents after each test
+(tests/postgres_reuse.py: 0.05–0.3 s instead of 0.5–2 s to create and drop a database). PostgreSQL databases
+are named `test_<pid>_…` and dropped when done with, pass or fail; those of a session that was killed are
+dropped by the next one.
 
 Under pytest-xdist (`make test` and `make test-fast` run `-n auto`, a worker per core) every worker is a process
 of its own: it builds its own template (session fixtures are per worker, `tmp_path_factory` gives each its own
@@ -50,6 +52,7 @@ from engine.config import Settings, load_settings
 from engine.db import Database, UnitOfWork, open_database
 from engine.models import User
 from engine.people.users import actor_by_username
+from tests.postgres_reuse import ReusedDatabase, Snapshot, is_superuser
 
 BACKENDS = ["sqlite"] + (["postgres"] if os.environ.get("TEST_DATABASE_URL") else [])
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -57,25 +60,52 @@ START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 PREFIX = f"test_{os.getpid()}_"
 
 
+@pytest.hookimpl(wrapper=True)
 def pytest_collection_modifyitems(items):
-    """Mark the PostgreSQL variants `postgres`, so `-m "not postgres"` selects the SQLite ones. Put the `faults`
-    tests first: under `--dist worksteal` the first worker takes them one after another while the others work
-    through the rest (and take from its queue's tail); `_one_fault_at_a_time` makes sure of it."""
+    """Mark the PostgreSQL variants `postgres`, so `-m "not postgres"` selects the SQLite ones. Then, on the
+    tests selected, deal the `faults` tests into one lane per worker and put each lane first in the share of
+    the list `--dist worksteal` hands that worker: each worker starts with its lane, one after another, while
+    the others work through the rest (and take from the tails of the queues). Alone, one after another, they
+    took 9½ minutes, mostly waiting for restarts (README: Tests)."""
     for item in items:
         callspec = getattr(item, "callspec", None)
         if callspec and "postgres" in (callspec.params.get("database_url"), callspec.params.get("empty_database_url")):
             item.add_marker(pytest.mark.postgres)
-    items.sort(key=lambda item: item.get_closest_marker("faults") is None)
+    selected = yield
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    # worksteal's first deal: each worker in turn gets an equal share of what is left, from the front.
+    shares = []
+    for worker in range(workers):
+        shares.append((len(items) - sum(shares)) // (workers - worker))
+    lanes: list[list[pytest.Item]] = [[] for _ in range(workers)]
+    for item in (item for item in items if item.get_closest_marker("faults")):
+        # Round the lanes, skipping a full one: a lane never reaches into the next worker's share.
+        lane = min((lane for lane in range(workers) if len(lanes[lane]) < shares[lane]),
+                   key=lambda lane: len(lanes[lane]))
+        lanes[lane].append(item)
+        item.stash[_LANE] = lane
+    rest = [item for item in items if not item.get_closest_marker("faults")]
+    ordered: list[pytest.Item] = []
+    for lane, share in zip(lanes, shares, strict=True):
+        ordered += lane + rest[:share - len(lane)]
+        del rest[:share - len(lane)]
+    items[:] = ordered + rest
+    return selected
+
+
+_LANE = pytest.StashKey[int]()
 
 
 @pytest.fixture(autouse=True)
-def _one_fault_at_a_time(request, tmp_path_factory) -> Iterator[None]:
-    """The faults tests kill servers and workers under load and count what survived: under pytest-xdist, one
-    at a time (a lock in the run's shared temporary folder), never two, which would be each other's faults."""
-    if request.node.get_closest_marker("faults") is None or "PYTEST_XDIST_WORKER" not in os.environ:
+def _one_fault_per_lane(request, tmp_path_factory) -> Iterator[None]:
+    """The faults tests kill servers and workers under load: each in its own database, ports and folders, and
+    at most one per lane at a time (a lock in the run's shared temporary folder), so that a worker that
+    took another's test by stealing waits for it instead of doubling the load of the killing."""
+    lane = request.node.stash.get(_LANE, None)
+    if lane is None or "PYTEST_XDIST_WORKER" not in os.environ:
         yield
         return
-    with (tmp_path_factory.getbasetemp().parent / "faults.lock").open("w") as lock:
+    with (tmp_path_factory.getbasetemp().parent / f"faults-{lane}.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         yield
 
@@ -168,12 +198,13 @@ def _drop_orphans(admin: Engine) -> None:
     """Drop the databases of earlier test runs whose process is gone (killed before its teardown).
 
     Only those older than an hour: a process id from another machine or container may look gone from here.
-    Their age needs `pg_stat_file` (a superuser, as on the test server); without it they are left alone."""
+    Their age needs `pg_stat_file` (a superuser, as on the test server); without it they are left alone. One
+    another run drops meanwhile has no file any more: missing_ok, not an error."""
     with admin.connect() as conn:
         try:
             names = conn.scalars(text(
                 "SELECT datname FROM pg_database WHERE datname LIKE 'test\\_%\\_%' AND "
-                "(pg_stat_file('base/' || oid || '/PG_VERSION')).modification < now() - interval '1 hour'")).all()
+                "(pg_stat_file('base/' || oid || '/PG_VERSION', true)).modification < now() - interval '1 hour'")).all()
         except ProgrammingError:
             return
         for name in names:
@@ -214,6 +245,22 @@ def _postgres_template(_postgres_admin) -> Iterator[str]:
         _drop_database(_postgres_admin, name)
 
 
+@pytest.fixture(scope="session")
+def _postgres_reused(_postgres_admin, _postgres_template) -> Iterator[ReusedDatabase | None]:
+    """This process's copy of the template, reset after each test; None when the server's user may not."""
+    if not is_superuser(_postgres_admin):
+        yield None
+        return
+    name = f"{PREFIX}reused"
+    database = ReusedDatabase(_postgres_admin, _postgres_template, name,
+                              Snapshot.of(_postgres_url(_postgres_template)), _postgres_url(name))
+    database.create()
+    try:
+        yield database
+    finally:
+        database.drop()
+
+
 @contextmanager
 def _postgres_database(admin: Engine, template: str | None) -> Iterator[str]:
     name = f"{PREFIX}{uuid.uuid4().hex[:12]}"
@@ -235,9 +282,16 @@ def database_url(request, tmp_path) -> Iterator[str]:
         shutil.copyfile(request.getfixturevalue("_sqlite_template"), path)
         yield f"sqlite:///{path}"
         return
-    admin, template = request.getfixturevalue("_postgres_admin"), request.getfixturevalue("_postgres_template")
-    with _postgres_database(admin, template) as url:
-        yield url
+    reused = request.getfixturevalue("_postgres_reused")
+    if reused is None:
+        admin, template = request.getfixturevalue("_postgres_admin"), request.getfixturevalue("_postgres_template")
+        with _postgres_database(admin, template) as url:
+            yield url
+        return
+    try:
+        yield reused.hand_out()
+    finally:
+        reused.reset()
 
 
 @pytest.fixture(params=BACKENDS)
