@@ -27,6 +27,7 @@ class Code(StrEnum):
     DRAFT_FILE_NOT_FOUND = "draft_file_not_found"  # path
     DRAFT_TASK_NOT_FOUND = "draft_task_not_found"  # task
     USER_NOT_FOUND = "user_not_found"  # user
+    DEPARTMENT_NOT_FOUND = "department_not_found"  # department
     NO_ACTIVE_USER = "no_active_user"  # user
     TOKEN_NOT_FOUND = "token_not_found"  # token (id)  # noqa: S105 (a code, not a secret)
     TIMER_NOT_FOUND = "timer_not_found"  # timer (id)
@@ -100,6 +101,12 @@ class Code(StrEnum):
     ONE_OF = "one_of"  # options (the accepted codes, comma-separated)
     USERNAME_FORMAT = "username_format"  # max
     DEPARTMENT_NEEDED = "department_needed"  # options
+    DEPARTMENT_INACTIVE = "department_inactive"  # department
+    DEPARTMENT_CODE_FORMAT = "department_code_format"  # max
+    DEPARTMENT_EXISTS = "department_exists"  # department
+    DEPARTMENT_HAS_OPEN_TASKS = "department_has_open_tasks"  # department, count
+    DEPARTMENT_HAS_HEADS = "department_has_heads"  # department, heads
+    DEPARTMENT_ROUTED = "department_routed"  # department, process, file
     NEEDS_TIME_ZONE = "needs_time_zone"
     TIME_IN_FUTURE = "time_in_future"
     RECEIVED_TOO_LONG_AGO = "received_too_long_ago"  # days
@@ -262,6 +269,9 @@ class ModelCode(StrEnum):
     NOT_IN_A_LANE = "not_in_a_lane"  # roles
     UNTIMED_NEEDS_REASON = "untimed_needs_reason"
     NO_TIME_LIMIT = "no_time_limit"
+    # -- departments the model routes to (engine.modelling.department_routes)
+    ROUTES_TO_UNKNOWN_DEPARTMENT = "routes_to_unknown_department"  # department, departments
+    ROUTES_TO_INACTIVE_DEPARTMENT = "routes_to_inactive_department"  # department
     # -- what this engine cannot run (engine.workflow.support)
     ELEMENT_NOT_RUN = "element_not_run"  # kind
     UNTYPED_TASK = "untyped_task"  # kind

@@ -16,6 +16,7 @@ from web import (
     customer,
     customer_records,
     deferrals,
+    departments,
     desk,
     errors,
     i18n,
@@ -71,8 +72,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     context.init_app(app)
     present.init_app(app)
     desk.init_app(app)
-    for blueprint in (auth.bp, tasks.bp, desk.bp, admin.bp, work_calendar.bp, complaints.bp, search.bp, deferrals.bp,
-                      inbox.bp, incidents.bp):
+    for blueprint in (auth.bp, tasks.bp, desk.bp, admin.bp, departments.bp, work_calendar.bp, complaints.bp, search.bp,
+                      deferrals.bp, inbox.bp, incidents.bp):
         app.register_blueprint(blueprint)
     api.init_app(app)
     app.register_blueprint(reports.bp)

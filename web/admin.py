@@ -18,7 +18,7 @@ from engine.db import UnitOfWork
 from engine.errors import InvalidInput
 from engine.people import departments, tokens
 from engine.people import users as staff
-from engine.people.roles import DEPARTMENTS, ROLES
+from engine.people.roles import ROLES
 from web import labels
 from web.context import actor, reading, staff_blueprint, writing
 from web.forms import REQUIRED, ActionForm, OneValueForm
@@ -44,8 +44,7 @@ class ProfileForm(OneValueForm):
     display_name = StringField(_l("Display name"), validators=[DataRequired(REQUIRED),
                                                                Length(max=staff.MAX_DISPLAY_NAME)])
     role = SelectField(_l("Role"), choices=[SelectChoice(r, labels.ROLES[r]) for r in ROLES])
-    department = SelectField(_l("Department"), choices=[SelectChoice("", "—")]
-                             + [SelectChoice(d, labels.DEPARTMENTS[d]) for d in DEPARTMENTS])
+    department = SelectField(_l("Department"))
     email = EmailField(_l("E-mail"), validators=[Optional(), Length(max=staff.MAX_EMAIL), no_nul])
 
 
@@ -64,6 +63,17 @@ class OwnPasswordForm(OneValueForm):
                                                                 no_nul])
     password = PasswordField(_l("New password"), validators=[DataRequired(REQUIRED), Length(max=MAX_PASSWORD),
                                                              no_nul])
+
+
+def _departments(form: ProfileForm, keep: str | None = None) -> ProfileForm:
+    """Offer the active departments (and `keep`, the one the user is in, even if deactivated): read from the
+    departments table, which the administrator changes (docs/ARCHITECTURE.md, "Departments")."""
+    with reading() as uow:
+        offered = departments.codes(uow.session, active_only=True)
+    names = labels.department_names()
+    form.department.choices = [SelectChoice("", "—")] + [
+        SelectChoice(code, names.get(code, code)) for code in names if code in offered or code == keep]
+    return form
 
 
 def _errors_to(form, err: InvalidInput) -> None:
@@ -100,7 +110,7 @@ def users():
 @bp.route("/admin/users/new", methods=["GET", "POST"])
 def new_user():
     staff.check_admin(actor())  # the role first: a refusal never depends on the body
-    form = NewUserForm()
+    form = _departments(NewUserForm())
     if _saved(form, lambda uow: staff.create_user(
             uow, actor(), form.username.data.strip(), form.role.data, form.password.data,
             department=form.department.data or None, display_name=form.display_name.data.strip(),
@@ -113,6 +123,7 @@ def new_user():
 def _user_page(user_id: int, profile: ProfileForm, reset: ResetPasswordForm, status: int = 200):
     with reading() as uow:
         user = staff.get_user(uow, actor(), user_id)
+    _departments(profile, user.department)
     if profile.display_name.data is None:
         profile.display_name.data = user.display_name
         profile.role.data, profile.department.data = user.role, user.department or ""
@@ -129,7 +140,9 @@ def edit_user(user_id: int):
 @bp.post("/admin/users/<int:user_id>")
 def update_user(user_id: int):
     staff.check_admin(actor())
-    form = ProfileForm()
+    with reading() as uow:
+        held = staff.get_user(uow, actor(), user_id).department
+    form = _departments(ProfileForm(), held)
     if _saved(form, lambda uow: staff.update_user(
             uow, actor(), user_id, role=form.role.data, department=form.department.data or None,
             display_name=form.display_name.data, email=form.email.data or None))[0]:
@@ -177,15 +190,6 @@ def customer_links():
     return render_template("admin/customer_links.html", items=items)
 
 
-@bp.get("/admin/departments")
-def department_list():
-    """The departments with their heads, staff, running deputies and waiting tasks; read only, since they are
-    part of the process model (docs/ARCHITECTURE.md, "The desk")."""
-    with reading() as uow:
-        items = departments.overview(uow, actor())
-    return render_template("admin/departments.html", items=items)
-
-
 #: How the record of administration words each event (`staff.ADMIN_EVENTS`); `%(user)s` the user it is about.
 EVENTS = {
     "user_added": _l("added the user %(user)s"),
@@ -203,6 +207,10 @@ EVENTS = {
     "calendar_day_removed": _l("took %(user)s out of the working calendar"),
     "calendar_year_imported": _l("copied the holiday package's days of %(user)s"),
     "working_hours_set": _l("set the working hours of %(user)s"),
+    "department_added": _l("added the department %(user)s"),
+    "department_renamed": _l("renamed the department %(user)s"),
+    "department_deactivated": _l("deactivated the department %(user)s"),
+    "department_activated": _l("reactivated the department %(user)s"),
     "mail_incident_retried": _l("queued the mail %(user)s again"),
     "mail_incident_dismissed": _l("dismissed the mail %(user)s"),
 }
@@ -219,8 +227,8 @@ def record():
 
 
 def _subject(event: staff.AdminEvent) -> str:
-    if event.kind == "working_hours_set":  # a department: its name, not its code
-        return labels.label(labels.DEPARTMENTS, event.user)
+    if event.kind == "working_hours_set" or event.kind.startswith("department_"):  # its name, not its code
+        return labels.department(event.user)
     return event.user or "—"
 
 

@@ -1,6 +1,7 @@
 """Names of the engine's codes (roles, departments, statuses, events…) in the page language."""
 from __future__ import annotations
 
+from flask import g, has_request_context
 from flask_babel import lazy_gettext as _l
 
 ROLES = {
@@ -11,14 +12,6 @@ ROLES = {
     "process_owner": _l("Process owner"),
     "admin": _l("Administrator"),
     "system": _l("System"),
-}
-
-DEPARTMENTS = {
-    "logistics": _l("Logistics"),
-    "quality": _l("Quality management"),
-    "customer_service": _l("Customer service"),
-    "sales": _l("Sales"),
-    "after_sales": _l("After-sales"),
 }
 
 #: Accounts that act without being a person (`web.present.person`).
@@ -218,3 +211,27 @@ def label(table: dict, code: str | None) -> str:
     if code is None:
         return ""
     return str(table[code]) if code in table else code
+
+
+def department_names(chinese: bool | None = None) -> dict[str, str]:
+    """Every department's name in the page language (or as `chinese` says) by code, in the administrator's
+    order (the departments table, read once per request: docs/ARCHITECTURE.md, "Departments")."""
+    from engine.people import departments
+    from web.context import reading
+    from web.i18n import lang
+
+    if "department_names" not in g:
+        with reading() as uow:
+            g.department_names = departments.names(uow.session)
+    chinese = lang() == "zh" if chinese is None else chinese
+    return {code: zh if chinese else en for code, (zh, en) in g.department_names.items()}
+
+
+def department(code: str | None, chinese: bool | None = None) -> str:
+    """A department's name in the page language (or in Chinese / English as `chinese` says); the code itself
+    outside a request (the CLI) or for a code the table lacks."""
+    if not code:
+        return ""
+    if not has_request_context():
+        return code
+    return department_names(chinese).get(code, code)

@@ -16,6 +16,7 @@ from babel.support import NullTranslations, Translations
 
 from engine.errors import Code, ServiceError
 from forms.errors import FieldError, FieldErrors, FormCode
+from web import labels
 from web.mail import N_, TRANSLATIONS
 from web.model_messages import FEATURES, HINTS, MODEL_TEXTS, WHAT
 
@@ -60,6 +61,7 @@ TEXTS: dict[str, str] = {
     Code.DRAFT_FILE_NOT_FOUND: N_("The draft has no file %(path)s."),
     Code.DRAFT_TASK_NOT_FOUND: N_("The draft has no user task %(task)s."),
     Code.USER_NOT_FOUND: N_("There is no user %(user)s."),
+    Code.DEPARTMENT_NOT_FOUND: N_("There is no department %(department)s."),
     Code.NO_ACTIVE_USER: N_("There is no active user %(user)s."),
     Code.TOKEN_NOT_FOUND: N_("Token %(token)s does not exist."),
     Code.TIMER_NOT_FOUND: N_("Timer %(timer)s does not exist."),
@@ -133,6 +135,16 @@ TEXTS: dict[str, str] = {
     Code.ONE_OF: N_("One of: %(options)s."),
     Code.USERNAME_FORMAT: N_("Use letters, digits, '.' and '_' (at most %(max)s)."),
     Code.DEPARTMENT_NEEDED: N_("Department heads need a department (one of: %(options)s)."),
+    Code.DEPARTMENT_INACTIVE: N_("The department %(department)s is deactivated: choose an active one."),
+    Code.DEPARTMENT_CODE_FORMAT: N_("Use lower-case letters, digits and '_', starting with a letter (at most "
+                                    "%(max)s)."),
+    Code.DEPARTMENT_EXISTS: N_("The department %(department)s already exists."),
+    Code.DEPARTMENT_HAS_OPEN_TASKS: N_("%(department)s still has %(count)s open tasks: finish or hand them over "
+                                       "first."),
+    Code.DEPARTMENT_HAS_HEADS: N_("%(department)s still has active department heads (%(heads)s): move or "
+                                  "deactivate them first."),
+    Code.DEPARTMENT_ROUTED: N_("The current model of %(process)s routes complaints to %(department)s (%(file)s): "
+                               "deploy a model that no longer does first."),
     Code.NEEDS_TIME_ZONE: N_("Enter a date and time with a time zone."),
     Code.TIME_IN_FUTURE: N_("The time lies in the future."),
     Code.RECEIVED_TOO_LONG_AGO: N_("The time of receipt lies more than %(days)s days back."),
@@ -202,9 +214,6 @@ WORDS: dict[str, dict[str, str]] = {
     "role": {"agent": N_("Agent"), "department_head": N_("Department head"),
              "cs_manager": N_("Customer-service manager"), "general_manager": N_("General manager"),
              "process_owner": N_("Process owner"), "admin": N_("Administrator")},
-    "department": {"logistics": N_("Logistics"), "quality": N_("Quality management"),
-                   "customer_service": N_("Customer service"), "sales": N_("Sales"),
-                   "after_sales": N_("After-sales")},
     "status": {"completed": N_("completed"), "cancelled": N_("cancelled"), "approved": N_("approved"),
                "rejected": N_("rejected"), "pending": N_("waiting for a decision"), "waiting": N_("waiting"),
                "fired": N_("fired"), "retrying": N_("queued again"), "dismissed": N_("dismissed")},
@@ -266,6 +275,8 @@ def _fill(text: str, code: str, params: Mapping[str, Any], gettext: Gettext) -> 
     for name, value in params.items():
         if name in WORDS and value in WORDS[name]:
             value = gettext(WORDS[name][value])
+        elif name == "department" and isinstance(value, str):  # named by the departments table
+            value = labels.department(value, chinese=_is_chinese(gettext))
         elif name == "changes" and isinstance(value, str):
             value = ", ".join(dict.fromkeys(gettext(CHANGES[c]) if c in CHANGES else c for c in value.split(", ")))
         elif name in SIZES and code in SIZED_CODES and isinstance(value, int):
@@ -276,6 +287,11 @@ def _fill(text: str, code: str, params: Mapping[str, Any], gettext: Gettext) -> 
     except KeyError as err:  # a raising site that forgot a param: still a sentence, never a 500
         log.warning("error code %r lacks the param %s", code, err)
         return gettext(text) % _Lenient(values)
+
+
+def _is_chinese(gettext: Gettext) -> bool:
+    """Whether `gettext` is the Chinese catalogue's (there are two: the Chinese one names "Department")."""
+    return gettext(N_("Department")) != "Department"
 
 
 class _Lenient(dict):

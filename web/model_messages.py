@@ -64,6 +64,10 @@ MODEL_TEXTS: dict[str, str] = {
     M.NOT_IN_A_LANE: N_("The user task is not in any lane."),
     M.UNTIMED_NEEDS_REASON: N_("The property untimed needs the reason as its value."),
     M.NO_TIME_LIMIT: N_("The user task has no time limit."),
+    M.ROUTES_TO_UNKNOWN_DEPARTMENT: N_("The model routes to the department %(department)s, which the "
+                                       "administrator has not added."),
+    M.ROUTES_TO_INACTIVE_DEPARTMENT: N_("The model routes to the department %(department)s, which is "
+                                        "deactivated."),
     M.ELEMENT_NOT_RUN: N_("%(kind)s is not supported: this engine cannot run it."),
     M.UNTYPED_TASK: N_("A task without a type is nobody's work here: the complaint would stop at it."),
     M.SERVICE_TASK: N_("Service tasks call external services, which this system does not configure."),
@@ -148,6 +152,10 @@ HINTS: dict[str, str] = {
     M.LANE_NOT_A_ROLE: _IN_A_ROLE_LANE,
     M.NOT_IN_A_LANE: _IN_A_ROLE_LANE,
     M.UNTIMED_NEEDS_REASON: N_("Say why this step has no time limit."),
+    M.ROUTES_TO_UNKNOWN_DEPARTMENT: N_("Departments: %(departments)s. Ask the administrator to add a new one "
+                                       "first (Administration, Departments)."),
+    M.ROUTES_TO_INACTIVE_DEPARTMENT: N_("Route to an active department, or ask the administrator to reactivate "
+                                        "this one."),
     M.NO_TIME_LIMIT: N_("Attach a timer boundary event with the property sla = \"deadline\", or give the task the "
                         "property untimed = \"<why it has no limit>\"."),
     M.ELEMENT_NOT_RUN: _UNSUPPORTED,

@@ -25,7 +25,7 @@ DATETIME_FORMAT = "yyyy-MM-dd HH:mm"
 #: How an evidence file is named in form data (`engine.complaints.evidence.Upload.id`).
 _EVIDENCE_ID = re.compile(r"[0-9a-f]{32}")
 #: Event data fields whose values are engine codes with names of their own.
-_CODED = {"role": labels.ROLES, "department": labels.DEPARTMENTS, "channel": labels.CONTACT_CHANNELS,
+_CODED = {"role": labels.ROLES, "channel": labels.CONTACT_CHANNELS,
           "withdrawal_reason": labels.WITHDRAWAL_REASONS}
 #: Event data fields that name people by login name (shown by display name, `person`).
 _PEOPLE = {"person", "previous", "on_behalf_of"}
@@ -271,6 +271,8 @@ def _event_values(view: ComplaintView, kind: str, task_name: str | None, data: d
             continue
         if name == "outcome":
             text = element_name(view.titles, value)
+        elif name == "department":
+            text = ", ".join(labels.department(str(v)) for v in _listed(value))
         elif name in _CODED:
             text = ", ".join(labels.label(_CODED[name], str(v)) for v in _listed(value))
         elif name == "to":  # a role (escalation) or the people told (special case)
@@ -323,4 +325,5 @@ def init_app(app: Flask) -> None:
     app.add_template_global(labels.label, "label")
     app.add_template_global(person, "person")
     app.add_template_global(labels, "labels")
+    app.add_template_global(labels.department, "department_name")
     app.add_template_global(lambda: lang(), "lang")

@@ -16,7 +16,7 @@ from markupsafe import Markup
 from engine import clock
 from engine.complaints import intake, report_review, reports
 from engine.errors import Code, InvalidInput
-from engine.people.roles import DEPARTMENT_HEAD, DEPARTMENTS, GENERAL_MANAGER
+from engine.people.roles import DEPARTMENT_HEAD, GENERAL_MANAGER
 from forms.errors import FormCode
 from web import charts, labels
 from web.context import actor, reading, reading_reports, staff_blueprint, state
@@ -107,7 +107,7 @@ def build_tables(report: reports.Report, intake) -> list[Table]:
     tables.append(grouped("level", gettext("By level"), report.by_level,
                           lambda k: enum_label(intake, "level", k) if k else none))
     tables.append(grouped("department", gettext("By department"), report.by_department,
-                          lambda k: labels.label(labels.DEPARTMENTS, k) if k else gettext("not assigned")))
+                          lambda k: labels.department(k) if k else gettext("not assigned")))
     tables.append(grouped("channel", gettext("By channel"), report.by_channel,
                           lambda k: enum_label(intake, "channel", k) if k else none))
     if report.malicious_by_channel:
@@ -150,7 +150,7 @@ def build_tables(report: reports.Report, intake) -> list[Table]:
             Column(gettext("Penalties (¥)"), "money"), Column(gettext("Penalties before (¥)"), "money"),
             Column(gettext("Change %"), "pct")])
         for row in rows:
-            department = labels.label(labels.DEPARTMENTS, row.department) if row.department else "—"
+            department = labels.department(row.department) if row.department else "—"
             who = row.key if by_person else department
             table.rows.append([who or gettext("not known")] + ([department] if by_person else []) + [
                 (row.breaches.current, "count"), (row.breaches.previous, "count"), (row.amount.current, "money"),
@@ -243,7 +243,7 @@ def _request() -> tuple[str, date, str | None]:
         # A report compares with the year before and ends a year later: those must exist on the calendar.
         raise InvalidInput.field("date", FormCode.NOT_A_DATE)
     department = request.args.get("department") or None
-    if department is not None and department not in DEPARTMENTS:
+    if department is not None and department not in labels.department_names():
         raise InvalidInput.field("department", FormCode.NOT_AN_OPTION)
     return kind, day, department
 
@@ -273,7 +273,7 @@ def index():
         may_keep_volumes=actor().role in report_review.VOLUME_KEEPERS,
         title=KIND_NAMES[report.kind], period=period_label(report.period), previous=period_label(report.previous),
         earlier=report.previous.first_day, later=report.period.first_day + step,
-        kinds=KIND_NAMES, departments=labels.DEPARTMENTS,
+        kinds=KIND_NAMES, departments=labels.department_names(),
         own_department=actor().department if actor().role == DEPARTMENT_HEAD else None,
         printable=request.args.get("print") == "1")
 

@@ -42,10 +42,10 @@ def _form(intake: FormDefinition | None) -> SearchForm:
         prop = intake.properties.get(field.name, {}) if intake is not None else {}
         field.choices = every + [SelectChoice(v, enum_label(intake, field.name, v))
                                  for v in prop.get("enum", [])]
-    form.department.choices = every + [SelectChoice(k, str(v)) for k, v in labels.DEPARTMENTS.items()]
+    form.department.choices = every + [SelectChoice(k, v) for k, v in labels.department_names().items()]
     if actor().role == DEPARTMENT_HEAD:
         own = actor().department
-        form.department.choices = [SelectChoice(own, labels.label(labels.DEPARTMENTS, own))]
+        form.department.choices = [SelectChoice(own, labels.department(own))]
         form.department.data = own
     return form
 
@@ -93,13 +93,15 @@ def export():
               _("Department"), _("Channel"), _("Customer"), _("Contact"), _("Customer id"), _("Order id"),
               _("Product"), _("Description"), _("Demand"), _("Round"), _("Closed"), _("Recorded")]
 
+    departments = labels.department_names()  # before streaming: the request's context may be gone then
+
     def rows() -> Iterator[list[str]]:
         with reading_reports() as uow:
             for c in search.export(uow, actor(), filters):
                 yield [c.reference or "", local_time(c.received_at), labels.label(labels.STATUSES, c.status),
                        element_name(outcomes, c.outcome), enum_label(intake, "level", c.level),
                        enum_label(intake, "category", c.category),
-                       labels.label(labels.DEPARTMENTS, c.department),
+                       departments.get(c.department, c.department or ""),
                        enum_label(intake, "channel", c.channel), c.customer_name, c.customer_contact,
                        c.customer_id or "", c.order_id or "", c.product or "", c.description, c.demand,
                        str(c.round or ""), local_time(c.closed_at), local_time(c.created_at)]

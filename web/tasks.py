@@ -10,7 +10,6 @@ from engine.complaints import casework, deferrals, evidence, tasks
 from engine.complaints import form_drafts as drafts
 from engine.complaints.worklist import CLAIM_STATES, DUE_STATES, MAX_TEXT, SCOPES, SORTS, Filters
 from engine.errors import Conflict, InvalidInput
-from engine.people.roles import DEPARTMENTS
 from engine.workflow.versions import load_version
 from forms.errors import FieldErrors
 from forms.render import defaults, describe_values, merged, raw_values, render_instructions, value_text
@@ -69,7 +68,7 @@ def filter_choices(intake) -> dict[str, list[tuple[str, str]]]:
         return [(v, enum_label(intake, name, v)) for v in spec.get("enum", [])]
 
     return {"level": options("level"), "category": options("category"),
-            "department": [(d, labels.label(labels.DEPARTMENTS, d)) for d in DEPARTMENTS]}
+            "department": list(labels.department_names().items())}
 
 
 @bp.post("/tasks/claim")

@@ -15,7 +15,8 @@ from engine import audit, clock, workcalendar
 from engine.db import UnitOfWork, use_case
 from engine.errors import Code, InvalidInput, NotFound
 from engine.models import CalendarDay, DepartmentHours
-from engine.people.roles import DEPARTMENTS, Actor
+from engine.people import departments
+from engine.people.roles import Actor
 from engine.people.users import check_admin
 from forms.errors import FieldErrors, error
 from forms.validate import text_errors
@@ -171,7 +172,7 @@ def department_hours(uow: UnitOfWork, actor: Actor) -> list[Hours]:
     check_admin(actor)
     entered = {r.department: r for r in uow.session.scalars(select(DepartmentHours))}
     shown = []
-    for department in DEPARTMENTS:
+    for department in departments.codes(uow.session):
         row = entered.get(department)
         default = workcalendar.DEPARTMENT_HOURS.get(department, workcalendar.DEFAULT_HOURS)
         shown.append(Hours(department, row.starts, row.ends, True) if row is not None
@@ -184,8 +185,7 @@ def set_hours(uow: UnitOfWork, actor: Actor, department: str, starts: time | Non
     """An administrator sets a department's working hours (one span per working day)."""
     check_admin(actor)
     errors: FieldErrors = {}
-    if department not in DEPARTMENTS:
-        errors["department"] = [error(Code.ONE_OF, options=", ".join(DEPARTMENTS))]
+    errors.update(departments.choice_errors(uow.session, department, keep=department))
     if starts is None or ends is None or ends <= starts:
         errors["ends"] = [error(Code.HOURS_ORDER)]
     if errors:

@@ -5,8 +5,8 @@ everything people search, list and report on is in plain indexed columns so that
 ever has to deserialize a workflow.
 
 One module per part of the engine: `base`, `people`, `workflow`, `modelling`, `complaints`, `work`,
-`messages`, `reports`, `audit`, `working_calendar`. Every model is imported here: `from engine.models import
-X` works for all of them, and importing the package maps every table.
+`messages`, `reports`, `throttle`, `audit`, `working_calendar`. Every model is imported here: `from
+engine.models import X` works for all of them, and importing the package maps every table.
 """
 from __future__ import annotations
 
@@ -26,14 +26,15 @@ from engine.models.complaints import (
 )
 from engine.models.messages import MailAttempt, MailMessage, Notification
 from engine.models.modelling import ModelDraft, ModelDraftFile
-from engine.models.people import ApiToken, Deputy, User
+from engine.models.people import ApiToken, Department, Deputy, User
 from engine.models.reports import OrderVolume, ReportAcknowledgement, ReportReview
+from engine.models.throttle import RateLimit
 from engine.models.work import Deferral, Penalty, Timer, WorkTask
 from engine.models.workflow import ModelDeployment, ModelFile, ProcessVersion
 from engine.models.working_calendar import CalendarDay, DepartmentHours
 
 __all__ = ["ApiToken", "AuditEvent", "Base", "CalendarDay", "Classification", "Comment", "Complaint",
-           "Contact", "Customer", "Deferral", "DepartmentHours", "Deputy", "Draft", "Evidence",
+           "Contact", "Customer", "Deferral", "Department", "DepartmentHours", "Deputy", "Draft", "Evidence",
            "IdempotencyRecord", "MailAttempt", "MailMessage", "ModelDeployment", "ModelDraft", "ModelDraftFile",
-           "ModelFile", "Notification", "OrderVolume", "Penalty", "ProcessVersion", "Remedy",
+           "ModelFile", "Notification", "OrderVolume", "Penalty", "ProcessVersion", "RateLimit", "Remedy",
            "ReportAcknowledgement", "ReportReview", "Survey", "Timer", "UTCDateTime", "User", "WorkTask"]

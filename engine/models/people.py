@@ -1,4 +1,4 @@
-"""Staff: users, their deputies (责任代理人) and personal API tokens."""
+"""Staff: users, their departments, their deputies (责任代理人) and personal API tokens."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -24,6 +24,19 @@ class User(Base):
     #: Part of every session's identity: raising it ends all of the user's sessions (sign-out, new password).
     session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime]
+
+
+class Department(Base):
+    """A department complaints are routed to: its code is what the process model's routing and the users'
+    department name; the administrator adds, renames and deactivates them (docs/ARCHITECTURE.md, "Departments")."""
+
+    __tablename__ = "departments"
+
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(80))
+    name_en: Mapped[str] = mapped_column(String(80))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Deputy(Base):

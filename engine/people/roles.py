@@ -1,4 +1,4 @@
-"""Roles (BPMN lane names), departments, and the acting person."""
+"""Roles (BPMN lane names) and the acting person (departments are a table: engine.people.departments)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -22,8 +22,6 @@ RECORDING_ROLES = LANE_ROLES
 OVERSEER_ROLES = (CS_MANAGER, GENERAL_MANAGER, ADMIN)
 #: Roles that assign any task to a named colleague (department heads: within their department).
 MANAGER_ROLES = (CS_MANAGER, GENERAL_MANAGER)
-
-DEPARTMENTS = ("logistics", "quality", "customer_service", "sales", "after_sales")
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ from engine import audit, clock
 from engine.db import UnitOfWork, use_case
 from engine.errors import Code, Conflict, Forbidden, InvalidInput, NotFound
 from engine.models import AuditEvent, User
-from engine.people import deputies, tokens
-from engine.people.roles import ADMIN, DEPARTMENT_HEAD, DEPARTMENTS, ROLES, Actor
+from engine.people import departments, deputies, tokens
+from engine.people.roles import ADMIN, DEPARTMENT_HEAD, ROLES, Actor
 from forms.errors import FieldErrors, FormCode, error
 from forms.validate import text_errors
 
@@ -31,7 +31,7 @@ def add_user(uow: UnitOfWork, username: str, role: str, password: str, *, depart
 
     `password_hash` may be given when the same password's hash is reused (demo users).
     """
-    errors = _account_errors(username, role, department, password)
+    errors = _account_errors(uow, username, role, department, password)
     if errors:
         raise InvalidInput(errors)
     if _username_taken(uow, username):
@@ -44,8 +44,8 @@ def add_user(uow: UnitOfWork, username: str, role: str, password: str, *, depart
     return user.id
 
 
-def _account_errors(username: str, role: str, department: str | None, password: str) -> FieldErrors:
-    errors = _role_errors(role, department)
+def _account_errors(uow: UnitOfWork, username: str, role: str, department: str | None, password: str) -> FieldErrors:
+    errors = _role_errors(uow, role, department)
     if not username or len(username) > 80 or not username.replace("_", "").replace(".", "").isalnum():
         errors["username"] = [error(Code.USERNAME_FORMAT, max=80)]
     if len(password) < MIN_PASSWORD:
@@ -204,19 +204,23 @@ def _no_user(user_id: int):
     raise NotFound(Code.USER_NOT_FOUND, user=user_id)
 
 
-def _role_errors(role: str, department: str | None) -> FieldErrors:
+def _role_errors(uow: UnitOfWork, role: str, department: str | None, keep: str | None = None) -> FieldErrors:
+    """Why the role and department cannot be held: an unknown role, a department head without a department,
+    or a department not in the table or deactivated (unless it is `keep`, the one the user is in already)."""
     errors: FieldErrors = {}
     if role not in ROLES:
         errors["role"] = [error(Code.ONE_OF, options=", ".join(ROLES))]
-    if role == DEPARTMENT_HEAD and department not in DEPARTMENTS:
-        errors["department"] = [error(Code.DEPARTMENT_NEEDED, options=", ".join(DEPARTMENTS))]
-    elif department is not None and department not in DEPARTMENTS:
-        errors["department"] = [error(Code.ONE_OF, options=", ".join(DEPARTMENTS))]
+    if role == DEPARTMENT_HEAD and department is None:
+        errors["department"] = [error(Code.DEPARTMENT_NEEDED,
+                                      options=", ".join(departments.codes(uow.session, active_only=True)))]
+    elif department is not None:
+        errors.update(departments.choice_errors(uow.session, department, keep=keep))
     return errors
 
 
-def _profile_errors(role: str, department: str | None, display_name: str, email: str | None) -> FieldErrors:
-    errors = _role_errors(role, department)
+def _profile_errors(uow: UnitOfWork, role: str, department: str | None, display_name: str, email: str | None,
+                    keep: str | None = None) -> FieldErrors:
+    errors = _role_errors(uow, role, department, keep)
     if problems := text_errors(display_name.strip(), MAX_DISPLAY_NAME):
         errors["display_name"] = problems
     if email and (problems := text_errors(email, MAX_EMAIL)):
@@ -232,8 +236,8 @@ def create_user(uow: UnitOfWork, actor: Actor, username: str, role: str, passwor
     """An administrator adds a user (checked as `add_user`, plus the display name and e-mail)."""
     check_admin(actor)
     # every problem at once, the taken name included, so that one correction is enough
-    errors = _account_errors(username, role, department, password) | _profile_errors(
-        role, department, display_name or username, email)
+    errors = _account_errors(uow, username, role, department, password) | _profile_errors(
+        uow, role, department, display_name or username, email)
     if "username" not in errors and _username_taken(uow, username):
         errors["username"] = [error(Code.USER_EXISTS, user=username)]
     if errors:
@@ -253,7 +257,7 @@ def update_user(uow: UnitOfWork, actor: Actor, user_id: int, *, role: str, depar
     check_admin(actor)
     user = uow.session.get(User, user_id) or _no_user(user_id)
     department = department or None
-    errors = _profile_errors(role, department, display_name, email)
+    errors = _profile_errors(uow, role, department, display_name, email, keep=user.department)
     if errors:
         raise InvalidInput(errors)
     changes = {name: [old, new] for name, old, new in (
@@ -309,7 +313,8 @@ def change_own_password(uow: UnitOfWork, actor: Actor, current: str, new: str) -
 ADMIN_EVENTS = ("user_added", "user_changed", "user_deactivated", "user_activated", "password_reset",
                 "password_changed", "deputy_appointed", "deputy_ended", "api_token_created", "api_token_revoked",
                 "api_tokens_ended", "calendar_day_set", "calendar_day_removed", "calendar_year_imported",
-                "working_hours_set", "mail_incident_retried", "mail_incident_dismissed")
+                "working_hours_set", "mail_incident_retried", "mail_incident_dismissed", "department_added",
+                "department_renamed", "department_deactivated", "department_activated")
 #: What an event's data names it about: a user, a deputy, for the working calendar a day, a year, a department,
 #: for the mailbox a message (its Message-ID).
 _SUBJECTS = ("user", "deputy", "day", "year", "department", "message")

@@ -253,7 +253,19 @@ MATRIX: dict[str, dict[str, Case]] = {
     "admin.all_tokens": {"GET": page("/admin/tokens", ADMINS)},
     "admin.customer_links": {"GET": page("/admin/customer-links", ADMINS)},
     "admin.record": {"GET": page("/admin/record", ADMINS)},
-    "admin.department_list": {"GET": page("/admin/departments", ADMINS)},
+    # --- departments: every refusal leaves the table as it was ----------------------------------------------
+    "departments.index": {"GET": page("/admin/departments", ADMINS)},
+    # A code with capitals and a space: 422, nothing added.
+    "departments.new": {"GET": page("/admin/departments/new", ADMINS),
+                        "POST": page("/admin/departments/new", ADMINS, (422,), body=lambda o: {"data": {
+                            "code": "Bad Code", "name_zh": "矩阵部", "name_en": "Matrix"}})},
+    "departments.edit": {"GET": page("/admin/departments/logistics", ADMINS)},
+    # An empty Chinese name: 422, nothing renamed.
+    "departments.rename": {"POST": page("/admin/departments/logistics", ADMINS, (422,), body=lambda o: {"data": {
+        "name_zh": "", "name_en": "Logistics"}})},
+    # The shipped model routes to logistics and its head is active: deactivating is refused (422).
+    "departments.set_active": {"POST": page("/admin/departments/logistics/active", ADMINS, (422,),
+                                            body=lambda o: {"data": {"active": "0"}})},
     # The working calendar: a day without a name, a year the package lacks, an end before the start (422),
     # a day not entered (404) — nothing changes.
     "calendar.index": {"GET": page("/admin/calendar?year=2027", ADMINS)},

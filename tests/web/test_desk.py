@@ -362,8 +362,8 @@ def test_the_admin_sees_each_departments_heads_staff_deputies_and_waiting_tasks(
     cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td>(.*?)</td>", logistics, re.S)]
     with UnitOfWork(system.db, write=False) as uow:
         head = uow.session.scalar(select(User.display_name).where(User.username == "head_logistics"))
-    assert cells[0] == "储运部" and cells[1] == head and int(cells[2]) >= 1
-    assert "李娜 (回访专员) 代理" in cells[3] and cells[4] == "1"
+    assert cells[:3] == ["储运部", "logistics", "有效"] and cells[3] == head and int(cells[4]) >= 1
+    assert "李娜 (回访专员) 代理" in cells[5] and cells[6] == "1"
     quality = re.search(r'data-department="quality">(.*?)</tr>', page, re.S).group(1)
     assert "代理" not in quality and quality.rstrip().endswith("<td>0</td>")
     assert page.count("data-department=") == 5

@@ -56,10 +56,14 @@ def test_every_code_has_a_chinese_sentence(code):
     assert "?" not in english and "%(" not in english, english
 
 
-def test_codes_in_params_are_named_in_the_reader_language():
-    zh = messages.render(Code.TASK_FOR_DEPARTMENT, {"role": "department_head", "department": "logistics"},
-                         messages.in_locale("zh"))
+def test_codes_in_params_are_named_in_the_reader_language(app):
+    with app.test_request_context():  # a department is named by the departments table (a request reads it)
+        zh = messages.render(Code.TASK_FOR_DEPARTMENT, {"role": "department_head", "department": "logistics"},
+                             messages.in_locale("zh"))
+        en = messages.render(Code.TASK_FOR_DEPARTMENT, {"role": "department_head", "department": "logistics"},
+                             messages.in_locale("en"))
     assert zh == "此任务由储运部的“部门经理”处理。"
+    assert en == "This task is for the role Department head of the department Logistics."
     en = messages.render(Code.TASK_ALREADY, {"status": "completed"}, messages.in_locale("en"))
     assert en == "This task was already completed."
     size = messages.render(Code.FILE_TOO_LARGE, {"file": "a.mp4", "max": 20 * 1024 * 1024}, messages.in_locale("zh"))

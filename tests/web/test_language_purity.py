@@ -104,7 +104,7 @@ def _pages(system, login, locale: str) -> dict[str, dict[str, str]]:
         "owner": ["/models/", "/models/versions/1", "/models/complaint_lifecycle/draft"],
         "admin": ["/admin/calendar?year=2026", "/admin/calendar?year=2027", "/admin/users/new",
                   f"/admin/users/{system.actor('agent1').id}", "/admin/tokens", "/admin/customer-links",
-                  "/admin/record", "/admin/departments"],
+                  "/admin/record", "/admin/departments", "/admin/departments/new", "/admin/departments/logistics"],
     }
     assert login("owner", locale=locale).post("/models/complaint_lifecycle/draft/open").status_code == 303
     pages: dict[str, dict[str, str]] = {}

@@ -9,7 +9,7 @@ from engine.db import UnitOfWork
 from engine.errors import ServiceError
 from engine.people import tokens as api_tokens
 from engine.people import users as staff
-from engine.people.roles import DEPARTMENTS, ROLES
+from engine.people.roles import ROLES
 from web.cli.shell import OPERATOR, Context, emit, fail, pass_ctx
 
 
@@ -21,7 +21,7 @@ def users() -> None:
 @users.command("add")
 @click.argument("name")
 @click.option("--role", required=True, type=click.Choice(ROLES))
-@click.option("--department", type=click.Choice(DEPARTMENTS))
+@click.option("--department", help="A department's code (the administrator's departments page lists them).")
 @click.option("--display-name")
 @click.option("--email")
 @click.option("--password-stdin", is_flag=True, required=True, help="Read the password from stdin.")

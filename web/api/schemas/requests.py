@@ -1,12 +1,12 @@
 """What the API reads: query parameters and request bodies."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from engine.complaints.search import MAX_PER_PAGE
 from engine.complaints.withdrawal import REASONS as WITHDRAWAL_REASONS
 from engine.complaints.worklist import SCOPES, SORTS
-from engine.people.roles import DEPARTMENTS
+from web import labels
 
 MAX_TEXT = 4000
 _page = dict(load_default=1, validate=validate.Range(min=1, max=1_000_000),
@@ -20,11 +20,18 @@ def _code(**kwargs):
     return fields.String(validate=validate.Length(min=1, max=40), **kwargs)
 
 
+def _department(value: str) -> None:
+    """A department of the departments table (the administrator adds them: docs/ARCHITECTURE.md, "Departments")."""
+    known = labels.department_names()
+    if value not in known:
+        raise ValidationError(f"Must be one of: {', '.join(known)}.")
+
+
 class ComplaintQuery(Schema):
     status = fields.String(validate=validate.OneOf(["open", "closed"]))
     level = _code()
     category = _code()
-    department = fields.String(validate=validate.OneOf(DEPARTMENTS))
+    department = fields.String(validate=_department)
     channel = _code()
     created_from = fields.AwareDateTime(metadata={"description": "created at or after (with a time zone)"})
     created_until = fields.AwareDateTime(metadata={"description": "created before (with a time zone)"})
@@ -57,7 +64,7 @@ class CompleteBody(Schema):
 
 class ReportQuery(Schema):
     date = fields.Date(metadata={"description": "a day in the period (default: today)"})
-    department = fields.String(validate=validate.OneOf(DEPARTMENTS),
+    department = fields.String(validate=_department,
                                metadata={"description": "only this department (department heads: their own)"})
 
 
