@@ -1,6 +1,6 @@
 """Mailbox messages that keep failing: counted, backed off, then set aside (docs/ARCHITECTURE.md, "Customer intake").
 
-The mailbox worker (`engine.complaints.mail_intake.poll_once`) asks `begin` before it files a message. `begin`
+The mailbox worker (`engine.complaints.mailbox.poll_once`) asks `begin` before it files a message. `begin`
 counts the attempt in a commit of its own, before anything runs, so a worker killed by the message counts as a
 failed attempt too; the transaction that files the message deletes the count (`forget`). A failure is
 recorded with its error (`failed`) and the message waits, doubling the pause each time (as timers do,

@@ -1,4 +1,4 @@
-"""E-mail intake: a worker reads the complaints mailbox over IMAP (`IMAP_URL`) and files each new message.
+"""E-mail intake: filing one message read from the complaints mailbox (`engine.complaints.mailbox` reads it).
 
 A new message becomes a complaint (channel `email`, through `engine.complaints.self_service.submit`, so
 repeats and the classification work as on the web form), its attachments that complaint's evidence. A
@@ -10,8 +10,7 @@ ignored, so two robots never write to each other.
 Exactly once: each message is recorded by its Message-ID (`MailMessage`, unique) in the same transaction
 as what it became; it is marked \\Seen on the server only after that commit. A worker killed between
 the two finds the message unseen again and skips it by its Message-ID; two workers racing on one message
-collide on the unique key and one of them does nothing. The worker polls, and waits with IMAP IDLE
-between polls when the server offers it. A message whose filing keeps failing is counted, backed off and
+collide on the unique key and one of them does nothing. A message whose filing keeps failing is counted, backed off and
 set aside after a few attempts (`engine.complaints.mail_attempts`); one sender opens at most a few complaints an
 hour (`engine.complaints.mail_limits`). See docs/ARCHITECTURE.md, "Customer intake".
 """
@@ -19,16 +18,13 @@ from __future__ import annotations
 
 import hashlib
 import html
-import imaplib
 import logging
 import re
-import threading
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.utils import parseaddr
-from urllib.parse import unquote, urlparse
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -71,45 +67,6 @@ _TAG = re.compile(r"<[^>]*+>")
 #: A line break that starts a new header field (a folded field's next line starts with a blank).
 _FIELD_START = re.compile(rb"\r?\n(?![ \t])")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
-#: Seconds between polls, and the longest IDLE wait (servers drop IDLE after 30 minutes).
-POLL_SECONDS = 30.0
-IDLE_SECONDS = 300.0
-
-
-@dataclass(frozen=True)
-class Mailbox:
-    """Where the mailbox is: `imap://user:password@host:port/FOLDER` (imaps:// for TLS)."""
-
-    host: str
-    port: int
-    tls: bool
-    user: str
-    password: str
-    folder: str = "INBOX"
-
-
-def parse_url(url: str) -> Mailbox:
-    """The mailbox an IMAP_URL names; ValueError naming what is missing."""
-    parts = urlparse(url)
-    if parts.scheme not in ("imap", "imaps"):
-        raise ValueError(f"IMAP_URL must start with imap:// or imaps://, not {parts.scheme or 'nothing'}://")
-    if not parts.hostname or not parts.username:
-        raise ValueError("IMAP_URL needs a user and a host: imap://user:password@host:port/INBOX")
-    tls = parts.scheme == "imaps"
-    return Mailbox(host=parts.hostname, port=parts.port or (993 if tls else 143), tls=tls,
-                   user=unquote(parts.username), password=unquote(parts.password or ""),
-                   folder=unquote(parts.path.lstrip("/")) or "INBOX")
-
-
-def connect(mailbox: Mailbox, timeout: float = 30.0) -> imaplib.IMAP4:
-    """A signed-in connection with the folder selected."""
-    imap = imaplib.IMAP4_SSL(mailbox.host, mailbox.port, timeout=timeout) if mailbox.tls \
-        else imaplib.IMAP4(mailbox.host, mailbox.port, timeout=timeout)
-    imap.login(mailbox.user, mailbox.password)
-    imap.select(mailbox.folder)
-    return imap
-
-
 # --- one message ---------------------------------------------------------------------------------------
 
 
@@ -317,43 +274,6 @@ def _acceptable(uploads: list[evidence.Upload], settings: Settings) -> list[evid
 # --- the mailbox -----------------------------------------------------------------------------------------
 
 
-@dataclass
-class Counts:
-    """What one pass over the mailbox did, by outcome."""
-
-    complaint: int = 0
-    contact: int = 0
-    ignored: int = 0
-    refused: int = 0
-    seen: int = 0
-    set_aside: int = 0
-
-
-def poll_once(db: Database, settings: Settings, secret: str, imap: imaplib.IMAP4) -> Counts:
-    """File every unseen message of the selected folder, oldest first, each in its own transaction, then
-    mark it \\Seen; then the stored copies of mail incidents an administrator retried. A message that fails is
-    left unseen (and logged) for a later pass, and set aside once it has failed every attempt."""
-    counts = Counts()
-    imap.noop()  # lets the server bring the session's view up to date (Dovecot does not on SEARCH)
-    status, data = imap.uid("SEARCH", "UNSEEN")
-    if status != "OK":
-        raise imaplib.IMAP4.error(f"UID SEARCH failed: {data!r}")
-    for uid in (data[0] or b"").decode().split():
-        status, fetched = imap.uid("FETCH", uid, "(BODY.PEEK[])")
-        raw = next((part[1] for part in fetched if isinstance(part, tuple)), None) if status == "OK" else None
-        if raw is None:
-            continue
-        taken = file_message(db, settings, secret, raw)
-        if taken is None:
-            continue
-        setattr(counts, taken.outcome, getattr(counts, taken.outcome) + 1)
-        imap.uid("STORE", uid, "+FLAGS", "(\\Seen)")
-    for raw in mail_attempts.kept_for_retry(db):
-        if (taken := file_message(db, settings, secret, raw)) is not None:
-            setattr(counts, taken.outcome, getattr(counts, taken.outcome) + 1)
-    return counts
-
-
 def file_message(db: Database, settings: Settings, secret: str, raw: bytes) -> Taken | None:
     """File one message with its attempt counted first (`mail_attempts.begin`); None when it is left for a
     later pass (it failed, or waits after failing). One bad message must not stop the mailbox."""
@@ -382,52 +302,3 @@ def _identity(raw: bytes) -> tuple[str, str, str]:
     message = BytesParser(policy=policy.default).parsebytes(_capped_headers(raw), headersonly=True)
     assert isinstance(message, EmailMessage)  # policy.default makes EmailMessage objects
     return message_key(message, raw), parseaddr(header(message, "From"))[1], header(message, "Subject").strip()
-
-
-def wait_for_mail(imap: imaplib.IMAP4, seconds: float) -> bool:
-    """Wait up to `seconds` with IMAP IDLE (RFC 2177) for the server to announce new mail; False without
-    IDLE support (the caller sleeps instead)."""
-    if "IDLE" not in imap.capabilities:
-        return False
-    tag = imap._new_tag()  # imaplib has no IDLE command: send it and read the continuation ourselves
-    imap.send(tag + b" IDLE\r\n")
-    if not imap.readline().startswith(b"+"):
-        imap.tagged_commands.pop(tag, None)
-        return False
-    imap.sock.settimeout(seconds)
-    try:
-        imap.readline()  # any untagged answer ("* 3 EXISTS") ends the wait
-    except TimeoutError:
-        pass
-    finally:
-        imap.sock.settimeout(None)
-    imap.send(b"DONE\r\n")
-    while not (line := imap.readline()).startswith(tag):
-        if not line:  # the server closed the connection: the caller's next command reports it
-            break
-    imap.tagged_commands.pop(tag, None)
-    return True
-
-
-def run(db: Database, settings: Settings, secret: str, imap_url: str, stop: threading.Event,
-        poll: float = POLL_SECONDS) -> None:
-    """Read the mailbox until `stop` is set: a pass, then IDLE (or sleep) until mail comes or `poll` passes;
-    a lost connection is opened again after a pause."""
-    mailbox = parse_url(imap_url)
-    while not stop.is_set():
-        try:
-            imap = connect(mailbox)
-            try:
-                while not stop.is_set():
-                    poll_once(db, settings, secret, imap)
-                    if not wait_for_mail(imap, min(poll, IDLE_SECONDS)):
-                        stop.wait(poll)
-            finally:
-                try:
-                    imap.logout()
-                except (OSError, imaplib.IMAP4.error):
-                    pass
-        except (OSError, imaplib.IMAP4.error) as err:
-            log.warning("mail intake: %s; trying again in %.0f s", err, poll)
-            stop.wait(poll)
-

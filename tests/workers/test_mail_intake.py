@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import func, select
 
 from engine import clock
-from engine.complaints import mail_intake, notifications
+from engine.complaints import mailbox, notifications
 from engine.db import UnitOfWork
 from engine.models import Complaint, Contact, Evidence, MailMessage, Notification, User
 from tests.web.test_evidence import png
@@ -140,11 +140,11 @@ def test_a_repeat_by_mail_joins_the_open_complaint_and_automatic_mail_is_ignored
     # A reference in the subject from another address is not a contact: references are easy to guess.
     client = imap.client()
     try:
-        counts = mail_intake.poll_once(system.db, settings, SECRET, client)
+        counts = mailbox.poll_once(system.db, settings, SECRET, client)
         with UnitOfWork(system.db, write=False) as uow:
             reference = uow.session.scalar(select(Complaint.reference))
         imap.deliver(_message("stranger@elsewhere.example", f"Re: {reference}", "I want to see this complaint."))
-        later = mail_intake.poll_once(system.db, settings, SECRET, client)
+        later = mailbox.poll_once(system.db, settings, SECRET, client)
     finally:
         client.logout()
     assert (counts.complaint, counts.contact, counts.ignored) == (1, 1, 2)
@@ -159,7 +159,7 @@ def test_a_photo_without_any_text_is_a_complaint_too(system, imap):
     imap.deliver(_message("王女士 <wang@customer.example.cn>", "", "", attachment=("照片.png", png())))
     client = imap.client()
     try:
-        counts = mail_intake.poll_once(system.db, system.settings, SECRET, client)
+        counts = mailbox.poll_once(system.db, system.settings, SECRET, client)
     finally:
         client.logout()
     assert (counts.complaint, counts.refused) == (1, 0)
@@ -173,24 +173,24 @@ def test_idle_wakes_the_worker_when_mail_arrives(system, imap):
     client = imap.client()
     woke = threading.Event()
     try:
-        waiter = threading.Thread(target=lambda: mail_intake.wait_for_mail(client, 20) and woke.set())
+        waiter = threading.Thread(target=lambda: mailbox.wait_for_mail(client, 20) and woke.set())
         started = time.monotonic()
         waiter.start()
         time.sleep(0.5)
         imap.deliver(_message(**OTHER))
         waiter.join(timeout=25)
         assert woke.is_set() and time.monotonic() - started < 10  # not the 20 s timeout
-        assert mail_intake.poll_once(system.db, system.settings, SECRET, client).complaint == 1
+        assert mailbox.poll_once(system.db, system.settings, SECRET, client).complaint == 1
     finally:
         client.logout()
 
 
 def test_the_mailbox_address_is_checked():
-    assert mail_intake.parse_url("imaps://c%40shop:p%2Fw@mail.example.cn/Complaints") == mail_intake.Mailbox(
+    assert mailbox.parse_url("imaps://c%40shop:p%2Fw@mail.example.cn/Complaints") == mailbox.Mailbox(
         host="mail.example.cn", port=993, tls=True, user="c@shop", password="p/w", folder="Complaints")
     for bad in ("pop3://u@host", "imap://host", ""):
         with pytest.raises(ValueError):
-            mail_intake.parse_url(bad)
+            mailbox.parse_url(bad)
 
 
 def test_the_command_names_what_is_missing(system):
@@ -228,7 +228,7 @@ def test_only_the_customers_address_adds_to_a_complaint(system, imap, sender, na
     imap.deliver(_message(**FIRST))
     client = imap.client()
     try:
-        assert mail_intake.poll_once(system.db, settings, SECRET, client).complaint == 1
+        assert mailbox.poll_once(system.db, settings, SECRET, client).complaint == 1
         with UnitOfWork(system.db) as uow:
             complaint = uow.session.scalar(select(Complaint))
             agent = uow.session.scalar(select(User).where(User.username == "agent1"))
@@ -246,7 +246,7 @@ def test_only_the_customers_address_adds_to_a_complaint(system, imap, sender, na
                     "overflowing_id": {"in_reply_to": "<outbox.99999999999999999999@shop.example.cn>"}}[names]
         imap.deliver(_message(**{"sender": sender, "subject": "关于我的投诉", "body": "请把这张照片加到投诉里。",
                                  "attachment": ("照片.png", png()), **names_it, **headers}))
-        later = mail_intake.poll_once(system.db, settings, SECRET, client)
+        later = mailbox.poll_once(system.db, settings, SECRET, client)
     finally:
         client.logout()
     assert getattr(later, outcome) == 1, later

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import func, select
 
 from engine import clock
-from engine.complaints import mail_incidents, mail_intake, mail_limits, notifications
+from engine.complaints import mail_incidents, mail_limits, mailbox, notifications
 from engine.db import UnitOfWork
 from engine.errors import Forbidden
 from engine.models import AuditEvent, Complaint, Contact, Evidence, MailAttempt, MailMessage, Notification
@@ -51,10 +51,10 @@ def imap():
         yield server
 
 
-def _pass(system, imap, settings) -> mail_intake.Counts:
+def _pass(system, imap, settings) -> mailbox.Counts:
     client = imap.client()
     try:
-        return mail_intake.poll_once(system.db, settings, SECRET, client)
+        return mailbox.poll_once(system.db, settings, SECRET, client)
     finally:
         client.logout()
 

@@ -67,19 +67,19 @@ def mail_intake_cmd(ctx: Context, once: bool, poll: float) -> None:
     import signal
     import threading
 
-    from engine.complaints import mail_intake
+    from engine.complaints import mailbox
 
     if not ctx.settings.imap_url:
         raise click.UsageError("set IMAP_URL, e.g. imap://complaints:password@mail.example.cn:143/INBOX")
     try:
-        mailbox = mail_intake.parse_url(ctx.settings.imap_url)
+        box = mailbox.parse_url(ctx.settings.imap_url)
     except ValueError as err:
         raise click.UsageError(str(err)) from err
     secret = secret_key(ctx.settings)
     if once:
-        imap = mail_intake.connect(mailbox)
+        imap = mailbox.connect(box)
         try:
-            counts = mail_intake.poll_once(ctx.db, ctx.settings, secret, imap)
+            counts = mailbox.poll_once(ctx.db, ctx.settings, secret, imap)
         finally:
             imap.logout()
         click.echo(f"{counts.complaint} complaint(s), {counts.contact} contact(s), {counts.ignored} ignored, "
@@ -88,8 +88,8 @@ def mail_intake_cmd(ctx: Context, once: bool, poll: float) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    click.echo(f"mail intake reading {mailbox.user}@{mailbox.host}/{mailbox.folder} (Ctrl-C to stop)")
-    mail_intake.run(ctx.db, ctx.settings, secret, ctx.settings.imap_url, stop, poll)
+    click.echo(f"mail intake reading {box.user}@{box.host}/{box.folder} (Ctrl-C to stop)")
+    mailbox.run(ctx.db, ctx.settings, secret, ctx.settings.imap_url, stop, poll)
 
 
 @click.command()
