@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Callable, ItemsView, Iterable, KeysView, ValuesView
+from collections.abc import Callable, ItemsView, Iterable, KeysView, Sized, ValuesView
 from typing import Any
 
 from engine.workflow.sandbox.budget import (
@@ -23,7 +23,7 @@ from engine.workflow.sandbox.budget import (
 
 _SEQUENCES = (str, bytes, list, tuple)
 #: Operands of the set operators `|`, `&`, `^`, `-` (a dict merges with `|`, key and item views act as sets).
-_SETS: tuple[type, ...] = (set, frozenset, dict, type({}.keys()), type({}.items()))
+_SETS: tuple[type[Sized], ...] = (set, frozenset, dict, type({}.keys()), type({}.items()))
 _VIEWS: tuple[type[KeysView[Any]], type[ValuesView[Any]], type[ItemsView[Any, Any]]] = (
     type({}.keys()), type({}.values()), type({}.items()))
 
