@@ -121,6 +121,9 @@ def test_users_and_roles(run):
     assert added.returncode == 0, added.stderr
     assert run("users", "add", "wang", "--role", "agent", "--password-stdin", stdin="a-long-password\n").returncode == 3
     short = run("users", "add", "li", "--role", "agent", "--password-stdin", stdin="short\n")
+    unknown = run("users", "add", "zhao", "--role", "agent", "--department", "legal", "--password-stdin",
+                  stdin="a-long-password\n")  # departments are the table's: none named legal yet
+    assert unknown.returncode == 2 and "department" in unknown.stderr
     assert short.returncode == 2 and "password" in short.stderr
     recorded = run("start", "--user", "wang", stdin=INTAKE)  # every desk role records complaints (RECORDING_ROLES)
     assert recorded.returncode == 0, recorded.stderr
