@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
 from engine import clock
@@ -12,7 +13,14 @@ from engine.config import Settings
 from engine.db import Database, UnitOfWork, open_database, upgrade_schema
 from engine.models import ProcessVersion, User
 from engine.people.users import add_user
-from engine.workflow.deploy import current_version, deploy_bundle, last_deployment, read_bundle, validate_bundle
+from engine.workflow.deploy import (
+    content_hash,
+    current_version,
+    deploy_bundle,
+    last_deployment,
+    read_bundle,
+    validate_bundle,
+)
 
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - the demo users' password is printed on purpose
 
@@ -72,20 +80,28 @@ def deploy_workflows(db: Database, settings: Settings, deployed_by: str = "start
     deliberately since (modeller, upload, API, `complaints deploy`) stays current across restarts until the
     folder itself changes (docs/MODELLING.md, "Which version is current"). Raises ModelInvalid.
     """
-    bundle = validate_bundle(read_bundle(settings.workflows_dir), settings.process_id)
+    files = read_bundle(settings.workflows_dir)
+    folder_hash = content_hash(files)
+    with UnitOfWork(db, write=False) as uow:
+        # Deployed, hence validated, before: parsing the unchanged folder again would only slow every restart.
+        if (current := _unchanged_since_startup(uow.session, settings.process_id, folder_hash)) is not None:
+            return StartupDeployment(settings.process_id, False, folder_hash, current)
+    bundle = validate_bundle(files, settings.process_id)
     with UnitOfWork(db) as uow:
-        session = uow.session
-        last = last_deployment(session, bundle.process_id, "startup")
-        last_hash = session.scalar(select(ProcessVersion.content_hash).where(
-            ProcessVersion.id == last.version_id)) if last is not None else None
-        current = current_version(session, bundle.process_id)
-        if last_hash == bundle.content_hash and current is not None:
-            result = StartupDeployment(bundle.process_id, False, bundle.content_hash, current)
-        else:
-            version, _created = deploy_bundle(session, bundle, deployed_by, source="startup")
-            result = StartupDeployment(bundle.process_id, True, bundle.content_hash, version)
+        if (current := _unchanged_since_startup(uow.session, bundle.process_id, folder_hash)) is not None:
+            return StartupDeployment(bundle.process_id, False, folder_hash, current)  # another process was first
+        version, _created = deploy_bundle(uow.session, bundle, deployed_by, source="startup")
         uow.commit()
-        return result
+        return StartupDeployment(bundle.process_id, True, bundle.content_hash, version)
+
+
+def _unchanged_since_startup(session: Session, process_id: str, folder_hash: str) -> ProcessVersion | None:
+    """The current version when the last start-up deployment was of exactly this folder content, else None."""
+    last = last_deployment(session, process_id, "startup")
+    last_hash = session.scalar(select(ProcessVersion.content_hash).where(
+        ProcessVersion.id == last.version_id)) if last is not None else None
+    current = current_version(session, process_id)
+    return current if last_hash == folder_hash and current is not None else None
 
 
 @cache
