@@ -27,7 +27,8 @@ class Settings:
     secure_cookies: bool
     #: Where the staff work: times are shown and typed in this zone, report periods follow it (stored as UTC).
     display_timezone: str
-    #: Where sign-in throttling counts failures: "memory://" (each process its own) or e.g. "redis://host:6379".
+    #: Where sign-in throttling counts failures: "database://" (the app's database, shared by every worker),
+    #: "redis://host:6379", or "memory://" (each process its own: tests).
     ratelimit_storage_uri: str
     #: Reverse proxies in front of the app whose X-Forwarded-For / -Proto are trusted (0: none).
     proxy_hops: int
@@ -73,7 +74,7 @@ def load_settings(env: os._Environ[str] | dict[str, str] | None = None) -> Setti
         process_id=env.get("COMPLAINTS_PROCESS") or DEFAULT_PROCESS_ID,
         receipt_max_age_days=int(env.get("COMPLAINTS_RECEIPT_MAX_AGE_DAYS", "7")),
         reports_database_url=env.get("REPORTS_DATABASE_URL") or None,
-        ratelimit_storage_uri=env.get("RATELIMIT_STORAGE_URI") or "memory://",
+        ratelimit_storage_uri=env.get("RATELIMIT_STORAGE_URI") or "database://",
         proxy_hops=int(env.get("PROXY_HOPS", "0")),
         pending_evidence_hours=int(env.get("PENDING_EVIDENCE_HOURS", "24")),
         pending_evidence_max_bytes=int(env.get("PENDING_EVIDENCE_MAX_BYTES", str(200 * 1024 * 1024))),

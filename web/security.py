@@ -8,7 +8,8 @@ own header, which is kept.
 
 Throttling (Flask-Limiter): only *failed* sign-ins count, per account and address (a few tries a
 minute, so the real user is never locked out for long) and per address across accounts (password
-spraying). The storage is memory by default (per process) or Redis etc. through `RATELIMIT_STORAGE_URI`.
+spraying). The counts are shared by every worker: in the app's database by default (web/db_limits.py), or
+in Redis etc. through `RATELIMIT_STORAGE_URI` (`memory://`: each process its own).
 See docs/RELIABILITY.md, "Security".
 """
 from __future__ import annotations
@@ -21,6 +22,7 @@ from werkzeug.routing import IntegerConverter
 from werkzeug.wrappers import Response
 
 from engine.config import Settings
+from web import db_limits
 
 CSP = "; ".join([
     "default-src 'self'",
@@ -73,8 +75,10 @@ def init_app(app: Flask, settings: Settings) -> None:
         # The proxy's X-Forwarded-For names the client: without this every user would share one address.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops)
     app.config.setdefault("RATELIMIT_STORAGE_URI", settings.ratelimit_storage_uri)
+    if settings.ratelimit_storage_uri.startswith(db_limits.SCHEME + "://"):
+        app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"database": app.extensions["complaints"].db})
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "complaints")
-    # A shared storage (Redis) that goes away must not stop people signing in: count in memory meanwhile.
+    # A shared storage (Redis, the database) that goes away must not stop sign-in: count in memory meanwhile.
     app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
 
     @app.after_request

@@ -153,16 +153,20 @@ def test_one_address_trying_many_accounts_is_throttled(client):
     assert _sign_in(client, "agent1", DEMO_PASSWORD, "10.0.0.10").status_code == 302
 
 
-def test_the_lock_ends_with_the_window(client, monkeypatch):
-    """The real user waits a minute at most: a minute later (the in-memory storage's clock) they go in."""
+@pytest.mark.parametrize(("uri", "clock"), [("database://", "web.db_limits.time"),
+                                             ("memory://", "limits.storage.memory.time")])
+def test_the_lock_ends_with_the_window(system, monkeypatch, uri, clock):
+    """The real user waits a minute at most: a minute later (the storage's clock) they go in. The default
+    storage (the database) and memory, which tests may choose explicitly."""
     import time as real_time
     from types import SimpleNamespace
 
+    client = make_app(replace(system, settings=replace(system.settings, ratelimit_storage_uri=uri))).test_client()
     for _ in range(5):
         _sign_in(client, "agent1", "wrong password")
     assert _sign_in(client, "agent1", DEMO_PASSWORD).status_code == 429
     later = real_time.time() + 61
-    monkeypatch.setattr("limits.storage.memory.time", SimpleNamespace(time=lambda: later))
+    monkeypatch.setattr(clock, SimpleNamespace(time=lambda: later))
     assert _sign_in(client, "agent1", DEMO_PASSWORD).status_code == 302
 
 
@@ -207,13 +211,14 @@ def redis_uri(tmp_path):
 
 def test_workers_sharing_redis_count_failures_together(system, redis_uri):
     """Two web workers (two apps) on one Redis: failures in one count in the other, so a guesser cannot
-    multiply the limit by spreading over workers. With the default memory storage each counts alone."""
+    multiply the limit by spreading over workers. With memory storage (`memory://`) each counts alone."""
     shared = replace(system, settings=replace(system.settings, ratelimit_storage_uri=redis_uri))
     first, second = make_app(shared).test_client(), make_app(shared).test_client()
     for client in (first, second, first, second, first):
         assert _sign_in(client, "agent1", "wrong password").status_code == 200
     assert _sign_in(second, "agent1", DEMO_PASSWORD).status_code == 429
-    apart = [make_app(system).test_client() for _ in range(2)]
+    memory = replace(system, settings=replace(system.settings, ratelimit_storage_uri="memory://"))
+    apart = [make_app(memory).test_client() for _ in range(2)]
     for n in range(5):
         assert _sign_in(apart[n % 2], "agent1", "wrong password").status_code == 200
     assert _sign_in(apart[1], "agent1", DEMO_PASSWORD).status_code == 302
