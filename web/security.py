@@ -22,6 +22,7 @@ from werkzeug.routing import IntegerConverter
 from werkzeug.wrappers import Response
 
 from engine.config import Settings
+from engine.models.base import MAX_ROW_ID
 from web import db_limits
 
 CSP = "; ".join([
@@ -54,9 +55,6 @@ ADDRESS_LIMIT = "30 per 10 minutes"
 
 #: The sign-in view the limits apply to.
 SIGN_IN_ENDPOINT = "auth.login"
-#: The largest id a URL may name: PostgreSQL's `integer`, the type of the tables' ids. A larger number reached the
-#: database and failed there (a 500 on SQLite and PostgreSQL alike); now no route matches it, a 404.
-MAX_ROW_ID = 2**31 - 1
 
 
 class RowIdConverter(IntegerConverter):

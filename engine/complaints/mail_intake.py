@@ -36,6 +36,7 @@ from engine.config import Settings
 from engine.db import Database, UnitOfWork, use_case
 from engine.errors import InvalidInput
 from engine.models import Complaint, MailMessage, Notification
+from engine.models.base import MAX_ROW_ID
 
 log = logging.getLogger(__name__)
 
@@ -177,8 +178,8 @@ def _replied_to(session, message: EmailMessage, subject: str, sender: str) -> Co
     easy to guess (outbox ids count up, references are dated serials), so either counts only from the address
     the complaint's customer gave or we wrote to; from anyone else the message is a complaint of its own."""
     threads = " ".join(header(message, h) for h in ("In-Reply-To", "References"))
-    # An id too long for the 64-bit column is nobody's; in the query it would fail the message on every pass.
-    outbox_ids = [int(n) for n in _OUTBOX_ID.findall(threads) if len(n) <= 18][:20]
+    # An id beyond the column's range is nobody's; in the query it would fail the message on every pass.
+    outbox_ids = [int(n) for n in _OUTBOX_ID.findall(threads) if len(n) <= 10 and int(n) <= MAX_ROW_ID][:20]
     from_customer = self_service.normal_contact(sender)
     if outbox_ids:  # only what we wrote to the customer (user_id empty), never staff's notifications
         for complaint_id, sent_to in session.execute(select(Notification.complaint_id, Notification.email).where(

@@ -8,6 +8,10 @@ from sqlalchemy import JSON, DateTime
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
+#: The largest id a table holds: PostgreSQL's `integer`, the type of every table's id. A larger number named in
+#: a URL, a form or a mail header is nobody's, and sent to the database it would fail the query there.
+MAX_ROW_ID = 2**31 - 1
+
 
 class UTCDateTime(TypeDecorator):
     """Timezone-aware UTC datetimes on every backend (SQLite drops the zone otherwise)."""

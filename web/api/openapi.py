@@ -9,10 +9,10 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Response
 
+from engine.models.base import MAX_ROW_ID
 from web.api import schemas
 from web.api.core import JSON_TYPE, OPERATIONS, PREFIX, READ_METHODS, Operation, bp
 from web.api.problems import MEDIA_TYPE
-from web.security import MAX_ROW_ID
 
 TITLE = "Complaints API"
 VERSION = "1.0.0"

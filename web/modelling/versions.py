@@ -22,11 +22,11 @@ from engine.modelling import drafts as model_drafts
 from engine.modelling import migration
 from engine.modelling.decision_tables import read_tables
 from engine.modelling.diff import diff_bundles
+from engine.models.base import MAX_ROW_ID
 from web import labels, work_calendar
 from web.context import actor, reading, state, writing
 from web.i18n import message
 from web.modelling.blueprint import MAX_UPLOAD, bp, model_file_response
-from web.security import MAX_ROW_ID
 
 
 @bp.get("/")
