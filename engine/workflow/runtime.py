@@ -28,11 +28,12 @@ from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
-from engine.errors import Code, InvalidInput
+from engine.workflow.failures import StepFailed, looped, untyped_task
+from engine.workflow.failures import explain as _explain
+from engine.workflow.failures import failed_element as _failed_element
 from engine.workflow.functions import MODEL_FUNCTIONS
 from engine.workflow.sandbox import make_script_engine
 from engine.workflow.versions import LoadedVersion
-from forms.errors import error
 
 #: Far enough to hold a timer back while its deferral request waits for a decision.
 _HELD = "9999-01-01T00:00:00+00:00"
@@ -48,20 +49,6 @@ MAX_ENGINE_CPU_SECONDS = 2.0
 #: Wall-clock seconds: catches a loop whose steps wait on slow model code in the sandbox's worker
 #: processes (their time is not this thread's CPU); generous, so that a loaded machine never reaches it.
 MAX_ENGINE_SECONDS = 20.0
-
-
-class StepFailed(InvalidInput):
-    """The model failed while the engine ran it (an error in a script, expression, decision or the engine
-    itself, or the step budget ran out: `looped`). Answered like invalid input (422, CLI exit 2): nothing
-    was saved."""
-
-    def __init__(self, element: str | None, detail: str, looped: bool = False):
-        failure = error(Code.STEP_FAILED_AT, element=element, detail=detail) if element else \
-            error(Code.STEP_FAILED, detail=detail)
-        super().__init__({"model": [failure]}, Code.MODEL_FAILED)
-        self.element = element
-        self.detail = detail
-        self.looped = looped
 
 
 class _Budget:
@@ -113,37 +100,17 @@ def _advance(workflow: BpmnWorkflow, element: str | None = None) -> OpenTasks:
     try:
         workflow.do_engine_steps(will_complete_task=budget)
     except _BudgetExceeded as stop:
-        elapsed = time.monotonic() - budget.started
-        raise StepFailed(budget.looping_element(), (
-            f"the model ran {stop.args[0]} engine steps in {elapsed:.1f} s (the limits are {MAX_ENGINE_STEPS} "
-            f"steps, {MAX_ENGINE_CPU_SECONDS:g} s of CPU and {MAX_ENGINE_SECONDS:g} s) without reaching a task "
-            f"that waits for people, a timer or a "
-            f"message; it loops (a cycle of gateways or scripts, or a call activity that calls its own "
-            f"process)"), looped=True) from None
+        raise looped(budget.looping_element(), stop.args[0], time.monotonic() - budget.started, MAX_ENGINE_STEPS,
+                     MAX_ENGINE_CPU_SECONDS, MAX_ENGINE_SECONDS) from None
     except StepFailed:
         raise
     except Exception as err:  # noqa: BLE001 - any engine failure is the model's: reported, never a 500
         raise StepFailed(_failed_element(err, budget.element), _explain(err)) from err
     found = open_tasks(workflow)
     stuck = next((t for t in found.ready if isinstance(t.task_spec, NoneTask)), None)
-    if stuck is not None:  # a plain bpmn:task in a version stored before deploying refused it
-        raise StepFailed(stuck.task_spec.bpmn_id, "a task without a type is nobody's work here: the complaint "
-                                                  "would stop at it (make it a user task or a script task)")
+    if stuck is not None:
+        raise untyped_task(stuck.task_spec.bpmn_id)
     return found
-
-
-def _failed_element(err: Exception, fallback: str | None) -> str | None:
-    spec = getattr(err, "task_spec", None)
-    return getattr(spec, "bpmn_id", None) or getattr(spec, "name", None) or fallback
-
-
-def _explain(err: Exception) -> str:
-    message = " ".join(str(err).split()) or "no detail given"
-    if isinstance(err, WorkflowException):
-        # SpiffWorkflow's message names the expression; the cause says what was wrong with it
-        cause = err.__cause__ or err.__context__
-        return f"{message} {' '.join(str(cause).split())}" if cause is not None and str(cause) else message
-    return f"the engine could not run it ({type(err).__name__}: {message})"
 
 
 def script_engine() -> PythonScriptEngine:
