@@ -33,6 +33,7 @@ from engine.workflow.failures import explain as _explain
 from engine.workflow.failures import failed_element as _failed_element
 from engine.workflow.functions import MODEL_FUNCTIONS
 from engine.workflow.sandbox import make_script_engine
+from engine.workflow.stepping import SteppingWorkflow
 from engine.workflow.versions import LoadedVersion
 
 #: Far enough to hold a timer back while its deferral request waits for a decision.
@@ -121,7 +122,7 @@ def script_engine() -> PythonScriptEngine:
 
 def start(version: LoadedVersion, data: dict, engine) -> BpmnWorkflow:
     """Create a workflow of `version`, seed the start event with `data` and run to the first wait."""
-    workflow = BpmnWorkflow(version.spec, version.subprocess_specs, script_engine=engine)
+    workflow = SteppingWorkflow(version.spec, version.subprocess_specs, script_engine=engine)
     for task in workflow.get_tasks(state=TaskState.READY):
         task.set_data(**data)
     _advance(workflow)

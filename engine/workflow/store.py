@@ -14,13 +14,20 @@ import json
 from copy import copy
 from uuid import UUID
 
-from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, TaskConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.serializer.default.workflow import (
+    BpmnSubWorkflowConverter,
+    BpmnWorkflowConverter,
+    TaskConverter,
+    WorkflowConverter,
+)
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
+
+from engine.workflow.stepping import SteppingSubWorkflow, SteppingWorkflow
 
 _PLAIN = (str, int, float, bool, type(None))
 
@@ -158,6 +165,10 @@ _state_config[BpmnWorkflow] = _StateOnlyWorkflowConverter
 _state_config[Task] = _TaskConverter
 _state_serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(_state_config))
 _state_serializer.registry.register(_TaskId, lambda v: {"value": str(v)}, lambda v: UUID(v["value"]), "UUID")
+# Workflows restore as `SteppingWorkflow` (its cheaper walk, engine.workflow.stepping), stored under SpiffWorkflow's
+# type names as before: registered last, these restore the names.
+_StateOnlyWorkflowConverter(SteppingWorkflow, _state_serializer.registry, "BpmnWorkflow")
+BpmnSubWorkflowConverter(SteppingSubWorkflow, _state_serializer.registry, "BpmnSubWorkflow")
 STATE_FORMAT = f"spiff-{_state_serializer.VERSION}/compact-1"
 
 

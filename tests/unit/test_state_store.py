@@ -17,6 +17,7 @@ from engine.complaints import timers
 from engine.db import UnitOfWork
 from engine.models import Complaint
 from engine.workflow import runtime, store
+from engine.workflow.stepping import SteppingSubWorkflow, SteppingWorkflow
 from engine.workflow.versions import load_version
 from tests.lifecycle import start, step
 
@@ -38,6 +39,9 @@ _library_config = dict(store._state_config)
 _library_config[Task] = TaskConverter
 _library_config[store.BpmnWorkflow] = _LibraryWorkflowConverter
 LIBRARY = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(_library_config))
+# Our workflows (engine.workflow.stepping) are SpiffWorkflow's under their names: saved by its converters too.
+LIBRARY.registry.typenames[SteppingWorkflow] = "BpmnWorkflow"
+LIBRARY.registry.typenames[SteppingSubWorkflow] = "BpmnSubWorkflow"
 
 
 def _states_along_a_life(system) -> tuple[list[str], object]:

@@ -1,0 +1,94 @@
+"""SpiffWorkflow's engine loop with a cheaper walk over the task tree (docs/PERFORMANCE.md, "Timers").
+
+SpiffWorkflow finds the tasks to run, and the WAITING tasks it re-checks after every task that completes,
+with `TaskIterator`, which keeps a depth count for its `max_depth` limit by walking each leaf's chain of
+parents (`Task.parent`: a dict lookup behind a property, hundreds per engine step). `SteppingWorkflow` walks
+the same tasks in the same order, lazily as SpiffWorkflow does (a task's children are read when it is
+visited, so what running an earlier task changed is seen), with the same filter, and keeps the same depth
+count without walking parents: each task visited carries its depth inside its own workflow, and the count
+SpiffWorkflow would reach after a leaf is computed from it. Only the plain queries the engine loop and this
+project make (a state mask, `manual`) take this walk; any other query goes to SpiffWorkflow's iterator.
+
+Workflows of this class are stored under SpiffWorkflow's own type names (`engine.workflow.store`), so the
+stored format does not change.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+
+#: `TaskIterator`'s default depth limit: the children of a task this deep are not visited.
+MAX_DEPTH = 1000
+_PLAIN_QUERY = frozenset({"state", "manual"})
+
+
+def walk(first: Task, state: int = TaskState.ANY_MASK, manual: bool | None = None,
+         subprocesses: bool = True) -> Iterator[Task]:
+    """The tasks `TaskIterator` (`subprocesses=False`) or `BpmnTaskIterator` (`subprocesses=True`) yields
+    from `first` with `state=state, manual=manual` and the default depth-first order and depth limit."""
+    if state & TaskState.PREDICTED_MASK:
+        min_state = TaskState.MAYBE
+    elif state & TaskState.DEFINITE_MASK:
+        min_state = TaskState.FUTURE
+    else:
+        min_state = TaskState.COMPLETED
+    # A completed subprocess is not entered when only finished tasks are asked for; `>=` on the mask as
+    # SpiffWorkflow compares it.
+    finished_only = state <= TaskState.FINISHED_MASK
+    called = first.workflow.top_workflow.subprocesses if subprocesses else {}
+    # Entries (task, its depth inside its own workflow), the next one last. SpiffWorkflow's single count
+    # `depth` goes up by one when it enters a task's children, and after a leaf drops by the number of the
+    # leaf's ancestors below the next task's parent — all of them when that parent is not among them (the
+    # next task is in another workflow).
+    stack = [(first, first.depth)]
+    depth = 0
+    while stack:
+        task, local = stack.pop()
+        sub = called.get(task.id) if subprocesses else None
+        if (task._children or sub is not None) and (task._state >= min_state or sub is not None) \
+                and depth < MAX_DEPTH:
+            tasks = task.workflow.tasks
+            below = local + 1
+            stack.extend((tasks.get(child), below) for child in reversed(task._children))
+            if sub is not None and not (task._state >= TaskState.FINISHED_MASK and finished_only):
+                stack.append((sub.task_tree, 0))
+            depth += 1
+        elif stack:
+            after, after_local = stack[-1]
+            depth -= local - after_local if after.workflow is task.workflow else local
+        if task._state & state and task.last_state_change >= 0 and (manual is None or task.task_spec.manual == manual):
+            yield task
+
+
+class _Stepping:
+    """The walk for the engine loop's queries, in a top-level workflow and in its subprocesses alike."""
+
+    task_tree: Task
+
+    def get_tasks_iterator(self, first_task=None, **kwargs):
+        if kwargs.keys() <= _PLAIN_QUERY:
+            return walk(first_task or self.task_tree, **kwargs)
+        return super().get_tasks_iterator(first_task, **kwargs)
+
+    def update_waiting_tasks(self) -> None:
+        """Update every WAITING task, as SpiffWorkflow does after every task that completes."""
+        for task in walk(self.task_tree, TaskState.WAITING, subprocesses=False):
+            task.task_spec._update(task)
+
+
+class SteppingSubWorkflow(_Stepping, BpmnSubWorkflow):
+    """A called process's workflow (call activity, subprocess) of a `SteppingWorkflow`."""
+
+
+class SteppingWorkflow(_Stepping, BpmnWorkflow):
+    """`BpmnWorkflow` with the cheaper walk; its subprocesses get it too."""
+
+    def create_subprocess(self, my_task, spec_name):
+        subprocess = SteppingSubWorkflow(self.subprocess_specs[spec_name], parent_task_id=my_task.id,
+                                         top_workflow=self)
+        self.subprocesses[my_task.id] = subprocess
+        return subprocess
