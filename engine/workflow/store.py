@@ -14,6 +14,7 @@ import json
 from copy import copy
 from uuid import UUID
 
+import orjson
 from SpiffWorkflow.bpmn.serializer.default.workflow import (
     BpmnSubWorkflowConverter,
     BpmnWorkflowConverter,
@@ -239,7 +240,22 @@ def dump_state(workflow: BpmnWorkflow) -> str:
     compact(workflow)
     dct = _state_serializer.to_dict(workflow)
     dct["format"] = STATE_FORMAT
-    return json.dumps(dct, separators=(",", ":"))
+    return _dumps(dct)
+
+
+#: Refused by orjson, as by `json`, instead of written as orjson would (none of them reaches here: the registry
+#: converts what is not plain JSON).
+_ORJSON = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS
+
+
+def _dumps(dct: dict) -> str:
+    """`json.dumps` in a tenth of its CPU time: orjson writes the same JSON (text unescaped, floats in their
+    shortest form). Integers beyond 64 bits, which orjson refuses, are written by `json`. Task data holds no
+    NaN (which orjson would write as null): the sandbox and the forms refuse it."""
+    try:
+        return orjson.dumps(dct, option=_ORJSON).decode()
+    except TypeError:
+        return json.dumps(dct, separators=(",", ":"))
 
 
 def load_state(state_json: str, spec, subprocess_specs: dict, script_engine) -> BpmnWorkflow:

@@ -134,3 +134,18 @@ def test_a_task_whose_data_was_emptied_saves_its_deletions(system, data):
     ours = store._state_serializer.to_dict(workflow)["tasks"][str(task.id)]["delta"]
     theirs = LIBRARY.to_dict(workflow)["tasks"][str(task.id)]["delta"]
     assert ours == theirs and ours["deletions"]
+
+
+def test_a_state_is_written_as_json_writes_it(system):
+    """orjson writes the state (engine.workflow.store._dumps); `json` reads back what `json` would have written,
+    an integer beyond 64 bits (which orjson refuses) included."""
+    states, version = _states_along_a_life(system)
+    workflow = _load(store._state_serializer, states[-1], version)
+    ready = runtime.ready_user_tasks(workflow)[0]
+    for data in ({"note": "顾客来电 \"加急\"\n", "ratio": 0.1, "big": 2**63 - 1, "tiny": 1e-300}, {"huge": 10**30}):
+        ready.set_data(**data)
+        saved = store.dump_state(workflow)
+        assert json.loads(saved) == json.loads(json.dumps({**store._state_serializer.to_dict(workflow),
+                                                           "format": store.STATE_FORMAT}))
+        again = _load(store._state_serializer, saved, version)
+        assert {k: again.get_task_from_id(ready.id).data[k] for k in data} == data
