@@ -161,10 +161,31 @@ class Code(StrEnum):
     MODEL_NOT_DEPLOYABLE = "model_not_deployable"  # problems (how many; each one in the document's `problems`)
     MODEL_TESTS_FAILED = "model_tests_failed"  # failed (how many cases)
     DATABASE_UNAVAILABLE = "database_unavailable"
-    # -- the model failed while it ran (a script, expression or decision; `detail` as the engine words it)
+    # -- the model failed while it ran (a script, expression or decision; `engine.workflow.failures`): said as
+    #    the element and a `reason` (one of the codes below) with that reason's params, beside `detail`, the
+    #    library's or Python's own words (technical, shown only as such)
     MODEL_FAILED = "model_failed"
-    STEP_FAILED = "step_failed"  # detail
-    STEP_FAILED_AT = "step_failed_at"  # element, detail
+    STEP_FAILED = "step_failed"  # reason, its params, detail
+    STEP_FAILED_AT = "step_failed_at"  # element, reason, its params, detail
+    # -- reasons of a run-time failure; `expression` (its source) or `line` (of a script) say where, if known
+    RUN_LOOPED = "run_looped"  # steps, seconds, max_steps, max_cpu, max_seconds
+    RUN_UNTYPED_TASK = "run_untyped_task"
+    RUN_NO_PATH = "run_no_path"  # (a gateway whose conditions are all false and which has no default flow)
+    RUN_UNDEFINED_NAME = "run_undefined_name"  # name
+    RUN_UNDEFINED_FUNCTION = "run_undefined_function"  # function
+    RUN_MISSING_KEY = "run_missing_key"  # key
+    RUN_INDEX_OUT_OF_RANGE = "run_index_out_of_range"
+    RUN_DIVISION_BY_ZERO = "run_division_by_zero"
+    RUN_WRONG_TYPE = "run_wrong_type"  # kind (TypeError)
+    RUN_BAD_VALUE = "run_bad_value"  # kind (ValueError)
+    RUN_SYNTAX = "run_syntax"  # line, column
+    RUN_NOT_ALLOWED = "run_not_allowed"  # (a construct the sandbox refuses; `detail` names it)
+    RUN_LIMIT = "run_limit"  # limit (lines, time, size, depth, cpu, memory, crash)
+    RUN_DATA_NOT_STORABLE = "run_data_not_storable"  # variable (task data that is not plain JSON data)
+    RUN_DATA_NOT_SENDABLE = "run_data_not_sendable"  # (task data or a result that cannot cross to a worker)
+    RUN_NAMES_HIDDEN = "run_names_hidden"  # names (task data variables hiding the script's own names)
+    RUN_SANDBOX_UNAVAILABLE = "run_sandbox_unavailable"  # (a sandbox worker could not start or answer)
+    RUN_ENGINE_ERROR = "run_engine_error"  # kind (the exception's type: SpiffWorkflow's or Python's)
 
 
 class ServiceError(Exception):
@@ -235,7 +256,11 @@ class ModelCode(StrEnum):
     # -- form files (engine.workflow.model_forms)
     FORM_INVALID_JSON = "form_invalid_json"  # detail
     FORM_FILE_NOT_OBJECT = "form_file_not_object"
-    FORM_SCHEMA_INVALID = "form_schema_invalid"  # detail
+    FORM_SCHEMA_INVALID = "form_schema_invalid"  # keyword, rule (the metaschema's keyword), detail
+    FORM_SCHEMA_WRONG_TYPE = "form_schema_wrong_type"  # keyword, expected (JSON types, comma-separated), detail
+    FORM_SCHEMA_BELOW_MINIMUM = "form_schema_below_minimum"  # keyword, minimum, detail
+    FORM_SCHEMA_REPEATED = "form_schema_repeated"  # keyword, detail
+    FORM_SCHEMA_UNKNOWN_VALUE = "form_schema_unknown_value"  # keyword, value, detail
     FORM_SCHEMA_NOT_OBJECT = "form_schema_not_object"
     FORM_PATTERN_PROPERTIES = "form_pattern_properties"
     FORM_PATTERN_UNSUPPORTED = "form_pattern_unsupported"  # detail

@@ -17,8 +17,9 @@ from babel.support import NullTranslations, Translations
 from engine.errors import Code, ServiceError
 from forms.errors import FieldError, FieldErrors, FormCode
 from web import labels
+from web.failure_messages import RUN_TEXTS, STEP_TEXTS, reason_text
 from web.mail import N_, TRANSLATIONS
-from web.model_messages import FEATURES, HINTS, MODEL_TEXTS, WHAT
+from web.model_messages import FEATURES, HINTS, JSON_TYPES, MODEL_TEXTS, WHAT
 
 log = logging.getLogger(__name__)
 
@@ -200,9 +201,9 @@ TEXTS: dict[str, str] = {
     Code.MODEL_NOT_DEPLOYABLE: N_("The model cannot be deployed (%(problems)s problems)."),
     Code.MODEL_TESTS_FAILED: N_("%(failed)s of the model's own test cases fail; nothing was deployed."),
     Code.DATABASE_UNAVAILABLE: N_("The database cannot be reached right now; nothing was changed. Try again."),
-    Code.MODEL_FAILED: N_("The process model failed; nothing was saved."),
-    Code.STEP_FAILED: N_("The process model failed: %(detail)s"),
-    Code.STEP_FAILED_AT: N_("The process model failed at the element %(element)s: %(detail)s"),
+    # engine/workflow/failures.py: a model that failed while it ran, and why
+    **STEP_TEXTS,
+    **RUN_TEXTS,
     # engine/workflow: why a model is refused (engine.errors.ModelCode)
     **MODEL_TEXTS,
 }
@@ -273,12 +274,16 @@ def problem_line(problem: Mapping[str, Any], gettext: Gettext) -> str:
 def _fill(text: str, code: str, params: Mapping[str, Any], gettext: Gettext) -> str:
     values = {}
     for name, value in params.items():
-        if name in WORDS and value in WORDS[name]:
+        if name == "reason" and code in STEP_TEXTS:
+            value = reason_text(params, gettext, lambda text, reason, values: _fill(text, reason, values, gettext))
+        elif name in WORDS and value in WORDS[name]:
             value = gettext(WORDS[name][value])
         elif name == "department" and isinstance(value, str):  # named by the departments table
             value = labels.department(value, chinese=_is_chinese(gettext))
         elif name == "changes" and isinstance(value, str):
             value = ", ".join(dict.fromkeys(gettext(CHANGES[c]) if c in CHANGES else c for c in value.split(", ")))
+        elif name == "expected" and isinstance(value, str):
+            value = ", ".join(gettext(JSON_TYPES[t]) if t in JSON_TYPES else t for t in value.split(", "))
         elif name in SIZES and code in SIZED_CODES and isinstance(value, int):
             value = size(value)
         values[name] = value

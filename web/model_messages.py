@@ -32,7 +32,11 @@ MODEL_TEXTS: dict[str, str] = {
     M.TEST_CASES_UNREADABLE: N_("The test cases cannot be read: %(detail)s"),
     M.FORM_INVALID_JSON: N_("Invalid JSON: %(detail)s"),
     M.FORM_FILE_NOT_OBJECT: N_("A form file must hold a JSON object."),
-    M.FORM_SCHEMA_INVALID: N_("Not a valid JSON Schema: %(detail)s"),
+    M.FORM_SCHEMA_INVALID: N_("The value of %(keyword)s breaks the JSON Schema rule %(rule)s."),
+    M.FORM_SCHEMA_WRONG_TYPE: N_("The value of %(keyword)s must be %(expected)s."),
+    M.FORM_SCHEMA_BELOW_MINIMUM: N_("The value of %(keyword)s must be at least %(minimum)s."),
+    M.FORM_SCHEMA_REPEATED: N_("The list %(keyword)s names an entry twice."),
+    M.FORM_SCHEMA_UNKNOWN_VALUE: N_("%(value)s is not a value %(keyword)s accepts."),
     M.FORM_SCHEMA_NOT_OBJECT: N_("A form schema must have \"type\": \"object\"."),
     M.FORM_PATTERN_PROPERTIES: N_("patternProperties is not supported in forms."),
     M.FORM_PATTERN_UNSUPPORTED: N_("This pattern cannot be used: %(detail)s"),
@@ -217,4 +221,9 @@ FEATURES: dict[str, str] = {
     "taskListener": N_("a Camunda task listener"), "connector": N_("a Camunda connector"),
     "taskDefinition": N_("a Zeebe job worker"), "formDefinition": N_("a Zeebe form"),
     "calledDecision": N_("a Zeebe decision"),
+}
+#: JSON Schema's type names (`expected`, comma-separated), as people say them.
+JSON_TYPES: dict[str, str] = {
+    "object": N_("an object"), "array": N_("a list"), "string": N_("a text"), "number": N_("a number"),
+    "integer": N_("a whole number"), "boolean": N_("yes or no"), "null": N_("null"),
 }

@@ -12,6 +12,8 @@ from engine.workflow.model_xml import NS, ModelProblem
 from forms.patterns import pattern_problems
 
 FORM_SUFFIX = ".json"
+#: How much of a refused value or of the library's message a problem quotes.
+MAX_DETAIL = 200
 TESTS_FOLDER = "tests/"  # model test cases (engine.modelling.cases), kept with the version
 FORM_PROPERTY = "formJsonSchemaFilename"
 UI_PROPERTY = "formUiSchemaFilename"
@@ -34,8 +36,7 @@ def load_forms(files: dict[str, str], problems: list[ModelProblem]) -> dict[str,
             try:
                 Draft202012Validator.check_schema(document)
             except SchemaError as err:
-                problems.append(ModelProblem(path, None, "/".join(map(str, err.path)) or None,
-                                             ModelCode.FORM_SCHEMA_INVALID, {"detail": err.message}))
+                problems.append(schema_problem(path, err))
                 continue
             if document.get("type") != "object":
                 problems.append(ModelProblem(path, None, None, ModelCode.FORM_SCHEMA_NOT_OBJECT))
@@ -44,6 +45,28 @@ def load_forms(files: dict[str, str], problems: list[ModelProblem]) -> dict[str,
                          for where, detail in pattern_problems(document)]
         forms[path] = document
     return forms
+
+
+def schema_problem(path: str, err: SchemaError) -> ModelProblem:
+    """A form schema the JSON Schema metaschema refuses, as a code by the rule it breaks (never its English
+    message, which stays as the technical `detail`); the element is the JSON path to the wrong value."""
+    where = "/".join(map(str, err.path)) or None
+    keyword = next((str(part) for part in reversed(err.path) if isinstance(part, str)), "$schema")
+    detail = err.message[:MAX_DETAIL]
+    if err.validator == "type":
+        expected = err.validator_value if isinstance(err.validator_value, list) else [err.validator_value]
+        return ModelProblem(path, None, where, ModelCode.FORM_SCHEMA_WRONG_TYPE,
+                            {"keyword": keyword, "expected": ", ".join(map(str, expected)), "detail": detail})
+    if err.validator == "minimum":
+        return ModelProblem(path, None, where, ModelCode.FORM_SCHEMA_BELOW_MINIMUM,
+                            {"keyword": keyword, "minimum": err.validator_value, "detail": detail})
+    if err.validator == "uniqueItems":
+        return ModelProblem(path, None, where, ModelCode.FORM_SCHEMA_REPEATED, {"keyword": keyword, "detail": detail})
+    if err.validator in ("anyOf", "oneOf", "enum", "const"):
+        return ModelProblem(path, None, where, ModelCode.FORM_SCHEMA_UNKNOWN_VALUE,
+                            {"keyword": keyword, "value": json.dumps(err.instance)[:MAX_DETAIL], "detail": detail})
+    return ModelProblem(path, None, where, ModelCode.FORM_SCHEMA_INVALID,
+                        {"keyword": keyword, "rule": str(err.validator), "detail": detail})
 
 
 def form_path(bpmn_path: str, reference: str) -> str | None:

@@ -31,7 +31,8 @@ ENGLISH = re.compile(r"[A-Za-z]{2,}(?:[ ,;:'-]+[A-Za-z]{2,}){2,}")
 #: Sample values of the params (no English in them, so that any English in a rendering is the catalogue's).
 SAMPLES = {"role": "department_head", "department": "logistics", "status": "completed", "options": "zh, en",
            "file": "照片.jpg", "path": "forms/表单.json", "problem": "第 3 行", "detail": "除以零", "key": "typename",
-           "rule": "const", "format": "email", "process": "投诉流程", "element": "gm_review", "user": "张三"}
+           "rule": "const", "format": "email", "process": "投诉流程", "element": "gm_review", "user": "张三",
+           "reason": "run_division_by_zero", "limit": "time", "kind": "TypeError", "expression": "金额 / 0"}
 CODES = [*FormCode, *Code]
 
 
@@ -71,17 +72,23 @@ def test_codes_in_params_are_named_in_the_reader_language(app):
 
 
 def _raising_sites():
-    """(file, line, code, keyword names) of every call that passes a `Code.X` / `FormCode.X` and its params."""
+    """(file, line, code, param names) of every call that passes a `Code.X` / `FormCode.X` and its params, as
+    keywords or as a dict written after the code (`SandboxError(message, Code.RUN_SYNTAX, {"line": …})`)."""
     for folder in ("engine", "forms", "web"):
         for path in sorted((ROOT / folder).rglob("*.py")):
             for node in ast.walk(ast.parse(path.read_text(), str(path))):
                 if not isinstance(node, ast.Call) or any(k.arg is None for k in node.keywords):
                     continue
-                for arg in node.args:
+                for index, arg in enumerate(node.args):
                     if isinstance(arg, ast.Attribute) and isinstance(arg.value, ast.Name) \
                             and arg.value.id in ("Code", "FormCode"):
                         code = {"Code": Code, "FormCode": FormCode}[arg.value.id][arg.attr]
-                        yield (f"{path.relative_to(ROOT)}:{node.lineno}", code, {k.arg for k in node.keywords})
+                        rest = node.args[index + 1:]
+                        if rest and not isinstance(rest[0], ast.Dict):
+                            continue  # params built elsewhere
+                        given = {k.value for k in rest[0].keys if isinstance(k, ast.Constant)} if rest else set()
+                        yield (f"{path.relative_to(ROOT)}:{node.lineno}", code,
+                               given | {k.arg for k in node.keywords})
 
 
 @pytest.mark.parametrize("code", list(ModelCode), ids=str)

@@ -6,8 +6,11 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from SpiffWorkflow.exceptions import WorkflowException
+
+from engine.errors import Code
 
 # --- Limits ----------------------------------------------------------------------------------
 
@@ -34,7 +37,14 @@ SCRIPT_FILENAME = "<bpmn-script>"
 
 
 class SandboxError(Exception):
-    """A script or expression was refused or failed; str() is a clear message for a person."""
+    """A script or expression was refused or failed. str() is the technical message (for logs and the process
+    owner's `detail`); `reason` and `params` are what the reader is told (`engine.errors.Code.RUN_*`, worded
+    by the catalogues): a refusal of the sandbox's policy unless the raising site says otherwise."""
+
+    def __init__(self, message: str, reason: str = Code.RUN_NOT_ALLOWED, params: dict[str, Any] | None = None):
+        super().__init__(message)
+        self.reason = str(reason)
+        self.params = dict(params or {})
 
 
 class ScriptLimitExceeded(SandboxError, WorkflowException):
@@ -46,8 +56,9 @@ class ScriptLimitExceeded(SandboxError, WorkflowException):
     handles this one.
     """
 
-    def __init__(self, message: str, limit: str, element_id: str | None = None):
-        super().__init__(message)
+    def __init__(self, message: str, limit: str, element_id: str | None = None,
+                 params: dict[str, Any] | None = None):
+        super().__init__(message, Code.RUN_LIMIT, {**(params or {}), "limit": limit})
         self.message = message
         self.limit = limit
         self.element_id = element_id
@@ -55,7 +66,8 @@ class ScriptLimitExceeded(SandboxError, WorkflowException):
     def at(self, task) -> ScriptLimitExceeded:
         """The same stop, naming the element of `task` (a SpiffWorkflow task)."""
         element_id = task.task_spec.bpmn_id
-        stopped = ScriptLimitExceeded(f"element '{element_id}': {self.message}", self.limit, element_id)
+        stopped = ScriptLimitExceeded(f"element '{element_id}': {self.message}", self.limit, element_id,
+                                      self.params)
         stopped.task_spec = task.task_spec
         return stopped
 

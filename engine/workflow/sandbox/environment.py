@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import copy
 import types
+from typing import Any
 
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
+from engine.errors import Code
 from engine.workflow.sandbox.budget import LimitStop, SandboxError, ScriptLimitExceeded, running
 from engine.workflow.sandbox.expressions import ExpressionEvaluator, expression_tree, require_text
+from engine.workflow.sandbox.reasons import reason_of, shown
 from engine.workflow.sandbox.scripts import (
     RESERVED_NAMES,
     SCRIPT_GLOBALS,
@@ -22,15 +25,19 @@ def _describe(exc: BaseException) -> str:
     return str(exc) if isinstance(exc, SandboxError) else f"{type(exc).__name__}: {exc}"
 
 
-def _failure(where: str, exc: Exception) -> SandboxError:
-    """The error to raise for `exc` raised by model code; limits keep their class and name."""
+def _failure(where: str, place: dict[str, Any], exc: Exception) -> SandboxError:
+    """The error to raise for `exc` raised by model code at `place` (`expression` or `line`); limits keep their
+    class and name, a Python error becomes its reason (`reasons.reason_of`)."""
     if isinstance(exc, ScriptLimitExceeded):
-        return ScriptLimitExceeded(f"{where}: {exc.message}", exc.limit)
+        return ScriptLimitExceeded(f"{where}: {exc.message}", exc.limit, params={**exc.params, **place})
     if isinstance(exc, MemoryError):
-        return ScriptLimitExceeded(f"{where}: ran out of memory", "memory")
+        return ScriptLimitExceeded(f"{where}: ran out of memory", "memory", params=place)
     if isinstance(exc, RecursionError):
-        return ScriptLimitExceeded(f"{where}: RecursionError: {exc}", "depth")
-    return SandboxError(f"{where}: {_describe(exc)}")
+        return ScriptLimitExceeded(f"{where}: RecursionError: {exc}", "depth", params=place)
+    if isinstance(exc, SandboxError):
+        return SandboxError(f"{where}: {exc}", exc.reason, {**exc.params, **place})
+    reason, params = reason_of(exc)
+    return SandboxError(f"{where}: {_describe(exc)}", reason, {**params, **place})
 
 
 class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
@@ -59,7 +66,7 @@ class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
             try:
                 return evaluator.eval(expression, previously_parsed=tree.body)
             except Exception as exc:
-                raise _failure(f"expression {expression!r}", exc) from exc
+                raise _failure(f"expression {expression!r}", {"expression": shown(expression)}, exc) from exc
 
     def execute(self, script, context, external_context=None):
         """Run `script` on the task data `context`; on success `context` holds the script's variables.
@@ -71,8 +78,9 @@ class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
         external = external_context or {}
         hidden = set(context) & (set(external) | set(self._functions) | RESERVED_NAMES)
         if hidden:
-            raise SandboxError(f"task data variable(s) {', '.join(sorted(hidden))} would hide names the "
-                               f"script needs; rename them")
+            names = ", ".join(sorted(hidden))
+            raise SandboxError(f"task data variable(s) {names} would hide names the script needs; rename them",
+                               Code.RUN_NAMES_HIDDEN, {"names": names})
         namespace = copy.deepcopy(context)
         namespace.update(external)
         namespace.update(self._functions)
@@ -81,10 +89,12 @@ class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
             try:
                 exec(code, namespace)  # noqa: S102 - restricted code object, guarded namespace
             except LimitStop as stop:
-                raise ScriptLimitExceeded(f"script stopped at line {stop.line}: {stop}", stop.limit) from None
+                raise ScriptLimitExceeded(f"script stopped at line {stop.line}: {stop}", stop.limit,
+                                          params={"line": stop.line}) from None
             except Exception as exc:
                 line = script_line(exc)
-                raise _failure(f"script line {line}" if line else "script", exc) from exc
+                raise _failure(f"script line {line}" if line else "script", {"line": line} if line else {},
+                               exc) from exc
         kept = {
             name: value for name, value in namespace.items()
             if name not in RESERVED_NAMES and name not in self._functions and name not in external
@@ -98,7 +108,8 @@ class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
     def call_service(self, context, **kwargs):
         """Delegate a service task to the configured handler."""
         if self._service_handler is None:
-            raise SandboxError("service tasks are not available: no service handler is configured")
+            raise SandboxError("service tasks are not available: no service handler is configured",
+                               Code.RUN_SANDBOX_UNAVAILABLE)
         return self._service_handler(context, **kwargs)
 
 

@@ -13,6 +13,7 @@ from typing import Literal, overload
 
 from simpleeval import DEFAULT_OPERATORS, EvalWithCompoundTypes, safe_add, safe_lshift, safe_mult, safe_power
 
+from engine.errors import Code
 from engine.workflow.sandbox import guards
 from engine.workflow.sandbox.budget import SCRIPT_FILENAME, SandboxError, charge
 from engine.workflow.sandbox.methods import EXPRESSION_ATTRIBUTE_NAMES, EXPRESSION_METHODS, attribute
@@ -49,7 +50,8 @@ def parse(source: str, mode: str) -> ast.AST:
     try:
         return ast.parse(source, filename=SCRIPT_FILENAME, mode=mode)
     except SyntaxError as err:
-        raise SandboxError(f"syntax error at line {err.lineno}, column {err.offset}: {err.msg}") from None
+        raise SandboxError(f"syntax error at line {err.lineno}, column {err.offset}: {err.msg}", Code.RUN_SYNTAX,
+                           {"line": err.lineno, "column": err.offset}) from None
     except (ValueError, RecursionError, MemoryError) as err:  # NUL bytes; nesting too deep for the parser
         raise SandboxError(f"unreadable source: {type(err).__name__}: {err}") from None
 

@@ -22,6 +22,7 @@ import threading
 import time
 from pathlib import Path
 
+from engine.errors import Code
 from engine.workflow.sandbox import wire
 from engine.workflow.sandbox.budget import SandboxError, ScriptLimitExceeded
 from engine.workflow.sandbox.environment import SandboxedEnvironment
@@ -45,6 +46,8 @@ WAIT_SECONDS = 60.0
 """How long a call waits for a free worker before it gives up."""
 
 _ROOT = str(Path(__file__).resolve().parents[3])
+#: Why model code did not run when no worker could run it (`engine.errors.Code`).
+_UNAVAILABLE = Code.RUN_SANDBOX_UNAVAILABLE
 _SIGNALS = {signal.SIGXCPU: ("cpu", "used more than {cpu} s of CPU time"),
             signal.SIGKILL: ("memory", "was killed by the system (out of memory?)"),
             signal.SIGSEGV: ("crash", "crashed the worker running it (stack overflow: values nested too deeply?)"),
@@ -90,7 +93,7 @@ class _Worker:
                     answer[key] = wire.decode(answer[key])
         except (KeyError, TypeError, ValueError, AttributeError) as err:
             self.kill()
-            raise SandboxError(f"a sandbox worker sent an answer that cannot be read ({err})") from None
+            raise SandboxError(f"a sandbox worker sent an answer that cannot be read ({err})", _UNAVAILABLE) from None
         return answer
 
     def _receive(self, seconds: float, starting: bool) -> dict:
@@ -102,17 +105,18 @@ class _Worker:
         except wire.WireTimeout:
             self.kill()
             if starting:
-                raise SandboxError(f"a sandbox worker did not start within {seconds:g} s") from None
+                raise SandboxError(f"a sandbox worker did not start within {seconds:g} s",
+                                   _UNAVAILABLE) from None
             raise ScriptLimitExceeded(f"stopped after {WALL_SECONDS:g} s (wall-clock limit)", "time") from None
         except wire.WireClosed:
             if starting:
                 self.kill()
-                raise SandboxError(f"a sandbox worker could not start (exit code {self.process.returncode})") \
-                    from None
+                raise SandboxError(f"a sandbox worker could not start (exit code {self.process.returncode})",
+                                   _UNAVAILABLE) from None
             raise self._death() from None
         except ValueError:  # not a JSON object: never trust that worker again
             self.kill()
-            raise SandboxError("a sandbox worker sent an answer that cannot be read") from None
+            raise SandboxError("a sandbox worker sent an answer that cannot be read", _UNAVAILABLE) from None
 
     def _death(self) -> ScriptLimitExceeded:
         self.kill()
@@ -160,7 +164,8 @@ class WorkerPool:
                 self._replace()
                 if retry:
                     raise SandboxError("two sandbox workers in a row could not answer this request (they died "
-                                       "before it reached them, or answered another one)") from None
+                                       "before it reached them, or answered another one)",
+                                       _UNAVAILABLE) from None
             except BaseException:
                 worker.kill()
                 self._replace()
@@ -180,7 +185,7 @@ class WorkerPool:
                     self._count += 1
                     return _Worker()
                 if not self._free.wait(deadline - time.monotonic()):
-                    raise SandboxError(f"no sandbox worker came free within {WAIT_SECONDS:g} s")
+                    raise SandboxError(f"no sandbox worker came free within {WAIT_SECONDS:g} s", _UNAVAILABLE)
             return self._idle.pop()
 
     def _give_back(self, worker: _Worker) -> None:
@@ -260,9 +265,9 @@ def _is_literal(node: ast.AST) -> bool:
 
 def _answered(answer: dict):
     if "limit" in answer:
-        raise ScriptLimitExceeded(answer["message"], answer["limit"])
+        raise ScriptLimitExceeded(answer["message"], answer["limit"], params=answer.get("params"))
     if "error" in answer:
-        raise SandboxError(answer["error"])
+        raise SandboxError(answer["error"], answer.get("reason", Code.RUN_NOT_ALLOWED), answer.get("params"))
     return answer
 
 
@@ -286,10 +291,11 @@ class IsolatedEnvironment(SandboxedEnvironment):
         try:
             request = pickle.dumps((call_id, operation, source, context, external_context, self._functions))
         except (pickle.PicklingError, AttributeError, TypeError) as err:
-            raise SandboxError(f"task data cannot be sent to the sandbox: {err}") from None
+            raise SandboxError(f"task data cannot be sent to the sandbox: {err}", Code.RUN_DATA_NOT_SENDABLE) \
+                from None
         answer = _answered(pool().call(request, call_id))
         if key not in answer:
-            raise SandboxError(f"a sandbox worker sent an answer without {key}")
+            raise SandboxError(f"a sandbox worker sent an answer without {key}", _UNAVAILABLE)
         return answer[key]
 
     def evaluate(self, expression, context, external_context=None):
@@ -308,7 +314,7 @@ class IsolatedEnvironment(SandboxedEnvironment):
         """Run `script` in a worker; on success `context` holds the script's variables."""
         kept = self._call("execute", require_text(script), context, external_context, "context")
         if not isinstance(kept, dict):
-            raise SandboxError("a sandbox worker sent task data that is not a dict")
+            raise SandboxError("a sandbox worker sent task data that is not a dict", _UNAVAILABLE)
         check_task_data(kept)  # checked in the worker too; here it costs little and trusts nothing
         context.clear()
         context.update(kept)

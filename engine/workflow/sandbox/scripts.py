@@ -14,6 +14,7 @@ from RestrictedPython.Guards import full_write_guard, guarded_iter_unpack_sequen
 from RestrictedPython.PrintCollector import PrintCollector
 from RestrictedPython.transformer import INSPECT_ATTRIBUTES, RestrictingNodeTransformer, copy_locations
 
+from engine.errors import Code
 from engine.workflow.sandbox import guards
 from engine.workflow.sandbox.budget import (
     MAX_DEPTH,
@@ -157,7 +158,8 @@ def compile_script(source: str) -> types.CodeType:
     try:
         result = compile_restricted_exec(tree, filename=SCRIPT_FILENAME, policy=_ScriptPolicy)
     except SyntaxError as err:  # found by compile(), e.g. 'return' outside a function
-        raise SandboxError(f"syntax error at line {err.lineno}: {err.msg}") from None
+        raise SandboxError(f"syntax error at line {err.lineno}: {err.msg}", Code.RUN_SYNTAX,
+                           {"line": err.lineno, "column": err.offset}) from None
     except (RecursionError, MemoryError) as err:  # nesting too deep for the compiler
         raise SandboxError(f"unreadable source: {type(err).__name__}") from None
     if result.errors or result.code is None:
@@ -238,29 +240,33 @@ class _DataCheck:
     def check(self, path: str, value, depth: int = 0) -> None:
         self.values += 1
         if self.values > MAX_ITEMS:
-            raise SandboxError(f"variable '{self.name}' is too large (more than {MAX_ITEMS:,} values)")
+            raise SandboxError(f"variable '{self.name}' is too large (more than {MAX_ITEMS:,} values)",
+                               Code.RUN_DATA_NOT_STORABLE, {"variable": self.name})
         kind = type(value)
         if kind in self._SCALARS:
             if kind is float and not math.isfinite(value):
-                raise SandboxError(f"{path} is {value}, which JSON cannot store")
+                raise SandboxError(f"{path} is {value}, which JSON cannot store", Code.RUN_DATA_NOT_STORABLE,
+                                   {"variable": self.name})
             return
         if depth >= MAX_DEPTH:
             raise SandboxError(f"variable '{self.name}' is nested more than {MAX_DEPTH} levels deep "
-                               f"(or contains itself)")
+                               f"(or contains itself)", Code.RUN_DATA_NOT_STORABLE, {"variable": self.name})
         if kind is dict:
             for key, child in value.items():
                 if type(key) is not str:
-                    raise SandboxError(f"{path} has the key {key!r}; task data keys must be strings")
+                    raise SandboxError(f"{path} has the key {key!r}; task data keys must be strings",
+                                       Code.RUN_DATA_NOT_STORABLE, {"variable": self.name})
                 if key == RESERVED_KEY:
                     raise SandboxError(f"{path} has a key named '{RESERVED_KEY}', which SpiffWorkflow's "
-                                       f"serializer reserves; rename it")
+                                       f"serializer reserves; rename it", Code.RUN_DATA_NOT_STORABLE,
+                                       {"variable": self.name})
                 self.check(f"{path}[{key!r}]", child, depth + 1)
         elif kind is list:
             for index, child in enumerate(value):
                 self.check(f"{path}[{index}]", child, depth + 1)
         else:
             raise SandboxError(f"{path} is a {kind.__name__}; task data can only hold dict, list, str, int, "
-                               f"float, bool and None")
+                               f"float, bool and None", Code.RUN_DATA_NOT_STORABLE, {"variable": self.name})
 
 
 def check_task_data(data: dict) -> None:
@@ -268,5 +274,5 @@ def check_task_data(data: dict) -> None:
     for name, value in data.items():
         if name == RESERVED_KEY:
             raise SandboxError(f"variable '{RESERVED_KEY}' is reserved by SpiffWorkflow's serializer; "
-                               f"rename it")
+                               f"rename it", Code.RUN_DATA_NOT_STORABLE, {"variable": name})
         _DataCheck(name).check(f"variable '{name}'", value)

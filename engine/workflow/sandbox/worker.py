@@ -13,6 +13,7 @@ import pickle
 import resource
 import sys
 
+from engine.errors import Code
 from engine.workflow.sandbox import wire
 from engine.workflow.sandbox.budget import SandboxError, ScriptLimitExceeded
 from engine.workflow.sandbox.environment import SandboxedEnvironment
@@ -51,9 +52,9 @@ def _answer(request: tuple) -> tuple[dict, bool]:
     try:
         return _run(request), False
     except ScriptLimitExceeded as stop:
-        return {"limit": stop.limit, "message": stop.message}, stop.limit == "memory"
+        return {"limit": stop.limit, "message": stop.message, "params": stop.params}, stop.limit == "memory"
     except SandboxError as err:
-        return {"error": str(err)}, False
+        return {"error": str(err), "reason": err.reason, "params": err.params}, False
     except MemoryError:
         return {"limit": "memory", "message": "ran out of memory"}, True
 
@@ -87,6 +88,7 @@ def main(cpu_seconds: int, memory_bytes: int, stack_bytes: int) -> None:
         try:
             payload = wire.dump(answer)
         except ValueError as err:  # e.g. an integer too long to write as text
-            payload = wire.dump({"error": f"the result cannot leave the sandbox: {err}", "id": request[0]})
+            payload = wire.dump({"error": f"the result cannot leave the sandbox: {err}", "id": request[0],
+                                 "reason": Code.RUN_DATA_NOT_SENDABLE})
         if not _send(answers, payload) or retire:
             return
