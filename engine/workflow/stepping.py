@@ -14,6 +14,8 @@ stored format does not change.
 """
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Iterator
 
 from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
@@ -92,3 +94,23 @@ class SteppingWorkflow(_Stepping, BpmnWorkflow):
                                          top_workflow=self)
         self.subprocesses[my_task.id] = subprocess
         return subprocess
+
+
+_task_log = logging.getLogger("spiff.task")
+
+
+def _set_state(self: Task, value: int) -> None:
+    """SpiffWorkflow's `Task._set_state`, building its log record's message and extras (the task's names,
+    its parent looked up, the state's name: ≈ 5 % of a timer's CPU) only when the record is logged."""
+    if value != self.state:
+        previous = self.last_state_change
+        self.last_state_change = time.time()
+        self._state = value
+        if _task_log.isEnabledFor(logging.INFO):
+            _task_log.info(f"State changed to {TaskState.get_name(value)}",
+                           extra=self.collect_log_extras({"elapsed": self.last_state_change - previous}))
+    elif _task_log.isEnabledFor(logging.DEBUG):
+        _task_log.debug(f"State set to {TaskState.get_name(value)}", extra=self.collect_log_extras())
+
+
+Task._set_state = _set_state

@@ -3,6 +3,8 @@ tasks in the same order, for every state mask the engine asks for, on states alo
 trees past the iterators' depth limit, with a subprocess whose leaving skews SpiffWorkflow's depth count."""
 from __future__ import annotations
 
+import logging
+
 import pytest
 from SpiffWorkflow.bpmn.util.task import BpmnTaskIterator
 from SpiffWorkflow.task import Task
@@ -60,3 +62,20 @@ def test_the_depth_limit_is_kept_with_subprocesses_in_the_way(system, length):
     _chain(with_children, length, TaskState.COMPLETED)
     _same_walks(workflow.task_tree)
     _same_walks(with_children)
+
+
+def test_state_changes_are_logged_as_spiffworkflow_logs_them_when_asked(system, caplog):
+    states, version = _states_along_a_life(system)
+    workflow = store.load_state(states[0], version.spec, version.subprocess_specs, runtime.script_engine())
+    task = runtime.ready_user_tasks(workflow)[0]
+    with caplog.at_level(logging.DEBUG, logger="spiff.task"):
+        task._set_state(TaskState.READY)
+        task._set_state(TaskState.STARTED)
+    unchanged, changed = caplog.records
+    assert (unchanged.levelno, unchanged.getMessage()) == (logging.DEBUG, "State set to READY")
+    assert (changed.levelno, changed.getMessage()) == (logging.INFO, "State changed to STARTED")
+    assert changed.task_id == task.id and changed.state == "STARTED" and changed.elapsed >= 0
+    assert changed.parent == task.parent.id and changed.data == task.data
+    caplog.clear()
+    task._set_state(TaskState.COMPLETED)  # logging at its default level: nothing built, the state set
+    assert not caplog.records and task.state == TaskState.COMPLETED
