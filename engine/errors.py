@@ -284,6 +284,7 @@ class ModelCode(StrEnum):
     EXPRESSION_EMPTY = "expression_empty"  # what
     EXPRESSION_FEEL = "expression_feel"  # what, source
     EXPRESSION_REFUSED = "expression_refused"  # what, detail
+    EXPRESSION_SYNTAX = "expression_syntax"  # what, line, column (in the expression or script), detail
     UNKNOWN_FUNCTION = "unknown_function"  # what, function, functions
     FLOW_END_MISSING = "flow_end_missing"  # end (sourceRef, targetRef), target
     FEEL_CONDITION = "feel_condition"

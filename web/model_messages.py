@@ -58,6 +58,7 @@ MODEL_TEXTS: dict[str, str] = {
     M.EXPRESSION_EMPTY: N_("The %(what)s is empty."),
     M.EXPRESSION_FEEL: N_("The %(what)s is a FEEL expression: %(source)s"),
     M.EXPRESSION_REFUSED: N_("The %(what)s is not accepted: %(detail)s"),
+    M.EXPRESSION_SYNTAX: N_("The %(what)s has a syntax error at its line %(line)s, column %(column)s."),
     M.UNKNOWN_FUNCTION: N_("The %(what)s calls %(function)s(), which this engine does not provide."),
     M.FLOW_END_MISSING: N_("%(end)s points to the missing element %(target)s."),
     M.FEEL_CONDITION: N_("FEEL conditions are not supported."),

@@ -3,7 +3,7 @@ conditions, timers and scripts the sandbox accepts, references that resolve, use
 that exist, a time limit on every user task, classification rules that match the forms."""
 from __future__ import annotations
 
-from engine.errors import ModelCode
+from engine.errors import Code, ModelCode
 from engine.people.roles import LANE_ROLES
 from engine.workflow.classification_rules import RULE_LISTS, RULES_FILE, rules_problems
 from engine.workflow.model_forms import check_form_refs
@@ -37,8 +37,7 @@ def check_model_expression(path: str, node, source: str | None, what: str) -> li
     try:
         check_expression(source.strip())
     except SandboxError as err:
-        return [ModelProblem(path, node.sourceline, element_id, ModelCode.EXPRESSION_REFUSED,
-                             {"what": what, "detail": str(err)})]
+        return [_refused(path, node.sourceline, element_id, what, err)]
     return unknown_functions(path, node, source, "eval", what)
 
 
@@ -46,9 +45,18 @@ def check_model_script(path: str, node, source: str | None, what: str) -> list[M
     try:
         check_script(source or "")
     except SandboxError as err:
-        return [ModelProblem(path, node.sourceline, owner_id(node), ModelCode.EXPRESSION_REFUSED,
-                             {"what": what, "detail": str(err)})]
+        return [_refused(path, node.sourceline, owner_id(node), what, err)]
     return unknown_functions(path, node, source, "exec", what)
+
+
+def _refused(path: str, line: int | None, element_id: str | None, what: str, err: SandboxError) -> ModelProblem:
+    """The sandbox's refusal of model code: a syntax error by its place (the parser's words kept as `detail`),
+    any other refusal with the sandbox's words."""
+    if err.reason == Code.RUN_SYNTAX:
+        return ModelProblem(path, line, element_id, ModelCode.EXPRESSION_SYNTAX,
+                            {"what": what, "line": err.params.get("line"), "column": err.params.get("column"),
+                             "detail": str(err)})
+    return ModelProblem(path, line, element_id, ModelCode.EXPRESSION_REFUSED, {"what": what, "detail": str(err)})
 
 
 def check_bpmn(path: str, tree, decisions: dict[str, str], forms: dict[str, dict]) -> list[ModelProblem]:

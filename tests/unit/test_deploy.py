@@ -49,7 +49,8 @@ def matching(found, code, params):
 
 
 @pytest.mark.parametrize("old, new, element, code, params", [
-    (">valid == True<", ">valid == = True<", "flow_valid", M.EXPRESSION_REFUSED, {"what": "condition"}),
+    (">valid == True<", ">valid == = True<", "flow_valid", M.EXPRESSION_SYNTAX,
+     {"what": "condition", "line": 1, "column": 10}),
     (">valid == True<", ">=valid = true<", "flow_valid", M.EXPRESSION_FEEL, {"what": "condition"}),
     (">valid == True<", ">__import__('os').system('id')<", "flow_valid", M.EXPRESSION_REFUSED,
      {"what": "condition"}),
@@ -66,7 +67,7 @@ def matching(found, code, params):
     ('<bpmn:lane id="lane_cs_manager" name="cs_manager">', '<bpmn:lane id="lane_cs_manager" name="janitor">',
      "cs_sign_off", M.LANE_NOT_A_ROLE, {"lane": "janitor"}),
     ("warning(received_at, sla_first_response, warning_ratio, basis_first_response)", "sla_first_response +",
-     "judge_validity_warning", M.EXPRESSION_REFUSED, {}),  # the timer's expression
+     "judge_validity_warning", M.EXPRESSION_SYNTAX, {"line": 1}),  # the timer's expression
 ])
 def test_bad_models_are_refused_with_element_and_line(bundle, old, new, element, code, params):
     files = broken(bundle, BPMN, old, new)
