@@ -3,6 +3,7 @@ tasks in the same order, for every state mask the engine asks for, on states alo
 trees past the iterators' depth limit, with a subprocess whose leaving skews SpiffWorkflow's depth count."""
 from __future__ import annotations
 
+import copy
 import logging
 
 import pytest
@@ -10,7 +11,7 @@ from SpiffWorkflow.bpmn.util.task import BpmnTaskIterator
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskIterator, TaskState
 
-from engine.workflow import runtime, store
+from engine.workflow import runtime, stepping, store
 from engine.workflow.stepping import MAX_DEPTH, SteppingSubWorkflow, SteppingWorkflow, walk
 from tests.unit.test_state_store import _states_along_a_life
 
@@ -79,3 +80,16 @@ def test_state_changes_are_logged_as_spiffworkflow_logs_them_when_asked(system, 
     caplog.clear()
     task._set_state(TaskState.COMPLETED)  # logging at its default level: nothing built, the state set
     assert not caplog.records and task.state == TaskState.COMPLETED
+
+
+@pytest.mark.parametrize("a, b", [
+    ({"x": 1, "own": [1]}, {"x": 1}),  # every item of the parent's there: nothing changes
+    ({"x": 1}, {"x": 2, "y": {"z": [1, 2]}}),
+    ({"x": {"y": 1, "k": [1]}}, {"x": {"y": 2, "k": [1, 3]}}),
+    ({"x": [{"a": 1}, 2]}, {"x": [{"a": 2, "b": 3}, 2, 7]}),
+    ({}, {}),
+])
+def test_task_data_merges_as_spiffworkflow_merges_it(a, b):
+    ours, theirs = copy.deepcopy(a), copy.deepcopy(a)
+    assert stepping._merge_data(ours, copy.deepcopy(b)) is ours
+    assert ours == stepping._merge(theirs, copy.deepcopy(b))
