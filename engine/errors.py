@@ -160,6 +160,20 @@ class Code(StrEnum):
     SERVER_FAILED = "server_failed"
     MODEL_NOT_DEPLOYABLE = "model_not_deployable"  # problems (how many; each one in the document's `problems`)
     MODEL_TESTS_FAILED = "model_tests_failed"  # failed (how many cases)
+    # -- why one of a model's own test cases failed (`engine.modelling.cases`); `step` counts from 1 (0: the start)
+    CASE_NOT_RUN_LOOPS = "case_not_run_loops"  # element
+    CASE_START_FAILED = "case_start_failed"  # element, reason, its params, detail (as STEP_FAILED_AT)
+    CASE_MODEL_FAILED = "case_model_failed"  # step, element, reason, its params, detail
+    CASE_ERROR = "case_error"  # kind, detail (the case asks for something impossible, e.g. a bad duration)
+    CASE_TASK_NOT_OPEN = "case_task_not_open"  # step, task, open
+    CASE_NO_MESSAGE_WAITER = "case_no_message_waiter"  # step, message
+    CASE_STEP_UNKNOWN = "case_step_unknown"  # step
+    CASE_START_FIELD = "case_start_field"  # field, errors (the form's refusals, as {code, params})
+    CASE_STEP_FIELD = "case_step_field"  # step, task, field, errors
+    CASE_END = "case_end"  # expected, reached, open
+    CASE_OPEN = "case_open"  # expected, found
+    CASE_VARIABLE = "case_variable"  # name, expected, got
+    CASE_PATH = "case_path"  # element, path
     DATABASE_UNAVAILABLE = "database_unavailable"
     # -- the model failed while it ran (a script, expression or decision; `engine.workflow.failures`): said as
     #    the element and a `reason` (one of the codes below) with that reason's params, beside `detail`, the

@@ -14,6 +14,22 @@ STEP_TEXTS: dict[str, str] = {
     Code.MODEL_FAILED: N_("The process model failed; nothing was saved."),
     Code.STEP_FAILED: N_("The process model failed: %(reason)s"),
     Code.STEP_FAILED_AT: N_("The process model failed at the element %(element)s: %(reason)s"),
+    Code.CASE_START_FAILED: N_("start: the process model failed at the element %(element)s: %(reason)s"),
+    Code.CASE_MODEL_FAILED: N_("step %(step)s: the process model failed at the element %(element)s: %(reason)s"),
+}
+#: Why one of a model's own test cases failed (`engine.modelling.cases`); `%(errors)s` are a form's refusals.
+CASE_TEXTS: dict[str, str] = {
+    Code.CASE_NOT_RUN_LOOPS: N_("not run: the model loops at %(element)s (see the first failing case)"),
+    Code.CASE_ERROR: N_("the case cannot be run (%(kind)s). Technical detail: %(detail)s"),
+    Code.CASE_TASK_NOT_OPEN: N_("step %(step)s: expected task %(task)s to be open; open: %(open)s"),
+    Code.CASE_NO_MESSAGE_WAITER: N_("step %(step)s: nothing waits for message %(message)s"),
+    Code.CASE_STEP_UNKNOWN: N_("step %(step)s: a step needs 'task', 'message' or 'wait'"),
+    Code.CASE_START_FIELD: N_("start: field %(field)s: %(errors)s"),
+    Code.CASE_STEP_FIELD: N_("step %(step)s (%(task)s): field %(field)s: %(errors)s"),
+    Code.CASE_END: N_("end: expected %(expected)s, reached %(reached)s (still open: %(open)s)"),
+    Code.CASE_OPEN: N_("open tasks: expected %(expected)s, found %(found)s"),
+    Code.CASE_VARIABLE: N_("variable %(name)s: expected %(expected)s, got %(got)s"),
+    Code.CASE_PATH: N_("path: %(element)s not passed (in this order); path was %(path)s"),
 }
 #: Why it failed; `%(name)s` are the reason's params.
 RUN_TEXTS: dict[str, str] = {

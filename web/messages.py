@@ -14,10 +14,10 @@ from typing import Any
 
 from babel.support import NullTranslations, Translations
 
-from engine.errors import Code, ServiceError
+from engine.errors import Code, ModelCode, ServiceError
 from forms.errors import FieldError, FieldErrors, FormCode
 from web import labels
-from web.failure_messages import RUN_TEXTS, STEP_TEXTS, reason_text
+from web.failure_messages import CASE_TEXTS, RUN_TEXTS, STEP_TEXTS, reason_text
 from web.mail import N_, TRANSLATIONS
 from web.model_messages import FEATURES, HINTS, JSON_TYPES, MODEL_TEXTS, WHAT
 
@@ -204,6 +204,7 @@ TEXTS: dict[str, str] = {
     # engine/workflow/failures.py: a model that failed while it ran, and why
     **STEP_TEXTS,
     **RUN_TEXTS,
+    **CASE_TEXTS,
     # engine/workflow: why a model is refused (engine.errors.ModelCode)
     **MODEL_TEXTS,
 }
@@ -282,7 +283,9 @@ def _fill(text: str, code: str, params: Mapping[str, Any], gettext: Gettext) -> 
             value = labels.department(value, chinese=_is_chinese(gettext))
         elif name == "changes" and isinstance(value, str):
             value = ", ".join(dict.fromkeys(gettext(CHANGES[c]) if c in CHANGES else c for c in value.split(", ")))
-        elif name == "expected" and isinstance(value, str):
+        elif name == "errors" and isinstance(value, list):  # a form's refusals, nested in a test case's failure
+            value = "; ".join(render(e["code"], e.get("params") or {}, gettext) for e in value)
+        elif name == "expected" and code == ModelCode.FORM_SCHEMA_WRONG_TYPE and isinstance(value, str):
             value = ", ".join(gettext(JSON_TYPES[t]) if t in JSON_TYPES else t for t in value.split(", "))
         elif name in SIZES and code in SIZED_CODES and isinstance(value, int):
             value = size(value)

@@ -226,4 +226,4 @@ def deploy_upload(uow: UnitOfWork, actor: Actor, upload: Upload, process_id: str
 
 def _case(result) -> dict:
     return {"file": result.file, "name": result.name, "passed": result.passed,
-            "failures": list(result.failures)}
+            "failures": [f.as_dict() for f in result.failures]}

@@ -21,6 +21,8 @@ from engine.workflow.model_forms import load_forms
 from tests.api.conftest import api, problem, token  # noqa: F401
 from tests.lifecycle import INTAKE
 from tests.modelling.hostile_models import LOOP, store_past_the_checks
+from tests.modelling.test_pages import DRAFT
+from tests.modelling.variants import with_legal_review
 from tests.web.conftest import compile_catalogues, text_of
 from tests.web.test_error_codes import ENGLISH
 from web import messages
@@ -179,3 +181,19 @@ def test_an_invalid_form_schema_is_a_code_by_the_rule_it_breaks(schema, code, pa
     assert found.params.items() >= params.items() and found.params["detail"], found.params
     worded = messages.problem_texts(found.as_dict(), messages.in_locale("zh"))["message"]
     assert worded == chinese and not ENGLISH.search(worded)
+
+
+def test_the_modeller_words_a_failing_test_case_in_chinese(login):
+    """The modeller's test run (the process owner's page) says why a case failed in the page language, with the
+    codes beside the words."""
+    owner = login("owner", "zh")
+    assert owner.post(f"{DRAFT}/open").status_code == 303
+    files = with_legal_review()
+    tests = json.loads(files["tests/lifecycle.json"])
+    tests["cases"][-1]["expect"]["open"] = ["gm_review"]
+    files["tests/lifecycle.json"] = json.dumps(tests)
+    owner.post(f"{DRAFT}/files", json={"files": files})
+    [failed] = [r for r in owner.post(f"{DRAFT}/test").json["results"] if not r["passed"]]
+    assert failed["failures"] == ["待办任务：应为 ['gm_review']，实际为 ['hand_over']"]
+    assert failed["failure_codes"] == [{"code": Code.CASE_OPEN,
+                                        "params": {"expected": "['gm_review']", "found": "['hand_over']"}}]

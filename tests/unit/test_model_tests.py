@@ -12,10 +12,12 @@ from sqlalchemy import select
 
 from engine.config import PROJECT_ROOT
 from engine.db import UnitOfWork
-from engine.errors import Forbidden
+from engine.errors import Code, Forbidden
 from engine.modelling.deployment import ModelTestsFailed, check_bundle, deploy_models, export_version, list_versions
 from engine.models import AuditEvent, ProcessVersion
 from engine.workflow.deploy import read_bundle
+from tests.web.test_error_codes import ENGLISH
+from web.messages import in_locale, render
 
 CASES = "tests/lifecycle.json"
 
@@ -45,10 +47,31 @@ def test_a_failing_case_says_where(files):
     results = check_bundle(with_cases(files, break_cases)).results
     failures = {r.name[:6]: r.failures for r in results if not r.passed}
     assert len(failures) == 3
-    assert any("end: expected 'end_closed_by_gm', reached 'end_archived'" in f for fs in failures.values() for f in fs)
-    assert any("step 3: expected task 'approve_solution' to be open; open: ['analyse_and_propose']" in f
-               for fs in failures.values() for f in fs)
-    assert any("step 1 (judge_validity): field valid" in f for fs in failures.values() for f in fs)
+    found = {f.code: f.params for fs in failures.values() for f in fs}
+    assert found[Code.CASE_END].items() >= {"expected": "'end_closed_by_gm'", "reached": "'end_archived'"}.items()
+    assert found[Code.CASE_TASK_NOT_OPEN] == {"step": 3, "task": "'approve_solution'",
+                                              "open": "['analyse_and_propose']"}
+    assert found[Code.CASE_STEP_FIELD]["step"] == 1 and found[Code.CASE_STEP_FIELD]["task"] == "judge_validity"
+    worded = {code: (render(code, params, in_locale("en")), render(code, params, in_locale("zh")))
+              for code, params in found.items()}
+    assert worded[Code.CASE_END][0].startswith("end: expected 'end_closed_by_gm', reached 'end_archived'")
+    assert worded[Code.CASE_TASK_NOT_OPEN] == (
+        "step 3: expected task 'approve_solution' to be open; open: ['analyse_and_propose']",
+        "第 3 步：任务 'approve_solution' 应处于待办状态，实际待办的是：['analyse_and_propose']")
+    assert worded[Code.CASE_STEP_FIELD][1].startswith("第 1 步（judge_validity）：字段 valid：")
+    assert not any(ENGLISH.search(chinese) for _english, chinese in worded.values()), worded
+
+
+def test_a_model_failing_in_a_case_says_why_in_the_reader_language(files):
+    """A case whose model fails while it runs says the step, the element and the reason (a code)."""
+    broken = dict(files, **{"complaint_lifecycle.bpmn": files["complaint_lifecycle.bpmn"].replace(
+        "<bpmn:script>", "<bpmn:script>probe = missing_amount\n", 1)})
+    results = check_bundle(broken).results
+    failure = next(f for r in results for f in r.failures)
+    assert failure.code in (Code.CASE_START_FAILED, Code.CASE_MODEL_FAILED), failure
+    assert (failure.params["reason"], failure.params["name"]) == (Code.RUN_UNDEFINED_NAME, "missing_amount")
+    chinese = render(failure.code, failure.params, in_locale("zh"))
+    assert "名称 missing_amount 未定义" in chinese and not ENGLISH.search(chinese), chinese
 
 
 def test_deploy_runs_the_model_tests_first(system, files):

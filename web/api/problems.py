@@ -102,8 +102,11 @@ def register(blueprint) -> None:
     @blueprint.errorhandler(ModelTestsFailed)
     def _model_tests_failed(err):
         failed = [r for r in err.results if not r.passed]
+        say = request_gettext()
         return refusal(422, ServiceError(Code.MODEL_TESTS_FAILED, failed=len(failed)),
-                       errors={"tests": [f"{r.file} / {r.name}: {'; '.join(r.failures)}" for r in failed]})
+                       errors={"tests": [f"{r.file} / {r.name}: "
+                                         + "; ".join(messages.render(f.code, f.params, say) for f in r.failures)
+                                         for r in failed]})
 
     @blueprint.errorhandler(Refused)
     def _refused(err: Refused):

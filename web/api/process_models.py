@@ -58,7 +58,10 @@ def validate_upload(query: dict):
     with reading() as uow:
         result = process_models.check_upload(uow, actor(), upload, _process(query), state().settings.process_id)
     say = request_gettext()
-    return replace(result, problems=[messages.problem_texts(p, say) for p in result.problems])
+    return replace(result, problems=[messages.problem_texts(p, say) for p in result.problems],
+                   test_results=[{**case, "failure_codes": case["failures"],
+                                  "failures": [messages.render(f["code"], f["params"], say) for f in case["failures"]]}
+                                 for case in result.test_results])
 
 
 @operation("/process-models/deploy", "POST", tag="process models",

@@ -11,6 +11,7 @@ from engine.db import UnitOfWork
 from engine.errors import ServiceError
 from engine.workflow.deploy import read_bundle, validate_bundle
 from engine.workflow.model_xml import ModelInvalid
+from forms.errors import FieldError
 from web import messages
 from web.cli.shell import EXIT_INVALID, Context, actor_named, emit, fail, pass_ctx
 
@@ -63,10 +64,12 @@ def deploy_cmd(ctx: Context, folder: Path, username: str, as_json: bool) -> None
         failed = [r for r in err.results if not r.passed]
         if as_json:
             click.echo(json.dumps({"error": "ModelTestsFailed", "failed": [
-                {"file": r.file, "case": r.name, "failures": r.failures} for r in failed]},
+                {"file": r.file, "case": r.name, "failures": _worded(r.failures),
+                 "failure_codes": [f.as_dict() for f in r.failures]} for r in failed]},
                 ensure_ascii=False, indent=2), err=True)
         for result in failed if not as_json else ():
-            click.echo(f"error: {folder / result.file}: {result.name}: {'; '.join(result.failures)}", err=True)
+            click.echo(f"error: {folder / result.file}: {result.name}: {'; '.join(_worded(result.failures))}",
+                       err=True)
         sys.exit(EXIT_INVALID)
     except ModelInvalid as err:
         print_problems(folder, err, as_json)
@@ -77,6 +80,12 @@ def deploy_cmd(ctx: Context, folder: Path, username: str, as_json: bool) -> None
                     "tests": len(report.results)},
           f"deployed {folder} as version {version.id} of {version.process_id} "
           f"({version.content_hash[:12]}, {len(report.results)} test case(s) passed)")
+
+
+def _worded(failures: list[FieldError]) -> list[str]:
+    """A test case's failures worded in English (the CLI's language)."""
+    english = messages.in_locale("en")
+    return [messages.render(f.code, f.params, english) for f in failures]
 
 
 def print_problems(folder: Path, err: ModelInvalid, as_json: bool) -> None:
@@ -111,10 +120,11 @@ def test_models(ctx: Context, paths: tuple[Path, ...], as_json: bool) -> None:
         for result in checked.results:
             failed |= not result.passed
             report.append({"folder": str(folder), "file": result.file, "case": result.name,
-                           "passed": result.passed, "failures": result.failures, "path": result.path})
+                           "passed": result.passed, "failures": _worded(result.failures),
+                           "failure_codes": [f.as_dict() for f in result.failures], "path": result.path})
             if not as_json:
                 click.echo(f"{'PASS' if result.passed else 'FAIL'}  {folder / result.file}: {result.name}")
-                for failure in result.failures:
+                for failure in _worded(result.failures):
                     click.echo(f"      {failure}")
         if not checked.results and not as_json:
             click.echo(f"{folder}: no test cases (add tests/*.json)")

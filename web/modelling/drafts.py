@@ -169,8 +169,9 @@ def _check_json(check: DraftCheck):
     return jsonify(
         problems=[messages.problem_texts(p.as_dict(), _) for p in check.problems], tests_run=check.tests_run,
         passed=check.passed,
-        results=[{"file": r.file, "name": r.name, "passed": r.passed, "failures": r.failures, "path": r.path}
-                 for r in check.results])
+        results=[{"file": r.file, "name": r.name, "passed": r.passed, "path": r.path,
+                  "failures": [messages.render(f.code, f.params, _) for f in r.failures],
+                  "failure_codes": [f.as_dict() for f in r.failures]} for r in check.results])
 
 
 @bp.post("/<process_id>/draft/validate")

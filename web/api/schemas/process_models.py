@@ -40,7 +40,8 @@ class CaseDoc(Schema):
     file = fields.String()
     name = fields.String()
     passed = fields.Boolean()
-    failures = fields.List(fields.String())
+    failures = fields.List(fields.String(), metadata={"description": "why it failed, in the request's language"})
+    failure_codes = fields.List(fields.Dict(), metadata={"description": "the same as {code, params}"})
 
 
 class CheckDoc(Schema):
