@@ -1,89 +1,22 @@
-"""The staff web UI: a Flask app built by `create_app` on the engine's services."""
+"""The staff web UI: a Flask app built by `create_app` on the engine's services.
+
+The package itself imports nothing: the `complaints` command, the timer worker and the mailbox worker import
+modules of `web` (web.cli, web.mail, web.messages, web.server) without Flask, the blueprints and the API,
+which only the app needs (web/app.py, imported when an app is built; docs/ARCHITECTURE.md).
+"""
 from __future__ import annotations
 
-from flask import Flask
+from typing import TYPE_CHECKING
 
-from engine.bootstrap import connect
-from engine.config import Settings, load_settings
-from engine.db import Database, open_database
-from web import (
-    admin,
-    api,
-    auth,
-    classification,
-    complaints,
-    context,
-    customer,
-    customer_records,
-    deferrals,
-    departments,
-    desk,
-    errors,
-    i18n,
-    inbox,
-    incidents,
-    modelling,
-    present,
-    public,
-    remedies,
-    report_review,
-    reports,
-    search,
-    security,
-    tasks,
-    work_calendar,
-)
-from web.extensions import babel, csrf, login_manager
-from web.secret import secret_key
+if TYPE_CHECKING:
+    from flask import Flask
 
-#: Upper bound of one request body: several evidence files of the allowed size plus the form itself.
-FILES_PER_REQUEST = 10
+    from engine.config import Settings
+    from engine.db import Database
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> Flask:
     """Build the app on `settings` (default: the environment) and `db` (default: connect to its database)."""
-    settings = settings or load_settings()
-    db = db or connect(settings)
-    app = Flask(__name__, instance_path=str(settings.instance_dir))
-    app.config.update(
-        SECRET_KEY=secret_key(settings),
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=settings.secure_cookies,
-        REMEMBER_COOKIE_HTTPONLY=True,
-        REMEMBER_COOKIE_SAMESITE="Lax",
-        REMEMBER_COOKIE_SECURE=settings.secure_cookies,
-        MAX_CONTENT_LENGTH=settings.evidence_max_bytes * FILES_PER_REQUEST + 1024 * 1024,
-        # A form may stay open for a long call with the customer: the token lives as long as the session.
-        WTF_CSRF_TIME_LIMIT=None,
-        BABEL_DEFAULT_LOCALE=i18n.DEFAULT_LOCALE,
-        BABEL_DEFAULT_TIMEZONE=settings.display_timezone,
-        BABEL_TRANSLATION_DIRECTORIES="translations",
-        I18N_MARK_MISSING=False,
-    )
-    reports_db = open_database(settings.reports_database_url, read_only=True) if settings.reports_database_url else None
-    app.extensions["complaints"] = context.AppState(settings=settings, db=db, reports_db=reports_db)
-    security.init_app(app, settings)
-    login_manager.init_app(app)
-    csrf.init_app(app)
-    babel.init_app(app, locale_selector=i18n.select_locale)
-    i18n.init_app(app)
-    errors.init_app(app)
-    context.init_app(app)
-    present.init_app(app)
-    desk.init_app(app)
-    for blueprint in (auth.bp, tasks.bp, desk.bp, admin.bp, departments.bp, work_calendar.bp, complaints.bp, search.bp,
-                      deferrals.bp, inbox.bp, incidents.bp):
-        app.register_blueprint(blueprint)
-    api.init_app(app)
-    app.register_blueprint(reports.bp)
-    app.register_blueprint(customer.bp)
-    app.register_blueprint(customer_records.bp)
-    app.register_blueprint(remedies.bp)
-    app.register_blueprint(report_review.bp)
-    app.register_blueprint(public.bp)
-    app.register_blueprint(classification.bp)
-    app.register_blueprint(modelling.bp)
-    security.throttle_sign_in(app)
-    public.throttle(app)
-    return app
+    from web.app import create_app as build
+
+    return build(settings, db)

@@ -16,7 +16,6 @@ from babel.support import NullTranslations, Translations
 
 from engine.errors import Code, ModelCode, ServiceError
 from forms.errors import FieldError, FieldErrors, FormCode
-from web import labels
 from web.failure_messages import CASE_TEXTS, RUN_TEXTS, STEP_TEXTS, reason_text
 from web.mail import N_, TRANSLATIONS
 from web.model_messages import FEATURES, HINTS, JSON_TYPES, MODEL_TEXTS, WHAT
@@ -280,6 +279,8 @@ def _fill(text: str, code: str, params: Mapping[str, Any], gettext: Gettext) -> 
         elif name in WORDS and value in WORDS[name]:
             value = gettext(WORDS[name][value])
         elif name == "department" and isinstance(value, str):  # named by the departments table
+            from web import labels  # imports Flask: only a page names a department (the CLI prints its code)
+
             value = labels.department(value, chinese=_is_chinese(gettext))
         elif name == "changes" and isinstance(value, str):
             value = ", ".join(dict.fromkeys(gettext(CHANGES[c]) if c in CHANGES else c for c in value.split(", ")))

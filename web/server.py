@@ -13,6 +13,10 @@ from engine.complaints.timer_worker import start_worker_thread
 from engine.config import Settings
 from web import mail
 
+# The app's modules (Flask, the blueprints, the API), imported here in the master: the workers it forks share
+# them instead of each importing them again (`web` itself imports none of them: web/__init__.py).
+from web.app import create_app
+
 
 class _Gunicorn(BaseApplication):
     """gunicorn with our options; each worker builds its own app (and database pool) after the fork."""
@@ -26,8 +30,6 @@ class _Gunicorn(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):
-        from web import create_app
-
         return create_app()
 
 

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 
-import rjieba
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -85,6 +84,10 @@ def _whole(word: str, text: str) -> bool:
 @lru_cache(maxsize=64)
 def _cuts(text: str) -> frozenset[int]:
     """Where jieba's segmentation (rjieba, its maintained Rust port) cuts a text into words, as offsets."""
+    # Imported here: loading jieba's dictionary costs about 0.1 s, paid only by a process that meets a rule's
+    # whole word, not by every `complaints` command and worker that imports this module.
+    import rjieba
+
     return frozenset({0, *(end for _, _, end in rjieba.tokenize(text))})
 
 
