@@ -266,9 +266,10 @@ class ModelCode(StrEnum):
     NO_PROCESS = "no_process"
     SEVERAL_PROCESSES = "several_processes"  # count, processes, main
     NO_TEST_CASES = "no_test_cases"
-    TEST_CASES_UNREADABLE = "test_cases_unreadable"  # detail
+    TEST_CASES_UNREADABLE = "test_cases_unreadable"  # line, column, detail (not JSON)
+    TEST_CASES_NO_LIST = "test_cases_no_list"
     # -- form files (engine.workflow.model_forms)
-    FORM_INVALID_JSON = "form_invalid_json"  # detail
+    FORM_INVALID_JSON = "form_invalid_json"  # line, column, detail
     FORM_FILE_NOT_OBJECT = "form_file_not_object"
     FORM_SCHEMA_INVALID = "form_schema_invalid"  # keyword, rule (the metaschema's keyword), detail
     FORM_SCHEMA_WRONG_TYPE = "form_schema_wrong_type"  # keyword, expected (JSON types, comma-separated), detail
@@ -281,7 +282,7 @@ class ModelCode(StrEnum):
     FORM_FILE_MISSING = "form_file_missing"  # form
     FORM_SCHEMA_SUFFIX = "form_schema_suffix"
     # -- classification rules (engine.workflow.classification_rules)
-    RULES_INVALID_JSON = "rules_invalid_json"  # line, detail
+    RULES_INVALID_JSON = "rules_invalid_json"  # line, column, detail
     RULES_NOT_OBJECT = "rules_not_object"
     RULES_NOT_LIST = "rules_not_list"  # list
     RULES_ENTRY_NEEDS_KEY = "rules_entry_needs_key"  # entry, key

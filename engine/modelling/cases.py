@@ -19,10 +19,11 @@ from dataclasses import dataclass, field
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from engine.errors import Code
+from engine.errors import Code, ModelCode
 from engine.workflow import runtime
 from engine.workflow.functions import parse_duration
 from engine.workflow.model_forms import TESTS_FOLDER
+from engine.workflow.model_xml import ModelInvalid, ModelProblem
 from engine.workflow.versions import LoadedVersion
 from forms.errors import FieldError, error
 from forms.validate import validate
@@ -46,16 +47,19 @@ class CaseResult:
 
 
 def read_cases(files: dict[str, str]) -> dict[str, list[dict]]:
-    """The cases of every test file in a bundle (`tests/*.json`), by file. Raises ValueError if malformed."""
+    """The cases of every test file in a bundle (`tests/*.json`), by file. Raises ModelInvalid naming the file
+    (and the line) of one that is not JSON or holds no "cases" list."""
     cases = {}
     for path, text in sorted(files.items()):
         if path.startswith(TESTS_FOLDER) and path.endswith(".json"):
             try:
                 document = json.loads(text)
             except json.JSONDecodeError as err:
-                raise ValueError(f"{path}:{err.lineno}: invalid JSON: {err.msg}") from err
+                raise ModelInvalid([ModelProblem(path, err.lineno, None, ModelCode.TEST_CASES_UNREADABLE,
+                                                 {"line": err.lineno, "column": err.colno, "detail": err.msg})]
+                                   ) from err
             if not isinstance(document, dict) or not isinstance(document.get("cases"), list):
-                raise ValueError(f'{path}: expected an object with a "cases" list')
+                raise ModelInvalid([ModelProblem(path, None, None, ModelCode.TEST_CASES_NO_LIST)])
             cases[path] = document["cases"]
     return cases
 

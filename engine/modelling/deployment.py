@@ -45,13 +45,7 @@ def check_bundle(files: dict[str, str], process_id: str | None = None, main: str
     `process_id`: the process the bundle must run (a draft's, or the one an upload is laid over); without
     it the bundle's main process is found by `deploy.main_process`, preferring `main` (`Settings.process_id`)."""
     bundle = validate_bundle(files, process_id, main)
-    try:
-        cases = read_cases(files)
-    except ValueError as err:
-        path, _, message = str(err).partition(": ")
-        raise ModelInvalid([ModelProblem(path.split(":")[0], None, None, ModelCode.TEST_CASES_UNREADABLE,
-                                         {"detail": message or str(err)})]) from err
-    return CheckReport(bundle=bundle, results=run_cases(from_bundle(bundle), cases))
+    return CheckReport(bundle=bundle, results=run_cases(from_bundle(bundle), read_cases(files)))
 
 
 @use_case

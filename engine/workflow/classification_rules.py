@@ -40,7 +40,7 @@ def rules_problems(text: str, allowed: dict[str, list] | None = None) -> list[Fi
     try:
         document = json.loads(text)
     except json.JSONDecodeError as err:
-        return [error(ModelCode.RULES_INVALID_JSON, line=err.lineno, detail=err.msg)]
+        return [error(ModelCode.RULES_INVALID_JSON, line=err.lineno, column=err.colno, detail=err.msg)]
     if not isinstance(document, dict):
         return [error(ModelCode.RULES_NOT_OBJECT)]
     problems = []

@@ -27,7 +27,8 @@ def load_forms(files: dict[str, str], problems: list[ModelProblem]) -> dict[str,
         try:
             document = json.loads(text)
         except json.JSONDecodeError as err:
-            problems.append(ModelProblem(path, err.lineno, None, ModelCode.FORM_INVALID_JSON, {"detail": err.msg}))
+            problems.append(ModelProblem(path, err.lineno, None, ModelCode.FORM_INVALID_JSON,
+                                         {"line": err.lineno, "column": err.colno, "detail": err.msg}))
             continue
         if not isinstance(document, dict):
             problems.append(ModelProblem(path, 1, None, ModelCode.FORM_FILE_NOT_OBJECT))

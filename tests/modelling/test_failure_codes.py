@@ -15,9 +15,11 @@ from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
 from engine.db import UnitOfWork
 from engine.errors import Code, ModelCode
+from engine.modelling.cases import read_cases
 from engine.workflow import runtime
 from engine.workflow.failures import StepFailed, explain
 from engine.workflow.model_forms import load_forms
+from engine.workflow.model_xml import ModelInvalid
 from tests.api.conftest import api, problem, token  # noqa: F401
 from tests.lifecycle import INTAKE
 from tests.modelling.hostile_models import LOOP, store_past_the_checks
@@ -197,3 +199,25 @@ def test_the_modeller_words_a_failing_test_case_in_chinese(login):
     assert failed["failures"] == ["待办任务：应为 ['gm_review']，实际为 ['hand_over']"]
     assert failed["failure_codes"] == [{"code": Code.CASE_OPEN,
                                         "params": {"expected": "['gm_review']", "found": "['hand_over']"}}]
+
+
+@pytest.mark.parametrize(("files", "code", "params", "chinese"), [
+    ({"tests/cases.json": '{"cases": [\n  {"name": "a",}]}'}, ModelCode.TEST_CASES_UNREADABLE,
+     {"line": 2, "column": 16}, "测试用例不是有效的 JSON（第 2 行第 16 列）。"),
+    ({"tests/cases.json": '{"case": []}'}, ModelCode.TEST_CASES_NO_LIST, {}, '测试文件必须是含有 "cases" 列表的对象。'),
+], ids=["not-json", "no-list"])
+def test_unreadable_test_cases_name_their_file_and_place_without_parsing_english(files, code, params, chinese):
+    with pytest.raises(ModelInvalid) as refused:
+        read_cases(files)
+    [found] = refused.value.problems
+    assert (found.file, found.code) == ("tests/cases.json", code) and found.params.items() >= params.items()
+    assert messages.problem_texts(found.as_dict(), messages.in_locale("zh"))["message"] == chinese
+
+
+def test_a_form_that_is_not_json_names_its_line_and_column():
+    problems: list = []
+    load_forms({"forms/intake.schema.json": '{"type": "object",\n "title": }'}, problems)
+    [found] = problems
+    assert (found.code, found.line, found.params["column"]) == (ModelCode.FORM_INVALID_JSON, 2, 11)
+    worded = messages.problem_texts(found.as_dict(), messages.in_locale("zh"))["message"]
+    assert worded == "表单不是有效的 JSON（第 2 行第 11 列）。"
