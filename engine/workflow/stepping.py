@@ -11,6 +11,11 @@ project make (a state mask, `manual`) take this walk; any other query goes to Sp
 
 Workflows of this class are stored under SpiffWorkflow's own type names (`engine.workflow.store`), so the
 stored format does not change.
+
+Two of SpiffWorkflow's helpers are replaced for every workflow, with the same effect: a task's state change
+builds its log record only when the record is logged (`_set_state`), and a task taking its parent's data
+returns at once when it holds all of it already (`_merge_data`). `tests/unit/test_stepping.py` compares all
+of this with SpiffWorkflow's own code.
 """
 from __future__ import annotations
 

@@ -69,7 +69,7 @@ class _TaskConverter(TaskConverter):
 
     Task data holds plain JSON only — dicts with text keys none of which is `typename`, lists, text, numbers,
     booleans, None: the sandbox refuses anything else from model code (`sandbox.scripts.check_task_data`),
-    forms refuse the key (`forms.validate`), and saving with `json.dumps` refuses other types. On such data
+    forms refuse the key (`forms.validate`), and saving (`_dumps`) refuses other types. On such data
     SpiffWorkflow's registry walk changes nothing but costs a function call per value, so it is skipped;
     internal data keeps it unless all its values are plain. Tasks whose data equals their parent's (most
     of them) are compared in one step instead of key by key."""
