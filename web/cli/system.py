@@ -54,6 +54,7 @@ def worker(ctx: Context, once: bool, poll: float) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     click.echo("timer worker running (Ctrl-C to stop)")
+    timer_worker.tune_collector()
     timer_worker.run_worker(ctx.db, ctx.settings, mail.renderer(ctx.settings), stop, poll)
 
 
