@@ -58,6 +58,23 @@ RUN_TEXTS: dict[str, str] = {
     Code.RUN_SANDBOX_UNAVAILABLE: N_("the sandbox that runs model code could not run it now; try again."),
     Code.RUN_ENGINE_ERROR: N_("the workflow engine could not run it (an error of the kind %(kind)s)."),
 }
+#: What the sandbox refuses (`construct`, with its `name`), said instead of its words when it names it: at run
+#: time as `RUN_NOT_ALLOWED`'s sentence, at deploy as `EXPRESSION_REFUSED`'s.
+REFUSALS = {
+    "import": N_("import statements are not allowed."),
+    "class": N_("class definitions are not allowed."),
+    "with": N_("with statements are not allowed."),
+    "yield": N_("yield is not allowed."),
+    "finally": N_("try/finally is not allowed."),
+    "bare_except": N_("a bare except: is not allowed; name the error, e.g. except ValueError:"),
+    "except_names": N_("an except clause must name exception classes, e.g. except (KeyError, ValueError):"),
+    "catch": N_("scripts cannot catch %(name)s; catch Exception or one of its subclasses."),
+    "attribute": N_("the attribute .%(name)s is not allowed."),
+    "call": N_("calling %(name)s() is not allowed."),
+    "underscore_name": N_("names starting with _ are not allowed (%(name)s)."),
+    "node": N_("%(name)s is not allowed in expressions."),
+    "double_star": N_("** arguments are not allowed."),
+}
 #: The sandbox's limits (`ScriptLimitExceeded.limit`), as the `limit` param names them.
 LIMITS = {"lines": N_("executed lines"), "time": N_("running time"), "size": N_("value size"),
           "depth": N_("nesting depth"), "cpu": N_("CPU time"), "memory": N_("memory"),
@@ -75,7 +92,8 @@ def reason_text(params: Mapping[str, Any], gettext: Callable[[str], str],
     values = dict(params)
     if reason == Code.RUN_LIMIT and values.get("limit") in LIMITS:
         values["limit"] = gettext(LIMITS[values["limit"]])
-    text = fill(RUN_TEXTS.get(reason, RUN_TEXTS[Code.RUN_ENGINE_ERROR]), reason, {"kind": "?", **values})
+    refusal = REFUSALS.get(values.get("construct", "")) if reason == Code.RUN_NOT_ALLOWED else None
+    text = fill(refusal or RUN_TEXTS.get(reason, RUN_TEXTS[Code.RUN_ENGINE_ERROR]), reason, {"kind": "?", **values})
     if params.get("expression"):
         place = gettext(IN_EXPRESSION) % {"expression": params["expression"]}
     elif params.get("line") and reason != Code.RUN_SYNTAX:

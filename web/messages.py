@@ -16,7 +16,7 @@ from babel.support import NullTranslations, Translations
 
 from engine.errors import Code, ModelCode, ServiceError
 from forms.errors import FieldError, FieldErrors, FormCode
-from web.failure_messages import CASE_TEXTS, RUN_TEXTS, STEP_TEXTS, reason_text
+from web.failure_messages import CASE_TEXTS, REFUSALS, RUN_TEXTS, STEP_TEXTS, reason_text
 from web.mail import N_, TRANSLATIONS
 from web.model_messages import FEATURES, HINTS, JSON_TYPES, MODEL_TEXTS, WHAT
 
@@ -247,6 +247,8 @@ def render(code: str, params: Mapping[str, Any], gettext: Gettext) -> str:
     """The sentence of `code` with its `params`, translated by `gettext`."""
     if code == Code.MODEL_PROBLEM and "code" in params:
         return problem_line(params, gettext)
+    if code == ModelCode.EXPRESSION_REFUSED and params.get("construct") in REFUSALS:  # said, not the sandbox's words
+        params = {**params, "detail": _fill(REFUSALS[params["construct"]], code, params, gettext)}
     text = TEXTS.get(code)
     if text is None:
         log.warning("no text for the error code %r", code)

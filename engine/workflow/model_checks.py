@@ -56,7 +56,8 @@ def _refused(path: str, line: int | None, element_id: str | None, what: str, err
         return ModelProblem(path, line, element_id, ModelCode.EXPRESSION_SYNTAX,
                             {"what": what, "line": err.params.get("line"), "column": err.params.get("column"),
                              "detail": str(err)})
-    return ModelProblem(path, line, element_id, ModelCode.EXPRESSION_REFUSED, {"what": what, "detail": str(err)})
+    return ModelProblem(path, line, element_id, ModelCode.EXPRESSION_REFUSED,
+                        {**err.params, "what": what, "detail": str(err)})
 
 
 def check_bpmn(path: str, tree, decisions: dict[str, str], forms: dict[str, dict]) -> list[ModelProblem]:

@@ -17,6 +17,7 @@ from engine.db import UnitOfWork
 from engine.errors import Code, ModelCode
 from engine.modelling.cases import read_cases
 from engine.workflow import runtime
+from engine.workflow.deploy import validate_bundle
 from engine.workflow.failures import StepFailed, explain
 from engine.workflow.model_forms import load_forms
 from engine.workflow.model_xml import ModelInvalid
@@ -75,7 +76,12 @@ CASES = [
     (script_model("x = int('a')"), "broken", Code.RUN_BAD_VALUE, {"kind": "ValueError", "line": 1}),
     (script_model("x = [][2]"), "broken", Code.RUN_INDEX_OUT_OF_RANGE, {"line": 1}),
     (script_model("x = 1\ny = ("), "broken", Code.RUN_SYNTAX, {"line": 2}),
-    (script_model("import os"), "broken", Code.RUN_NOT_ALLOWED, {}),
+    (script_model("import os"), "broken", Code.RUN_NOT_ALLOWED, {"construct": "import", "line": 1}),
+    (script_model("x = 1\ny = vars()"), "broken", Code.RUN_NOT_ALLOWED,
+     {"construct": "call", "name": "vars", "line": 2}),
+    (script_model("x = eval('1')"), "broken", Code.RUN_NOT_ALLOWED, {"line": 1}),  # RestrictedPython's own
+    (gateway_model("amount.real > 1"), "broken", Code.RUN_NOT_ALLOWED,
+     {"construct": "attribute", "name": "real", "expression": "amount.real > 1"}),
     (script_model("x = float('nan')"), "broken", Code.RUN_DATA_NOT_STORABLE, {"variable": "x"}),
     (script_model("while True:\n    y = 1"), "broken", Code.RUN_LIMIT, {"limit": "lines"}),
     (gateway_model("amount > 100"), "broken", Code.RUN_UNDEFINED_NAME,
@@ -104,8 +110,8 @@ def test_each_kind_of_failure_is_a_code_with_params_worded_in_chinese(model, ele
     english = messages.render(failure.code, failure.params, messages.in_locale("en"))
     assert chinese.startswith(f"流程模型在元素 {element} 处运行出错：") and not ENGLISH.search(chinese), chinese
     assert failed.detail not in chinese and "?" not in english, english
-    for value in params.values():
-        if isinstance(value, str) and reason not in (Code.RUN_LIMIT, Code.RUN_WRONG_TYPE, Code.RUN_BAD_VALUE):
+    for name, value in params.items():  # the names the sentence says (a kind or a construct is worded instead)
+        if isinstance(value, str) and name not in ("limit", "kind", "construct"):
             assert value in chinese, (value, chinese)
 
 
@@ -221,3 +227,18 @@ def test_a_form_that_is_not_json_names_its_line_and_column():
     assert (found.code, found.line, found.params["column"]) == (ModelCode.FORM_INVALID_JSON, 2, 11)
     worded = messages.problem_texts(found.as_dict(), messages.in_locale("zh"))["message"]
     assert worded == "表单不是有效的 JSON（第 2 行第 11 列）。"
+
+
+def test_a_refusal_at_deploy_is_said_in_the_reader_language():
+    """The sandbox's refusal of a condition at deploy: its construct worded, its own words kept as detail."""
+    condition = '<bpmn:conditionExpression>eval("1") == 1</bpmn:conditionExpression>'
+    model = gateway_model("1 == 1").replace("<bpmn:conditionExpression>1 == 1</bpmn:conditionExpression>", condition)
+    with pytest.raises(ModelInvalid) as refused:
+        validate_bundle({"complaint_lifecycle.bpmn": model})
+    found = next(p for p in refused.value.problems if p.code == ModelCode.EXPRESSION_REFUSED)
+    assert found.params.items() >= {"construct": "call", "name": "eval", "what": "condition"}.items()
+    assert "eval" in found.params["detail"]
+    zh = messages.problem_texts(found.as_dict(), messages.in_locale("zh"))["message"]
+    en = messages.problem_texts(found.as_dict(), messages.in_locale("en"))["message"]
+    assert zh.endswith("不允许调用 eval()。") and not ENGLISH.search(zh), zh
+    assert en == "The condition is not accepted: calling eval() is not allowed.", en

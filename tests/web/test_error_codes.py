@@ -122,7 +122,7 @@ def _model_problem_sites():
                 rest = node.args[index + 1:]
                 if rest and not isinstance(rest[0], ast.Dict):
                     continue  # params built elsewhere
-                given = {k.value for k in rest[0].keys} if rest else {k.arg for k in node.keywords}
+                given = {k.value for k in rest[0].keys if k is not None} if rest else {k.arg for k in node.keywords}
                 yield f"{path.relative_to(ROOT)}:{node.lineno}", ModelCode[arg.attr], given
 
 

@@ -1,6 +1,7 @@
 """The SpiffWorkflow script environment built from the parts of this package, and the engine around it."""
 from __future__ import annotations
 
+import ast
 import copy
 import types
 from typing import Any
@@ -40,6 +41,15 @@ def _failure(where: str, place: dict[str, Any], exc: Exception) -> SandboxError:
     return SandboxError(f"{where}: {_describe(exc)}", reason, {**params, **place})
 
 
+def checked_tree(expression) -> ast.Expression:
+    """`expression_tree`, with a refusal naming the expression (where a failure of model code is told)."""
+    try:
+        return expression_tree(require_text(expression))
+    except SandboxError as err:
+        err.params.setdefault("expression", shown(expression))
+        raise
+
+
 class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
     """SpiffWorkflow script environment that evaluates expressions with simpleeval and runs scripts under
     RestrictedPython, both within the limits of `budget`, in the calling thread. Safe to share between threads.
@@ -59,7 +69,7 @@ class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
 
     def evaluate(self, expression, context, external_context=None):
         """The value of `expression` with the task data `context` (and `external_context`) as names."""
-        tree = expression_tree(require_text(expression))
+        tree = checked_tree(expression)
         # the task data wins over the external context, as in SpiffWorkflow's TaskDataEnvironment
         evaluator = ExpressionEvaluator({**(external_context or {}), **context}, self._functions)
         with running(traced=False):

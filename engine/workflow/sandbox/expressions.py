@@ -37,6 +37,12 @@ def where(node) -> str:
     return f"line {line}" if column is None else f"line {line}, column {column + 1}"
 
 
+def place(node) -> dict[str, int]:
+    """The line and column of an AST node, as a refusal's params."""
+    line, column = getattr(node, "lineno", None), getattr(node, "col_offset", None)
+    return {"line": line, **({"column": column + 1} if column is not None else {})} if line else {}
+
+
 @overload
 def parse(source: str, mode: Literal["eval"]) -> ast.Expression: ...
 
@@ -56,17 +62,20 @@ def parse(source: str, mode: str) -> ast.AST:
         raise SandboxError(f"unreadable source: {type(err).__name__}: {err}") from None
 
 
-def _expression_problem(node: ast.AST) -> str | None:
+def _expression_problem(node: ast.AST) -> tuple[str, dict[str, str]] | None:
+    """What the sandbox refuses in `node`: its message and the params of its reason (`construct`, `name`)."""
     if not isinstance(node, _EXPRESSION_NODES):
-        return f"{type(node).__name__} is not allowed in expressions"
+        return f"{type(node).__name__} is not allowed in expressions", {"construct": "node",
+                                                                        "name": type(node).__name__}
     if isinstance(node, ast.Name) and node.id.startswith("_"):
-        return f"names starting with '_' are not allowed ({node.id})"
+        return f"names starting with '_' are not allowed ({node.id})", {"construct": "underscore_name",
+                                                                        "name": node.id}
     if isinstance(node, ast.Attribute) and node.attr not in EXPRESSION_ATTRIBUTE_NAMES:
-        return f"attribute '.{node.attr}' is not allowed"
+        return f"attribute '.{node.attr}' is not allowed", {"construct": "attribute", "name": node.attr}
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in FORBIDDEN_CALLS:
-        return f"calling {node.func.id}() is not allowed"
+        return f"calling {node.func.id}() is not allowed", {"construct": "call", "name": node.func.id}
     if isinstance(node, ast.keyword) and node.arg is None:
-        return "'**' arguments are not allowed"
+        return "'**' arguments are not allowed", {"construct": "double_star"}
     return None
 
 
@@ -86,7 +95,7 @@ def expression_tree(source: str) -> ast.Expression:
     for node in ast.walk(tree):
         problem = _expression_problem(node)
         if problem:
-            raise SandboxError(f"{where(node)}: {problem}")
+            raise SandboxError(f"{where(node)}: {problem[0]}", Code.RUN_NOT_ALLOWED, {**place(node), **problem[1]})
     return tree
 
 

@@ -25,8 +25,8 @@ from pathlib import Path
 from engine.errors import Code
 from engine.workflow.sandbox import wire
 from engine.workflow.sandbox.budget import SandboxError, ScriptLimitExceeded
-from engine.workflow.sandbox.environment import SandboxedEnvironment
-from engine.workflow.sandbox.expressions import expression_tree, require_text
+from engine.workflow.sandbox.environment import SandboxedEnvironment, checked_tree
+from engine.workflow.sandbox.expressions import require_text
 from engine.workflow.sandbox.scripts import check_task_data
 
 WALL_SECONDS = 3.0
@@ -301,7 +301,7 @@ class IsolatedEnvironment(SandboxedEnvironment):
     def evaluate(self, expression, context, external_context=None):
         """The value of `expression`, computed by a worker unless nothing needs computing: a literal (a DMN
         output "P7D", a timer "PT2H") is its own value and a bare name is a lookup, both without a round trip."""
-        body = expression_tree(require_text(expression)).body  # refused here, with the same message
+        body = checked_tree(expression).body  # refused here, with the same message
         if _is_literal(body):
             return ast.literal_eval(body)
         if isinstance(body, ast.Name):

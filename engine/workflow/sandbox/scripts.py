@@ -8,6 +8,7 @@ import builtins
 import functools
 import math
 import types
+from typing import Any
 
 from RestrictedPython import compile_restricted_exec, safe_builtins
 from RestrictedPython.Guards import full_write_guard, guarded_iter_unpack_sequence, guarded_unpack_sequence
@@ -24,7 +25,7 @@ from engine.workflow.sandbox.budget import (
     charge,
     loop_step,
 )
-from engine.workflow.sandbox.expressions import FORBIDDEN_CALLS, parse, require_text, where
+from engine.workflow.sandbox.expressions import FORBIDDEN_CALLS, parse, place, require_text, where
 from engine.workflow.sandbox.methods import SCRIPT_ATTRIBUTE_NAMES, script_getattr
 
 RESERVED_KEY = "typename"  # SpiffWorkflow's serializer reads this key as a type tag
@@ -66,52 +67,62 @@ def _call(function: str, node: ast.stmt | ast.expr, *args: ast.expr) -> ast.Call
     return call
 
 
+class _Refusal(str):
+    """One refusal's message, with the params of its reason (`Code.RUN_NOT_ALLOWED`: its place and, for this
+    policy's own refusals, the `construct` and `name`); RestrictedPython keeps the policy's errors as text."""
+
+    params: dict[str, Any]
+
+
 class _ScriptPolicy(RestrictingNodeTransformer):
     """RestrictedPython's policy, tightened for workflow scripts and with size guards woven in."""
 
-    def error(self, node, info):
-        self.errors.append(f"{where(node)}: {info}")
+    def error(self, node, info, **params):
+        refusal = _Refusal(f"{where(node)}: {info}")
+        refusal.params = {**place(node), **params}
+        self.errors.append(refusal)
 
-    def _refuse(self, node, what: str):
-        self.error(node, f"{what} not allowed in scripts")
+    def _refuse(self, node, what: str, construct: str):
+        self.error(node, f"{what} not allowed in scripts", construct=construct)
         return node
 
     def visit_Import(self, node):
-        return self._refuse(node, "import statements are")
+        return self._refuse(node, "import statements are", "import")
 
     visit_ImportFrom = visit_Import
 
     def visit_ClassDef(self, node):
-        return self._refuse(node, "class definitions are")
+        return self._refuse(node, "class definitions are", "class")
 
     def visit_With(self, node):
-        return self._refuse(node, "with statements are")
+        return self._refuse(node, "with statements are", "with")
 
     def visit_Yield(self, node):
-        return self._refuse(node, "yield is")
+        return self._refuse(node, "yield is", "yield")
 
     visit_YieldFrom = visit_Yield
 
     def visit_Try(self, node):
         # a finally block would run while a stop unwinds the script, after the tracer is gone
         if node.finalbody:
-            self._refuse(node, "try/finally is")
+            self._refuse(node, "try/finally is", "finally")
         return super().visit_Try(node)
 
     def visit_ExceptHandler(self, node):
         # the exception types are evaluated while a stop unwinds the script, so they must be plain names
         if node.type is None:
             self.error(node, "a bare 'except:' is not allowed in scripts; "
-                             "name the error, e.g. 'except ValueError:'")
+                             "name the error, e.g. 'except ValueError:'", construct="bare_except")
         elif not _names_only(node.type):
             self.error(node, "except clauses must name exception classes, "
-                             "e.g. 'except (KeyError, ValueError):'")
+                             "e.g. 'except (KeyError, ValueError):'", construct="except_names")
         else:
             names = [node.type] if isinstance(node.type, ast.Name) else node.type.elts
             for name in names:
                 if name.id not in _CATCHABLE_NAMES:
                     self.error(name, f"scripts cannot catch {name.id}; catch Exception or a subclass of "
-                                     f"{', '.join(cls.__name__ for cls in _CATCHABLE)}")
+                                     f"{', '.join(cls.__name__ for cls in _CATCHABLE)}", construct="catch",
+                               name=name.id)
         node = super().visit_ExceptHandler(node)
         if node.type is not None:
             node.type = _call("_catchable_", node.type, node.type)
@@ -121,12 +132,12 @@ class _ScriptPolicy(RestrictingNodeTransformer):
         # names starting with '_' and frame/code attributes get RestrictedPython's own message
         if (not node.attr.startswith("_") and node.attr not in INSPECT_ATTRIBUTES
                 and node.attr not in SCRIPT_ATTRIBUTE_NAMES):
-            self.error(node, f"attribute '.{node.attr}' is not allowed")
+            self.error(node, f"attribute '.{node.attr}' is not allowed", construct="attribute", name=node.attr)
         return super().visit_Attribute(node)
 
     def visit_Call(self, node):
         if isinstance(node.func, ast.Name) and node.func.id in _SCRIPT_FORBIDDEN_CALLS:
-            self.error(node, f"calling {node.func.id}() is not allowed")
+            self.error(node, f"calling {node.func.id}() is not allowed", construct="call", name=node.func.id)
         return super().visit_Call(node)
 
     def visit_While(self, node):
@@ -163,7 +174,9 @@ def compile_script(source: str) -> types.CodeType:
     except (RecursionError, MemoryError) as err:  # nesting too deep for the compiler
         raise SandboxError(f"unreadable source: {type(err).__name__}") from None
     if result.errors or result.code is None:
-        raise SandboxError("; ".join(result.errors) or "the script did not compile")
+        first = result.errors[0] if result.errors else None
+        raise SandboxError("; ".join(result.errors) or "the script did not compile", Code.RUN_NOT_ALLOWED,
+                           getattr(first, "params", None))
     return result.code
 
 
