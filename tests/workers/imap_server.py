@@ -1,5 +1,7 @@
 """A real IMAP server for the tests: Debian's Dovecot (`dovecot-imapd`, installed by `make test`), run from a
-configuration of its own in a temporary folder, on a free port of 127.0.0.1, with one mailbox user."""
+configuration of its own in a temporary folder, on a free port of 127.0.0.1. One server per test process
+(`tests/workers/conftest.py`: starting and stopping it cost 2–3 s a test); each test gets a mailbox user of its
+own, whose mailbox is empty and seen by no other test."""
 from __future__ import annotations
 
 import contextlib
@@ -11,15 +13,19 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 DOVECOT = "/usr/sbin/dovecot"
-USER, PASSWORD = "complaints", "mailbox-test-password"
+PASSWORD = "mailbox-test-password"
+#: Mailbox users written into the server's password file at its start: one per test, and the file never changes
+#: while the server runs (no question of when Dovecot reads it again).
+USERS = 1000
 
 CONFIG = """\
 protocols = imap
@@ -60,14 +66,16 @@ service imap-login {{
 
 @dataclass(frozen=True)
 class ImapServer:
-    """The running server: its IMAP_URL, and a client to put messages in and look at their flags."""
+    """One test's mailbox on the running server: its IMAP_URL, and a client to put messages in and look at their
+    flags."""
 
     url: str
     port: int
+    user: str
 
     def client(self) -> imaplib.IMAP4:
         imap = imaplib.IMAP4("127.0.0.1", self.port, timeout=10)
-        imap.login(USER, PASSWORD)
+        imap.login(self.user, PASSWORD)
         imap.select("INBOX")
         return imap
 
@@ -96,6 +104,26 @@ class ImapServer:
             imap.logout()
 
 
+@dataclass
+class Dovecot:
+    """The running server; `mailbox()` hands out the next unused mailbox user."""
+
+    port: int
+    _handed_out: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def mailbox(self) -> ImapServer:
+        with self._lock:
+            assert self._handed_out < USERS, f"more than {USERS} mailboxes asked of one IMAP server"
+            self._handed_out += 1
+            user = _user(self._handed_out)
+        return ImapServer(url=f"imap://{user}:{PASSWORD}@127.0.0.1:{self.port}/INBOX", port=self.port, user=user)
+
+
+def _user(number: int) -> str:
+    return f"box{number}"
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -115,7 +143,7 @@ def _accounts() -> tuple[str, str, int, int]:
 
 
 @contextlib.contextmanager
-def dovecot() -> Iterator[ImapServer]:
+def dovecot() -> Iterator[Dovecot]:
     """Start Dovecot in a folder of its own; skip (with the reason) when it is not installed or does not start.
 
     Not under pytest's tmp_path: that is private to the test's user, and Dovecot's mail processes run as
@@ -129,14 +157,14 @@ def dovecot() -> Iterator[ImapServer]:
 
 
 @contextlib.contextmanager
-def _serve(root: Path) -> Iterator[ImapServer]:
+def _serve(root: Path) -> Iterator[Dovecot]:
     if not os.access(DOVECOT, os.X_OK):
         pytest.skip(f"no IMAP server: {DOVECOT} is missing (apt-get install dovecot-imapd; `make test` does)")
     internal, login, uid, gid = _accounts()
     port = _free_port()
     for folder in ("run", "state", "home"):
         (root / folder).mkdir(parents=True, exist_ok=True)
-    (root / "passwd").write_text(f"{USER}:{{PLAIN}}{PASSWORD}\n")
+    (root / "passwd").write_text("".join(f"{_user(n)}:{{PLAIN}}{PASSWORD}\n" for n in range(USERS + 1)))
     config = root / "dovecot.conf"
     config.write_text(CONFIG.format(root=root, internal=internal, login=login, uid=uid, gid=gid, port=port))
     if os.geteuid() == 0:
@@ -147,12 +175,12 @@ def _serve(root: Path) -> Iterator[ImapServer]:
         started = subprocess.run([DOVECOT, "-c", str(config)], stdout=output, stderr=subprocess.STDOUT, timeout=30)
     if started.returncode != 0:
         pytest.skip(f"the IMAP server did not start: {(root / 'start.log').read_text().strip()}")
-    server = ImapServer(url=f"imap://{USER}:{PASSWORD}@127.0.0.1:{port}/INBOX", port=port)
+    server = Dovecot(port)
     try:
         deadline = time.monotonic() + 15
         while True:
             try:
-                server.client().logout()
+                ImapServer("", port, _user(0)).client().logout()  # box0: only ever asked whether it answers
                 break
             except (OSError, imaplib.IMAP4.error) as err:
                 if time.monotonic() > deadline:

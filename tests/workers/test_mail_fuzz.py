@@ -1,4 +1,4 @@
-"""The mailbox fuzzed: hostile and broken messages put into a real IMAP server (Dovecot, started here) and read by
+"""The mailbox fuzzed: hostile and broken messages put into a real IMAP server (Dovecot) and read by
 the intake worker's pass. Whatever arrives — NULs and control characters in encoded headers, lying charsets, no
 sender or no Message-ID, forged In-Reply-To ids, attachments with hostile names and types, bytes that are barely
 a message — each message is filed exactly once (a complaint, a contact, ignored or refused), nothing is left
@@ -19,7 +19,6 @@ from engine.db import UnitOfWork
 from engine.models import Complaint, Evidence, MailMessage
 from tests.conftest import examples
 from tests.web.test_evidence import png
-from tests.workers.imap_server import dovecot
 
 SECRET = "mail-fuzz-secret"
 
@@ -108,34 +107,33 @@ def _count(system, model) -> int:
         return uow.session.scalar(select(func.count()).select_from(model))
 
 
-def test_every_message_is_filed_once_whatever_it_holds(system):
+def test_every_message_is_filed_once_whatever_it_holds(system, imap):
     # Drawn senders repeat on a frozen clock: the per-sender limit (tested on its own) would refuse the rest.
     unlimited = replace(system.settings, mail_sender_hourly_limit=0)
-    with dovecot() as imap:
-        client = imap.client()
-        try:
-            @settings(max_examples=examples(25))
-            @given(batch=st.lists(st.one_of(structured(), raw()), min_size=1, max_size=3))
-            def file_batch(batch: list[bytes]) -> None:
-                client.uid("STORE", "1:*", "+FLAGS", "(\\Deleted)")  # what an example before left
-                client.expunge()
-                before = _count(system, MailMessage)
-                for message in batch:
-                    note(repr(message[:600]))
-                    imap.deliver(message)
-                counts = mailbox.poll_once(system.db, unlimited, SECRET, client)
-                # Nothing failed: a failed message would stay unseen and fail again on every pass.
-                assert imap.unseen() == 0, counts
-                assert counts.complaint + counts.contact + counts.ignored + counts.refused + counts.seen == len(batch)
-                assert _count(system, MailMessage) == before + len(batch) - counts.seen
-                # Once filed, never again: the same messages unseen again are all "already filed".
-                imap.mark_all_unseen()
-                again = mailbox.poll_once(system.db, unlimited, SECRET, client)
-                assert (again.complaint, again.contact, again.ignored, again.refused) == (0, 0, 0, 0), again
+    client = imap.client()
+    try:
+        @settings(max_examples=examples(25))
+        @given(batch=st.lists(st.one_of(structured(), raw()), min_size=1, max_size=3))
+        def file_batch(batch: list[bytes]) -> None:
+            client.uid("STORE", "1:*", "+FLAGS", "(\\Deleted)")  # what an example before left
+            client.expunge()
+            before = _count(system, MailMessage)
+            for message in batch:
+                note(repr(message[:600]))
+                imap.deliver(message)
+            counts = mailbox.poll_once(system.db, unlimited, SECRET, client)
+            # Nothing failed: a failed message would stay unseen and fail again on every pass.
+            assert imap.unseen() == 0, counts
+            assert counts.complaint + counts.contact + counts.ignored + counts.refused + counts.seen == len(batch)
+            assert _count(system, MailMessage) == before + len(batch) - counts.seen
+            # Once filed, never again: the same messages unseen again are all "already filed".
+            imap.mark_all_unseen()
+            again = mailbox.poll_once(system.db, unlimited, SECRET, client)
+            assert (again.complaint, again.contact, again.ignored, again.refused) == (0, 0, 0, 0), again
 
-            file_batch()
-        finally:
-            client.logout()
+        file_batch()
+    finally:
+        client.logout()
     with UnitOfWork(system.db, write=False) as uow:
         complaints = list(uow.session.scalars(select(Complaint)))
         files = list(uow.session.scalars(select(Evidence)))

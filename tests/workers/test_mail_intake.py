@@ -1,4 +1,4 @@
-"""E-mail intake against a real IMAP server (Dovecot, started here): new messages become complaints with their
+"""E-mail intake against a real IMAP server (Dovecot, one per test process): new messages become complaints with their
 attachments as evidence, a reply to the automatic reply becomes a contact, a message delivered twice is filed
 once — also when the worker process is killed in the middle and every message is found unseen again."""
 from __future__ import annotations
@@ -23,19 +23,12 @@ from engine.db import UnitOfWork
 from engine.models import Complaint, Contact, Evidence, MailMessage, Notification, User
 from tests.web.test_evidence import png
 from tests.web.test_mail import smtp_server  # noqa: F401 (the local SMTP server fixture)
-from tests.workers.imap_server import dovecot
 from web import mail
 
 CLI = str(Path(sys.executable).parent / "complaints")
 SECRET = "mail-test-secret"
 
 pytestmark = pytest.mark.slow  # a real IMAP server and worker processes
-
-
-@pytest.fixture
-def imap():
-    with dovecot() as server:
-        yield server
 
 
 def _message(sender: str, subject: str, body: str, *, attachment: tuple[str, bytes] | None = None,
@@ -78,6 +71,15 @@ def _once(system, server) -> str:
     return done.stdout
 
 
+def _pass(system, server) -> mailbox.Counts:
+    """What `complaints mail-intake --once` does (connect, one pass, log out), without starting a process."""
+    client = server.client()
+    try:
+        return mailbox.poll_once(system.db, system.settings, SECRET, client)
+    finally:
+        client.logout()
+
+
 def _state(system):
     """(complaints, contacts, evidence files, recorded messages) — each counted once."""
     return (_count(system, Complaint), _count(system, Contact), _count(system, Evidence),
@@ -101,7 +103,7 @@ def test_three_messages_and_a_duplicate_give_two_complaints_and_one_contact_acro
         worker.send_signal(signal.SIGKILL)
         worker.wait(timeout=30)
     imap.mark_all_unseen()  # the worst case: every commit made, no \Seen flag set
-    _once(system, imap)
+    _pass(system, imap)  # the worker's pass, in this process: the command's own run is the last one below
     assert _state(system) == (2, 0, 1, 2) and imap.unseen() == 0
     with UnitOfWork(system.db, write=False) as uow:
         first, other = uow.session.scalars(select(Complaint).order_by(Complaint.customer_contact.desc()))
@@ -118,7 +120,7 @@ def test_three_messages_and_a_duplicate_give_two_complaints_and_one_contact_acro
     imap.deliver(_message("王女士 <wang@customer.example.cn>", "Re: " + str(reply["Subject"]),
                           "补充一下：底座的裂纹在右侧。\n\n在 2026年11月23日 写道：\n> 我们已登记您的投诉",
                           in_reply_to=reply["Message-ID"]))
-    _once(system, imap)
+    _pass(system, imap)
     imap.mark_all_unseen()
     assert "0 complaint(s), 0 contact(s), 0 ignored, 0 refused, 4 already filed" in _once(system, imap)
     assert _state(system) == (2, 1, 1, 3)
@@ -196,11 +198,12 @@ def test_the_mailbox_address_is_checked():
 def test_the_command_names_what_is_missing(system):
     env = {k: v for k, v in os.environ.items() if k != "IMAP_URL"}
     env.update(DATABASE_URL=system.settings.database_url, COMPLAINTS_INSTANCE=str(system.settings.instance_dir))
-    missing = subprocess.run([CLI, "mail-intake", "--once"], env=env, capture_output=True, text=True, timeout=60)
-    assert missing.returncode == 2 and "set IMAP_URL" in missing.stderr
-    wrong = subprocess.run([CLI, "mail-intake", "--once"], env=dict(env, IMAP_URL="pop3://u@host"), capture_output=True,
-                           text=True, timeout=60)
-    assert wrong.returncode == 2 and "imap:// or imaps://" in wrong.stderr
+    # Both at once: each is mostly the process's start.
+    runs = [subprocess.Popen([CLI, "mail-intake", "--once"], env=variant, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True) for variant in (env, dict(env, IMAP_URL="pop3://u@host"))]
+    (_, missing), (_, wrong) = (run.communicate(timeout=60) for run in runs)
+    assert runs[0].returncode == 2 and "set IMAP_URL" in missing
+    assert runs[1].returncode == 2 and "imap:// or imaps://" in wrong
 
 
 #: The mailbox's authorisation matrix: who may add to a complaint by e-mail. Each row: the sender, how the message

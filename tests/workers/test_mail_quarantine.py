@@ -1,4 +1,4 @@
-"""The mailbox against a real IMAP server (Dovecot, started here) when filing goes wrong: a message whose filing
+"""The mailbox against a real IMAP server (Dovecot, one per test process) when filing goes wrong: a message whose filing
 keeps failing — an error, or a worker killed by it — is counted before each attempt, backed off and set aside as
 a mail incident after the last one while the rest of the mailbox flows; retried after the fix it is filed once.
 Refused messages keep their reason, and one sender opens at most the hour's limit of complaints: the rest are
@@ -23,7 +23,6 @@ from engine.errors import Forbidden
 from engine.models import AuditEvent, Complaint, Contact, Evidence, MailAttempt, MailMessage, Notification
 from tests.web.test_evidence import png
 from tests.web.test_mail import smtp_server  # noqa: F401 (the local SMTP server fixture)
-from tests.workers.imap_server import dovecot
 from tests.workers.test_mail_intake import FIRST, OTHER, SECRET, _count, _message
 from web import mail
 
@@ -43,12 +42,6 @@ mail_intake.take_message = poisoned
 from web.cli import main
 main(["mail-intake", "--once"])
 """
-
-
-@pytest.fixture
-def imap():
-    with dovecot() as server:
-        yield server
 
 
 def _pass(system, imap, settings) -> mailbox.Counts:
