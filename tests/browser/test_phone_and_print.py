@@ -1,5 +1,8 @@
 """Phones and print (issue 14): every staff page of every role fits 390 px without sideways scrolling and shows
-no text missing from the catalogue; the print view of a complaint fits A4."""
+no text missing from the catalogue; the print view of a complaint fits A4.
+
+On SQLite only (`one_backend`): what is checked is the pages' layout in the browser, which the database
+behind them cannot change; the workflows end to end run on both backends in the walkthrough and its kin."""
 from __future__ import annotations
 
 import io
@@ -12,7 +15,7 @@ from engine.bootstrap import DEMO_PASSWORD
 from tests.lifecycle import start, step
 from tests.web.test_evidence import PDF, png
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.one_backend]
 
 PHONE = {"width": 390, "height": 844}
 #: Each role's pages beyond the navigation's links ({c}: a complaint in handling, {t}: its open task).
