@@ -3,7 +3,8 @@
 `CREATE DATABASE … TEMPLATE` and `DROP DATABASE` cost 0.5–2 s per test on this machine (the copy is written to
 the WAL and fsynced; the drop forces a checkpoint of the whole server), about 560 times per `make test`. Putting
 the few rows the template holds back costs 0.05–0.3 s: every table emptied, the template's rows copied in
-(binary COPY, byte for byte), every sequence set back to the template's value, in one transaction.
+(binary COPY, byte for byte), every sequence set back to the template's value, in one transaction, in about ten
+round trips to the server (0.09 -> 0.06 s a reset, at a load of 5, against one round trip per statement).
 
 What a test sees is what a fresh copy gives it: the same schema, rows and next ids. A test that left what a
 reset would not undo gets a fresh copy instead: changed schema (a fingerprint of the catalogue) or many rows
@@ -112,27 +113,34 @@ class ReusedDatabase:
             self.create()
 
     def _put_back(self) -> bool:
+        # Statements without results to wait for go in one pipeline (one round trip instead of one each: about
+        # 60 per reset), the sequences in one statement; COPY cannot be pipelined.
         with psycopg.connect(_conninfo(self.url), autocommit=True) as conn:
-            # Sessions the test left (a leaked connection, a killed server's backend): gone, as a drop would do.
-            conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                         "WHERE datname = current_database() AND pid <> pg_backend_pid()")
-            if conn.execute(_FINGERPRINT).fetchone()[0] != self.snapshot.fingerprint:
+            with conn.pipeline():
+                # Sessions the test left (a leaked connection, a killed server's backend): gone, as a drop would do.
+                conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                             "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+                fingerprint = conn.execute(_FINGERPRINT)
+            if fingerprint.fetchone()[0] != self.snapshot.fingerprint:
                 return False
             with conn.transaction() as transaction:
-                # No foreign-key triggers: every table is emptied and refilled with the template's consistent rows.
-                conn.execute("SET LOCAL session_replication_role = replica")
-                deleted = 0
-                for table in self.snapshot.tables:
-                    deleted += conn.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(table))).rowcount
-                if deleted > MOST_ROWS:
+                with conn.pipeline():
+                    # No foreign-key triggers: every table is emptied and refilled with the template's consistent
+                    # rows.
+                    conn.execute("SET LOCAL session_replication_role = replica")
+                    deletes = [conn.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(table)))
+                               for table in self.snapshot.tables]
+                if sum(delete.rowcount for delete in deletes) > MOST_ROWS:
                     raise psycopg.Rollback(transaction)
                 for table, data in self.snapshot.rows.items():
                     with conn.cursor().copy(sql.SQL("COPY {} FROM STDIN (FORMAT binary)").format(
                             sql.Identifier(table))) as copy:
                         copy.write(data)
-                for name, (last_value, is_called) in self.snapshot.sequences.items():
-                    conn.execute("SELECT setval(%s::regclass, %s, %s)",
-                                 (sql.Identifier(name).as_string(conn), last_value, is_called))
+                if self.snapshot.sequences:
+                    conn.execute(sql.SQL("SELECT {}").format(sql.SQL(", ").join(
+                        sql.SQL("setval({}::regclass, {}, {})").format(
+                            sql.Literal(sql.Identifier(name).as_string(conn)), last_value, is_called)
+                        for name, (last_value, is_called) in self.snapshot.sequences.items())))
                 return True
             return False
 
