@@ -200,6 +200,21 @@ class Code(StrEnum):
     RUN_NAMES_HIDDEN = "run_names_hidden"  # names (task data variables hiding the script's own names)
     RUN_SANDBOX_UNAVAILABLE = "run_sandbox_unavailable"  # (a sandbox worker could not start or answer)
     RUN_ENGINE_ERROR = "run_engine_error"  # kind (the exception's type: SpiffWorkflow's or Python's)
+    # -- values the model's own functions (`engine.workflow.functions`) refuse, raised as `BadModelValue`
+    RUN_DURATION_NOT_FIXED = "run_duration_not_fixed"  # duration (years or months)
+    RUN_RATIO_RANGE = "run_ratio_range"  # ratio
+    RUN_WORKING_TIME_TOO_FAR = "run_working_time_too_far"  # duration, start
+    RUN_UNKNOWN_BASIS = "run_unknown_basis"  # basis, bases
+
+
+class BadModelValue(ValueError):
+    """A value that model code gave one of the model's functions cannot be used: a `ValueError` (what callers
+    catch), with the reason code and params the sandbox reports instead of its English message."""
+
+    def __init__(self, message: str, code: str, /, **params: Any):
+        super().__init__(message)
+        self.code = code
+        self.params = params
 
 
 class ServiceError(Exception):

@@ -25,6 +25,8 @@ from zoneinfo import ZoneInfo
 
 import chinese_calendar
 
+from engine.errors import BadModelValue, Code
+
 BASES = ("clock", "working", "daytime")
 log = logging.getLogger(__name__)
 _warned_years: set[int] = set()
@@ -142,7 +144,8 @@ def add_working_time(start: datetime, duration: timedelta, department: str | Non
                 remaining -= available
         day += timedelta(days=1)
         moment = datetime.combine(day, time(0), _zone)
-    raise ValueError(f"working time {duration} after {start.isoformat()} is more than ten years away")
+    raise BadModelValue(f"working time {duration} after {start.isoformat()} is more than ten years away",
+                        Code.RUN_WORKING_TIME_TOO_FAR, duration=str(duration), start=start.isoformat())
 
 
 def out_of_quiet_hours(moment: datetime) -> datetime:
@@ -163,4 +166,5 @@ def due(start: datetime, duration: timedelta, basis: str = "clock", department: 
         return add_working_time(start, duration, department)
     if basis == "daytime":
         return out_of_quiet_hours(start + duration)
-    raise ValueError(f"time basis {basis!r}: use one of {', '.join(BASES)}")
+    raise BadModelValue(f"time basis {basis!r}: use one of {', '.join(BASES)}", Code.RUN_UNKNOWN_BASIS,
+                        basis=str(basis), bases=" / ".join(BASES))

@@ -57,6 +57,11 @@ RUN_TEXTS: dict[str, str] = {
     Code.RUN_NAMES_HIDDEN: N_("the complaint's variables %(names)s hide names the script needs; rename them."),
     Code.RUN_SANDBOX_UNAVAILABLE: N_("the sandbox that runs model code could not run it now; try again."),
     Code.RUN_ENGINE_ERROR: N_("the workflow engine could not run it (an error of the kind %(kind)s)."),
+    Code.RUN_DURATION_NOT_FIXED: N_("the duration %(duration)s has years or months, which have no fixed length; "
+                                    "use days, hours or minutes."),
+    Code.RUN_RATIO_RANGE: N_("the ratio %(ratio)s is not between 0 and 1."),
+    Code.RUN_WORKING_TIME_TOO_FAR: N_("%(duration)s of working time after %(start)s ends more than ten years later."),
+    Code.RUN_UNKNOWN_BASIS: N_("there is no time basis %(basis)s; use one of %(bases)s."),
 }
 #: What the sandbox refuses (`construct`, with its `name`), said instead of its words when it names it: at run
 #: time as `RUN_NOT_ALLOWED`'s sentence, at deploy as `EXPRESSION_REFUSED`'s.

@@ -7,13 +7,15 @@ from zoneinfo import ZoneInfo
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
 from engine import clock, workcalendar
+from engine.errors import BadModelValue, Code
 
 
 def parse_duration(duration: str) -> timedelta:
     """An ISO 8601 duration ("PT30M", "P1DT2H") as a timedelta (years/months are not allowed)."""
     parts = TimerEventDefinition.parse_iso_duration(duration)
     if parts.get("years") or parts.get("months"):
-        raise ValueError(f"duration {duration!r}: years and months have no fixed length")
+        raise BadModelValue(f"duration {duration!r}: years and months have no fixed length",
+                            Code.RUN_DURATION_NOT_FIXED, duration=duration)
     return TimerEventDefinition.get_timedelta_from_start(parts)
 
 
@@ -26,7 +28,7 @@ def format_duration(delta: timedelta) -> str:
 def duration_fraction(duration: str, ratio: float) -> str:
     """`ratio` of an ISO duration, as a duration: duration_fraction("PT30M", 0.8) == "PT1440S"."""
     if not 0 <= ratio <= 1:
-        raise ValueError("ratio must be between 0 and 1")
+        raise BadModelValue("ratio must be between 0 and 1", Code.RUN_RATIO_RANGE, ratio=ratio)
     return format_duration(parse_duration(duration) * ratio)
 
 
@@ -51,7 +53,7 @@ def warning(start: str, duration: str, ratio: float, basis: str = "clock", depar
     """When to warn that a limit is running out: after `ratio` of it (counted as `deadline` counts), never in
     quiet hours for a daytime limit."""
     if not 0 <= ratio <= 1:
-        raise ValueError("ratio must be between 0 and 1")
+        raise BadModelValue("ratio must be between 0 and 1", Code.RUN_RATIO_RANGE, ratio=ratio)
     part = parse_duration(duration) * ratio
     begun = _moment(start)
     if basis == "daytime":  # warn at the same distance before the (possibly moved) deadline

@@ -6,7 +6,7 @@ from typing import Any
 
 from simpleeval import FunctionNotDefined, NameNotDefined
 
-from engine.errors import Code
+from engine.errors import BadModelValue, Code
 
 #: A param longer than this (a key, an expression's source) is cut: it names, it does not quote.
 MAX_PARAM = 200
@@ -19,7 +19,10 @@ def shown(value: Any) -> str:
 
 
 def reason_of(exc: BaseException) -> tuple[str, dict[str, Any]]:
-    """The reason code and params of an exception raised by model code (Python's or simpleeval's)."""
+    """The reason code and params of an exception raised by model code (Python's or simpleeval's, or a model
+    function's `BadModelValue`)."""
+    if isinstance(exc, BadModelValue):
+        return exc.code, {name: shown(value) if isinstance(value, str) else value for name, value in exc.params.items()}
     if isinstance(exc, NameNotDefined):
         return Code.RUN_UNDEFINED_NAME, {"name": shown(exc.name)}
     if isinstance(exc, FunctionNotDefined):
