@@ -293,7 +293,7 @@ class ModelCode(StrEnum):
     FORM_SCHEMA_UNKNOWN_VALUE = "form_schema_unknown_value"  # keyword, value, detail
     FORM_SCHEMA_NOT_OBJECT = "form_schema_not_object"
     FORM_PATTERN_PROPERTIES = "form_pattern_properties"
-    FORM_PATTERN_UNSUPPORTED = "form_pattern_unsupported"  # detail
+    FORM_PATTERN_UNSUPPORTED = "form_pattern_unsupported"  # pattern, detail (RE2's words)
     FORM_FILE_MISSING = "form_file_missing"  # form
     FORM_SCHEMA_SUFFIX = "form_schema_suffix"
     # -- classification rules (engine.workflow.classification_rules)

@@ -19,20 +19,25 @@ _OPTIONS.max_mem = 8 << 20  # a pattern whose automaton needs more (e.g. nested 
 
 
 class PatternError(ValueError):
-    """A pattern RE2 cannot run; str() says why."""
+    """A pattern RE2 cannot run: `pattern` (as written in the schema, shown as text); str() is the technical
+    message, RE2's own words included."""
+
+    def __init__(self, message: str, pattern: str):
+        super().__init__(message)
+        self.pattern = pattern
 
 
 @functools.lru_cache(maxsize=512)
 def compile_pattern(pattern: str):
     """`pattern` compiled by RE2, once per pattern; PatternError if RE2 cannot run it."""
     if not isinstance(pattern, str):
-        raise PatternError(f"a pattern must be text, not {type(pattern).__name__}")
+        raise PatternError(f"a pattern must be text, not {type(pattern).__name__}", repr(pattern))
     try:
         return re2.compile(pattern, options=_OPTIONS)
     except re2.error as err:
         reason = err.args[0].decode(errors="replace") if err.args and isinstance(err.args[0], bytes) else str(err)
         raise PatternError(f"pattern {pattern!r} cannot be used here: {reason} (form patterns run on RE2: no "
-                           f"backreferences or look-around, repetition counts up to 1000)") from None
+                           f"backreferences or look-around, repetition counts up to 1000)", pattern) from None
 
 
 def pattern_matches(pattern: str, text: str) -> bool:
@@ -65,10 +70,10 @@ def _patterns(schema, where: str) -> Iterator[tuple[str, object]]:
             yield from _patterns(value, at)
 
 
-def pattern_problems(schema: dict) -> list[tuple[str, str | None]]:
-    """(JSON pointer, RE2's refusal) for every `pattern` in `schema` RE2 cannot run, and (JSON pointer, None)
+def pattern_problems(schema: dict) -> list[tuple[str, PatternError | None]]:
+    """(JSON pointer, the refusal) for every `pattern` in `schema` RE2 cannot run, and (JSON pointer, None)
     for `patternProperties`, which forms do not support (name each field in properties)."""
-    problems: list[tuple[str, str | None]] = []
+    problems: list[tuple[str, PatternError | None]] = []
     for where, pattern in _patterns(schema, ""):
         if pattern is None:  # jsonschema would match property names with Python's backtracking `re`
             problems.append((where, None))
@@ -76,5 +81,5 @@ def pattern_problems(schema: dict) -> list[tuple[str, str | None]]:
         try:
             compile_pattern(pattern)
         except PatternError as err:
-            problems.append((where, str(err)))
+            problems.append((where, err))
     return problems

@@ -40,7 +40,8 @@ MODEL_TEXTS: dict[str, str] = {
     M.FORM_SCHEMA_UNKNOWN_VALUE: N_("%(value)s is not a value %(keyword)s accepts."),
     M.FORM_SCHEMA_NOT_OBJECT: N_("A form schema must have \"type\": \"object\"."),
     M.FORM_PATTERN_PROPERTIES: N_("patternProperties is not supported in forms."),
-    M.FORM_PATTERN_UNSUPPORTED: N_("This pattern cannot be used: %(detail)s"),
+    M.FORM_PATTERN_UNSUPPORTED: N_("The pattern %(pattern)s cannot be used: form patterns run on RE2, which has "
+                                   "no backreferences or look-around and repeats at most 1000 times."),
     M.FORM_FILE_MISSING: N_("The form file %(form)s is not in the bundle."),
     M.FORM_SCHEMA_SUFFIX: N_("A form schema file must end in .schema.json."),
     M.RULES_INVALID_JSON: N_("The rules are not valid JSON at line %(line)s, column %(column)s."),

@@ -41,9 +41,10 @@ def load_forms(files: dict[str, str], problems: list[ModelProblem]) -> dict[str,
                 continue
             if document.get("type") != "object":
                 problems.append(ModelProblem(path, None, None, ModelCode.FORM_SCHEMA_NOT_OBJECT))
-            problems += [ModelProblem(path, None, where, ModelCode.FORM_PATTERN_UNSUPPORTED, {"detail": detail})
-                         if detail else ModelProblem(path, None, where, ModelCode.FORM_PATTERN_PROPERTIES)
-                         for where, detail in pattern_problems(document)]
+            problems += [ModelProblem(path, None, where, ModelCode.FORM_PATTERN_UNSUPPORTED,
+                                      {"pattern": refused.pattern, "detail": str(refused)})
+                         if refused else ModelProblem(path, None, where, ModelCode.FORM_PATTERN_PROPERTIES)
+                         for where, refused in pattern_problems(document)]
         forms[path] = document
     return forms
 

@@ -247,3 +247,15 @@ def test_a_refusal_at_deploy_is_said_in_the_reader_language():
     en = messages.problem_texts(found.as_dict(), messages.in_locale("en"))["message"]
     assert zh.endswith("不允许调用 eval()。") and not ENGLISH.search(zh), zh
     assert en == "The condition is not accepted: calling eval() is not allowed.", en
+
+
+def test_a_form_pattern_re2_cannot_run_is_said_in_the_reader_language():
+    problems: list = []
+    schema = {"type": "object", "properties": {"phone": {"type": "string", "pattern": r"^(?=.*\d)[0-9 ]+$"}}}
+    load_forms({"forms/intake.schema.json": json.dumps(schema)}, problems)
+    [found] = problems
+    assert (found.code, found.element_id) == (ModelCode.FORM_PATTERN_UNSUPPORTED, "properties/phone/pattern")
+    assert found.params["pattern"] == r"^(?=.*\d)[0-9 ]+$" and "look-around" in found.params["detail"]
+    zh = messages.problem_texts(found.as_dict(), messages.in_locale("zh"))["message"]
+    assert zh == (r"模式 ^(?=.*\d)[0-9 ]+$ 无法使用："
+                  "表单的模式由 RE2 执行，不支持反向引用和前后断言，重复次数最多 1000。")
