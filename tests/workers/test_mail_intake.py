@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from dataclasses import replace
@@ -23,9 +21,9 @@ from engine.db import UnitOfWork
 from engine.models import Complaint, Contact, Evidence, MailMessage, Notification, User
 from tests.web.test_evidence import png
 from tests.web.test_mail import smtp_server  # noqa: F401 (the local SMTP server fixture)
+from tests.workers import prestarted
 from web import mail
 
-CLI = str(Path(sys.executable).parent / "complaints")
 SECRET = "mail-test-secret"
 
 pytestmark = pytest.mark.slow  # a real IMAP server and worker processes
@@ -64,11 +62,12 @@ def _env(system, server):
                 COMPLAINTS_ALLOW_CLOCK_OVERRIDE="1", COMPLAINTS_NOW=clock.now().isoformat())
 
 
-def _once(system, server) -> str:
-    done = subprocess.run([CLI, "mail-intake", "--once"], env=_env(system, server), capture_output=True, text=True,
-                          timeout=120)
-    assert done.returncode == 0, done.stderr
-    return done.stdout
+def _once(system, server, log: Path) -> str:
+    """`complaints mail-intake --once`, started as a fork of a process that has imported its code
+    (tests/workers/prestarted.py): its output."""
+    code, output = prestarted.run(["mail-intake", "--once"], _env(system, server), log)
+    assert code == 0, output
+    return output
 
 
 def _pass(system, server) -> mailbox.Counts:
@@ -87,17 +86,16 @@ def _state(system):
 
 
 def test_three_messages_and_a_duplicate_give_two_complaints_and_one_contact_across_a_killed_worker(
-        system, imap, smtp_server):  # noqa: F811
+        system, imap, smtp_server, tmp_path):  # noqa: F811
     smtp_url, inbox = smtp_server
     imap.deliver(_message(**FIRST))
     imap.deliver(_message(**OTHER))
     imap.deliver(_message(**FIRST))  # the same message delivered twice (same Message-ID)
-    worker = subprocess.Popen([CLI, "mail-intake", "--poll", "0.2"], env=_env(system, imap),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    worker = prestarted.Command(["mail-intake", "--poll", "0.2"], _env(system, imap), tmp_path / "worker.log")
     try:
         deadline = time.monotonic() + 60
         while _count(system, MailMessage) < 1:  # killed as soon as its first message is filed
-            assert worker.poll() is None and time.monotonic() < deadline, worker.stderr.read().decode()
+            assert worker.poll() is None and time.monotonic() < deadline, worker.log.read_text()
             time.sleep(0.02)
     finally:
         worker.send_signal(signal.SIGKILL)
@@ -122,7 +120,8 @@ def test_three_messages_and_a_duplicate_give_two_complaints_and_one_contact_acro
                           in_reply_to=reply["Message-ID"]))
     _pass(system, imap)
     imap.mark_all_unseen()
-    assert "0 complaint(s), 0 contact(s), 0 ignored, 0 refused, 4 already filed" in _once(system, imap)
+    assert "0 complaint(s), 0 contact(s), 0 ignored, 0 refused, 4 already filed" in _once(system, imap,
+                                                                                         tmp_path / "once.log")
     assert _state(system) == (2, 1, 1, 3)
     with UnitOfWork(system.db, write=False) as uow:
         (contact,) = uow.session.scalars(select(Contact))
@@ -195,15 +194,13 @@ def test_the_mailbox_address_is_checked():
             mailbox.parse_url(bad)
 
 
-def test_the_command_names_what_is_missing(system):
+def test_the_command_names_what_is_missing(system, tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "IMAP_URL"}
     env.update(DATABASE_URL=system.settings.database_url, COMPLAINTS_INSTANCE=str(system.settings.instance_dir))
-    # Both at once: each is mostly the process's start.
-    runs = [subprocess.Popen([CLI, "mail-intake", "--once"], env=variant, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True) for variant in (env, dict(env, IMAP_URL="pop3://u@host"))]
-    (_, missing), (_, wrong) = (run.communicate(timeout=60) for run in runs)
-    assert runs[0].returncode == 2 and "set IMAP_URL" in missing
-    assert runs[1].returncode == 2 and "imap:// or imaps://" in wrong
+    code, missing = prestarted.run(["mail-intake", "--once"], env, tmp_path / "missing.log")
+    assert code == 2 and "set IMAP_URL" in missing
+    code, wrong = prestarted.run(["mail-intake", "--once"], dict(env, IMAP_URL="pop3://u@host"), tmp_path / "wrong.log")
+    assert code == 2 and "imap:// or imaps://" in wrong
 
 
 #: The mailbox's authorisation matrix: who may add to a complaint by e-mail. Each row: the sender, how the message

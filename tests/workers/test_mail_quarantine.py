@@ -7,11 +7,8 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 from dataclasses import replace
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -23,14 +20,16 @@ from engine.errors import Forbidden
 from engine.models import AuditEvent, Complaint, Contact, Evidence, MailAttempt, MailMessage, Notification
 from tests.web.test_evidence import png
 from tests.web.test_mail import smtp_server  # noqa: F401 (the local SMTP server fixture)
+from tests.workers import prestarted
 from tests.workers.test_mail_intake import FIRST, OTHER, SECRET, _count, _message
 from web import mail
 
 pytestmark = pytest.mark.slow  # a real IMAP server and worker processes
 
-#: A mailbox worker killed by one message (subject "POISON"), as a segfault in a library would: the fault is
-#: injected here, the worker code under test is the real one.
-POISONED_WORKER = """
+#: Makes a mailbox worker be killed by one message (header "X-Fault: POISON"), as a segfault in a library would:
+#: the fault is injected here, the worker code under test is the real one (started as a fork of a process that
+#: has imported it, tests/workers/prestarted.py).
+POISON = """
 import os, signal
 from engine.complaints import mail_intake
 take = mail_intake.take_message
@@ -39,8 +38,6 @@ def poisoned(uow, settings, secret, raw):
         os.kill(os.getpid(), signal.SIGKILL)
     return take(uow, settings, secret, raw)
 mail_intake.take_message = poisoned
-from web.cli import main
-main(["mail-intake", "--once"])
 """
 
 
@@ -111,7 +108,7 @@ def test_a_message_that_keeps_failing_is_set_aside_while_the_rest_flows_and_a_re
     assert _pass(system, imap, settings).seen == 3  # each filed once
 
 
-def test_a_message_that_kills_its_worker_is_counted_before_each_attempt_and_set_aside(system, imap):
+def test_a_message_that_kills_its_worker_is_counted_before_each_attempt_and_set_aside(system, imap, tmp_path):
     imap.deliver(_message(**OTHER))
     imap.deliver(_message("钱女士 <qian@customer.example.cn>", "投诉", "订单号：JD-4004 坏了。", X_Fault="POISON"))
     imap.deliver(_message("赵先生 <zhao@customer.example.cn>", "快递丢了", "订单号：SF-3003 的包裹丢了。"))
@@ -121,13 +118,12 @@ def test_a_message_that_kills_its_worker_is_counted_before_each_attempt_and_set_
     crashes = 0
     for hour in range(1, 10):  # a worker restarted (as systemd would) each hour, past any backoff
         env["COMPLAINTS_NOW"] = (clock.now() + timedelta(hours=hour)).isoformat()
-        done = subprocess.run([sys.executable, "-c", POISONED_WORKER], env=env, capture_output=True, timeout=120,
-                              cwd=Path(__file__).resolve().parents[2])
-        if done.returncode == -signal.SIGKILL:
+        code, output = prestarted.run(["mail-intake", "--once"], env, tmp_path / f"hour{hour}.log", prelude=POISON)
+        if code == -signal.SIGKILL:
             crashes += 1
             continue
-        assert done.returncode == 0, done.stderr.decode()
-        assert "1 set aside" in done.stdout.decode()
+        assert code == 0, output
+        assert "1 set aside" in output
         break
     assert crashes == 3, "each attempt was counted before it ran, so the loop ends"
     assert imap.unseen() == 0 and _count(system, Complaint) == 2  # the others were filed meanwhile

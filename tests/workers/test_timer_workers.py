@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -23,15 +21,16 @@ from engine.workflow.functions import is_no_deadline
 from engine.workflow.versions import load_version
 from tests.backlog import start_many
 from tests.lifecycle import start
+from tests.workers import prestarted
 
 COMPLAINTS = 500  # two timers each (warning + deadline of the first response) = 1,000 timers
-CLI = str(Path(sys.executable).parent / "complaints")
 
 pytestmark = pytest.mark.slow  # real worker processes
 
-#: A worker whose firing of one complaint (customer "POISON") kills its own process, as a segfaulting
-#: script would: the fault is injected here, the worker code under test is the real one.
-POISONED_WORKER = """
+#: Makes a worker's firing of one complaint (customer "POISON") kill its own process, as a segfaulting script
+#: would: the fault is injected here, the worker code under test is the real one. The workers are started as
+#: forks of a process that has imported their code (tests/workers/prestarted.py): a start costs no imports.
+POISON = """
 import os, signal
 from engine.workflow import runtime
 fire = runtime.fire_due_timers
@@ -40,8 +39,6 @@ def poisoned(workflow, hold=frozenset()):
         os.kill(os.getpid(), signal.SIGKILL)
     return fire(workflow, hold)
 runtime.fire_due_timers = poisoned
-from web.cli import main
-main(["worker", "--once"])
 """
 
 
@@ -65,9 +62,19 @@ def _env(database_url, now):
     return dict(os.environ, DATABASE_URL=database_url, COMPLAINTS_ALLOW_CLOCK_OVERRIDE="1", COMPLAINTS_NOW=now)
 
 
-def _worker(database_url, now):
-    return subprocess.Popen([CLI, "worker", "--poll", "0.1"], env=_env(database_url, now),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+def _worker(database_url, now, logs: Path) -> prestarted.Command:
+    log = logs / f"worker{len(list(logs.glob('worker*.log')))}.log"
+    log.touch()
+    return prestarted.Command(["worker", "--poll", "0.1"], _env(database_url, now), log)
+
+
+def _output(proc: prestarted.Command) -> str:
+    return proc.log.read_text(errors="replace")
+
+
+def _poisoned_worker(database_url, now: str, log: Path) -> tuple[int, str]:
+    """`complaints worker --once` with the poison injected: its exit status and output."""
+    return prestarted.run(["worker", "--once"], _env(database_url, now), log, prelude=POISON)
 
 
 def _count(system, query):
@@ -88,8 +95,8 @@ def _wait_until_all_fired(system, procs, total, limit=300):
     while _fired(system) < total:
         assert time.monotonic() < deadline, f"only {_fired(system)} fired"
         for p in procs:
-            assert p.poll() is None, p.stderr.read().decode()
-        time.sleep(0.2)
+            assert p.poll() is None, _output(p)
+        time.sleep(0.05)
 
 
 def _stop(procs):
@@ -126,10 +133,10 @@ def _check_exactly_once(system, total):
             assert locked == COMPLAINTS
 
 
-def test_two_workers_fire_each_timer_exactly_once(system, database_url):
+def test_two_workers_fire_each_timer_exactly_once(system, database_url, tmp_path):
     now = _seed(system)
     total = _waiting(system)
-    procs = [_worker(database_url, now) for _ in range(2)]
+    procs = [_worker(database_url, now, tmp_path) for _ in range(2)]
     try:
         _wait_until_all_fired(system, procs, total)
     finally:
@@ -137,17 +144,17 @@ def test_two_workers_fire_each_timer_exactly_once(system, database_url):
     _check_exactly_once(system, total)
 
 
-def test_a_worker_killed_mid_batch_loses_and_doubles_nothing(system, database_url):
+def test_a_worker_killed_mid_batch_loses_and_doubles_nothing(system, database_url, tmp_path):
     now = _seed(system)
     total = _waiting(system)
-    victim = _worker(database_url, now)
+    victim = _worker(database_url, now, tmp_path)
     while _fired(system) < 100:
-        assert victim.poll() is None, victim.stderr.read().decode()
+        assert victim.poll() is None, _output(victim)
         time.sleep(0.02)
     victim.send_signal(signal.SIGKILL)
     victim.wait(timeout=30)
     assert _fired(system) < total, "the kill came too late to be mid-batch"
-    survivor = _worker(database_url, _later(now, hours=1))  # restarted a while later, as time goes on
+    survivor = _worker(database_url, _later(now, hours=1), tmp_path)  # restarted a while later, as time goes on
     try:
         _wait_until_all_fired(system, [survivor], total)
     finally:
@@ -156,23 +163,23 @@ def test_a_worker_killed_mid_batch_loses_and_doubles_nothing(system, database_ur
 
 
 @pytest.mark.faults
-def test_workers_killed_again_and_again_while_others_fire_lose_and_double_nothing(system, database_url):
+def test_workers_killed_again_and_again_while_others_fire_lose_and_double_nothing(system, database_url, tmp_path):
     """Two workers share the queue; one of them is killed with SIGKILL at five moments and restarted each time."""
     now = _seed(system)
     total = _waiting(system)
-    steady = _worker(database_url, now)
-    victim = _worker(database_url, now)
+    steady = _worker(database_url, now, tmp_path)
+    victim = _worker(database_url, now, tmp_path)
     kills = 0
     try:
         for share in (0.1, 0.25, 0.4, 0.55, 0.7):
             while _fired(system) < total * share:
-                assert steady.poll() is None, steady.stderr.read().decode()
+                assert steady.poll() is None, _output(steady)
                 time.sleep(0.01)
             victim.send_signal(signal.SIGKILL)
             victim.wait(timeout=30)
             kills += 1
             # Restarted later each time: a timer whose retry was cut short waits out its backoff first.
-            victim = _worker(database_url, _later(now, hours=kills))
+            victim = _worker(database_url, _later(now, hours=kills), tmp_path)
         _wait_until_all_fired(system, [steady, victim], total)
     finally:
         _stop([steady, victim])
@@ -183,7 +190,7 @@ def test_workers_killed_again_and_again_while_others_fire_lose_and_double_nothin
 
 
 @pytest.mark.faults
-def test_a_timer_that_kills_its_worker_becomes_an_incident_instead_of_a_crash_loop(system, database_url):
+def test_a_timer_that_kills_its_worker_becomes_an_incident_instead_of_a_crash_loop(system, database_url, tmp_path):
     poison = start(system, customer_name="POISON").complaint_id
     good = [start(system).complaint_id for _ in range(20)]
     good_timers = _count(system, select(func.count()).select_from(Timer).where(
@@ -193,12 +200,11 @@ def test_a_timer_that_kills_its_worker_becomes_an_incident_instead_of_a_crash_lo
     # Each round is a worker restarted (as systemd would) a little later than the last one's backoff.
     for round_ in range(1, 12):
         now = (due + timedelta(hours=round_)).isoformat()
-        done = subprocess.run([sys.executable, "-c", POISONED_WORKER], env=_env(database_url, now),
-                              capture_output=True, timeout=120, cwd=Path(__file__).resolve().parents[2])
-        if done.returncode == -signal.SIGKILL:
+        code, output = _poisoned_worker(database_url, now, tmp_path / f"round{round_}.log")
+        if code == -signal.SIGKILL:
             crashes += 1
             continue
-        assert done.returncode == 0, done.stderr.decode()
+        assert code == 0, output
         if _waiting(system) == 0:
             break
     assert crashes == timers.MAX_ATTEMPTS, "each attempt was counted before it ran, so the loop ends"
@@ -216,10 +222,8 @@ def test_a_timer_that_kills_its_worker_becomes_an_incident_instead_of_a_crash_lo
         Timer.complaint_id.in_(good), Timer.status == "fired")) == good_timers
     assert _count(system, select(func.count()).select_from(Penalty)) == len(good)
     # A worker started now fires nothing, crashes on nothing and stays up.
-    done = subprocess.run([sys.executable, "-c", POISONED_WORKER],
-                          env=_env(database_url, (due + timedelta(days=1)).isoformat()),
-                          capture_output=True, timeout=120, cwd=Path(__file__).resolve().parents[2])
-    assert done.returncode == 0 and b"fired 0 timer(s)" in done.stdout
+    code, output = _poisoned_worker(database_url, (due + timedelta(days=1)).isoformat(), tmp_path / "after.log")
+    assert code == 0 and "fired 0 timer(s)" in output
 
 
 def test_the_claim_reads_an_index_range_at_scale(system):
