@@ -24,9 +24,10 @@ NOW = "2026-11-23T09:00:00+00:00"
 pytestmark = pytest.mark.slow  # every test runs the command as a subprocess
 
 
-@pytest.fixture
-def run(empty_database_url, tmp_path):
-    env = dict(os.environ, DATABASE_URL=empty_database_url, COMPLAINTS_INSTANCE=str(tmp_path),
+def _command(database_url: str, instance: Path):
+    """`complaints …` on `database_url` at NOW: arguments, stdin (text, or an object sent as JSON) and any
+    environment variables to change; returns the finished process."""
+    env = dict(os.environ, DATABASE_URL=database_url, COMPLAINTS_INSTANCE=str(instance),
                COMPLAINTS_ALLOW_CLOCK_OVERRIDE="1", COMPLAINTS_NOW=NOW)
 
     def call(*args, stdin: object = "", **overrides) -> subprocess.CompletedProcess:
@@ -34,6 +35,20 @@ def run(empty_database_url, tmp_path):
         return subprocess.run([CLI, *args], input=text, capture_output=True, text=True, timeout=120,
                               env=dict(env, **overrides))
 
+    return call
+
+
+@pytest.fixture
+def run(database_url, tmp_path):
+    """The command on a copy of the test session's template, which holds what `complaints init --demo` makes
+    at NOW (schema, workflows/ deployed, the demo users): a process fewer per test (tests/conftest.py)."""
+    return _command(database_url, tmp_path)
+
+
+@pytest.fixture
+def run_after_init(empty_database_url, tmp_path):
+    """The command on an empty database that `complaints init --demo` has set up, for the tests of init."""
+    call = _command(empty_database_url, tmp_path)
     assert call("init", "--demo").returncode == 0
     return call
 
@@ -76,7 +91,7 @@ def test_a_complaint_from_the_command_line(run):
     assert [e["kind"] for e in shown["audit"]][:3] == ["complaint_started", "task_opened", "task_completed"]
 
 
-def test_a_deputy_works_the_department_heads_tasks_from_the_command_line(run, empty_database_url):
+def test_a_deputy_works_the_department_heads_tasks_from_the_command_line(run, database_url):
     started = json.loads(run("start", "--user", "agent1", "--json", stdin=INTAKE).stdout)
     for name in ("judge_validity", "hand_over"):
         [task] = json.loads(run("tasks", "--user", "agent1", "--scope", "mine", "--json").stdout)["items"]
@@ -88,7 +103,7 @@ def test_a_deputy_works_the_department_heads_tasks_from_the_command_line(run, em
     refused = run("complete", analysis["id"], "--user", "head_quality", stdin=answers)
     assert refused.returncode == 4  # another department's head, not (yet) a deputy
     # The logistics head appoints the quality head as deputy (责任代理人) over the command line's now.
-    db = open_database(empty_database_url)
+    db = open_database(database_url)
     clock.set_now(datetime.fromisoformat(NOW))
     try:
         with UnitOfWork(db) as uow:
@@ -171,9 +186,10 @@ def test_withdraw_a_complaint_from_the_command_line(run):
     assert again.returncode == 3 and json.loads(again.stderr)["code"] == "complaint_closed"
 
 
-def test_a_deployed_version_survives_restarts_and_a_changed_folder_is_deployed_once(run, tmp_path):
+def test_a_deployed_version_survives_restarts_and_a_changed_folder_is_deployed_once(run_after_init, tmp_path):
     """Real restarts: `complaints init` in new processes leaves the version `complaints deploy` made current,
     saying so in one line; a changed workflows/ folder is deployed by the next start-up, once."""
+    run = run_after_init
     renamed = ('name="回访顾客 Follow up with the customer"', 'name="回访顾客（新版） Follow up with the customer"')
     models = tmp_path / "models"
     shutil.copytree(PROJECT_ROOT / "workflows", models)
