@@ -16,7 +16,8 @@ folder, the pid in the PostgreSQL names differs), so workers share no database a
 
 Three costs every test would pay are paid once here instead (none changes what a test checks):
 * the demo users' password hash: production's scrypt costs 0.12 s of CPU per sign-in, and the tests sign in
-  about 500 times, so the template stores the same password with a cheap work factor (`_cheap_demo_passwords`);
+  about 500 times, so the template stores the same password with a cheap work factor (`_cheap_demo_passwords`),
+  and a sign-in of an unknown user checks against a hash as cheap (`_cheap_dummy_hash`);
 * the page templates: every test makes its own app, whose Jinja environment would compile every template again;
   they are compiled once per process into a shared bytecode cache (keyed by the template's source);
 * the URL rules' builders: werkzeug generates and compiles a Python function per rule and app (0.1 s of the
@@ -54,6 +55,7 @@ from engine.bootstrap import DEMO_PASSWORD, DEMO_USERS, init_system
 from engine.config import Settings, load_settings
 from engine.db import Database, UnitOfWork, open_database
 from engine.models import User
+from engine.people import users
 from engine.people.users import actor_by_username
 from tests.postgres_reuse import ReusedDatabase, Snapshot, is_superuser
 
@@ -188,6 +190,17 @@ def _cheap_demo_passwords(url: str) -> None:
 
 
 _CHEAP_DEMO_HASH = generate_password_hash(DEMO_PASSWORD, method="scrypt:256:8:1")
+
+
+@pytest.fixture(autouse=True)
+def _cheap_dummy_hash(monkeypatch) -> None:
+    """A sign-in without a user checks the password against `DUMMY_HASH`, at production's cost like the users'
+    own hashes; here at the demo users' cheap one, so that it still costs what a known user's check costs
+    (tests/unit/test_dummy_hash.py checks the real one, imported before this applies)."""
+    monkeypatch.setattr(users, "DUMMY_HASH", _CHEAP_DUMMY_HASH)
+
+
+_CHEAP_DUMMY_HASH = generate_password_hash("no user's password", method="scrypt:256:8:1")
 
 
 def _build(url: str) -> None:
