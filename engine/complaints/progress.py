@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from engine import audit
 from engine.complaints import customers, deadlines, holidays, notifications, worklist
 from engine.errors import Code, NotFound
-from engine.models import Complaint, Timer, WorkTask
+from engine.models import Complaint, Deferral, Timer, WorkTask
 from engine.people.roles import SYSTEM
 from engine.workflow import runtime, store
 from engine.workflow.versions import LoadedVersion, load_version
@@ -53,6 +53,7 @@ class Case:
         if self._workflow is None:
             holidays.install(self.session)  # deadlines the step sets count the administrator's calendar
             self._workflow = load_workflow(self.complaint, self.version)
+            runtime.hold_timers(self._workflow, held_timers(self.session, self.complaint.id))
             self._record = True
         return self._workflow
 
@@ -68,6 +69,17 @@ class Case:
 def load_workflow(complaint: Complaint, version: LoadedVersion) -> Any:
     """The complaint's workflow from its stored state (to look at it; steps use `locked_case`)."""
     return store.load_state(complaint.state, version.spec, version.subprocess_specs, runtime.script_engine())
+
+
+def held_timers(session: Session, complaint_id: int) -> set[str]:
+    """The complaint's timers no step may fire, whatever else moves its workflow: those of a task whose
+    deferral request waits for the general manager's decision, and incidents (an administrator retries
+    them). The timer worker holds the same ones when it fires a batch."""
+    pending = select(Deferral.work_task_id).where(Deferral.complaint_id == complaint_id,
+                                                  Deferral.status == "pending")
+    return set(session.scalars(select(Timer.id).where(
+        Timer.complaint_id == complaint_id,
+        or_(Timer.status == "incident", and_(Timer.status == "waiting", Timer.work_task_id.in_(pending))))))
 
 
 def lock(session: Session, complaint_id: int) -> Complaint:

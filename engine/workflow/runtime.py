@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Iterator
 from collections.abc import Set as AbstractSet
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -99,7 +101,8 @@ def _advance(workflow: BpmnWorkflow, element: str | None = None) -> OpenTasks:
     budget = _Budget()
     budget.element = element
     try:
-        workflow.do_engine_steps(will_complete_task=budget)
+        with _holding(workflow):
+            workflow.do_engine_steps(will_complete_task=budget)
     except _BudgetExceeded as stop:
         raise looped(budget.looping_element(), stop.args[0], time.monotonic() - budget.started, MAX_ENGINE_STEPS,
                      MAX_ENGINE_CPU_SECONDS, MAX_ENGINE_SECONDS) from None
@@ -271,21 +274,41 @@ def task_state(workflow: BpmnWorkflow, task_id: str) -> str | None:
     return TaskState.get_name(task.state) if task is not None else None
 
 
-def fire_due_timers(workflow: BpmnWorkflow, hold: AbstractSet[str] = frozenset()) -> OpenTasks:
-    """Fire every timer that is due now (by the program's clock), except the task ids in `hold`; return the
-    open tasks the workflow then waits at (for recording the step without finding them again)."""
+def hold_timers(workflow: BpmnWorkflow, task_ids: AbstractSet[str]) -> None:
+    """Keep the timers `task_ids` from firing in every step this workflow object takes: their task's
+    deferral request waits for a decision, or they became incidents. SpiffWorkflow re-checks every waiting
+    timer whenever the engine moves, so without this a held deadline would fire as soon as anything else
+    happened in the complaint (another timer, a message, a task)."""
+    workflow.held_timers = frozenset(task_ids)
+
+
+@contextmanager
+def _holding(workflow: BpmnWorkflow) -> Iterator[None]:
+    """While the block runs, the held timers' deadlines read as far in the future; then they are put back,
+    so the stored state keeps their real due times."""
     held = {}
-    for task_id in hold:
+    for task_id in getattr(workflow, "held_timers", frozenset()):
         task = find_task(workflow, task_id)
-        if task is not None:
-            held[task_id] = task._get_internal_data("event_value")
+        if task is not None and task.state == TaskState.WAITING:
+            held[task] = task._get_internal_data("event_value")
             task._set_internal_data(event_value=_HELD)
     try:
-        workflow.refresh_timers()
+        yield
+    finally:
+        for task, value in held.items():
+            task._set_internal_data(event_value=value)
+
+
+def fire_due_timers(workflow: BpmnWorkflow, hold: AbstractSet[str] = frozenset()) -> OpenTasks:
+    """Fire every timer that is due now (by the program's clock), except the task ids in `hold` and those
+    held by `hold_timers`; return the open tasks the workflow then waits at (for recording the step
+    without finding them again)."""
+    hold_timers(workflow, getattr(workflow, "held_timers", frozenset()) | hold)
+    try:
+        with _holding(workflow):
+            workflow.refresh_timers()
     except Exception as err:  # noqa: BLE001 - a timer expression that fails is the model's error
         raise StepFailed(_failed_element(err, None), _explain(err)) from err
-    for task_id, value in held.items():
-        find_task(workflow, task_id)._set_internal_data(event_value=value)
     return _advance(workflow)
 
 
@@ -307,7 +330,8 @@ def waits_for_message(workflow: BpmnWorkflow, name: str) -> bool:
 def send_message(workflow: BpmnWorkflow, name: str, payload) -> bool:
     """Deliver a BPMN message and run to the next wait; False if nothing was waiting for it."""
     try:
-        workflow.send_event(BpmnEvent(MessageEventDefinition(name), payload=payload))
+        with _holding(workflow):
+            workflow.send_event(BpmnEvent(MessageEventDefinition(name), payload=payload))
     except WorkflowException:
         return False
     _advance(workflow)
