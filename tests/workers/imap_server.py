@@ -10,6 +10,7 @@ import imaplib
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -189,5 +190,26 @@ def _serve(root: Path) -> Iterator[Dovecot]:
                 time.sleep(0.1)
         yield server
     finally:
-        subprocess.run([DOVECOT, "-c", str(config), "stop"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                       timeout=30)
+        _stop(root / "run" / "master.pid")
+
+
+def _stop(pid_file: Path) -> None:
+    """Stop Dovecot: SIGTERM to its master, which stops the rest, and a look every 50 ms whether it has ended
+    (1.2 s; `dovecot stop` took 2.2 s)."""
+    if not pid_file.exists():  # it never came up
+        return
+    pid = int(pid_file.read_text())
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    while _running(pid):
+        assert time.monotonic() < deadline, "Dovecot did not stop"
+        time.sleep(0.05)
+
+
+def _running(pid: int) -> bool:
+    """Whether process `pid` still runs (a zombie has ended)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
