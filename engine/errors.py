@@ -205,6 +205,8 @@ class Code(StrEnum):
     RUN_RATIO_RANGE = "run_ratio_range"  # ratio
     RUN_WORKING_TIME_TOO_FAR = "run_working_time_too_far"  # duration, start
     RUN_UNKNOWN_BASIS = "run_unknown_basis"  # basis, bases
+    # -- a timer whose firing failed for a reason other than the model (`engine.complaints.timer_failures`)
+    TIMER_FAILED = "timer_failed"  # kind (the exception's type), detail
 
 
 class BadModelValue(ValueError):
@@ -262,7 +264,7 @@ class ModelCode(StrEnum):
     FILE_OVER_LIMIT = "file_over_limit"  # size, max (bytes)
     DOCTYPE_NOT_ALLOWED = "doctype_not_allowed"
     NOT_XML = "not_xml"
-    MALFORMED_XML = "malformed_xml"  # detail
+    MALFORMED_XML = "malformed_xml"  # line, column, detail (any error libxml2 reports that has no code below)
     XML_TAG_MISMATCH = "xml_tag_mismatch"  # open, open_line, close
     XML_NOT_CLOSED = "xml_not_closed"  # tag, open_line
     XML_EXTRA_CONTENT = "xml_extra_content"
@@ -272,6 +274,14 @@ class ModelCode(StrEnum):
     XML_UNDEFINED_PREFIX = "xml_undefined_prefix"  # prefix, tag
     XML_DUPLICATE_ATTRIBUTE = "xml_duplicate_attribute"  # attribute
     XML_NOT_UTF8 = "xml_not_utf8"
+    XML_EMPTY = "xml_empty"
+    XML_INVALID_CHAR = "xml_invalid_char"  # line, column
+    XML_ATTRIBUTE_NO_VALUE = "xml_attribute_no_value"
+    XML_TAG_NOT_FINISHED = "xml_tag_not_finished"  # line, column
+    XML_COMMENT = "xml_comment"
+    XML_CDATA = "xml_cdata"
+    XML_DECLARATION_NOT_FIRST = "xml_declaration_not_first"
+    XML_BAD_NAME = "xml_bad_name"  # line, column
     MARKUP_INSTRUCTION = "markup_instruction"  # target
     MARKUP_ELEMENT = "markup_element"  # kind (XHTML, SVG …), tag
     MARKUP_ATTRIBUTE = "markup_attribute"  # attribute, value
@@ -304,9 +314,15 @@ class ModelCode(StrEnum):
     RULES_ENTRY_NEEDS_WORDS = "rules_entry_needs_words"  # entry, value
     RULES_VALUE_NOT_OFFERED = "rules_value_not_offered"  # entry, key, value, options
     # -- what SpiffWorkflow's parser refuses or trips on (engine.workflow.parser_problems)
-    SPIFF_REFUSED = "spiff_refused"  # detail
-    SPIFF_MULTIPLE_OUTGOING = "spiff_multiple_outgoing"  # detail
-    SPIFF_SCHEMA = "spiff_schema"  # detail
+    SPIFF_REFUSED = "spiff_refused"  # tag (the element's kind, may be empty), detail
+    SPIFF_MULTIPLE_OUTGOING = "spiff_multiple_outgoing"  # tag, detail
+    SPIFF_SCHEMA = "spiff_schema"  # line, detail
+    SPIFF_NO_START_EVENT = "spiff_no_start_event"  # process
+    SPIFF_TASK_TYPE = "spiff_task_type"  # tag
+    SPIFF_FLOW_NO_CONDITION = "spiff_flow_no_condition"
+    SPIFF_DUPLICATE_PROCESS = "spiff_duplicate_process"  # process
+    SPIFF_CONDITION_MISSING = "spiff_condition_missing"
+    SPIFF_TIMER_INVALID = "spiff_timer_invalid"  # detail
     MISSING_REFERENCE = "missing_reference"  # name
     MISSING_ELEMENT = "missing_element"
     UNREADABLE_ELEMENT = "unreadable_element"

@@ -16,11 +16,12 @@ STEP_TEXTS: dict[str, str] = {
     Code.STEP_FAILED_AT: N_("The process model failed at the element %(element)s: %(reason)s"),
     Code.CASE_START_FAILED: N_("start: the process model failed at the element %(element)s: %(reason)s"),
     Code.CASE_MODEL_FAILED: N_("step %(step)s: the process model failed at the element %(element)s: %(reason)s"),
+    Code.TIMER_FAILED: N_("Firing the timer failed (an error of the kind %(kind)s)."),
 }
 #: Why one of a model's own test cases failed (`engine.modelling.cases`); `%(errors)s` are a form's refusals.
 CASE_TEXTS: dict[str, str] = {
     Code.CASE_NOT_RUN_LOOPS: N_("not run: the model loops at %(element)s (see the first failing case)"),
-    Code.CASE_ERROR: N_("the case cannot be run (%(kind)s). Technical detail: %(detail)s"),
+    Code.CASE_ERROR: N_("the case cannot be run (%(kind)s)."),
     Code.CASE_TASK_NOT_OPEN: N_("step %(step)s: expected task %(task)s to be open; open: %(open)s"),
     Code.CASE_NO_MESSAGE_WAITER: N_("step %(step)s: nothing waits for message %(message)s"),
     Code.CASE_STEP_UNKNOWN: N_("step %(step)s: a step needs 'task', 'message' or 'wait'"),

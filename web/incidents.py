@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from engine.complaints import incidents, mail_incidents, mail_limits, timers
 from engine.people.roles import ADMIN
+from web import messages
 from web.context import actor, reading, staff_blueprint, state, writing
 from web.forms import ActionForm
 
@@ -40,7 +41,8 @@ def index():
     return render_template("incidents/index.html", items=items, form=ActionForm(formdata=None),
                            max_attempts=timers.MAX_ATTEMPTS, mail=mail, refused=refused, reasons=MAIL_REASONS,
                            mail_max_attempts=state().settings.mail_max_attempts,
-                           hourly_limit=state().settings.mail_sender_hourly_limit)
+                           hourly_limit=state().settings.mail_sender_hourly_limit,
+                           failure_text=lambda failure: messages.render(failure.code, failure.params, _))
 
 
 @bp.post("/incidents/<timer_id>/retry")

@@ -257,11 +257,12 @@ def render(code: str, params: Mapping[str, Any], gettext: Gettext) -> str:
 
 
 def problem_texts(problem: Mapping[str, Any], gettext: Gettext) -> dict[str, Any]:
-    """A model problem (`ModelProblem.as_dict()`) with its `message` and `hint` (None without one) worded."""
+    """A model problem (`ModelProblem.as_dict()`) with its `message` and `hint` (None without one) worded, and
+    `detail`: a library's own words (None without), never in the sentence, shown apart as a technical note."""
     code, params = problem["code"], problem.get("params") or {}
     hint = HINTS.get(code)
     return {**problem, "message": render(code, params, gettext),
-            "hint": _fill(hint, code, params, gettext) if hint else None}
+            "hint": _fill(hint, code, params, gettext) if hint else None, "detail": params.get("detail") or None}
 
 
 def problem_line(problem: Mapping[str, Any], gettext: Gettext) -> str:

@@ -10,7 +10,7 @@ MODEL_TEXTS: dict[str, str] = {
     M.FILE_OVER_LIMIT: N_("The file is %(size)s bytes; the limit is %(max)s."),
     M.DOCTYPE_NOT_ALLOWED: N_("DOCTYPE and entity declarations are not allowed in model files."),
     M.NOT_XML: N_("Not an XML file: it does not start with <."),
-    M.MALFORMED_XML: N_("Malformed XML: %(detail)s"),
+    M.MALFORMED_XML: N_("The XML is not well-formed at line %(line)s, column %(column)s."),
     M.XML_TAG_MISMATCH: N_("The element <%(open)s> opened on line %(open_line)s is closed by </%(close)s>."),
     M.XML_NOT_CLOSED: N_("The file ends before <%(tag)s>, opened on line %(open_line)s, is closed."),
     M.XML_EXTRA_CONTENT: N_("There is content after the end of the root element."),
@@ -20,6 +20,16 @@ MODEL_TEXTS: dict[str, str] = {
     M.XML_UNDEFINED_PREFIX: N_("The namespace prefix %(prefix)s (on %(tag)s) is not declared."),
     M.XML_DUPLICATE_ATTRIBUTE: N_("The attribute %(attribute)s is given twice on one element."),
     M.XML_NOT_UTF8: N_("The file is not UTF-8 text."),
+    M.XML_EMPTY: N_("The file holds no XML element."),
+    M.XML_INVALID_CHAR: N_("Line %(line)s, column %(column)s holds a character XML does not allow (a control "
+                           "character)."),
+    M.XML_ATTRIBUTE_NO_VALUE: N_("An attribute has no value."),
+    M.XML_TAG_NOT_FINISHED: N_("A tag is not finished at line %(line)s, column %(column)s: a > or a space between "
+                               "two attributes is missing."),
+    M.XML_COMMENT: N_("A comment is not closed with -->, or holds -- inside."),
+    M.XML_CDATA: N_("A CDATA section is not closed with ]]>, or ]]> stands outside one."),
+    M.XML_DECLARATION_NOT_FIRST: N_("The XML declaration <?xml …?> is not at the very start of the file."),
+    M.XML_BAD_NAME: N_("At line %(line)s, column %(column)s a name is missing or is not a valid XML name."),
     M.MARKUP_INSTRUCTION: N_("The processing instruction <?%(target)s …?> is not allowed in models."),
     M.MARKUP_ELEMENT: N_("The %(kind)s element <%(tag)s> is not allowed in models."),
     M.MARKUP_ATTRIBUTE: N_("The attribute %(attribute)s=%(value)s is markup, not model data."),
@@ -50,9 +60,17 @@ MODEL_TEXTS: dict[str, str] = {
     M.RULES_ENTRY_NEEDS_KEY: N_("%(entry)s needs \"%(key)s\" (text)."),
     M.RULES_ENTRY_NEEDS_WORDS: N_("%(entry)s (%(value)s) needs \"words\": a list of non-empty texts."),
     M.RULES_VALUE_NOT_OFFERED: N_("%(entry)s: \"%(value)s\" is not a %(key)s of the intake form (%(options)s)."),
-    M.SPIFF_REFUSED: N_("The workflow engine refuses this element: %(detail)s"),
-    M.SPIFF_MULTIPLE_OUTGOING: N_("The workflow engine refuses this element: %(detail)s"),
-    M.SPIFF_SCHEMA: N_("The workflow engine refuses this element: %(detail)s"),
+    M.SPIFF_REFUSED: N_("The workflow engine refuses this element."),
+    M.SPIFF_MULTIPLE_OUTGOING: N_("This task has several outgoing sequence flows; the workflow engine branches at "
+                                  "gateways only."),
+    M.SPIFF_SCHEMA: N_("The file does not follow the BPMN schema at line %(line)s."),
+    M.SPIFF_NO_START_EVENT: N_("The process %(process)s has no start event."),
+    M.SPIFF_TASK_TYPE: N_("The workflow engine has no support for the element %(tag)s."),
+    M.SPIFF_FLOW_NO_CONDITION: N_("A sequence flow leaving an exclusive gateway has no condition and is not its "
+                                  "default flow."),
+    M.SPIFF_DUPLICATE_PROCESS: N_("The process id %(process)s is used twice in the bundle."),
+    M.SPIFF_CONDITION_MISSING: N_("The conditional event has no condition."),
+    M.SPIFF_TIMER_INVALID: N_("The timer's value is not a date, a duration or a cycle the engine can read."),
     M.MISSING_REFERENCE: N_("A required attribute or reference (%(name)s) is missing here."),
     M.MISSING_ELEMENT: N_("An expected element is missing here (a decision rule with more entries than its table "
                           "has inputs and outputs, or a reference to something absent)."),
@@ -119,6 +137,7 @@ _SCHEMA = N_("Check this element against the BPMN/DMN 1.3 schema; this engine re
 _IN_A_ROLE_LANE = N_("Put it in a lane named one of: %(roles)s.")
 _PYTHON = N_("This engine evaluates Python expressions, e.g. valid == True.")
 _NEVER_SENT = N_("Messages sent here: %(known)s; use a user task or a timer instead.")
+_QUOTED = N_("Write attribute values in double quotes: name=\"value\".")
 _PROCESSES_HERE = N_("Processes in the bundle: %(processes)s.")
 
 #: What to do about it, where there is advice.
@@ -128,12 +147,20 @@ HINTS: dict[str, str] = {
     M.XML_TAG_MISMATCH: N_("Close each element with its own end tag, the innermost first."),
     M.XML_NOT_CLOSED: N_("The file may be cut off: save it again from the modeller."),
     M.XML_EXTRA_CONTENT: N_("A model file holds one <definitions> element: remove what follows its end tag."),
-    M.XML_ATTRIBUTE_NOT_QUOTED: N_("Write attribute values in double quotes: name=\"value\"."),
+    M.XML_ATTRIBUTE_NOT_QUOTED: _QUOTED,
     M.XML_UNESCAPED: N_("Write < as &lt; and & as &amp;, in conditions and scripts too."),
     M.XML_UNDEFINED_ENTITY: N_("Write the character itself, or a numeric reference such as &#160;."),
     M.XML_UNDEFINED_PREFIX: N_("Declare it on the root element (xmlns:%(prefix)s=\"…\") or remove what uses it."),
     M.XML_DUPLICATE_ATTRIBUTE: N_("Keep one of them."),
     M.XML_NOT_UTF8: N_("Save it as UTF-8 (a model with Chinese names saved as GBK is read wrongly)."),
+    M.XML_EMPTY: N_("Save it from the modeller as .bpmn or .dmn (XML, UTF-8)."),
+    M.XML_INVALID_CHAR: N_("Remove the character; text pasted from another program may carry one."),
+    M.XML_ATTRIBUTE_NO_VALUE: _QUOTED,
+    M.XML_TAG_NOT_FINISHED: N_("End each start tag with > and put a space between attributes: "
+                               "<task id=\"a\" name=\"b\">."),
+    M.XML_COMMENT: N_("Close each comment <!-- … --> and write no -- inside it."),
+    M.XML_DECLARATION_NOT_FIRST: N_("Remove what stands before <?xml …?>, or remove a second declaration."),
+    M.MALFORMED_XML: N_("Open the file in a text editor at that place, or save it again from the modeller."),
     M.MARKUP_INSTRUCTION: N_("Remove it; model files are data, never styled or transformed."),
     M.MARKUP_ELEMENT: N_("Remove it; documentation is plain text (bpmn:documentation)."),
     M.MARKUP_ATTRIBUTE: N_("Remove the attribute."),
@@ -143,10 +170,17 @@ HINTS: dict[str, str] = {
     M.NO_TEST_CASES: N_("Keep the tests/*.json files of the process with it: a process that runs already is only "
                         "replaced by a tested version."),
     M.FORM_PATTERN_PROPERTIES: N_("Name each field in properties."),
+    M.SPIFF_NO_START_EVENT: N_("Add a start event to the process."),
+    M.SPIFF_FLOW_NO_CONDITION: N_("Give the flow a condition, or make it the gateway's default flow."),
+    M.SPIFF_DUPLICATE_PROCESS: N_("Give each process of the bundle its own id."),
+    M.SPIFF_TIMER_INVALID: N_("Use an ISO 8601 duration such as \"P3D\" or a date, quoted, or a model function "
+                              "such as deadline(…)."),
     M.SPIFF_MULTIPLE_OUTGOING: N_("Let the task lead to one gateway (exclusive, inclusive or parallel) and branch "
                                   "there."),
     M.SPIFF_SCHEMA: N_("The file does not follow the BPMN/DMN 1.3 schema here; open and save it in Camunda "
                        "Modeler 5 or bpmn.io."),
+    M.SPIFF_REFUSED: _SCHEMA,
+    M.SPIFF_TASK_TYPE: _UNSUPPORTED,
     M.MISSING_REFERENCE: _SCHEMA,
     M.MISSING_ELEMENT: _SCHEMA,
     M.UNREADABLE_ELEMENT: _SCHEMA,

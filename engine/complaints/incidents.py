@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from engine import audit, clock
 from engine.complaints import mail_incidents
+from engine.complaints.timer_failures import TimerFailure, read_failure
 from engine.db import UnitOfWork, use_case
 from engine.errors import Code, Conflict, Forbidden, NotFound
 from engine.models import AuditEvent, Complaint, Timer
@@ -35,10 +36,11 @@ class Incident:
     element: str
     task: str | None
     kind: str
-    error: str | None
+    error: str | None  # as stored (`timer_failures`: JSON, or plain text in older rows)
     attempts: int
     due_at: datetime
     failed_at: datetime | None
+    failure: TimerFailure | None = None  # `error` read back: code, params and technical detail
 
 
 def waiting(session: Session, actor: Actor) -> int:
@@ -61,7 +63,8 @@ def incidents(uow: UnitOfWork, actor: Actor | None = None) -> list[Incident]:
     failed_at = _incident_times(session, [t.complaint_id for t, _ in rows])
     return [Incident(id=t.id, complaint_id=t.complaint_id, reference=reference, element=t.name,
                      task=t.task_name, kind=t.kind, error=t.last_error, attempts=t.attempts, due_at=t.due_at,
-                     failed_at=failed_at.get((t.complaint_id, t.name))) for t, reference in rows]
+                     failed_at=failed_at.get((t.complaint_id, t.name)), failure=read_failure(t.last_error))
+            for t, reference in rows]
 
 
 def _incident_times(session: Session, complaint_ids: list[int]) -> dict[tuple[int, str | None], datetime]:

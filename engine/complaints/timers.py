@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import traceback
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -38,7 +37,7 @@ from sqlalchemy import Select, select, text, update
 from sqlalchemy.orm import Session
 
 from engine import audit, bulk, clock
-from engine.complaints import deferrals, holidays, notifications, progress
+from engine.complaints import deferrals, holidays, notifications, progress, timer_failures
 from engine.db import Database, UnitOfWork
 from engine.models import Complaint, Timer, User, WorkTask
 from engine.people.roles import SYSTEM
@@ -347,13 +346,9 @@ def fire_complaint(session: Session, complaint: Complaint, fire: set[str], hold:
 
 
 def _failure_text(err: Exception) -> str:
-    """What the incident list shows: a model's failure as `element: what went wrong` (docs/MODELLING.md),
-    anything else as its exception."""
-    if isinstance(err, runtime.StepFailed):
-        text = f"{err.element}: {err.detail}" if err.element else err.detail
-    else:
-        text = "".join(traceback.format_exception_only(type(err), err)).strip()
-    return text[:2000]
+    """What the incident list shows: the failure's code, params and technical detail as JSON, worded there in
+    the reader's language (`timer_failures`; docs/MODELLING.md, "When a model fails while it runs")."""
+    return timer_failures.failure_text(err)
 
 
 def _record_failure(session: Session, complaint_id: int, fire: set[str], now: datetime, err: Exception) -> int:

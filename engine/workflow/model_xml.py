@@ -98,31 +98,71 @@ def markup_problems(root: etree._Element, filename: str) -> list[ModelProblem]:
     return problems
 
 
-#: libxml2's commonest syntax errors (its error code, a pattern on its message reading the params) as codes of
-#: their own, worded in the reader's language; any other error keeps libxml2's English as MALFORMED_XML's detail.
-_SYNTAX: tuple[tuple[int, ModelCode, str, dict[str, str]], ...] = (
-    (76, ModelCode.XML_TAG_MISMATCH, r"mismatch: (?P<open>[^\s,]+) line (?P<open_line>\d+) and (?P<close>[^\s,]+)", {}),
-    (77, ModelCode.XML_NOT_CLOSED, r"in tag (?P<tag>[^\s,]+) line (?P<open_line>\d+)", {}),
-    (5, ModelCode.XML_EXTRA_CONTENT, "", {}),
-    (39, ModelCode.XML_ATTRIBUTE_NOT_QUOTED, "", {}),
-    (38, ModelCode.XML_UNESCAPED, "", {"char": "<"}),  # in an attribute value
-    (68, ModelCode.XML_UNESCAPED, r"^StartTag: invalid element name", {"char": "<"}),  # in text: `a < b`
-    (23, ModelCode.XML_UNESCAPED, "", {"char": "&"}),  # "&" and a name without ";"
-    (68, ModelCode.XML_UNESCAPED, r"^xmlParseEntityRef", {"char": "&"}),  # "&" and no name
-    (26, ModelCode.XML_UNDEFINED_ENTITY, r"Entity '(?P<entity>[^']+)'", {}),
-    (201, ModelCode.XML_UNDEFINED_PREFIX, r"prefix (?P<prefix>\S+) on (?P<tag>[^\s,]+)", {}),
-    (42, ModelCode.XML_DUPLICATE_ATTRIBUTE, r"Attribute (?P<attribute>[^\s,]+) redefined", {}),
-    (81, ModelCode.XML_NOT_UTF8, "", {}),
-)
+#: libxml2's syntax errors by their number (`lxml.etree.ErrorTypes`, libxml2's xmlParserErrors), in families of
+#: the same advice; each a code of its own worded in the reader's language. libxml2's message stays `detail`.
+_SYNTAX_CODES: dict[int, ModelCode] = {
+    4: ModelCode.XML_EMPTY,  # XML_ERR_DOCUMENT_EMPTY
+    5: ModelCode.XML_EXTRA_CONTENT,  # XML_ERR_DOCUMENT_END
+    9: ModelCode.XML_INVALID_CHAR,  # XML_ERR_INVALID_CHAR (a control character, &#0;)
+    23: ModelCode.XML_UNESCAPED,  # XML_ERR_ENTITYREF_SEMICOL_MISSING: "&" and a name without ";"
+    26: ModelCode.XML_UNDEFINED_ENTITY,  # XML_ERR_UNDECLARED_ENTITY
+    38: ModelCode.XML_UNESCAPED,  # XML_ERR_LT_IN_ATTRIBUTE
+    39: ModelCode.XML_ATTRIBUTE_NOT_QUOTED,  # XML_ERR_ATTRIBUTE_NOT_STARTED
+    40: ModelCode.XML_ATTRIBUTE_NOT_QUOTED,  # XML_ERR_ATTRIBUTE_NOT_FINISHED
+    41: ModelCode.XML_ATTRIBUTE_NO_VALUE,  # XML_ERR_ATTRIBUTE_WITHOUT_VALUE
+    42: ModelCode.XML_DUPLICATE_ATTRIBUTE,  # XML_ERR_ATTRIBUTE_REDEFINED
+    45: ModelCode.XML_COMMENT,  # XML_ERR_COMMENT_NOT_FINISHED
+    80: ModelCode.XML_COMMENT,  # XML_ERR_HYPHEN_IN_COMMENT
+    62: ModelCode.XML_CDATA,  # XML_ERR_MISPLACED_CDATA_END
+    63: ModelCode.XML_CDATA,  # XML_ERR_CDATA_NOT_FINISHED
+    64: ModelCode.XML_DECLARATION_NOT_FIRST,  # XML_ERR_RESERVED_XML_NAME
+    65: ModelCode.XML_TAG_NOT_FINISHED,  # XML_ERR_SPACE_REQUIRED (between attributes)
+    73: ModelCode.XML_TAG_NOT_FINISHED,  # XML_ERR_GT_REQUIRED
+    76: ModelCode.XML_TAG_MISMATCH,  # XML_ERR_TAG_NAME_MISMATCH
+    77: ModelCode.XML_NOT_CLOSED,  # XML_ERR_TAG_NOT_FINISHED
+    81: ModelCode.XML_NOT_UTF8,  # XML_ERR_INVALID_ENCODING
+    201: ModelCode.XML_UNDEFINED_PREFIX,  # XML_NS_ERR_UNDEFINED_NAMESPACE
+    202: ModelCode.XML_BAD_NAME,  # XML_NS_ERR_QNAME
+}
+_NAME_REQUIRED = 68  # XML_ERR_NAME_REQUIRED: which character stood before the missing name says what it was
+#: The names some families' sentences give, read from libxml2's fixed message formats (libxml2 2.9-2.13:
+#: parser.c's xmlFatalErrMsgStr… calls). The code never depends on them: a format that does not match leaves
+#: the sentence its "?" where the name would be.
+_NAMES = {
+    ModelCode.XML_TAG_MISMATCH: r"mismatch: (?P<open>[^\s,]+) line (?P<open_line>\d+) and (?P<close>[^\s,]+)",
+    ModelCode.XML_NOT_CLOSED: r"in tag (?P<tag>[^\s,]+) line (?P<open_line>\d+)",
+    ModelCode.XML_UNDEFINED_ENTITY: r"Entity '(?P<entity>[^']+)'",
+    ModelCode.XML_UNDEFINED_PREFIX: r"prefix (?P<prefix>\S+) on (?P<tag>[^\s,]+)",
+    ModelCode.XML_DUPLICATE_ATTRIBUTE: r"Attribute (?P<attribute>[^\s,]+) redefined",
+}
 
 
-def syntax_problem(filename: str, err: etree.XMLSyntaxError) -> ModelProblem:
-    """An XML syntax error at its line: a code of its own when it is a common one, else MALFORMED_XML."""
-    for code, model_code, pattern, fixed in _SYNTAX:
-        found = re.search(pattern, err.msg or "") if code == err.code else None
-        if found is not None:
-            return ModelProblem(filename, err.lineno, None, model_code, {**found.groupdict(), **fixed})
-    return ModelProblem(filename, err.lineno, None, ModelCode.MALFORMED_XML, {"detail": err.msg})
+def syntax_problem(filename: str, err: etree.XMLSyntaxError, data: bytes = b"") -> ModelProblem:
+    """An XML syntax error at its line, by libxml2's error number (never its message): a family's code, else
+    MALFORMED_XML with the line and column; libxml2's words are kept as `detail` (shown apart, technical)."""
+    line, column = err.position if err.position else (err.lineno, 0)
+    detail = err.msg or ""
+    code = _SYNTAX_CODES.get(err.code)
+    params: dict[str, Any] = {"line": line, "column": column, "detail": detail}
+    if err.code == _NAME_REQUIRED:
+        char = _char_before(data, line, column)
+        code = ModelCode.XML_UNESCAPED if char in ("<", "&") else ModelCode.XML_BAD_NAME if char else None
+        if code == ModelCode.XML_UNESCAPED:
+            params["char"] = char
+    elif err.code in (23, 38):
+        params["char"] = "&" if err.code == 23 else "<"
+    if code is None:
+        return ModelProblem(filename, line, None, ModelCode.MALFORMED_XML, params)
+    found = re.search(_NAMES[code], detail) if code in _NAMES else None
+    return ModelProblem(filename, line, None, code, {**params, **(found.groupdict() if found else {})})
+
+
+def _char_before(data: bytes, line: int, column: int) -> str:
+    """The character just before libxml2's (1-based, in characters) position, "" when it cannot be found."""
+    lines = data.decode("utf-8", "replace").split("\n")
+    if not 0 < line <= len(lines) or not 1 < column <= len(lines[line - 1]) + 1:
+        return ""
+    return lines[line - 1][column - 2]
 
 
 def parse_xml(text: str | bytes, filename: str) -> etree._Element:
@@ -141,7 +181,7 @@ def parse_xml(text: str | bytes, filename: str) -> etree._Element:
     try:
         root = etree.fromstring(data, etree.XMLParser(**_SAFE_PARSER_OPTIONS))
     except etree.XMLSyntaxError as err:
-        raise ModelInvalid([syntax_problem(filename, err)]) from err
+        raise ModelInvalid([syntax_problem(filename, err, data)]) from err
     if root.getroottree().docinfo.doctype:
         raise ModelInvalid([ModelProblem(filename, 1, None, ModelCode.DOCTYPE_NOT_ALLOWED)])
     markup = markup_problems(root, filename)

@@ -40,16 +40,14 @@ def problem_from_error(err: Exception, trees: dict, files: list[str], process_id
         path = next(p for p, t in trees.items() if t is node.getroottree().getroot())
     if node is None and process_id and path in trees:
         node = next((p for p in trees[path].iterfind("bpmn:process", NS) if p.get("id") == process_id), None)
-    code, params = ModelCode.UNREADABLE_ELEMENT, {}
-    if isinstance(err, KeyError):
-        code, params = ModelCode.MISSING_REFERENCE, {"name": str(err.args[0]) if err.args else "?"}
-    elif isinstance(err, IndexError):
-        code = ModelCode.MISSING_ELEMENT
+    code, params = _tripped(err)
     return ModelProblem(path, node.sourceline if node is not None else None,
                         owner_id(node) if node is not None else process_id, code, params)
 
 
 def problem_from_spiff(err: ValidationException, trees: dict[str, etree._Element]) -> ModelProblem:
+    """A located problem for SpiffWorkflow's parser's refusal, its kind decided by the exception's attributes and
+    cause or by the exact text the raising site uses (`_kind`); its words kept as `detail`, never the sentence."""
     line = int(err.line_number) if str(err.line_number or "").isdigit() else None
     element_id = err.id or None
     tree = trees.get(err.file_name)
@@ -58,20 +56,67 @@ def problem_from_spiff(err: ValidationException, trees: dict[str, etree._Element
     if line is None and element_id and tree is not None:
         node = tree.find(f".//*[@id='{element_id}']")
         line = node.sourceline if node is not None else None
-    # SpiffWorkflow appends the place on further lines: keep the whole message, on one line
-    message = " ".join(str(err.args[0] if err.args else err).split())
-    if message.endswith(" of type") and getattr(err, "tag", None):  # SpiffWorkflow leaves the type out
-        message = f"{message} {err.tag}"
-    code = next((c for start, c in _SPIFF_CODES.items() if message.startswith(start)), ModelCode.SPIFF_REFUSED)
+    code, params = _kind(err, trees)
+    if code == ModelCode.SPIFF_SCHEMA:
+        params["line"] = line or "?"
+    # SpiffWorkflow appends the place on further lines: its words on one line
+    detail = " ".join(str(err.args[0] if err.args else err).split())
     return ModelProblem(err.file_name or next(iter(trees), "(bundle)"), line, element_id, code,
-                        {"detail": message})
+                        {**params, "detail": detail})
 
 
-#: SpiffWorkflow's own refusals that have a hint, by the start of its message (kept as `detail`).
-_SPIFF_CODES = {
-    "Multiple outgoing flows are not supported": ModelCode.SPIFF_MULTIPLE_OUTGOING,
-    "Element '{": ModelCode.SPIFF_SCHEMA,
+#: SpiffWorkflow 3.2.0's refusals whose text is a constant (`raise ValidationException("…")` in
+#: bpmn/parser/ProcessParser.py, task_parsers.py, event_parsers.py, spiff/parser/task_spec.py,
+#: dmn/parser/DMNParser.py), compared whole: a new SpiffWorkflow that words one differently falls back to
+#: SPIFF_REFUSED (still located, still translated); tests/modelling/test_parser_problems.py raises most of them.
+_CONSTANT_TEXTS: dict[str, tuple[ModelCode, dict[str, str]]] = {
+    "Multiple outgoing flows are not supported for tasks of type": (ModelCode.SPIFF_MULTIPLE_OUTGOING, {}),
+    "No start event found": (ModelCode.SPIFF_NO_START_EVENT, {}),
+    "There is no support implemented for this task type.": (ModelCode.SPIFF_TASK_TYPE, {}),
+    "Non-default exclusive outgoing sequence flow without condition": (ModelCode.SPIFF_FLOW_NO_CONDITION, {}),
+    "Conditional event definition with missing condition": (ModelCode.SPIFF_CONDITION_MISSING, {}),
+    "Unknown Time Specification": (ModelCode.SPIFF_TIMER_INVALID, {}),
+    'No "calledElement" attribute for Call Activity.': (ModelCode.CALL_NAMES_NO_PROCESS, {}),
+    "A Service Task must have an operator": (ModelCode.SERVICE_TASK, {"kind": "serviceTask"}),
+    "No decisions found": (ModelCode.DMN_NO_DECISION, {}),
+    "Multiple decision tables are not current supported.": (ModelCode.DMN_EXTRA_DECISION, {}),
 }
+
+
+def _kind(err: ValidationException, trees: dict[str, etree._Element]) -> tuple[ModelCode, dict]:
+    """The code and params of a parser refusal (SpiffWorkflow 3.2.0's raise sites, bpmn/parser/*)."""
+    message = str(err.args[0]) if err.args else ""
+    cause = err.__cause__ or err.__context__
+    tag = getattr(err, "tag", "") or ""
+    if isinstance(cause, etree.LxmlError):  # BpmnParser.validate: the XML Schema's refusal, at its line
+        return ModelCode.SPIFF_SCHEMA, {}
+    if cause is not None and message == repr(cause):  # TaskParser.parse_node wraps what it tripped on
+        return _tripped(cause)
+    if cause is not None and message == f"Time Specification Error. {cause}":  # event_parsers: a bad timer
+        return ModelCode.SPIFF_TIMER_INVALID, {}
+    if cause is not None and message == f"Invalid Script Task.  No Script Provided. {cause}":  # task_parsers
+        return ModelCode.EXPRESSION_EMPTY, {"what": "script"}
+    if err.id and message == f"Duplicate process ID: {err.id}":  # BpmnParser.create_parser
+        return ModelCode.SPIFF_DUPLICATE_PROCESS, {"process": err.id}
+    if err.id and message == f"Process {err.id} is not executable.":  # ProcessParser.get_spec
+        return ModelCode.PROCESS_NOT_EXECUTABLE, {"process": err.id}
+    code, fixed = _CONSTANT_TEXTS.get(message, (ModelCode.SPIFF_REFUSED, {}))
+    params: dict = {"tag": tag, **fixed}
+    if code == ModelCode.SPIFF_NO_START_EVENT:
+        params["process"] = err.id or "?"
+    elif code == ModelCode.CALL_NAMES_NO_PROCESS:
+        params["processes"] = ", ".join(sorted(p.get("id") for t in trees.values()
+                                               for p in t.iterfind("bpmn:process", NS) if p.get("id"))) or "-"
+    return code, params
+
+
+def _tripped(cause: BaseException) -> tuple[ModelCode, dict]:
+    """What the parser tripped on, by the exception's type: a missing key or item is an absent reference."""
+    if isinstance(cause, KeyError):
+        return ModelCode.MISSING_REFERENCE, {"name": str(cause.args[0]) if cause.args else "?"}
+    if isinstance(cause, IndexError):
+        return ModelCode.MISSING_ELEMENT, {}
+    return ModelCode.UNREADABLE_ELEMENT, {}
 
 
 def _element_id_at_line(tree: etree._Element, line: int) -> str | None:

@@ -24,6 +24,7 @@ from engine.models import Complaint, Timer
 from engine.workflow.deploy import deploy_bundle, read_bundle, validate_bundle
 from tests.lifecycle import INTAKE, start
 from tests.web.conftest import text_of
+from tests.web.test_error_codes import ENGLISH
 from web.cli import main as cli
 
 WORKFLOWS = PROJECT_ROOT / "workflows"
@@ -93,7 +94,7 @@ def _warning_timer(system, cid: int) -> Timer:
                                                        Timer.name == "judge_validity_warning")).one()
 
 
-def test_a_timer_whose_step_fails_becomes_an_incident_fixed_by_migrating(system):
+def test_a_timer_whose_step_fails_becomes_an_incident_fixed_by_migrating(system, login):
     with UnitOfWork(system.db) as uow:
         broken, _created = deploy_bundle(uow.session, validate_bundle(_broken_bundle()), "owner", source="cli")
         uow.commit()
@@ -106,7 +107,14 @@ def test_a_timer_whose_step_fails_becomes_an_incident_fixed_by_migrating(system)
     with UnitOfWork(system.db, write=False) as uow:
         [incident] = incidents.incidents(uow, system.actor("owner"))
     assert (incident.id, incident.complaint_id, incident.element) == (warning.id, cid, "judge_validity_warning")
-    assert incident.error.startswith("note_warning: ") and "ZeroDivisionError" in incident.error  # the step that failed
+    failure = incident.failure  # the step that failed, and why, as a code: worded where it is shown
+    assert failure is not None and failure.code == Code.STEP_FAILED_AT
+    assert (failure.params["element"], failure.params["reason"]) == ("note_warning", Code.RUN_DIVISION_BY_ZERO)
+    assert "ZeroDivisionError" in failure.detail and "detail" not in failure.params
+    cell = text_of(login("owner", "zh").get("/incidents")).split(f'data-incident="{warning.id}"')[1].split("</tr>")[0]
+    assert "流程模型在元素 note_warning 处运行出错：出现了除以零的运算。" in cell
+    assert "技术细节" in cell and "ZeroDivisionError" in cell  # the library's words, on their own folded line
+    assert not ENGLISH.search(cell.split("<details")[0]), cell
     assert incident.attempts == timers.MAX_ATTEMPTS
     # The fix: the shipped model again, and the complaint moved to it, where the due warning fires at once.
     with UnitOfWork(system.db) as uow:

@@ -118,7 +118,7 @@ def test_camunda_habits_are_named_with_hints():
     ("billion_laughs.bpmn", "DOCTYPE and entity declarations are not allowed"),
     ("not_xml.bpmn", "Not an XML file"),
     ("broken.bpmn", "The namespace prefix bpmn (on definitions) is not declared."),
-    ("garbled.bpmn", "Malformed XML: attributes construct error"),  # libxml2's words where no code fits
+    ("garbled.bpmn", "A tag is not finished at line 1, column 20"),  # libxml2 65, by its number
 ])
 def test_unsafe_or_broken_xml_is_refused_and_never_stored(system, owner, name, message):
     data = {"not_xml.bpmn": b"PK\x03\x04 this is a zip, not XML", "broken.bpmn": b"<bpmn:definitions>",

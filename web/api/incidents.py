@@ -2,10 +2,14 @@
 messages set aside or refused (administrators)."""
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from marshmallow import Schema, fields
 
 from engine.complaints import incidents, mail_incidents
+from web import messages
 from web.api.core import actor, operation
+from web.api.problems import request_gettext
 from web.context import reading, writing
 
 TIMER_ID = "<timer_id>"
@@ -18,7 +22,17 @@ class IncidentDoc(Schema):
     element = fields.String(metadata={"description": "the BPMN id of the timer event"})
     task = fields.String(allow_none=True, metadata={"description": "the BPMN id of the task it is attached to"})
     kind = fields.String(metadata={"description": "warning, deadline or timer"})
-    error = fields.String(allow_none=True, metadata={"description": "the last attempt's error"})
+    error = fields.String(allow_none=True, metadata={
+        "description": "the last attempt's error as stored: JSON with code, params and detail, or plain text "
+                       "(older rows, an attempt that did not finish)"})
+    reason = fields.String(allow_none=True, metadata={
+        "description": "why it failed, in the request's language (Accept-Language); the stored text when it "
+                       "has no code"})
+    reason_code = fields.String(allow_none=True, metadata={"description": "step_failed_at, step_failed or "
+                                                                          "timer_failed"})
+    reason_params = fields.Dict(metadata={"description": "the code's params (element, reason and its params; kind)"})
+    detail = fields.String(allow_none=True, metadata={"description": "the library's or Python's own words "
+                                                                     "(technical)"})
     attempts = fields.Integer()
     due_at = fields.AwareDateTime()
     failed_at = fields.AwareDateTime(allow_none=True, metadata={"description": "when it became an incident"})
@@ -29,7 +43,18 @@ class IncidentDoc(Schema):
            errors=(403,), permits=lambda me: incidents.check_can_handle_incidents(me))
 def list_incidents():
     with reading() as uow:
-        return incidents.incidents(uow, actor())
+        found = incidents.incidents(uow, actor())
+    say = request_gettext()
+    return [_worded(i, say) for i in found]
+
+
+def _worded(incident: incidents.Incident, say: messages.Gettext) -> dict:
+    """An incident with why it failed worded in the request's language beside its code, params and detail."""
+    failure = incident.failure
+    coded = failure is not None and failure.code is not None
+    return {**asdict(incident), "reason": messages.render(failure.code, failure.params, say) if coded
+            else incident.error, "reason_code": failure.code if coded else None,
+            "reason_params": failure.params if coded else {}, "detail": failure.detail if coded else None}
 
 
 @operation(f"/incidents/{TIMER_ID}/retry", "POST", tag="incidents", summary="Put an incident back in the queue",
@@ -49,7 +74,17 @@ class MailIncidentDoc(Schema):
     message_id = fields.String(metadata={"description": "the Message-ID (or sha256: digest of a message without)"})
     sender = fields.String()
     subject = fields.String()
-    error = fields.String(allow_none=True, metadata={"description": "the last attempt's error"})
+    error = fields.String(allow_none=True, metadata={
+        "description": "the last attempt's error as stored: JSON with code, params and detail, or plain text "
+                       "(older rows, an attempt that did not finish)"})
+    reason = fields.String(allow_none=True, metadata={
+        "description": "why it failed, in the request's language (Accept-Language); the stored text when it "
+                       "has no code"})
+    reason_code = fields.String(allow_none=True, metadata={"description": "step_failed_at, step_failed or "
+                                                                          "timer_failed"})
+    reason_params = fields.Dict(metadata={"description": "the code's params (element, reason and its params; kind)"})
+    detail = fields.String(allow_none=True, metadata={"description": "the library's or Python's own words "
+                                                                     "(technical)"})
     attempts = fields.Integer()
     first_attempt_at = fields.AwareDateTime()
     failed_at = fields.AwareDateTime(allow_none=True, metadata={"description": "when it was set aside"})

@@ -34,6 +34,9 @@ class ProblemDoc(Schema):
     params = fields.Dict(metadata={"description": "the values its sentence names"})
     message = fields.String(metadata={"description": "the code worded in the request's language"})
     hint = fields.String(allow_none=True, metadata={"description": "what to do, in the request's language"})
+    detail = fields.String(allow_none=True, metadata={
+        "description": "a library's own words (the XML parser's, the workflow engine's): technical, never part of "
+                       "message"})
 
 
 class CaseDoc(Schema):

@@ -213,6 +213,18 @@ function start() {
 
   const results = document.getElementById("modeller-results");
 
+  // A library's own words (the XML parser's, the workflow engine's), kept apart from the sentence: folded, technical.
+  function technical(detail) {
+    const box = document.createElement("details");
+    box.className = "technical";
+    const summary = document.createElement("summary");
+    summary.textContent = t("Technical detail");
+    const code = document.createElement("code");
+    code.textContent = detail;
+    box.append(summary, code);
+    return box;
+  }
+
   function showProblems(problems) {
     const list = document.createElement("ul");
     list.className = "problems";
@@ -231,6 +243,7 @@ function start() {
         hint.textContent = t("Hint:") + " " + p.hint;
         item.appendChild(hint);
       }
+      if (p.detail) item.appendChild(technical(p.detail));
       list.appendChild(item);
     });
     return list;
@@ -260,10 +273,12 @@ function start() {
       const item = document.createElement("li");
       item.className = r.passed ? "passed" : "failed";
       item.textContent = (r.passed ? "✓ " : "✗ ") + r.file + " — " + r.name;
-      r.failures.forEach((f) => {
+      r.failures.forEach((f, i) => {
         const line = document.createElement("div");
         line.className = "failure";
         line.textContent = f;
+        const detail = r.failure_codes && r.failure_codes[i] && r.failure_codes[i].params.detail;
+        if (detail) line.appendChild(technical(detail));
         item.appendChild(line);
       });
       list.appendChild(item);

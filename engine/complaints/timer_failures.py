@@ -1,0 +1,62 @@
+"""Why a timer's firing failed, as stored in `Timer.last_error` and read back for the incident list: a small
+JSON text `{"code", "params", "detail"}` — a model's failure as its `STEP_FAILED*` code with the element and
+reason, anything else as `TIMER_FAILED` with the exception's type — so the list words it in the reader's
+language; `detail` keeps the library's or Python's words as a technical note (docs/MODELLING.md, "When a model
+fails while it runs"). Rows written before hold plain text, which is shown as it is."""
+from __future__ import annotations
+
+import json
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.errors import Code
+from engine.workflow.failures import StepFailed
+
+#: The column is text; the stored JSON is kept below this many characters (the detail is what gets cut).
+MAX_TEXT = 2000
+
+
+@dataclass(frozen=True)
+class TimerFailure:
+    """A stored failure read back: its code and params (None for a plain-text row), the technical `detail`,
+    and `text`, a plain-text row's own words (an older row, or a note the worker writes itself)."""
+
+    code: str | None
+    params: dict[str, Any] = field(default_factory=dict)
+    detail: str | None = None
+    text: str | None = None
+
+
+def failure_text(err: Exception) -> str:
+    """`err` as the JSON text stored in `Timer.last_error`."""
+    if isinstance(err, StepFailed) and err.errors.get("model"):
+        found = err.errors["model"][0]
+        params = {k: v for k, v in found.params.items() if k != "detail"}
+        code, detail = str(found.code), str(err.detail or "")
+    else:
+        code, params = Code.TIMER_FAILED, {"kind": type(err).__name__}
+        detail = "".join(traceback.format_exception_only(type(err), err)).strip()
+    def as_text(kept: str) -> str:
+        return json.dumps({"code": str(code), "params": params, "detail": kept}, ensure_ascii=False, default=str)
+
+    kept = detail[:max(MAX_TEXT - len(as_text("")), 0)]
+    text = as_text(kept)
+    while len(text) > MAX_TEXT and kept:  # escapes made the detail longer than its characters
+        kept = kept[:len(kept) - (len(text) - MAX_TEXT)]
+        text = as_text(kept)
+    return text
+
+
+def read_failure(text: str | None) -> TimerFailure | None:
+    """What `failure_text` stored, or a plain-text row as its `text`; None for no error."""
+    if not text:
+        return None
+    try:
+        stored = json.loads(text) if text.startswith("{") else None
+    except ValueError:
+        stored = None
+    if not isinstance(stored, dict) or not isinstance(stored.get("code"), str):
+        return TimerFailure(None, text=text)
+    params = stored.get("params")
+    return TimerFailure(stored["code"], params if isinstance(params, dict) else {}, stored.get("detail") or None)
