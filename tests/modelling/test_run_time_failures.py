@@ -129,7 +129,7 @@ def test_a_timer_whose_step_fails_becomes_an_incident_fixed_by_migrating(system,
         incidents.retry_incident(uow, system.actor("owner"), warning.id)
 
 
-def test_a_migration_onto_a_version_that_fails_is_refused_naming_the_element(system):
+def test_a_migration_onto_a_version_that_fails_is_refused_naming_the_element(system, login):
     """Moving a complaint runs the new version from the migrated state within the step budget: a step that
     fails there is the reason the migration is refused (on the check and on the move), and nothing changes."""
     cid = start(system).complaint_id
@@ -142,6 +142,9 @@ def test_a_migration_onto_a_version_that_fails_is_refused_naming_the_element(sys
         check = check_migration(uow, system.actor("owner"), cid, broken.id)
     assert not check.allowed
     assert [(r.code, r.params["element"]) for r in check.reasons] == [(Code.STEP_FAILED_AT, "note_warning")]
+    page = text_of(login("owner", "zh").get(f"/models/versions/{broken.id}"))  # the reason, its detail apart
+    assert "流程模型在元素 note_warning 处运行出错：出现了除以零的运算。" in page
+    assert '<details class="technical"><summary>技术细节</summary><code>' in page and "ZeroDivisionError" in page
     with UnitOfWork(system.db) as uow, pytest.raises(MigrationRefused):
         migrate_complaint(uow, system.actor("owner"), cid, broken.id)
     with UnitOfWork(system.db, write=False) as uow:
