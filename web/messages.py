@@ -247,8 +247,9 @@ def render(code: str, params: Mapping[str, Any], gettext: Gettext) -> str:
     """The sentence of `code` with its `params`, translated by `gettext`."""
     if code == Code.MODEL_PROBLEM and "code" in params:
         return problem_line(params, gettext)
-    if code == ModelCode.EXPRESSION_REFUSED and params.get("construct") in REFUSALS:  # said, not the sandbox's words
-        params = {**params, "detail": _fill(REFUSALS[params["construct"]], code, params, gettext)}
+    if code == ModelCode.EXPRESSION_REFUSED:  # said, never the sandbox's words (they stay the technical detail)
+        refusal = REFUSALS.get(params.get("construct", ""), RUN_TEXTS[Code.RUN_NOT_ALLOWED])
+        params = {**params, "detail": _fill(refusal, code, params, gettext)}
     text = TEXTS.get(code)
     if text is None:
         log.warning("no text for the error code %r", code)

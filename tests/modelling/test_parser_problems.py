@@ -180,3 +180,13 @@ def test_the_api_carries_the_detail_beside_the_worded_problem(system, api):  # n
 
 def _corpus(case: str) -> list[tuple[io.BytesIO, str]]:
     return [(io.BytesIO(path.read_bytes()), path.name) for path in sorted((CORPUS / case).iterdir())]
+
+
+def test_a_sandbox_refusal_without_a_construct_keeps_its_words_out_of_the_sentence():
+    """RestrictedPython's own refusals (no construct of ours names them) read as the sandbox's general sentence;
+    its words are the technical detail."""
+    problem = ModelProblem("m.bpmn", 3, "compute", M.EXPRESSION_REFUSED,
+                           {"what": "script", "detail": "Line 1: Prints, but never reads 'printed' variable."})
+    worded = zh(problem)
+    assert worded["message"] == "脚本不被接受：代码使用了沙箱不允许的写法。"
+    assert worded["detail"] == "Line 1: Prints, but never reads 'printed' variable."
