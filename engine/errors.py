@@ -207,6 +207,7 @@ class Code(StrEnum):
     RUN_UNKNOWN_BASIS = "run_unknown_basis"  # basis, bases
     # -- a timer whose firing failed for a reason other than the model (`engine.complaints.timer_failures`)
     TIMER_FAILED = "timer_failed"  # kind (the exception's type), detail
+    TIMER_CRASHED = "timer_crashed"  # n, max: the attempt never finished (the worker was killed or crashed)
 
 
 class BadModelValue(ValueError):

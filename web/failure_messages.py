@@ -17,6 +17,8 @@ STEP_TEXTS: dict[str, str] = {
     Code.CASE_START_FAILED: N_("start: the process model failed at the element %(element)s: %(reason)s"),
     Code.CASE_MODEL_FAILED: N_("step %(step)s: the process model failed at the element %(element)s: %(reason)s"),
     Code.TIMER_FAILED: N_("Firing the timer failed (an error of the kind %(kind)s)."),
+    Code.TIMER_CRASHED: N_("Attempt %(n)s of %(max)s did not finish: the worker stopped while firing this timer "
+                           "(killed or crashed)."),
 }
 #: Why one of a model's own test cases failed (`engine.modelling.cases`); `%(errors)s` are a form's refusals.
 CASE_TEXTS: dict[str, str] = {

@@ -1,6 +1,7 @@
 """Why a timer's firing failed, as stored in `Timer.last_error` and read back for the incident list: a small
 JSON text `{"code", "params", "detail"}` — a model's failure as its `STEP_FAILED*` code with the element and
-reason, anything else as `TIMER_FAILED` with the exception's type — so the list words it in the reader's
+reason, an attempt the worker never finished as `TIMER_CRASHED`, anything else as `TIMER_FAILED` with the
+exception's type — so the list words it in the reader's
 language; `detail` keeps the library's or Python's words as a technical note (docs/MODELLING.md, "When a model
 fails while it runs"). Rows written before hold plain text, which is shown as it is."""
 from __future__ import annotations
@@ -37,15 +38,22 @@ def failure_text(err: Exception) -> str:
     else:
         code, params = Code.TIMER_FAILED, {"kind": type(err).__name__}
         detail = "".join(traceback.format_exception_only(type(err), err)).strip()
-    def as_text(kept: str) -> str:
-        return json.dumps({"code": str(code), "params": params, "detail": kept}, ensure_ascii=False, default=str)
-
-    kept = detail[:max(MAX_TEXT - len(as_text("")), 0)]
-    text = as_text(kept)
+    kept = detail[:max(MAX_TEXT - len(_stored(code, params)), 0)]
+    text = _stored(code, params, kept)
     while len(text) > MAX_TEXT and kept:  # escapes made the detail longer than its characters
         kept = kept[:len(kept) - (len(text) - MAX_TEXT)]
-        text = as_text(kept)
+        text = _stored(code, params, kept)
     return text
+
+
+def crashed_text(attempt: int, attempts: int) -> str:
+    """The note an attempt leaves when it starts, replaced by its outcome: read later, the attempt (number
+    `attempt` of at most `attempts`) never finished because the worker was killed or crashed."""
+    return _stored(Code.TIMER_CRASHED, {"n": attempt, "max": attempts})
+
+
+def _stored(code: Code | str, params: dict[str, Any], detail: str = "") -> str:
+    return json.dumps({"code": str(code), "params": params, "detail": detail}, ensure_ascii=False, default=str)
 
 
 def read_failure(text: str | None) -> TimerFailure | None:

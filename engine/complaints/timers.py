@@ -56,8 +56,6 @@ HOLD_RECHECK = timedelta(minutes=1)
 BATCH = 100
 #: Complaints one `run_due` call handles at most before it returns (the worker then sends e-mail).
 PASS_LIMIT = 500
-#: Written when an attempt starts and replaced by its outcome: read later, the attempt never finished.
-CRASHED = "attempt {n} of {max} did not finish: the worker stopped while firing this timer (killed or crashed)"
 
 
 @dataclass
@@ -173,7 +171,7 @@ def _count_attempts(session: Session, ids: list[int], now: datetime) -> _Plan:
         # Should this attempt kill the worker, the timer waits as long as after a failure it reported;
         # the first attempt does not wait (a killed or redeployed worker delays nothing).
         wait = BACKOFF * 2 ** (attempts - 1) if attempts else timedelta(0)
-        values = {"attempts": attempts + 1, "last_error": CRASHED.format(n=attempts + 1, max=MAX_ATTEMPTS)}
+        values = {"attempts": attempts + 1, "last_error": timer_failures.crashed_text(attempts + 1, MAX_ATTEMPTS)}
         if wait:
             values["next_attempt_at"] = now + wait
         session.execute(update(Timer).where(Timer.id.in_(timer_ids)).values(**values))
@@ -185,7 +183,7 @@ def _crashed_into_incident(session: Session, timer) -> None:
 
     Done in the claiming transaction, not beside it: the audit row's foreign key would wait for the
     complaint's row lock, which the claiming transaction holds."""
-    message = CRASHED.format(n=timer.attempts, max=MAX_ATTEMPTS)
+    message = timer_failures.crashed_text(timer.attempts, MAX_ATTEMPTS)
     session.execute(update(Timer).where(Timer.id == timer.id).values(status="incident", last_error=message))
     audit.record(session, timer.complaint_id, SYSTEM, "timer_incident", task_name=timer.task_name,
                  data={"timer": timer.name, "error": message})

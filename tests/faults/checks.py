@@ -9,6 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select, text
 
+from engine.complaints import timer_failures
 from engine.complaints import timers as timers_module
 from engine.db import UnitOfWork
 from engine.models import AuditEvent, Complaint, IdempotencyRecord, Penalty, Timer, User, WorkTask
@@ -154,9 +155,9 @@ def check_audit_matches_state(system, clock_now: datetime) -> Counter:
     lost = [t.id for t in timers if t.status == "waiting" and t.due_at <= clock_now]
     assert not lost, f"due timers never fired: {lost}"
     # The worker counts each attempt before it fires (engine/complaints/timers.py), so a fired timer has
-    # attempts ≥ 1, and a kill mid-firing leaves its note (CRASHED) on a timer that a later attempt fires
+    # attempts ≥ 1, and a kill mid-firing leaves its note (TIMER_CRASHED) on a timer that a later attempt fires
     # (which clears it) or that the staff's completion cancels. A failure is any other note, or an incident.
-    crashed = {n: timers_module.CRASHED.format(n=n, max=timers_module.MAX_ATTEMPTS)
+    crashed = {n: timer_failures.crashed_text(n, timers_module.MAX_ATTEMPTS)
                for n in range(1, timers_module.MAX_ATTEMPTS + 1)}
     failed = [(t.id, t.status, t.last_error) for t in timers
               if t.status == "incident" or (t.last_error and t.last_error != crashed.get(t.attempts))]

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import update
 
 from engine.complaints import incidents
-from engine.complaints.timer_failures import MAX_TEXT, TimerFailure, failure_text, read_failure
+from engine.complaints.timer_failures import MAX_TEXT, TimerFailure, crashed_text, failure_text, read_failure
 from engine.db import UnitOfWork
 from engine.errors import Code
 from engine.models import Timer
@@ -75,3 +75,17 @@ def test_an_older_plain_text_row_is_still_listed(system, login, incident):  # no
         [row] = [i for i in incidents.incidents(uow) if i.id == failed[0].id]
     assert row.failure == TimerFailure(None, text="judge: KeyError: 'x'")
     assert "judge: KeyError: &#39;x&#39;" in text_of(login("owner", "zh").get("/incidents"))
+
+
+def test_an_attempt_the_worker_never_finished_is_worded_in_the_page_language(system, login, incident):  # noqa: F811
+    cid, failed = incident
+    with UnitOfWork(system.db) as uow:
+        uow.session.execute(update(Timer).where(Timer.id == failed[0].id)
+                            .values(last_error=crashed_text(5, 5)))
+        uow.commit()
+    assert read_failure(crashed_text(5, 5)) == TimerFailure(Code.TIMER_CRASHED, {"n": 5, "max": 5})
+    cell = text_of(login("owner", "zh").get("/incidents")).split(f'data-incident="{failed[0].id}"')[1]
+    cell = cell.split("</tr>")[0]
+    assert "第 5 次尝试（最多 5 次）未完成" in cell
+    assert not ENGLISH.search(cell), cell
+    assert "Attempt 5 of 5 did not finish" in text_of(login("owner", "en").get("/incidents"))
