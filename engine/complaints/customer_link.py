@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from itsdangerous import BadData, URLSafeTimedSerializer
+from itsdangerous import BadData, TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -52,12 +52,24 @@ STAGE_ORDER = ("received", "reviewing", "handling", "implementing", "follow_up",
 
 # --- the link ------------------------------------------------------------------------------------
 
+class _ClockSigner(TimestampSigner):
+    """Stamps and ages tokens by the program's clock (`engine.clock`), as every other time here: a link made
+    twice in the same moment is the same link, and its age is what the clock says."""
+
+    def get_timestamp(self) -> int:
+        return int(clock.now().timestamp())
+
+
+def _serializer(secret: str, salt: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret, salt=salt, signer=_ClockSigner)
+
+
 def link_token(secret: str, complaint_id: int, reference: str, generation: int = 0) -> str:
     """A signed token naming the complaint and its links' generation; valid for LINK_MAX_AGE from now."""
     data = {"c": complaint_id, "r": reference}
     if generation:  # links of generation 0 (never revoked) stay exactly as they were before revocation existed
         data["g"] = generation
-    return URLSafeTimedSerializer(secret, salt=LINK_SALT).dumps(data)
+    return _serializer(secret, LINK_SALT).dumps(data)
 
 
 def link_url(secret: str, base_url: str, complaint_id: int, reference: str, generation: int = 0) -> str:
@@ -85,7 +97,7 @@ def revoke_links(uow: UnitOfWork, actor: Actor, complaint_id: int) -> int:
 def _read_link(session: Session, secret: str, token: str) -> Complaint:
     """The complaint a valid link names. Any fault (tampered, expired, unknown) is the same NotFound."""
     try:
-        data = URLSafeTimedSerializer(secret, salt=LINK_SALT).loads(
+        data = _serializer(secret, LINK_SALT).loads(
             token, max_age=int(LINK_MAX_AGE.total_seconds()))
     except BadData as err:
         raise NotFound(Code.PAGE_NOT_FOUND) from err
@@ -165,7 +177,7 @@ def customer_view(uow: UnitOfWork, secret: str, token: str) -> CustomerView:
     answered = _survey_of(session, complaint.id, complaint.round) if complaint.round else None
     offer = None
     if complaint.status == "open" and answered is None and _waits_for_survey(session, complaint):
-        offer = URLSafeTimedSerializer(secret, salt=OFFER_SALT).dumps(
+        offer = _serializer(secret, OFFER_SALT).dumps(
             {"c": complaint.id, "round": complaint.round})
     return CustomerView(
         reference=complaint.reference or "", received_at=complaint.received_at,
@@ -234,7 +246,7 @@ def submit_survey(uow: UnitOfWork, secret: str, token: str, offer: str, answer: 
     session = uow.session
     complaint = _read_link(session, secret, token)
     try:
-        offered = URLSafeTimedSerializer(secret, salt=OFFER_SALT).loads(
+        offered = _serializer(secret, OFFER_SALT).loads(
             offer, max_age=int(LINK_MAX_AGE.total_seconds()))
     except BadData as err:
         raise NotFound(Code.SURVEY_NOT_FOUND) from err
