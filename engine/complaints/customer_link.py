@@ -72,6 +72,11 @@ def link_token(secret: str, complaint_id: int, reference: str, generation: int =
     return _serializer(secret, LINK_SALT).dumps(data)
 
 
+def offer_token(secret: str, complaint_id: int, round_: int) -> str:
+    """A signed token offering the survey of the complaint's round `round_`; valid for LINK_MAX_AGE."""
+    return _serializer(secret, OFFER_SALT).dumps({"c": complaint_id, "round": round_})
+
+
 def link_url(secret: str, base_url: str, complaint_id: int, reference: str, generation: int = 0) -> str:
     """The customer's private address of the complaint's page."""
     return base_url.rstrip("/") + LINK_PATH + link_token(secret, complaint_id, reference, generation)
@@ -177,8 +182,7 @@ def customer_view(uow: UnitOfWork, secret: str, token: str) -> CustomerView:
     answered = _survey_of(session, complaint.id, complaint.round) if complaint.round else None
     offer = None
     if complaint.status == "open" and answered is None and _waits_for_survey(session, complaint):
-        offer = _serializer(secret, OFFER_SALT).dumps(
-            {"c": complaint.id, "round": complaint.round})
+        offer = offer_token(secret, complaint.id, complaint.round)
     return CustomerView(
         reference=complaint.reference or "", received_at=complaint.received_at,
         updated_at=complaint.updated_at, closed_at=complaint.closed_at, category=complaint.category,

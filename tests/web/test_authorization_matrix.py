@@ -25,7 +25,6 @@ from urllib.parse import parse_qs, urlsplit
 
 from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
-from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import select
 
 from engine.complaints import customer_link as surveys
@@ -595,7 +594,7 @@ def _objects(app, system) -> Objects:
         decided_deferral=decided, version=version, spare_token=spare_token,
         link=surveys.link_token(app.secret_key, cid, reference),
         forged_link=surveys.link_token("not-the-app-secret", cid, reference),
-        offer=URLSafeTimedSerializer(app.secret_key, salt=surveys.OFFER_SALT).dumps({"c": cid, "round": round_}),
+        offer=surveys.offer_token(app.secret_key, cid, round_),
         timer=timer, mail_incident=_dismissed_mail(system),
     )
 
