@@ -24,13 +24,14 @@ class IncidentDoc(Schema):
     kind = fields.String(metadata={"description": "warning, deadline or timer"})
     error = fields.String(allow_none=True, metadata={
         "description": "the last attempt's error as stored: JSON with code, params and detail, or plain text "
-                       "(older rows, an attempt that did not finish)"})
+                       "(older rows)"})
     reason = fields.String(allow_none=True, metadata={
         "description": "why it failed, in the request's language (Accept-Language); the stored text when it "
                        "has no code"})
-    reason_code = fields.String(allow_none=True, metadata={"description": "step_failed_at, step_failed or "
-                                                                          "timer_failed"})
-    reason_params = fields.Dict(metadata={"description": "the code's params (element, reason and its params; kind)"})
+    reason_code = fields.String(allow_none=True, metadata={"description": "step_failed_at, step_failed, "
+                                                                          "timer_failed or timer_crashed"})
+    reason_params = fields.Dict(metadata={"description": "the code's params (element, reason and its params; "
+                                                         "kind; n and max)"})
     detail = fields.String(allow_none=True, metadata={"description": "the library's or Python's own words "
                                                                      "(technical)"})
     attempts = fields.Integer()
@@ -74,17 +75,7 @@ class MailIncidentDoc(Schema):
     message_id = fields.String(metadata={"description": "the Message-ID (or sha256: digest of a message without)"})
     sender = fields.String()
     subject = fields.String()
-    error = fields.String(allow_none=True, metadata={
-        "description": "the last attempt's error as stored: JSON with code, params and detail, or plain text "
-                       "(older rows, an attempt that did not finish)"})
-    reason = fields.String(allow_none=True, metadata={
-        "description": "why it failed, in the request's language (Accept-Language); the stored text when it "
-                       "has no code"})
-    reason_code = fields.String(allow_none=True, metadata={"description": "step_failed_at, step_failed or "
-                                                                          "timer_failed"})
-    reason_params = fields.Dict(metadata={"description": "the code's params (element, reason and its params; kind)"})
-    detail = fields.String(allow_none=True, metadata={"description": "the library's or Python's own words "
-                                                                     "(technical)"})
+    error = fields.String(allow_none=True, metadata={"description": "the last attempt's error"})
     attempts = fields.Integer()
     first_attempt_at = fields.AwareDateTime()
     failed_at = fields.AwareDateTime(allow_none=True, metadata={"description": "when it was set aside"})
