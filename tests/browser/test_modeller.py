@@ -109,7 +109,7 @@ def test_process_owner_adds_a_step_and_deploys_it(system, live_server, pages, mo
     # A mistake is reported with file, line and element; clicking it selects the element again.
     page.click("#btn-validate")
     page.wait_for_selector("#modeller-results[data-state=invalid]")
-    assert "条件第 1 行第 12 列有语法错误" in page.inner_text("#modeller-results")  # in the page's language, with its place
+    assert "条件第 1 行第 12 列有语法错误" in page.inner_text("#modeller-results")  # in the page language, placed
     page.evaluate("() => window.modeler.get('selection').select([])")
     page.click("#modeller-results .problem-where:has-text('[flow_counterfeit]')")
     selected = "() => window.modeler.get('selection').get().map((e) => e.id)"
