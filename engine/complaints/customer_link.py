@@ -72,7 +72,7 @@ def link_token(secret: str, complaint_id: int, reference: str, generation: int =
     return _serializer(secret, LINK_SALT).dumps(data)
 
 
-def offer_token(secret: str, complaint_id: int, round_: int) -> str:
+def offer_token(secret: str, complaint_id: int, round_: int | None) -> str:
     """A signed token offering the survey of the complaint's round `round_`; valid for LINK_MAX_AGE."""
     return _serializer(secret, OFFER_SALT).dumps({"c": complaint_id, "round": round_})
 
