@@ -1,5 +1,5 @@
 """`complaints` commands started by forking a process that has imported their code once, instead of a new
-interpreter importing it all again (1.2 s of CPU per start on the 2-core test machine). The tests that kill
+interpreter importing it all again (0.7–0.8 s of CPU per start on the 2-core test machine). The tests that kill
 workers and servers and start them again, dozens of times (`tests/faults/`, the poisoned workers of
 `tests/workers/`), start them here: with restarts that cheap, the killing no longer starves the load it kills.
 
