@@ -208,6 +208,8 @@ class Code(StrEnum):
     # -- a timer whose firing failed for a reason other than the model (`engine.complaints.timer_failures`)
     TIMER_FAILED = "timer_failed"  # kind (the exception's type), detail
     TIMER_CRASHED = "timer_crashed"  # n, max: the attempt never finished (the worker was killed or crashed)
+    MAIL_FAILED = "mail_failed"  # kind (the exception's type), detail: filing a message failed
+    MAIL_CRASHED = "mail_crashed"  # n, max: filing the message never finished (the worker was killed or crashed)
 
 
 class BadModelValue(ValueError):

@@ -17,6 +17,9 @@ STEP_TEXTS: dict[str, str] = {
     Code.CASE_START_FAILED: N_("start: the process model failed at the element %(element)s: %(reason)s"),
     Code.CASE_MODEL_FAILED: N_("step %(step)s: the process model failed at the element %(element)s: %(reason)s"),
     Code.TIMER_FAILED: N_("Firing the timer failed (an error of the kind %(kind)s)."),
+    Code.MAIL_FAILED: N_("Filing the message failed (an error of the kind %(kind)s)."),
+    Code.MAIL_CRASHED: N_("Attempt %(n)s of %(max)s did not finish: the worker stopped while filing the message "
+                          "(killed or crashed)."),
     Code.TIMER_CRASHED: N_("Attempt %(n)s of %(max)s did not finish: the worker stopped while firing this timer "
                            "(killed or crashed)."),
 }

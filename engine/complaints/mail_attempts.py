@@ -19,8 +19,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine import audit, clock
+from engine.complaints import timer_failures
 from engine.config import Settings
 from engine.db import Database, UnitOfWork, is_unavailable
+from engine.errors import Code
 from engine.models import MailAttempt
 from engine.people.roles import SYSTEM
 
@@ -28,8 +30,6 @@ log = logging.getLogger(__name__)
 
 #: The pause after the first failure; it doubles with each further one.
 BACKOFF = timedelta(seconds=30)
-#: The error an attempt leaves until it reports back: what stays when the worker died on the message.
-CRASHED = "attempt {n} of {max} did not finish: the worker stopped while filing the message"
 #: Stored copies of retried incidents filed per pass (the rest wait for the next pass).
 RETRY_BATCH = 20
 
@@ -66,7 +66,9 @@ def begin(db: Database, settings: Settings, key: str, sender: str, subject: str,
         wait = BACKOFF * 2 ** (row.attempts - 1) if row.attempts else timedelta(0)
         row.attempts += 1
         row.next_attempt_at = now + wait
-        row.last_error = CRASHED.format(n=row.attempts, max=settings.mail_max_attempts)
+        # what the attempt leaves until it reports back: it stays when the worker dies on the message
+        row.last_error = timer_failures.stored_text(Code.MAIL_CRASHED,
+                                                    {"n": row.attempts, "max": settings.mail_max_attempts})
         try:
             uow.commit()
         except IntegrityError:  # another worker counted the same message's first attempt at the same moment
@@ -86,7 +88,7 @@ def failed(db: Database, settings: Settings, key: str, raw: bytes, err: Exceptio
             row.attempts = max(0, row.attempts - 1)
             row.next_attempt_at = now + BACKOFF
         else:
-            row.last_error = f"{type(err).__name__}: {err}"[:4000]
+            row.last_error = timer_failures.failure_text(err, other=Code.MAIL_FAILED)
             row.next_attempt_at = now + BACKOFF * 2 ** (row.attempts - 1)
         aside = row.attempts >= settings.mail_max_attempts
         if aside:

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine import audit, clock
+from engine.complaints.timer_failures import TimerFailure, read_failure
 from engine.db import UnitOfWork, use_case
 from engine.errors import Code, Conflict, Forbidden, NotFound
 from engine.models import MailAttempt, MailMessage
@@ -42,6 +43,8 @@ class MailIncident:
     failed_at: datetime | None
     #: Its stored size in bytes (what a retry files).
     size: int
+    #: `error` read back: code, params and technical detail (`timer_failures`).
+    failure: TimerFailure | None = None
 
 
 @dataclass(frozen=True)
@@ -82,7 +85,7 @@ def incidents(uow: UnitOfWork, actor: Actor) -> list[MailIncident]:
         func.coalesce(func.length(MailAttempt.raw), 0)).where(MailAttempt.status == "incident")
         .order_by(MailAttempt.failed_at.desc(), MailAttempt.id.desc()))
     return [MailIncident(id=r[0], message_id=r[1], sender=r[2], subject=r[3], error=r[4], attempts=r[5],
-                         first_attempt_at=r[6], failed_at=r[7], size=r[8]) for r in rows]
+                         first_attempt_at=r[6], failed_at=r[7], size=r[8], failure=read_failure(r[4])) for r in rows]
 
 
 def refused(uow: UnitOfWork, actor: Actor, limit: int = REFUSED_SHOWN) -> Refused:

@@ -1,4 +1,5 @@
-"""Why a timer's firing failed, as stored in `Timer.last_error` and read back for the incident list: a small
+"""Why a timer's firing (or a message's filing: `MailAttempt.last_error`) failed, as stored in `Timer.last_error`
+and read back for the incident lists: a small
 JSON text `{"code", "params", "detail"}` — a model's failure as its `STEP_FAILED*` code with the element and
 reason, an attempt the worker never finished as `TIMER_CRASHED`, anything else as `TIMER_FAILED` with the
 exception's type — so the list words it in the reader's
@@ -29,30 +30,32 @@ class TimerFailure:
     text: str | None = None
 
 
-def failure_text(err: Exception) -> str:
-    """`err` as the JSON text stored in `Timer.last_error`."""
+def failure_text(err: Exception, other: Code = Code.TIMER_FAILED) -> str:
+    """`err` as the JSON text stored in `Timer.last_error`; `other` the code of a failure that is not the
+    model's (`MAIL_FAILED` for a message)."""
     if isinstance(err, StepFailed) and err.errors.get("model"):
         found = err.errors["model"][0]
         params = {k: v for k, v in found.params.items() if k != "detail"}
         code, detail = str(found.code), str(err.detail or "")
     else:
-        code, params = Code.TIMER_FAILED, {"kind": type(err).__name__}
+        code, params = other, {"kind": type(err).__name__}
         detail = "".join(traceback.format_exception_only(type(err), err)).strip()
-    kept = detail[:max(MAX_TEXT - len(_stored(code, params)), 0)]
-    text = _stored(code, params, kept)
+    kept = detail[:max(MAX_TEXT - len(stored_text(code, params)), 0)]
+    text = stored_text(code, params, kept)
     while len(text) > MAX_TEXT and kept:  # escapes made the detail longer than its characters
         kept = kept[:len(kept) - (len(text) - MAX_TEXT)]
-        text = _stored(code, params, kept)
+        text = stored_text(code, params, kept)
     return text
 
 
 def crashed_text(attempt: int, attempts: int) -> str:
     """The note an attempt leaves when it starts, replaced by its outcome: read later, the attempt (number
     `attempt` of at most `attempts`) never finished because the worker was killed or crashed."""
-    return _stored(Code.TIMER_CRASHED, {"n": attempt, "max": attempts})
+    return stored_text(Code.TIMER_CRASHED, {"n": attempt, "max": attempts})
 
 
-def _stored(code: Code | str, params: dict[str, Any], detail: str = "") -> str:
+def stored_text(code: Code | str, params: dict[str, Any], detail: str = "") -> str:
+    """A failure's code, params and technical detail as the stored JSON text."""
     return json.dumps({"code": str(code), "params": params, "detail": detail}, ensure_ascii=False, default=str)
 
 

@@ -8,11 +8,19 @@ import json
 import pytest
 from sqlalchemy import update
 
+from engine import clock
 from engine.complaints import incidents
-from engine.complaints.timer_failures import MAX_TEXT, TimerFailure, crashed_text, failure_text, read_failure
+from engine.complaints.timer_failures import (
+    MAX_TEXT,
+    TimerFailure,
+    crashed_text,
+    failure_text,
+    read_failure,
+    stored_text,
+)
 from engine.db import UnitOfWork
 from engine.errors import Code
-from engine.models import Timer
+from engine.models import MailAttempt, Timer
 from engine.workflow.failures import Cause, StepFailed
 from tests.api.conftest import api, token  # noqa: F401
 from tests.web.conftest import text_of
@@ -89,3 +97,18 @@ def test_an_attempt_the_worker_never_finished_is_worded_in_the_page_language(sys
     assert "第 5 次尝试（最多 5 次）未完成" in cell
     assert not ENGLISH.search(cell), cell
     assert "Attempt 5 of 5 did not finish" in text_of(login("owner", "en").get("/incidents"))
+
+
+def test_a_mail_incident_is_worded_in_the_page_language(system, login):
+    now = clock.now()
+    with UnitOfWork(system.db) as uow:
+        uow.session.add(MailAttempt(message_id="<m1@customer.example.cn>", sender="wang@customer.example.cn",
+                                    subject="破损", status="incident", attempts=3, next_attempt_at=now,
+                                    first_attempt_at=now, failed_at=now,
+                                    last_error=stored_text(Code.MAIL_CRASHED, {"n": 3, "max": 3})))
+        uow.commit()
+    page = text_of(login("admin", "zh").get("/incidents"))
+    assert "第 3 次尝试（最多 3 次）未完成：处理此邮件时工作进程中止" in page
+    assert "did not finish" not in page
+    assert "Attempt 3 of 3 did not finish: the worker stopped while filing the message" in text_of(
+        login("admin", "en").get("/incidents"))

@@ -15,8 +15,9 @@ from sqlalchemy import func, select
 
 from engine import clock
 from engine.complaints import mail_incidents, mail_limits, mailbox, notifications
+from engine.complaints.timer_failures import TimerFailure
 from engine.db import UnitOfWork
-from engine.errors import Forbidden
+from engine.errors import Code, Forbidden
 from engine.models import AuditEvent, Complaint, Contact, Evidence, MailAttempt, MailMessage, Notification
 from tests.web.test_evidence import png
 from tests.web.test_mail import smtp_server  # noqa: F401 (the local SMTP server fixture)
@@ -84,7 +85,8 @@ def test_a_message_that_keeps_failing_is_set_aside_while_the_rest_flows_and_a_re
             mail_incidents.incidents(uow, owner)  # senders are customers' contact data
     assert (incident.sender, incident.subject, incident.message_id, incident.attempts) == (
         "wang@customer.example.cn", FIRST["subject"], FIRST["message_id"], 3)
-    assert "FileExistsError" in incident.error and incident.size > len(png())
+    assert (incident.failure.code, incident.failure.params) == (Code.MAIL_FAILED, {"kind": "FileExistsError"})
+    assert "FileExistsError" in incident.failure.detail and incident.size > len(png())
     # Seen again (someone marks the mailbox unread), a set-aside message is not tried again.
     imap.mark_all_unseen()
     again = _pass(system, imap, settings)
@@ -130,7 +132,7 @@ def test_a_message_that_kills_its_worker_is_counted_before_each_attempt_and_set_
     with UnitOfWork(system.db, write=False) as uow:
         (incident,) = mail_incidents.incidents(uow, system.actor("admin"))
     assert incident.sender == "qian@customer.example.cn" and incident.attempts == 3
-    assert "did not finish" in incident.error
+    assert incident.failure == TimerFailure(Code.MAIL_CRASHED, {"n": 3, "max": 3})
 
 
 def test_refused_mail_keeps_its_reason_and_a_sender_over_the_hourly_limit_is_told_once(

@@ -7,7 +7,7 @@ import click
 from engine.complaints import mail_incidents
 from engine.db import UnitOfWork
 from engine.errors import ServiceError
-from web.cli.shell import Context, actor_named, emit, fail, pass_ctx
+from web.cli.shell import Context, actor_named, emit, fail, failure_words, incident_row, pass_ctx
 
 
 @click.command("mail-incidents")
@@ -47,7 +47,8 @@ def mail_incidents_cmd(ctx: Context, retry_id: int | None, dismiss_id: int | Non
             items = mail_incidents.incidents(uow, me)
     except ServiceError as err:
         fail(err, as_json)
-    emit(as_json, [vars(i) for i in items], "\n".join(
+    emit(as_json, [incident_row(i) for i in items], "\n".join(
         f"{i.id}  {i.sender}  {i.message_id}  {i.attempts} attempt(s)  "
-        f"set aside {i.failed_at.isoformat() if i.failed_at else '?'}\n    {i.subject}\n    {i.error or ''}"
+        f"set aside {i.failed_at.isoformat() if i.failed_at else '?'}\n    {i.subject}\n"
+        f"    {failure_words(i.failure, i.error)}"
         for i in items) or "no mail incidents")

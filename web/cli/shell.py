@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import asdict
 
 import click
 
 from engine.bootstrap import connect
+from engine.complaints.timer_failures import TimerFailure
 from engine.config import load_settings
 from engine.db import UnitOfWork
 from engine.errors import Code, Conflict, Forbidden, InvalidInput, NotFound, ServiceError
@@ -81,6 +83,21 @@ def actor_named(ctx: Context, username: str | None) -> Actor:
         return OPERATOR
     with UnitOfWork(ctx.db, write=False) as uow:
         return staff.actor_by_username(uow, username)
+
+
+def failure_words(failure: TimerFailure | None, stored: str | None) -> str:
+    """A timer's or message's stored failure in English with its technical detail; a plain-text one as stored."""
+    if failure is None or failure.code is None:
+        return stored or ""
+    text = messages.render(failure.code, failure.params, messages.in_locale("en"))
+    return f"{text} ({failure.detail})" if failure.detail else text
+
+
+def incident_row(incident) -> dict:
+    """An incident for --json: its fields, the stored failure read back as a plain object."""
+    row = dict(vars(incident))
+    row["failure"] = asdict(incident.failure) if incident.failure else None
+    return row
 
 
 def emit(as_json: bool, payload, text: str) -> None:

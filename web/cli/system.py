@@ -8,7 +8,7 @@ from engine.bootstrap import DEMO_PASSWORD, init_system
 from engine.db import UnitOfWork
 from engine.errors import ServiceError
 from engine.workflow.model_xml import ModelInvalid
-from web.cli.shell import Context, actor_named, emit, fail, pass_ctx
+from web.cli.shell import Context, actor_named, emit, fail, failure_words, incident_row, pass_ctx
 from web.secret import secret_key
 
 
@@ -119,8 +119,9 @@ def incidents(ctx: Context, timer_id: str | None, username: str | None, as_json:
         fail(err, as_json)
     lines = [f"{i.id}  complaint {i.reference or i.complaint_id}  {i.element}"
              f"{f' ({i.task})' if i.task else ''}  {i.attempts} attempt(s)  "
-             f"failed {i.failed_at.isoformat() if i.failed_at else '?'}\n    {i.error or ''}" for i in found]
-    emit(as_json, [vars(i) for i in found], "\n".join(lines) or "no incidents")
+             f"failed {i.failed_at.isoformat() if i.failed_at else '?'}\n    {failure_words(i.failure, i.error)}"
+             for i in found]
+    emit(as_json, [incident_row(i) for i in found], "\n".join(lines) or "no incidents")
 
 
 @click.command("clean-evidence")
