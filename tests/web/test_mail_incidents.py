@@ -85,7 +85,9 @@ def test_the_api_lists_and_retries_and_refuses_others(system, app, trouble):
     (listed,) = client.get("/api/v1/mail/incidents", headers=admin).json
     assert (listed["id"], listed["sender"], listed["subject"], listed["message_id"], listed["attempts"]) == (
         trouble, "wang@customer.example.cn", "kettle", STUCK, 1)
-    assert listed["error"] == "RuntimeError: relay down" and listed["failed_at"] and listed["size"] > 0
+    assert json.loads(listed["error"]) == {"code": "mail_failed", "params": {"kind": "RuntimeError"},
+                                           "detail": "RuntimeError: relay down"}
+    assert listed["failed_at"] and listed["size"] > 0
     refused = client.get("/api/v1/mail/refused", headers=admin).json
     assert sorted((r["sender"], r["reason"]) for r in refused) == [
         ("li@customer.example.cn", "rate_limited"), ("nobody@localhost", "invalid_sender")]
