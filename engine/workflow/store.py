@@ -19,7 +19,6 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import (
     BpmnSubWorkflowConverter,
     BpmnWorkflowConverter,
     TaskConverter,
-    WorkflowConverter,
 )
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
@@ -154,19 +153,37 @@ def _apply_delta(inherited: dict, delta: dict) -> dict:
 
 
 class _StateOnlyWorkflowConverter(BpmnWorkflowConverter):
-    """Serializes a workflow without its spec; the spec objects are handed in on restore."""
+    """Serializes a workflow without its spec; the spec objects are handed in on restore.
+
+    The top-level workflow's tasks go to and from `_TASKS` directly, with the type name the registry would
+    add, instead of through the registry's generic dispatch (half a dozen calls a task, ≈ 3 % of a timer's
+    CPU: docs/PERFORMANCE.md, "Timers"); the dictionary is the one SpiffWorkflow's `WorkflowConverter` makes
+    (`tests/unit/test_state_store.py`)."""
 
     def to_dict(self, workflow):
-        dct = WorkflowConverter.to_dict(self, workflow)
-        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
-        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
-        return dct
+        to_dict, typename = _TASKS.to_dict, self.registry.typenames[Task]
+        tasks = {}
+        for task_id, task in workflow.tasks.items():
+            tasks[str(task_id)] = dct = to_dict(task)
+            dct["typename"] = typename
+        return {
+            "data": self.registry.convert(self.registry.clean(workflow.data)),
+            "correlations": workflow.correlations,
+            "last_task": str(workflow.last_task.id) if workflow.last_task is not None else None,
+            "success": workflow.success,
+            "completed": workflow.completed,
+            "tasks": tasks,
+            "root": str(workflow.task_tree.id),
+            "subprocesses": self.mapping_to_dict(workflow.subprocesses),
+            "bpmn_events": self.registry.convert(workflow.bpmn_events),
+        }
 
     def from_dict(self, dct, spec=None, subprocess_specs=None):
         workflow = self.target_class(spec, subprocess_specs, deserializing=True)
         ids: dict[str, UUID] = {}
+        from_dict = _TASKS.from_dict
         for task in dct["tasks"].values():  # each task adds itself to workflow.tasks (parents come first)
-            self.registry.restore(task, workflow=workflow, ids=ids)
+            from_dict(task, workflow, ids)
         workflow.task_tree = workflow.tasks.get(ids[dct["root"]])
         self.set_default_attributes(workflow, dct)
         self.subprocesses_from_dict(dct["subprocesses"], workflow)
@@ -179,6 +196,8 @@ _state_config = dict(SPIFF_CONFIG)
 _state_config[BpmnWorkflow] = _StateOnlyWorkflowConverter
 _state_config[Task] = _TaskConverter
 _state_serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(_state_config))
+#: The state's task converter (registered for `Task` again, the same as the one `configure` made).
+_TASKS = _TaskConverter(Task, _state_serializer.registry)
 _state_serializer.registry.register(_TaskId, lambda v: {"value": str(v)}, lambda v: UUID(v["value"]), "UUID")
 # Workflows restore as `SteppingWorkflow` (its cheaper walk, engine.workflow.stepping), stored under SpiffWorkflow's
 # type names as before: registered last, these restore the names.
@@ -214,17 +233,8 @@ def compact(workflow: BpmnWorkflow) -> int:
     The live part is the subtree under the deepest common ancestor of every unfinished task. Its
     tasks keep their full data in memory, so the serializer stores the new top's data whole.
     """
-    unfinished = [t for t in workflow.tasks.values() if t.state & TaskState.NOT_FINISHED_MASK]
-    if not unfinished:
-        return 0
+    top = _live_top(workflow)
     root = workflow.task_tree
-    paths = [_path_from_root(t) for t in unfinished]
-    top = None
-    for depth, node in enumerate(paths[0]):
-        if all(len(p) > depth and p[depth] is node for p in paths):
-            top = node
-        else:
-            break
     if top is None or top is root or top.parent is root:
         return 0
     keep = {t.id for t in top} | {root.id}
@@ -238,6 +248,33 @@ def compact(workflow: BpmnWorkflow) -> int:
     if workflow.last_task is not None and workflow.last_task.id not in keep:
         workflow.last_task = top
     return len(dropped)
+
+
+def _live_top(workflow: BpmnWorkflow):
+    """The deepest common ancestor of every unfinished task (None when none is unfinished).
+
+    Found from the unfinished tasks whose parent is finished (or missing) alone: every other unfinished task
+    lies below one of them, so they have the same deepest common ancestor as all of them, and a state holds
+    a handful of them against ≈ 25 unfinished tasks (each path from the root a walk up its parents,
+    docs/PERFORMANCE.md, "Timers")."""
+    tasks = workflow.tasks
+    unfinished = TaskState.NOT_FINISHED_MASK
+    heads = []
+    for task in tasks.values():
+        if task._state & unfinished:
+            parent = tasks.get(task._parent)
+            if parent is None or not parent._state & unfinished:
+                heads.append(task)
+    if not heads:
+        return None
+    paths = [_path_from_root(t) for t in heads]
+    top = None
+    for depth, node in enumerate(paths[0]):
+        if all(len(p) > depth and p[depth] is node for p in paths):
+            top = node
+        else:
+            break
+    return top
 
 
 def _path_from_root(task) -> list:

@@ -8,9 +8,10 @@ from datetime import timedelta
 from uuid import UUID
 
 import pytest
-from SpiffWorkflow.bpmn.serializer.default.workflow import TaskConverter
+from SpiffWorkflow.bpmn.serializer.default.workflow import TaskConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
 
 from engine import clock
 from engine.complaints import timers
@@ -23,7 +24,14 @@ from tests.lifecycle import start, step
 
 
 class _LibraryWorkflowConverter(store._StateOnlyWorkflowConverter):
-    """The state format read as SpiffWorkflow reads it (its own task converter, fresh UUIDs everywhere)."""
+    """The state format read and written as SpiffWorkflow reads and writes it (its own workflow and task
+    converters, through its registry; fresh UUIDs everywhere)."""
+
+    def to_dict(self, workflow):
+        dct = WorkflowConverter.to_dict(self, workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
 
     def from_dict(self, dct, spec=None, subprocess_specs=None):
         workflow = self.target_class(spec, subprocess_specs, deserializing=True)
@@ -149,3 +157,34 @@ def test_a_state_is_written_as_json_writes_it(system):
                                                            "format": store.STATE_FORMAT}))
         again = _load(store._state_serializer, saved, version)
         assert {k: again.get_task_from_id(ready.id).data[k] for k in data} == data
+
+
+def _top_of_every_unfinished_task(workflow):
+    """The deepest common ancestor of every unfinished task, from each one's path from the root (as compaction
+    found it before `store._live_top`)."""
+    paths = [store._path_from_root(t) for t in workflow.tasks.values() if t.state & TaskState.NOT_FINISHED_MASK]
+    top = None
+    for depth, node in enumerate(paths[0] if paths else []):
+        if all(len(p) > depth and p[depth] is node for p in paths):
+            top = node
+        else:
+            break
+    return top
+
+
+def test_compaction_keeps_the_subtree_every_unfinished_task_shares(system):
+    states, version = _states_along_a_life(system)
+    clock.advance(timedelta(days=60))  # every timer due: the trees move on (warnings, breaches) before saving
+    tops = []
+    for state in states:
+        workflow = _load(store._state_serializer, state, version)
+        for _ in range(2):
+            top = store._live_top(workflow)
+            assert top is not None and top is _top_of_every_unfinished_task(workflow)
+            tops.append(top.task_spec.name)
+            runtime.fire_due_timers(workflow)
+    assert len(set(tops)) > 3  # tops at many places along the life
+    finished = _load(store._state_serializer, states[0], version)
+    for task in finished.tasks.values():
+        task._state = TaskState.COMPLETED
+    assert store._live_top(finished) is None and _top_of_every_unfinished_task(finished) is None
