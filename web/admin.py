@@ -2,9 +2,6 @@
 links sent; and everyone's own password. Every change is a use case of `engine.people.users` (audited)."""
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -14,15 +11,13 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from engine.complaints import customer_link
-from engine.db import UnitOfWork
-from engine.errors import InvalidInput
 from engine.people import departments, tokens
 from engine.people import users as staff
+from engine.people.access import check_admin
 from engine.people.roles import ROLES
 from web import labels
 from web.context import actor, reading, staff_blueprint, writing
-from web.forms import REQUIRED, ActionForm, OneValueForm
-from web.i18n import field_errors
+from web.forms import REQUIRED, ActionForm, OneValueForm, saved
 
 bp = staff_blueprint("admin", __name__)
 MAX_PASSWORD = 200
@@ -76,27 +71,6 @@ def _departments(form: ProfileForm, keep: str | None = None) -> ProfileForm:
     return form
 
 
-def _errors_to(form, err: InvalidInput) -> None:
-    """The engine's field errors beside the form's fields (any other beside the first field)."""
-    first = next(iter(form))
-    for name, messages in field_errors(err.errors).items():
-        field = getattr(form, name, None)
-        (field if field is not None else first).errors = list(messages)
-
-
-def _saved(form, change: Callable[[UnitOfWork], Any]) -> tuple[bool, Any]:
-    """Run the use case `change(uow)` when `form` validates, the engine's refusals beside the form's fields:
-    whether it was saved, and what the use case returned."""
-    if not form.validate_on_submit():
-        return False, None
-    try:
-        with writing() as uow:
-            return True, change(uow)
-    except InvalidInput as err:
-        _errors_to(form, err)
-        return False, None
-
-
 # --- users ------------------------------------------------------------------------------------------------
 
 
@@ -109,9 +83,9 @@ def users():
 
 @bp.route("/admin/users/new", methods=["GET", "POST"])
 def new_user():
-    staff.check_admin(actor())  # the role first: a refusal never depends on the body
+    check_admin(actor())  # the role first: a refusal never depends on the body
     form = _departments(NewUserForm())
-    if _saved(form, lambda uow: staff.create_user(
+    if saved(form, lambda uow: staff.create_user(
             uow, actor(), form.username.data.strip(), form.role.data, form.password.data,
             department=form.department.data or None, display_name=form.display_name.data.strip(),
             email=form.email.data or None))[0]:
@@ -139,11 +113,11 @@ def edit_user(user_id: int):
 
 @bp.post("/admin/users/<int:user_id>")
 def update_user(user_id: int):
-    staff.check_admin(actor())
+    check_admin(actor())
     with reading() as uow:
         held = staff.get_user(uow, actor(), user_id).department
     form = _departments(ProfileForm(), held)
-    if _saved(form, lambda uow: staff.update_user(
+    if saved(form, lambda uow: staff.update_user(
             uow, actor(), user_id, role=form.role.data, department=form.department.data or None,
             display_name=form.display_name.data, email=form.email.data or None))[0]:
         flash(_("Saved."), "success")
@@ -153,7 +127,7 @@ def update_user(user_id: int):
 
 @bp.post("/admin/users/<int:user_id>/active")
 def set_active(user_id: int):
-    staff.check_admin(actor())
+    check_admin(actor())
     active = request.form.get("active") == "1"
     with writing() as uow:
         staff.set_user_active(uow, actor(), user_id, active)
@@ -164,9 +138,9 @@ def set_active(user_id: int):
 
 @bp.post("/admin/users/<int:user_id>/password")
 def reset_password(user_id: int):
-    staff.check_admin(actor())
+    check_admin(actor())
     form = ResetPasswordForm()
-    if _saved(form, lambda uow: staff.reset_password(uow, actor(), user_id, form.password.data))[0]:
+    if saved(form, lambda uow: staff.reset_password(uow, actor(), user_id, form.password.data))[0]:
         flash(_("The password is set; the user's sessions and API tokens ended."), "success")
         return redirect(url_for("admin.edit_user", user_id=user_id))
     return _user_page(user_id, ProfileForm(formdata=None), form, 422)
@@ -177,7 +151,7 @@ def reset_password(user_id: int):
 
 @bp.get("/admin/tokens")
 def all_tokens():
-    staff.check_admin(actor())
+    check_admin(actor())
     with reading() as uow:
         items = tokens.list_tokens(uow, actor())
     return render_template("admin/tokens.html", items=items)
@@ -238,9 +212,9 @@ def _subject(event: staff.AdminEvent) -> str:
 @bp.route("/account/password", methods=["GET", "POST"])
 def own_password():
     form = OwnPasswordForm()
-    saved, epoch = _saved(form, lambda uow: staff.change_own_password(uow, actor(), form.current.data,
-                                                                       form.password.data))
-    if saved:
+    changed, epoch = saved(form, lambda uow: staff.change_own_password(uow, actor(), form.current.data,
+                                                                         form.password.data))
+    if changed:
         # Every other session ended with the new epoch; this one carries on under it.
         user = current_user._get_current_object()
         user.session_epoch = epoch

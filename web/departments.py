@@ -12,10 +12,10 @@ from wtforms.validators import DataRequired, Length
 
 from engine.errors import Code, InvalidInput, NotFound
 from engine.people import departments
-from engine.people.users import check_admin
+from engine.people.access import check_admin
 from web.context import actor, reading, staff_blueprint, writing
-from web.forms import REQUIRED, ActionForm, OneValueForm
-from web.i18n import field_errors, lang, message
+from web.forms import REQUIRED, ActionForm, OneValueForm, saved
+from web.i18n import lang, message
 
 bp = staff_blueprint("departments", __name__)
 
@@ -31,13 +31,6 @@ class NewDepartmentForm(NamesForm):
                                       "code, which cannot change later."))
 
 
-def _refused(form, err: InvalidInput) -> None:
-    """The engine's field errors beside the form's fields (any other beside the first field)."""
-    first = next(iter(form))
-    for name, texts in field_errors(err.errors).items():
-        (getattr(form, name, None) or first).errors = list(texts)
-
-
 @bp.get("/admin/departments")
 def index():
     """The departments with their heads, staff, running deputies and waiting tasks, active ones and not."""
@@ -50,18 +43,12 @@ def index():
 def new():
     check_admin(actor())  # the role first: a refusal never depends on the body
     form = NewDepartmentForm()
-    if form.validate_on_submit():
-        code = form.code.data.strip()
-        try:
-            with writing() as uow:
-                departments.add(uow, actor(), code, form.name_zh.data, form.name_en.data)
-        except InvalidInput as err:
-            _refused(form, err)
-        else:
-            name = form.name_zh.data if lang() == "zh" else form.name_en.data
-            flash(_("Department %(department)s added. The process owner routes complaints to it in the model.",
-                    department=name.strip()), "success")
-            return redirect(url_for("departments.index"))
+    if saved(form, lambda uow: departments.add(uow, actor(), form.code.data.strip(), form.name_zh.data,
+                                               form.name_en.data))[0]:
+        name = form.name_zh.data if lang() == "zh" else form.name_en.data
+        flash(_("Department %(department)s added. The process owner routes complaints to it in the model.",
+                department=name.strip()), "success")
+        return redirect(url_for("departments.index"))
     return render_template("admin/department_new.html", form=form), 422 if request.method == "POST" else 200
 
 
@@ -90,15 +77,9 @@ def edit(code: str):
 def rename(code: str):
     check_admin(actor())
     form = NamesForm()
-    if form.validate_on_submit():
-        try:
-            with writing() as uow:
-                departments.rename(uow, actor(), code, form.name_zh.data, form.name_en.data)
-        except InvalidInput as err:
-            _refused(form, err)
-        else:
-            flash(_("Saved."), "success")
-            return redirect(url_for("departments.index"))
+    if saved(form, lambda uow: departments.rename(uow, actor(), code, form.name_zh.data, form.name_en.data))[0]:
+        flash(_("Saved."), "success")
+        return redirect(url_for("departments.index"))
     return _edit_page(code, form, status=422)
 
 

@@ -15,15 +15,14 @@ from wtforms.validators import InputRequired, Length
 from engine import clock
 from engine.complaints import casework, tasks
 from engine.complaints import desk as desks
-from engine.errors import InvalidInput
 from engine.people import deputies
 from engine.people.access import may_see_complaints
 from engine.people.roles import ADMIN, DEPARTMENT_HEAD, MANAGER_ROLES
 from web import work_calendar
 from web.admin import no_nul
 from web.context import actor, reading, state, writing
-from web.forms import REQUIRED, ActionForm, OneValueForm, on_calendar
-from web.i18n import field_errors, tz
+from web.forms import REQUIRED, ActionForm, OneValueForm, on_calendar, saved
+from web.i18n import tz
 
 bp = Blueprint("desk", __name__)
 
@@ -109,18 +108,11 @@ def appoint():
     deputies.check_can_appoint(actor())  # the role first: a refusal never depends on the body
     form = DeputyForm()
     _deputy_choices(form)
-    if form.validate_on_submit():
-        starts = form.starts_at.data.replace(tzinfo=tz()).astimezone(UTC)
-        ends = form.ends_at.data.replace(tzinfo=tz()).astimezone(UTC)
-        try:
-            with writing() as uow:
-                deputies.appoint(uow, actor(), form.deputy.data, starts, ends)
-        except InvalidInput as err:
-            for name, messages in field_errors(err.errors).items():
-                getattr(form, name, form.deputy).errors = messages
-        else:
-            flash(_("The deputy is appointed."), "success")
-            return redirect(url_for("desk.deputies_page"))
+    if saved(form, lambda uow: deputies.appoint(uow, actor(), form.deputy.data,
+                                                form.starts_at.data.replace(tzinfo=tz()).astimezone(UTC),
+                                                form.ends_at.data.replace(tzinfo=tz()).astimezone(UTC)))[0]:
+        flash(_("The deputy is appointed."), "success")
+        return redirect(url_for("desk.deputies_page"))
     return _deputies_page(form, 422)
 
 

@@ -4,7 +4,9 @@ Task and intake forms are not here: they come from the model's JSON Schema (see 
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, time
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -21,8 +23,12 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from engine.complaints.casework import CONTACT_CHANNELS
+from engine.db import UnitOfWork
+from engine.errors import InvalidInput
 from engine.people.users import LOCALES
 from forms.validate import MAX_TEXT, on_the_calendar
+from web.context import writing
+from web.i18n import field_errors
 from web.labels import CONTACT_CHANNELS as CHANNEL_LABELS
 from web.labels import WITHDRAWAL_REASONS
 
@@ -122,3 +128,19 @@ class DecisionForm(OneValueForm):
     """The general manager's decision on a deferral request (the button pressed says which)."""
 
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=MAX_TEXT)])
+
+
+def saved(form: FlaskForm, change: Callable[[UnitOfWork], Any]) -> tuple[bool, Any]:
+    """Run the use case `change(uow)` in one unit of work when `form` validates, the engine's refusals beside
+    the form's fields (a field the form lacks: beside its first): whether it was saved, and what it returned."""
+    if not form.validate_on_submit():
+        return False, None
+    try:
+        with writing() as uow:
+            return True, change(uow)
+    except InvalidInput as err:
+        first = next(iter(form))
+        for name, texts in field_errors(err.errors).items():
+            field = getattr(form, name, None)
+            (field if field is not None else first).errors = list(texts)
+        return False, None

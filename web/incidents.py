@@ -3,13 +3,16 @@ and, once the cause is fixed (a model corrected, a mail relay back), to put back
 administrators also the mailbox's messages set aside after failing every attempt, and those it refused."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from engine.complaints import incidents, mail_incidents, mail_limits, timers
-from engine.people.roles import ADMIN
+from engine.db import UnitOfWork
+from engine.people.roles import ADMIN, Actor
 from web import messages
 from web.context import actor, reading, staff_blueprint, state, writing
 from web.forms import ActionForm
@@ -47,32 +50,30 @@ def index():
 
 @bp.post("/incidents/<timer_id>/retry")
 def retry(timer_id: str):
-    incidents.check_can_handle_incidents(actor())  # the role first: a refusal never depends on the body
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    with writing() as uow:
-        incidents.retry_incident(uow, actor(), timer_id)
-    flash(_("The timer is back in the queue: the worker fires it within seconds."), "success")
-    return redirect(url_for("incidents.index"))
+    return _act(incidents.check_can_handle_incidents, lambda uow, me: incidents.retry_incident(uow, me, timer_id),
+                _("The timer is back in the queue: the worker fires it within seconds."))
 
 
 @bp.post("/incidents/mail/<int(max=2147483647):incident_id>/retry")
 def retry_mail(incident_id: int):
-    mail_incidents.check_can_handle(actor())
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    with writing() as uow:
-        mail_incidents.retry(uow, actor(), incident_id)
-    flash(_("The message is queued again: the mailbox worker files it on its next pass."), "success")
-    return redirect(url_for("incidents.index", _anchor="mail"))
+    return _act(mail_incidents.check_can_handle, lambda uow, me: mail_incidents.retry(uow, me, incident_id),
+                _("The message is queued again: the mailbox worker files it on its next pass."), anchor="mail")
 
 
 @bp.post("/incidents/mail/<int(max=2147483647):incident_id>/dismiss")
 def dismiss_mail(incident_id: int):
-    mail_incidents.check_can_handle(actor())
+    return _act(mail_incidents.check_can_handle, lambda uow, me: mail_incidents.dismiss(uow, me, incident_id),
+                _("The message was dismissed: it stays in the mailbox, read, and is not filed."), anchor="mail")
+
+
+def _act(check: Callable[[Actor], None], action: Callable[[UnitOfWork, Actor], object], done: str,
+         anchor: str | None = None):
+    """One button of the page: the role first (a refusal never depends on the body), then the form's token,
+    the action in one unit of work, and back to the page with what happens next."""
+    check(actor())
     if not ActionForm().validate_on_submit():
         abort(400)
     with writing() as uow:
-        mail_incidents.dismiss(uow, actor(), incident_id)
-    flash(_("The message was dismissed: it stays in the mailbox, read, and is not filed."), "success")
-    return redirect(url_for("incidents.index", _anchor="mail"))
+        action(uow, actor())
+    flash(done, "success")
+    return redirect(url_for("incidents.index", _anchor=anchor))

@@ -15,9 +15,9 @@ from wtforms.validators import DataRequired, InputRequired, Length
 from engine import clock
 from engine.complaints import holidays
 from engine.errors import InvalidInput
-from engine.people.users import check_admin
+from engine.people.access import check_admin
 from web.context import actor, reading, staff_blueprint, writing
-from web.forms import REQUIRED, ActionForm, OneValueForm, on_calendar_day
+from web.forms import REQUIRED, ActionForm, OneValueForm, on_calendar_day, saved
 from web.i18n import field_errors, tz
 
 bp = staff_blueprint("calendar", __name__)
@@ -65,16 +65,9 @@ def index():
 def set_day():
     check_admin(actor())  # the role first: a refusal never depends on the body
     form = DayForm()
-    if form.validate_on_submit():
-        try:
-            with writing() as uow:
-                holidays.set_day(uow, actor(), form.day.data, form.kind.data, form.name.data)
-        except InvalidInput as err:
-            for name, messages in field_errors(err.errors).items():
-                getattr(form, name, form.day).errors = list(messages)
-        else:
-            flash(_("%(day)s is entered.", day=form.day.data.isoformat()), "success")
-            return redirect(url_for("calendar.index", year=form.day.data.year))
+    if saved(form, lambda uow: holidays.set_day(uow, actor(), form.day.data, form.kind.data, form.name.data))[0]:
+        flash(_("%(day)s is entered.", day=form.day.data.isoformat()), "success")
+        return redirect(url_for("calendar.index", year=form.day.data.year))
     year = form.day.data.year if form.day.data and not form.day.errors else _year()
     return _page(min(max(year, holidays.FIRST_YEAR), holidays.LAST_YEAR), form, 422)
 

@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session
 from engine import audit, clock
 from engine.complaints import notifications, progress
 from engine.db import UnitOfWork, use_case
-from engine.errors import Code, Conflict, Forbidden, InvalidInput, NotFound
+from engine.errors import Code, Conflict, InvalidInput, NotFound
 from engine.models import Complaint, Notification, Survey, WorkTask
-from engine.people.access import check_can_contribute
-from engine.people.roles import ADMIN, Actor
+from engine.people.access import check_admin, check_can_contribute
+from engine.people.roles import Actor
 from engine.workflow import runtime
 from engine.workflow.versions import load_version
 from forms.errors import FieldErrors, FormCode, error
@@ -300,8 +300,7 @@ class SentLink:
 
 def sent_links(uow: UnitOfWork, actor: Actor, *, limit: int = 200) -> list[SentLink]:
     """The customers' links most recently queued, newest first (administrators)."""
-    if actor.role != ADMIN:
-        raise Forbidden(Code.ADMIN_ONLY)
+    check_admin(actor)
     rows = uow.session.execute(
         select(Notification, Complaint.id, Complaint.reference, Complaint.customer_link_generation)
         .join(Complaint, Complaint.id == Notification.complaint_id)

@@ -16,8 +16,8 @@ from engine.db import UnitOfWork, use_case
 from engine.errors import Code, InvalidInput, NotFound
 from engine.models import CalendarDay, DepartmentHours
 from engine.people import departments
+from engine.people.access import check_admin
 from engine.people.roles import Actor
-from engine.people.users import check_admin
 from forms.errors import FieldErrors, error
 from forms.validate import text_errors
 

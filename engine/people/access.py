@@ -6,7 +6,21 @@ from sqlalchemy import ColumnElement, false, true
 
 from engine.errors import Code, Forbidden
 from engine.models import Complaint
-from engine.people.roles import DEPARTMENT_HEAD, GENERAL_MANAGER, LANE_ROLES, PROCESS_OWNER, RECORDING_ROLES, Actor
+from engine.people.roles import (
+    ADMIN,
+    DEPARTMENT_HEAD,
+    GENERAL_MANAGER,
+    LANE_ROLES,
+    PROCESS_OWNER,
+    RECORDING_ROLES,
+    Actor,
+)
+
+
+def check_admin(actor: Actor, code: Code = Code.ADMIN_ONLY) -> None:
+    """Refuse everyone but administrators; `code` says what the others may not do (default: manage users)."""
+    if actor.role != ADMIN:
+        raise Forbidden(code)
 
 
 def visible_department(actor: Actor) -> str | None:

@@ -16,7 +16,7 @@ from engine.db import UnitOfWork, use_case
 from engine.errors import Code, InvalidInput, NotFound
 from engine.models import Department as DepartmentRow
 from engine.models import Deputy, ProcessVersion, User, WorkTask
-from engine.people import users as staff
+from engine.people.access import check_admin
 from engine.people.roles import DEPARTMENT_HEAD, Actor
 from forms.errors import FieldErrors, error
 from forms.validate import text_errors
@@ -80,7 +80,7 @@ class Department:
 
 def overview(uow: UnitOfWork, actor: Actor) -> list[Department]:
     """Every department in its order, inactive ones too (administrators only)."""
-    staff.check_admin(actor)
+    check_admin(actor)
     session, now = uow.session, clock.now()
     members = session.execute(select(User.department, User.role, User.display_name).where(
         User.active.is_(True), User.department.is_not(None)).order_by(User.display_name)).all()
@@ -119,7 +119,7 @@ def _name_errors(name_zh: str, name_en: str) -> FieldErrors:
 def add(uow: UnitOfWork, actor: Actor, code: str, name_zh: str, name_en: str) -> None:
     """An administrator adds a department (active, last in the order); the model routes to it once the process
     owner deploys a model that names its code."""
-    staff.check_admin(actor)
+    check_admin(actor)
     errors = _name_errors(name_zh, name_en)
     if len(code) > MAX_CODE or not CODE_FORMAT.fullmatch(code):
         errors["code"] = [error(Code.DEPARTMENT_CODE_FORMAT, max=MAX_CODE)]
@@ -144,7 +144,7 @@ def _row(uow: UnitOfWork, code: str) -> DepartmentRow:
 @use_case
 def rename(uow: UnitOfWork, actor: Actor, code: str, name_zh: str, name_en: str) -> None:
     """An administrator renames a department (its code, which the model and the records name, stays)."""
-    staff.check_admin(actor)
+    check_admin(actor)
     row = _row(uow, code)
     if errors := _name_errors(name_zh, name_en):
         raise InvalidInput(errors)
@@ -159,7 +159,7 @@ def set_active(uow: UnitOfWork, actor: Actor, code: str, active: bool) -> None:
     """An administrator deactivates a department (no new user can join it; it stays named on old records) or
     reactivates it. Deactivating is refused while work still reaches it: open tasks in its lane, active
     department heads, or a current model version that routes complaints to it."""
-    staff.check_admin(actor)
+    check_admin(actor)
     row = _row(uow, code)
     if not active and row.active and (errors := _in_use(uow.session, code)):
         raise InvalidInput(errors)

@@ -10,10 +10,11 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from engine import audit, clock
 from engine.db import UnitOfWork, use_case
-from engine.errors import Code, Conflict, Forbidden, InvalidInput, NotFound
+from engine.errors import Code, Conflict, InvalidInput, NotFound
 from engine.models import AuditEvent, User
 from engine.people import departments, deputies, tokens
-from engine.people.roles import ADMIN, DEPARTMENT_HEAD, ROLES, Actor
+from engine.people.access import check_admin
+from engine.people.roles import DEPARTMENT_HEAD, ROLES, Actor
 from forms.errors import FieldErrors, FormCode, error
 from forms.validate import text_errors
 
@@ -164,12 +165,6 @@ def display_names(uow: UnitOfWork, usernames: set[str]) -> dict[str, str]:
 
 
 # --- administration (the admin role, in the browser): every change audited ---------------------------------
-
-
-def check_admin(actor: Actor) -> None:
-    """Only administrators manage users."""
-    if actor.role != ADMIN:
-        raise Forbidden(Code.ADMIN_ONLY)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ deployment, support checks, diffs and the modeller)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -188,6 +189,12 @@ def parse_xml(text: str | bytes, filename: str) -> etree._Element:
     if markup:
         raise ModelInvalid(markup)
     return root
+
+
+def elements(tree) -> Iterator[tuple[Any, etree.QName]]:
+    """Every element of a tree (no comments or processing instructions) with its qualified name."""
+    for node in tree.iter(etree.Element):
+        yield node, etree.QName(node)
 
 
 def owner_id(node) -> str | None:

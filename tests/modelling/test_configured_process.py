@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import json
-import zipfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from engine.people import tokens as api_tokens
 from engine.people.roles import SYSTEM
 from engine.workflow.deploy import current_version, read_bundle, validate_bundle
 from tests.conftest import System
+from tests.modelling.variants import zipped
 from tests.web.conftest import make_app
 from web.cli import main as cli
 
@@ -34,14 +34,6 @@ def two_roots() -> dict[str, str]:
     script = (Path(__file__).parent / "corpus" / "accepted_script" / "script_only.bpmn").read_text(encoding="utf-8")
     files[f"{DEFAULT_PROCESS_ID}.bpmn"] = script.replace('"script_only"', f'"{DEFAULT_PROCESS_ID}"')
     return files
-
-
-def zipped(files: dict[str, str]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for path, content in files.items():
-            archive.writestr(f"workflows/{path}", content)
-    return buffer.getvalue()
 
 
 def test_every_path_runs_the_configured_process(system, tmp_path):

@@ -8,7 +8,6 @@ import re
 import shutil
 import threading
 import time
-import zipfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from engine.workflow.model_xml import ModelInvalid
 from tests.api.conftest import api, token  # noqa: F401
 from tests.lifecycle import ANSWERS, INTAKE, open_task
 from tests.modelling.hostile_models import HOSTILE, LOOP, SELF_CALL, store_past_the_checks
+from tests.modelling.variants import zipped
 from tests.web.conftest import text_of
 from web.cli import main as cli
 
@@ -47,14 +47,6 @@ def variant() -> dict[str, str]:
 def current(system) -> ProcessVersion:
     with UnitOfWork(system.db, write=False) as uow:
         return current_version(uow.session, "complaint_lifecycle")
-
-
-def zipped(files: dict[str, str]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for path, content in files.items():
-            archive.writestr(f"workflows/{path}", content)
-    return buffer.getvalue()
 
 
 def deploy_through(path: str, system, login, api, tmp_path) -> None:  # noqa: F811

@@ -1,7 +1,9 @@
 """Variants of the shipped complaint model, as a process owner would make them (for diff and migration tests)."""
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from pathlib import Path
 
 from engine.workflow.deploy import read_bundle
@@ -114,3 +116,12 @@ def with_lane(task: str, lane_from: str, lane_to: str, files: dict[str, str] | N
     assert anchor in bpmn and lane_from in bpmn
     files[BPMN] = bpmn.replace(anchor, anchor + ref, 1)
     return files
+
+
+def zipped(files: dict[str, str]) -> bytes:
+    """A bundle as an upload's zip archive: each file under workflows/."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path, content in files.items():
+            archive.writestr(f"workflows/{path}", content)
+    return buffer.getvalue()

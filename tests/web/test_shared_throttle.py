@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -23,6 +22,7 @@ from engine.bootstrap import DEMO_PASSWORD
 from engine.config import load_settings
 from engine.db import open_database
 from engine.models import RateLimit
+from tests.serving import free_port, wait_until_up
 from tests.web.conftest import make_app
 
 CLI = str(Path(sys.executable).parent / "complaints")
@@ -118,13 +118,8 @@ def test_a_fixed_window_counts_atomically_too(system):
     assert storage.check()
 
 
-def _free_port() -> int:
-    with socket.create_server(("127.0.0.1", 0)) as listener:
-        return listener.getsockname()[1]
-
-
 def _start_server(database_url: str, folder: Path) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items()
            if k not in ("COMPLAINTS_NOW", "COMPLAINTS_ALLOW_CLOCK_OVERRIDE", "RATELIMIT_STORAGE_URI")}
     folder.mkdir()
@@ -135,19 +130,6 @@ def _start_server(database_url: str, folder: Path) -> tuple[subprocess.Popen, st
                                     "--threads", "2", "--no-timer-worker"], env=env, stdout=out,
                                    stderr=subprocess.STDOUT, start_new_session=True)
     return process, f"http://127.0.0.1:{port}"
-
-
-def _wait(process: subprocess.Popen, base: str, log: Path) -> None:
-    deadline = time.monotonic() + 90
-    while True:
-        assert process.poll() is None, "the server stopped\n" + log.read_text(errors="replace")[-3000:]
-        try:
-            if requests.get(base + "/login", timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        assert time.monotonic() < deadline, "the server did not start\n" + log.read_text(errors="replace")
-        time.sleep(0.2)
 
 
 def _post_login(base: str, password: str) -> requests.Response:
@@ -167,7 +149,8 @@ def test_two_server_processes_share_the_count(system, database_url, tmp_path):
     try:
         for name in ("a", "b"):  # one after the other: each deploys workflows/ as it starts
             servers.append(_start_server(database_url, tmp_path / name))
-            _wait(*servers[-1], tmp_path / name / "serve.log")
+            process, base = servers[-1]
+            wait_until_up(process, base + "/login", tmp_path / name / "serve.log")
         bases = [base for _, base in servers]
         for n in range(5):
             assert _post_login(bases[n % 2], "wrong password").status_code == 200

@@ -104,17 +104,19 @@ def list_mail_incidents():
         return mail_incidents.incidents(uow, actor())
 
 
-@operation(f"/mail/incidents/{MAIL_ID}/retry", "POST", tag="incidents", summary="File a set-aside message again",
-           description="After the cause is fixed: the mailbox worker's next pass files the kept copy.",
-           status=204, errors=(403, 404, 409), permits=lambda me, incident_id: _admin(me))
+#: What both actions on a set-aside message share: administrators only, no body, the message by its id.
+_MAIL_ACTION = dict(tag="incidents", status=204, errors=(403, 404, 409), permits=lambda me, incident_id: _admin(me))
+
+
+@operation(f"/mail/incidents/{MAIL_ID}/retry", "POST", summary="File a set-aside message again",
+           description="After the cause is fixed: the mailbox worker's next pass files the kept copy.", **_MAIL_ACTION)
 def retry_mail_incident(incident_id: int):
     with writing() as uow:
         mail_incidents.retry(uow, actor(), incident_id)
 
 
-@operation(f"/mail/incidents/{MAIL_ID}/dismiss", "POST", tag="incidents", summary="Leave a set-aside message unfiled",
-           description="It stays, read, in the mailbox; the kept copy is dropped.",
-           status=204, errors=(403, 404, 409), permits=lambda me, incident_id: _admin(me))
+@operation(f"/mail/incidents/{MAIL_ID}/dismiss", "POST", summary="Leave a set-aside message unfiled",
+           description="It stays, read, in the mailbox; the kept copy is dropped.", **_MAIL_ACTION)
 def dismiss_mail_incident(incident_id: int):
     with writing() as uow:
         mail_incidents.dismiss(uow, actor(), incident_id)

@@ -9,7 +9,7 @@ from lxml import etree
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
 from engine.errors import ModelCode
-from engine.workflow.model_xml import NS, ModelProblem, owner_id
+from engine.workflow.model_xml import NS, ModelProblem, elements, owner_id
 
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
@@ -59,10 +59,7 @@ _JUEL = re.compile(r"^[$#]\{.*\}$", re.S)
 def check_foreign(path: str, tree) -> list[ModelProblem]:
     """Other engines' extensions (camunda:inputOutput, camunda:collection …): this engine would ignore them."""
     problems = []
-    for node in tree.iter():
-        if not isinstance(node.tag, str):
-            continue
-        tag = etree.QName(node)
+    for node, tag in elements(tree):
         prefix = _FOREIGN_NAMESPACES.get(tag.namespace)
         # camunda/zeebe elements and hooks `check_bpmn` names more precisely are left to it
         described = tag.namespace in (CAMUNDA_NS, ZEEBE_NS) and tag.localname in _FOREIGN_ELEMENTS
@@ -86,10 +83,7 @@ def _inside_foreign(node) -> bool:
 
 def check_bpmn(path: str, tree) -> list[ModelProblem]:
     problems = []
-    for node in tree.iter():
-        if not isinstance(node.tag, str):
-            continue
-        tag = etree.QName(node)
+    for node, tag in elements(tree):
         if tag.namespace == NS["bpmn"] and tag.localname in FLOW_NODES:
             if tag.localname not in _PARSED or tag.localname in _NOT_CONFIGURED:
                 code = _NOT_CONFIGURED.get(tag.localname) or _NOT_RUN.get(tag.localname, ModelCode.ELEMENT_NOT_RUN)
