@@ -205,7 +205,7 @@ class Code(StrEnum):
     RUN_RATIO_RANGE = "run_ratio_range"  # ratio
     RUN_WORKING_TIME_TOO_FAR = "run_working_time_too_far"  # duration, start
     RUN_UNKNOWN_BASIS = "run_unknown_basis"  # basis, bases
-    # -- a timer whose firing failed for a reason other than the model (`engine.complaints.timer_failures`)
+    # -- a timer whose firing failed for a reason other than the model (`engine.complaints.stored_failures`)
     TIMER_FAILED = "timer_failed"  # kind (the exception's type), detail
     TIMER_CRASHED = "timer_crashed"  # n, max: the attempt never finished (the worker was killed or crashed)
     MAIL_FAILED = "mail_failed"  # kind (the exception's type), detail: filing a message failed

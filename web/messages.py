@@ -266,13 +266,15 @@ def problem_texts(problem: Mapping[str, Any], gettext: Gettext) -> dict[str, Any
             "hint": _fill(hint, code, params, gettext) if hint else None, "detail": params.get("detail") or None}
 
 
-def problem_line(problem: Mapping[str, Any], gettext: Gettext) -> str:
-    """A model problem on one line, its place first: `file:line [element]: message Hint: hint`."""
+def problem_line(problem: Mapping[str, Any], gettext: Gettext, *, detail: bool = False) -> str:
+    """A model problem on one line, its place first: `file:line [element]: message Hint: hint`; with `detail`
+    (the command line) the library's own words follow the message in brackets."""
     worded = problem_texts(problem, gettext)
     where = str(problem.get("file") or "") + (f":{problem['line']}" if problem.get("line") else "")
     where += f" [{problem['element_id']}]" if problem.get("element_id") else ""
+    said = worded["message"] + (f" ({worded['detail']})" if detail and worded["detail"] else "")
     hint = f" {gettext(N_('Hint:'))} {worded['hint']}" if worded["hint"] else ""
-    return f"{where}: {worded['message']}{hint}"
+    return f"{where}: {said}{hint}"
 
 
 def _fill(text: str, code: str, params: Mapping[str, Any], gettext: Gettext) -> str:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from engine import audit, clock
 from engine.complaints import mail_incidents
-from engine.complaints.timer_failures import TimerFailure, read_failure
+from engine.complaints.stored_failures import StoredFailure, read_failure
 from engine.db import UnitOfWork, use_case
 from engine.errors import Code, Conflict, Forbidden, NotFound
 from engine.models import AuditEvent, Complaint, Timer
@@ -36,11 +36,11 @@ class Incident:
     element: str
     task: str | None
     kind: str
-    error: str | None  # as stored (`timer_failures`: JSON, or plain text in older rows)
+    error: str | None  # as stored (`stored_failures`: JSON, or plain text in older rows)
     attempts: int
     due_at: datetime
     failed_at: datetime | None
-    failure: TimerFailure | None = None  # `error` read back: code, params and technical detail
+    failure: StoredFailure | None = None  # `error` read back: code, params and technical detail
 
 
 def waiting(session: Session, actor: Actor) -> int:

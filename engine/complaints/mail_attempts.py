@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine import audit, clock
-from engine.complaints import timer_failures
+from engine.complaints import stored_failures
 from engine.config import Settings
 from engine.db import Database, UnitOfWork, is_unavailable
 from engine.errors import Code
@@ -67,7 +67,7 @@ def begin(db: Database, settings: Settings, key: str, sender: str, subject: str,
         row.attempts += 1
         row.next_attempt_at = now + wait
         # what the attempt leaves until it reports back: it stays when the worker dies on the message
-        row.last_error = timer_failures.stored_text(Code.MAIL_CRASHED,
+        row.last_error = stored_failures.stored_text(Code.MAIL_CRASHED,
                                                     {"n": row.attempts, "max": settings.mail_max_attempts})
         try:
             uow.commit()
@@ -88,7 +88,7 @@ def failed(db: Database, settings: Settings, key: str, raw: bytes, err: Exceptio
             row.attempts = max(0, row.attempts - 1)
             row.next_attempt_at = now + BACKOFF
         else:
-            row.last_error = timer_failures.failure_text(err, other=Code.MAIL_FAILED)
+            row.last_error = stored_failures.failure_text(err, other=Code.MAIL_FAILED)
             row.next_attempt_at = now + BACKOFF * 2 ** (row.attempts - 1)
         aside = row.attempts >= settings.mail_max_attempts
         if aside:
@@ -100,6 +100,14 @@ def failed(db: Database, settings: Settings, key: str, raw: bytes, err: Exceptio
 def forget(session: Session, key: str) -> None:
     """The message is filed (in `session`'s transaction): its count goes with it."""
     session.execute(delete(MailAttempt).where(MailAttempt.message_id == key))
+
+
+def backing_off(db: Database) -> set[str]:
+    """The keys of messages still in the mailbox that wait out their pause after failing (`begin` would say
+    WAIT): the mailbox need not download them again until then."""
+    with UnitOfWork(db, write=False) as uow:
+        return set(uow.session.scalars(select(MailAttempt.message_id).where(
+            MailAttempt.status == "retrying", MailAttempt.raw.is_(None), MailAttempt.next_attempt_at > clock.now())))
 
 
 def kept_for_retry(db: Database) -> list[bytes]:

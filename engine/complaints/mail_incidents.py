@@ -13,10 +13,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine import audit, clock
-from engine.complaints.timer_failures import TimerFailure, read_failure
+from engine.complaints.stored_failures import StoredFailure, read_failure
 from engine.db import UnitOfWork, use_case
-from engine.errors import Code, Conflict, Forbidden, NotFound
+from engine.errors import Code, Conflict, NotFound
 from engine.models import MailAttempt, MailMessage
+from engine.people.access import check_admin
 from engine.people.roles import ADMIN, Actor
 
 #: The refused messages listed at most (newest first); `refused` counts them all.
@@ -25,8 +26,7 @@ REFUSED_SHOWN = 200
 
 def check_can_handle(actor: Actor) -> None:
     """Mail incidents and refused mail are for administrators only."""
-    if actor.role != ADMIN:
-        raise Forbidden(Code.MAIL_NOT_ALLOWED)
+    check_admin(actor, Code.MAIL_NOT_ALLOWED)
 
 
 @dataclass(frozen=True)
@@ -43,8 +43,8 @@ class MailIncident:
     failed_at: datetime | None
     #: Its stored size in bytes (what a retry files).
     size: int
-    #: `error` read back: code, params and technical detail (`timer_failures`).
-    failure: TimerFailure | None = None
+    #: `error` read back: code, params and technical detail (`stored_failures`).
+    failure: StoredFailure | None = None
 
 
 @dataclass(frozen=True)

@@ -111,8 +111,23 @@ def _capped_headers(raw: bytes) -> bytes:
 
 def message_key(message: EmailMessage, raw: bytes) -> str:
     """The message's Message-ID, or a digest of its bytes when it has none (the same message, the same key)."""
-    given = header(message, "Message-ID").strip()
-    return given[:255] if given else "sha256:" + hashlib.sha256(raw).hexdigest()
+    return _given_key(message) or "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+def key_in_header(head: bytes) -> str | None:
+    """The key `message_key` gives a message, read from its header alone (the mailbox fetches only that to
+    skip a message that waits after failing); None when it has no Message-ID (its key needs all its bytes)."""
+    return _given_key(_headers(head)) or None
+
+
+def _given_key(message: EmailMessage) -> str:
+    return header(message, "Message-ID").strip()[:255]
+
+
+def _headers(raw: bytes) -> EmailMessage:
+    message = BytesParser(policy=policy.default).parsebytes(_capped_headers(raw), headersonly=True)
+    assert isinstance(message, EmailMessage)  # policy.default makes EmailMessage objects
+    return message
 
 
 def _text(message: EmailMessage) -> str:
@@ -300,6 +315,5 @@ def file_message(db: Database, settings: Settings, secret: str, raw: bytes) -> T
 
 def _identity(raw: bytes) -> tuple[str, str, str]:
     """The message's key (as `take_message` finds it), sender and subject, from its headers alone."""
-    message = BytesParser(policy=policy.default).parsebytes(_capped_headers(raw), headersonly=True)
-    assert isinstance(message, EmailMessage)  # policy.default makes EmailMessage objects
+    message = _headers(raw)
     return message_key(message, raw), parseaddr(header(message, "From"))[1], header(message, "Subject").strip()

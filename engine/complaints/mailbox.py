@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import imaplib
 import logging
+import re
 import threading
 from dataclasses import dataclass
 from urllib.parse import unquote, urlparse
 
 from engine.complaints import mail_attempts
-from engine.complaints.mail_intake import file_message
+from engine.complaints.mail_intake import file_message, key_in_header
 from engine.config import Settings
 from engine.db import Database
 
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 #: Seconds between polls, and the longest IDLE wait (servers drop IDLE after 30 minutes).
 POLL_SECONDS = 30.0
 IDLE_SECONDS = 300.0
+_UID = re.compile(rb"\bUID (\d+)")
 
 
 @dataclass(frozen=True)
@@ -71,13 +73,18 @@ class Counts:
 def poll_once(db: Database, settings: Settings, secret: str, imap: imaplib.IMAP4) -> Counts:
     """File every unseen message of the selected folder, oldest first, each in its own transaction, then
     mark it \\Seen; then the stored copies of mail incidents an administrator retried. A message that fails is
-    left unseen (and logged) for a later pass, and set aside once it has failed every attempt."""
+    left unseen (and logged) for a later pass, and set aside once it has failed every attempt; until its pause
+    is over it is not downloaded again (`_backing_off`)."""
     counts = Counts()
     imap.noop()  # lets the server bring the session's view up to date (Dovecot does not on SEARCH)
     status, data = imap.uid("SEARCH", "UNSEEN")
     if status != "OK":
         raise imaplib.IMAP4.error(f"UID SEARCH failed: {data!r}")
-    for uid in (data[0] or b"").decode().split():
+    uids = (data[0] or b"").decode().split()
+    waiting = _backing_off(db, imap, uids)
+    for uid in uids:
+        if uid in waiting:
+            continue
         status, fetched = imap.uid("FETCH", uid, "(BODY.PEEK[])")
         raw = next((part[1] for part in fetched if isinstance(part, tuple)), None) if status == "OK" else None
         if raw is None:
@@ -91,6 +98,23 @@ def poll_once(db: Database, settings: Settings, secret: str, imap: imaplib.IMAP4
         if (taken := file_message(db, settings, secret, raw)) is not None:
             setattr(counts, taken.outcome, getattr(counts, taken.outcome) + 1)
     return counts
+
+
+def _backing_off(db: Database, imap: imaplib.IMAP4, uids: list[str]) -> set[str]:
+    """The UIDs among `uids` of messages waiting out their pause after failing, found by the Message-ID in
+    their header (fetched only when some message waits); a message without one is downloaded as before."""
+    waiting = mail_attempts.backing_off(db) if uids else set()
+    if not waiting:
+        return set()
+    status, fetched = imap.uid("FETCH", ",".join(uids), "(UID BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
+    if status != "OK":
+        return set()
+    found = set()
+    for part in fetched:
+        uid = _UID.search(part[0]) if isinstance(part, tuple) else None
+        if uid is not None and key_in_header(part[1]) in waiting:
+            found.add(uid.group(1).decode())
+    return found
 
 
 def wait_for_mail(imap: imaplib.IMAP4, seconds: float) -> bool:

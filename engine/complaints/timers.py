@@ -37,7 +37,7 @@ from sqlalchemy import Select, select, text, update
 from sqlalchemy.orm import Session
 
 from engine import audit, bulk, clock
-from engine.complaints import deferrals, holidays, notifications, progress, timer_failures
+from engine.complaints import deferrals, holidays, notifications, progress, stored_failures
 from engine.db import Database, UnitOfWork
 from engine.models import Complaint, Timer, User, WorkTask
 from engine.people.roles import SYSTEM
@@ -171,7 +171,7 @@ def _count_attempts(session: Session, ids: list[int], now: datetime) -> _Plan:
         # Should this attempt kill the worker, the timer waits as long as after a failure it reported;
         # the first attempt does not wait (a killed or redeployed worker delays nothing).
         wait = BACKOFF * 2 ** (attempts - 1) if attempts else timedelta(0)
-        values = {"attempts": attempts + 1, "last_error": timer_failures.crashed_text(attempts + 1, MAX_ATTEMPTS)}
+        values = {"attempts": attempts + 1, "last_error": stored_failures.crashed_text(attempts + 1, MAX_ATTEMPTS)}
         if wait:
             values["next_attempt_at"] = now + wait
         session.execute(update(Timer).where(Timer.id.in_(timer_ids)).values(**values))
@@ -183,7 +183,7 @@ def _crashed_into_incident(session: Session, timer) -> None:
 
     Done in the claiming transaction, not beside it: the audit row's foreign key would wait for the
     complaint's row lock, which the claiming transaction holds."""
-    message = timer_failures.crashed_text(timer.attempts, MAX_ATTEMPTS)
+    message = stored_failures.crashed_text(timer.attempts, MAX_ATTEMPTS)
     session.execute(update(Timer).where(Timer.id == timer.id).values(status="incident", last_error=message))
     audit.record(session, timer.complaint_id, SYSTEM, "timer_incident", task_name=timer.task_name,
                  data={"timer": timer.name, "error": message})
@@ -345,8 +345,8 @@ def fire_complaint(session: Session, complaint: Complaint, fire: set[str], hold:
 
 def _failure_text(err: Exception) -> str:
     """What the incident list shows: the failure's code, params and technical detail as JSON, worded there in
-    the reader's language (`timer_failures`; docs/MODELLING.md, "When a model fails while it runs")."""
-    return timer_failures.failure_text(err)
+    the reader's language (`stored_failures`; docs/MODELLING.md, "When a model fails while it runs")."""
+    return stored_failures.failure_text(err)
 
 
 def _record_failure(session: Session, complaint_id: int, fire: set[str], now: datetime, err: Exception) -> int:

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select, text
 
-from engine.complaints import timer_failures
+from engine.complaints import stored_failures
 from engine.complaints import timers as timers_module
 from engine.db import UnitOfWork
 from engine.models import AuditEvent, Complaint, IdempotencyRecord, Penalty, Timer, User, WorkTask
@@ -157,7 +157,7 @@ def check_audit_matches_state(system, clock_now: datetime) -> Counter:
     # The worker counts each attempt before it fires (engine/complaints/timers.py), so a fired timer has
     # attempts ≥ 1, and a kill mid-firing leaves its note (TIMER_CRASHED) on a timer that a later attempt fires
     # (which clears it) or that the staff's completion cancels. A failure is any other note, or an incident.
-    crashed = {n: timer_failures.crashed_text(n, timers_module.MAX_ATTEMPTS)
+    crashed = {n: stored_failures.crashed_text(n, timers_module.MAX_ATTEMPTS)
                for n in range(1, timers_module.MAX_ATTEMPTS + 1)}
     failed = [(t.id, t.status, t.last_error) for t in timers
               if t.status == "incident" or (t.last_error and t.last_error != crashed.get(t.attempts))]

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from engine.config import PROJECT_ROOT
 from engine.errors import ModelCode as M
 from engine.workflow.deploy import read_bundle, validate_bundle
 from engine.workflow.model_xml import ModelInvalid
@@ -135,6 +137,19 @@ def test_the_command_line(case):
     assert result.exit_code == 2 and not report["ok"]
     assert located(report["problems"]) == expected(case)
     check_messages(case, report["problems"])
+
+
+def test_validate_gives_the_parser_s_words_in_brackets(tmp_path):
+    """The one-line problem says the sentence, then libxml2's own words in brackets, then the hint."""
+    models = tmp_path / "models"
+    shutil.copytree(PROJECT_ROOT / "workflows", models)
+    bpmn = models / "complaint_lifecycle.bpmn"
+    bpmn.write_text(bpmn.read_text(encoding="utf-8").replace("</bpmn:process>", "</bpmn:proces>", 1),
+                    encoding="utf-8")
+    result = CliRunner().invoke(cli, ["validate", str(models)])
+    assert result.exit_code == 2
+    assert "closed by </proces>. (Opening and ending tag mismatch: process line " in result.output
+    assert result.output.index("(Opening and ending") < result.output.index("(hint: ")
 
 
 def _files(case: str) -> list[tuple[io.BytesIO, str]]:

@@ -1,4 +1,4 @@
-"""A timer's failed firing is stored as its code, params and technical detail (`engine.complaints.timer_failures`)
+"""A timer's failed firing is stored as its code, params and technical detail (`engine.complaints.stored_failures`)
 and worded where it is shown: the incident page in the page's language, the API in the request's; rows stored
 as plain text before stay readable (docs/MODELLING.md, "When a model fails while it runs")."""
 from __future__ import annotations
@@ -10,9 +10,9 @@ from sqlalchemy import update
 
 from engine import clock
 from engine.complaints import incidents
-from engine.complaints.timer_failures import (
+from engine.complaints.stored_failures import (
     MAX_TEXT,
-    TimerFailure,
+    StoredFailure,
     crashed_text,
     failure_text,
     read_failure,
@@ -55,7 +55,7 @@ def test_any_other_failure_is_named_by_its_type_and_the_text_stays_within_the_co
 @pytest.mark.parametrize("text", ["note_warning: ZeroDivisionError: integer division or modulo by zero",
                                   "{not json", '{"no": "code"}'])
 def test_a_row_stored_as_plain_text_is_shown_as_it_is(text):
-    assert read_failure(text) == TimerFailure(None, text=text)
+    assert read_failure(text) == StoredFailure(None, text=text)
     assert read_failure(None) is None and read_failure("") is None
 
 
@@ -81,7 +81,7 @@ def test_an_older_plain_text_row_is_still_listed(system, login, incident):  # no
         uow.commit()
     with UnitOfWork(system.db, write=False) as uow:
         [row] = [i for i in incidents.incidents(uow) if i.id == failed[0].id]
-    assert row.failure == TimerFailure(None, text="judge: KeyError: 'x'")
+    assert row.failure == StoredFailure(None, text="judge: KeyError: 'x'")
     assert "judge: KeyError: &#39;x&#39;" in text_of(login("owner", "zh").get("/incidents"))
 
 
@@ -91,7 +91,7 @@ def test_an_attempt_the_worker_never_finished_is_worded_in_the_page_language(sys
         uow.session.execute(update(Timer).where(Timer.id == failed[0].id)
                             .values(last_error=crashed_text(5, 5)))
         uow.commit()
-    assert read_failure(crashed_text(5, 5)) == TimerFailure(Code.TIMER_CRASHED, {"n": 5, "max": 5})
+    assert read_failure(crashed_text(5, 5)) == StoredFailure(Code.TIMER_CRASHED, {"n": 5, "max": 5})
     cell = text_of(login("owner", "zh").get("/incidents")).split(f'data-incident="{failed[0].id}"')[1]
     cell = cell.split("</tr>")[0]
     assert "第 5 次尝试（最多 5 次）未完成" in cell

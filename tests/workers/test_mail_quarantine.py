@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from engine import clock
 from engine.complaints import mail_incidents, mail_limits, mailbox, notifications
-from engine.complaints.timer_failures import TimerFailure
+from engine.complaints.stored_failures import StoredFailure
 from engine.db import UnitOfWork
 from engine.errors import Code, Forbidden
 from engine.models import AuditEvent, Complaint, Contact, Evidence, MailAttempt, MailMessage, Notification
@@ -42,8 +42,18 @@ mail_intake.take_message = poisoned
 """
 
 
-def _pass(system, imap, settings) -> mailbox.Counts:
+def _pass(system, imap, settings, downloads: list[str] | None = None) -> mailbox.Counts:
+    """One pass of the mailbox worker; the UIDs whose whole message it fetched are added to `downloads`."""
     client = imap.client()
+    if downloads is not None:
+        command = client.uid
+
+        def recording(name, *args):
+            if name == "FETCH" and args[1] == "(BODY.PEEK[])":
+                downloads.append(args[0])
+            return command(name, *args)
+
+        client.uid = recording
     try:
         return mailbox.poll_once(system.db, settings, SECRET, client)
     finally:
@@ -66,18 +76,20 @@ def test_a_message_that_keeps_failing_is_set_aside_while_the_rest_flows_and_a_re
     failing = _attempt(system)
     assert failing.attempts == 1 and failing.status == "retrying" and failing.message_id == FIRST["message_id"]
     assert "FileExistsError" in failing.last_error and failing.sender == "wang@customer.example.cn"
-    # Backing off: the next pass does not try it again yet, and new mail still flows.
+    # Backing off: the next pass does not try it again yet, nor download it again, and new mail still flows.
     imap.deliver(_message("赵先生 <zhao@customer.example.cn>", "快递丢了", "订单号：SF-3003 的包裹丢了。"))
-    second = _pass(system, imap, settings)
-    assert (second.complaint, _attempt(system).attempts) == (1, 1)
+    downloads: list[str] = []
+    second = _pass(system, imap, settings, downloads)
+    assert (second.complaint, _attempt(system).attempts, len(downloads)) == (1, 1, 1)
     passes = 0
     while imap.unseen():
         clock.advance(timedelta(hours=1))  # past any backoff
-        counts = _pass(system, imap, settings)
+        counts = _pass(system, imap, settings, downloads)
         passes += 1
         assert passes < 10, "never set aside"
     # Attempts 2 and 3 failed; the third was the last, so it was set aside at once (and marked \Seen).
     assert (passes, counts.set_aside, _attempt(system).attempts) == (2, 1, 3)
+    assert len(downloads) == 3 and downloads[1:] == [downloads[1]] * 2, "due again, it is downloaded again"
     admin, owner = system.actor("admin"), system.actor("owner")
     with UnitOfWork(system.db, write=False) as uow:
         (incident,) = mail_incidents.incidents(uow, admin)
@@ -132,7 +144,7 @@ def test_a_message_that_kills_its_worker_is_counted_before_each_attempt_and_set_
     with UnitOfWork(system.db, write=False) as uow:
         (incident,) = mail_incidents.incidents(uow, system.actor("admin"))
     assert incident.sender == "qian@customer.example.cn" and incident.attempts == 3
-    assert incident.failure == TimerFailure(Code.MAIL_CRASHED, {"n": 3, "max": 3})
+    assert incident.failure == StoredFailure(Code.MAIL_CRASHED, {"n": 3, "max": 3})
 
 
 def test_refused_mail_keeps_its_reason_and_a_sender_over_the_hourly_limit_is_told_once(

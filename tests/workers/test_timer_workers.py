@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from engine import clock
-from engine.complaints import incidents, progress, timer_failures, timers
+from engine.complaints import incidents, progress, stored_failures, timers
 from engine.db import UnitOfWork
 from engine.errors import Code
 from engine.models import AuditEvent, Complaint, Penalty, Timer
@@ -215,7 +215,7 @@ def test_a_timer_that_kills_its_worker_becomes_an_incident_instead_of_a_crash_lo
         failed = incidents.incidents(uow, system.actor("admin"))
     assert {r.status for r in rows} == {"incident"}
     assert {r.attempts for r in rows} == {timers.MAX_ATTEMPTS}
-    assert {timer_failures.read_failure(r.last_error).code for r in rows} == {Code.TIMER_CRASHED}
+    assert {stored_failures.read_failure(r.last_error).code for r in rows} == {Code.TIMER_CRASHED}
     assert {i.complaint_id for i in failed} == {poison}
     assert all(i.failed_at is not None and i.element for i in failed)
     # The good complaints were fired, once each, despite sharing the first batch with the poisoned one.

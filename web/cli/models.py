@@ -89,7 +89,8 @@ def _worded(failures: list[FieldError]) -> list[str]:
 
 
 def print_problems(folder: Path, err: ModelInvalid, as_json: bool) -> None:
-    """Each problem with its place, worded in English (the CLI's language), or as JSON with its code."""
+    """Each problem with its place, worded in English (the CLI's language) with the library's own words in
+    brackets (as `shell.failure_words` gives an incident's), or as JSON with its code."""
     english = messages.in_locale("en")
     worded = [messages.problem_texts(p.as_dict(), english) for p in err.problems]
     if as_json:
@@ -99,6 +100,7 @@ def print_problems(folder: Path, err: ModelInvalid, as_json: bool) -> None:
     for problem in worded:
         click.echo(f"{folder / problem['file'] if problem['file'] != '(bundle)' else folder}:"
                    f"{problem['line'] or ''}: [{problem['element_id'] or '-'}] {problem['message']}"
+                   + (f" ({problem['detail']})" if problem["detail"] else "")
                    + (f" (hint: {problem['hint']})" if problem["hint"] else ""), err=True)
 
 

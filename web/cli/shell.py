@@ -9,7 +9,7 @@ from dataclasses import asdict
 import click
 
 from engine.bootstrap import connect
-from engine.complaints.timer_failures import TimerFailure
+from engine.complaints.stored_failures import StoredFailure
 from engine.config import load_settings
 from engine.db import UnitOfWork
 from engine.errors import Code, Conflict, Forbidden, InvalidInput, NotFound, ServiceError
@@ -49,7 +49,7 @@ def fail(err: Exception, as_json: bool) -> None:
     english = messages.in_locale("en")
     text = messages.error_text(err, english) if isinstance(err, ServiceError) else str(err)
     if isinstance(err, ModelInvalid):
-        text = "\n".join(messages.problem_line(p.as_dict(), english) for p in err.problems)
+        text = "\n".join(messages.problem_line(p.as_dict(), english, detail=True) for p in err.problems)
     if as_json:
         body: dict = {"error": type(err).__name__, "message": text}
         if isinstance(err, ServiceError):
@@ -85,7 +85,7 @@ def actor_named(ctx: Context, username: str | None) -> Actor:
         return staff.actor_by_username(uow, username)
 
 
-def failure_words(failure: TimerFailure | None, stored: str | None) -> str:
+def failure_words(failure: StoredFailure | None, stored: str | None) -> str:
     """A timer's or message's stored failure in English with its technical detail; a plain-text one as stored."""
     if failure is None or failure.code is None:
         return stored or ""

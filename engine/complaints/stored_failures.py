@@ -1,5 +1,5 @@
-"""Why a timer's firing (or a message's filing: `MailAttempt.last_error`) failed, as stored in `Timer.last_error`
-and read back for the incident lists: a small
+"""Stored failures: why a timer's firing (`Timer.last_error`) or a mailbox message's filing
+(`MailAttempt.last_error`) failed, as stored and read back for the incident lists: a small
 JSON text `{"code", "params", "detail"}` — a model's failure as its `STEP_FAILED*` code with the element and
 reason, an attempt the worker never finished as `TIMER_CRASHED`, anything else as `TIMER_FAILED` with the
 exception's type — so the list words it in the reader's
@@ -20,7 +20,7 @@ MAX_TEXT = 2000
 
 
 @dataclass(frozen=True)
-class TimerFailure:
+class StoredFailure:
     """A stored failure read back: its code and params (None for a plain-text row), the technical `detail`,
     and `text`, a plain-text row's own words (an older row, or a note the worker writes itself)."""
 
@@ -59,7 +59,7 @@ def stored_text(code: Code | str, params: dict[str, Any], detail: str = "") -> s
     return json.dumps({"code": str(code), "params": params, "detail": detail}, ensure_ascii=False, default=str)
 
 
-def read_failure(text: str | None) -> TimerFailure | None:
+def read_failure(text: str | None) -> StoredFailure | None:
     """What `failure_text` stored, or a plain-text row as its `text`; None for no error."""
     if not text:
         return None
@@ -68,6 +68,6 @@ def read_failure(text: str | None) -> TimerFailure | None:
     except ValueError:
         stored = None
     if not isinstance(stored, dict) or not isinstance(stored.get("code"), str):
-        return TimerFailure(None, text=text)
+        return StoredFailure(None, text=text)
     params = stored.get("params")
-    return TimerFailure(stored["code"], params if isinstance(params, dict) else {}, stored.get("detail") or None)
+    return StoredFailure(stored["code"], params if isinstance(params, dict) else {}, stored.get("detail") or None)
