@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import copy
 import json
+import math
+import random
+import re
+import struct
 from datetime import timedelta
 from uuid import UUID
 
@@ -188,3 +192,41 @@ def test_compaction_keeps_the_subtree_every_unfinished_task_shares(system):
     for task in finished.tasks.values():
         task._state = TaskState.COMPLETED
     assert store._live_top(finished) is None and _top_of_every_unfinished_task(finished) is None
+
+
+def _floats(count: int) -> list[float]:
+    """Doubles of every magnitude (random bits) that orjson reads (`repr` writes a few with 19 digits in a row,
+    such as 0.00042945406958518565: those go to `json`)."""
+    rng = random.Random(16)
+    found = [struct.unpack("d", struct.pack("Q", rng.getrandbits(64)))[0] for _ in range(count)]
+    return [f for f in found if math.isfinite(f) and not re.search("[0-9]{19}", repr(f))]
+
+
+@pytest.mark.parametrize("text", [
+    json.dumps(_floats(20_000) + [0.1, -0.0, 1e-300, 2**53 + 1, -(2**63), 2**64 - 1, 10**17]),  # orjson reads these
+    '{"big": 18446744073709551616, "small": -9223372036854775809, "huge": 123456789012345678901234567890}',
+    '{"nan": NaN, "inf": 1e400, "lone": "\\ud800", "pair": "\\ud83d\\ude00", "text": "顾客 \\"加急\\"\\n"}',
+    '["\ud800"]',  # a lone surrogate in the text itself: no UTF-8 form
+])
+def test_a_state_is_read_as_json_reads_it(text):
+    """orjson reads states where it reads what `json` reads (engine.workflow.store._loads); the rest goes to
+    `json`."""
+    ours, theirs = store._loads(text), json.loads(text)
+    assert repr(ours) == repr(theirs)
+    assert [type(v) for v in (ours.values() if isinstance(ours, dict) else ours)] == \
+        [type(v) for v in (theirs.values() if isinstance(theirs, dict) else theirs)]
+
+
+def test_recorded_states_are_read_as_json_reads_them(system):
+    states, _version = _states_along_a_life(system)
+    for state in states:
+        assert store._LONG_NUMBER not in state.encode().translate(store._DIGIT_RUNS)  # orjson reads them
+        assert repr(store._loads(state)) == repr(json.loads(state))
+
+
+@pytest.mark.parametrize("text", ["12345678-9abc-def0-1234-56789abcdef0", "12345678-9ABC-DEF0-1234-56789ABCDEF0",
+                                  "1234_678-9abc-def0-1234-56789abcdef0", "{12345678-9abc-def0-1234-56789abcdef0}",
+                                  "urn:uuid:12345678-9abc-def0-1234-56789abcdef0", "123456789abcdef0123456789abcdef0"])
+def test_a_task_id_reads_and_writes_a_text_as_uuid_does(text):
+    ours, theirs = store._TaskId(text), UUID(text)
+    assert ours == theirs and hash(ours) == hash(theirs) and str(ours) == str(theirs)
