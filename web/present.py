@@ -13,6 +13,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import select
 
 from engine import clock
+from engine.complaints import desk
 from engine.complaints.casework import INTAKE, ComplaintView
 from engine.models import Evidence, User
 from forms.render import ShownValue, describe_values, enum_labels, merged, task_title, value_text
@@ -84,6 +85,11 @@ def due_text(moment: datetime) -> DueText:
 
 #: Accounts that are not people: what deployed or did something on its own.
 _NOT_PEOPLE = {"startup", "system", "customer"}
+
+
+def nav_count(n: int) -> str:
+    """A navigation count: the navigation stops counting at `desk.NAV_LIMIT` and shows "99+" from there."""
+    return f"{desk.NAV_LIMIT - 1}+" if n >= desk.NAV_LIMIT else str(n)
 
 
 def person(username: str | None) -> str:
@@ -316,6 +322,7 @@ def _without_evidence(view: ComplaintView, data: dict) -> dict:
 
 def init_app(app: Flask) -> None:
     app.add_template_filter(local_time, "local_time")
+    app.add_template_filter(nav_count, "nav_count")
     app.add_template_global(due_text, "due_text")
     app.add_template_global(lambda: clock.now().isoformat(), "server_now")
     app.add_template_global(title, "task_title")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select
 
 from engine import clock
 from engine.complaints import inbox, worklist
@@ -17,11 +17,27 @@ from engine.people.roles import Actor
 
 #: How many tasks each list of the first page shows (the rest is one click away).
 SHOWN = 8
+#: The navigation counts up to this many of each and shows more as "99+": counting every open task on every page
+#: view cost tens of milliseconds at 30,000 open tasks (docs/PERFORMANCE.md, "1,000,000 complaints").
+NAV_LIMIT = 100
+
+
+@dataclass(frozen=True)
+class Navigation:
+    """The navigation's counts, shown on every page; each stops at `NAV_LIMIT` (incidents are counted exactly)."""
+
+    mine: int
+    #: The role's shared pool nobody holds (待领取任务).
+    unclaimed: int
+    unread: int
+    deferrals: int
+    #: Timers (and for administrators mail) that failed every retry (0 for those who do not handle them).
+    incidents: int
 
 
 @dataclass(frozen=True)
 class Counts:
-    """The navigation's counts."""
+    """The first page's counts, exact."""
 
     waiting: worklist.Waiting
     unread: int
@@ -43,11 +59,26 @@ class Desk:
     escalated: worklist.Page
 
 
-def counts(uow: UnitOfWork, actor: Actor) -> Counts:
-    """What waits for the actor, counted (a few indexed counts: shown on every page's navigation)."""
-    pending = uow.session.scalar(select(func.count()).select_from(Deferral).where(
-        Deferral.status == "pending")) if may_decide_deferrals(actor) else 0
-    return Counts(waiting=worklist.waiting(uow.session, actor, clock.now()), unread=inbox.unread_count(uow, actor),
+def counts(uow: UnitOfWork, actor: Actor) -> Navigation:
+    """The navigation's counts in one round trip, each read from an index and stopping at `NAV_LIMIT`."""
+    mine, unclaimed = worklist.pool_counts(actor, clock.now(), NAV_LIMIT)
+    unread = worklist.capped_count(inbox.unread(actor), NAV_LIMIT)
+    pending = worklist.capped_count(_pending(), NAV_LIMIT) if may_decide_deferrals(actor) else literal(0)
+    row = uow.session.execute(select(mine, unclaimed, unread, pending)).one()
+    return Navigation(mine=row[0] or 0, unclaimed=row[1] or 0, unread=row[2] or 0, deferrals=row[3] or 0,
+                      incidents=timer_incidents.waiting(uow.session, actor))
+
+
+def _pending():
+    return select(Deferral.id).where(Deferral.status == "pending")
+
+
+def _counts(uow: UnitOfWork, actor: Actor) -> Counts:
+    """What waits for the actor, counted exactly (the first page's tiles)."""
+    pending = uow.session.scalar(select(func.count()).select_from(_pending().subquery())) \
+        if may_decide_deferrals(actor) else 0
+    unread = uow.session.scalar(select(func.count()).select_from(inbox.unread(actor).subquery()))
+    return Counts(waiting=worklist.waiting(uow.session, actor, clock.now()), unread=unread or 0,
                   deferrals=pending or 0, incidents=timer_incidents.waiting(uow.session, actor))
 
 
@@ -59,5 +90,5 @@ def desk(uow: UnitOfWork, actor: Actor) -> Desk:
         return worklist.list_tasks(uow.session, actor, scope, now, per_page=SHOWN,
                                    filters=worklist.Filters(**filters))
 
-    return Desk(counts=counts(uow, actor), mine=first("mine"), unclaimed=first("queue"),
+    return Desk(counts=_counts(uow, actor), mine=first("mine"), unclaimed=first("queue"),
                 overdue=first("overdue"), due_soon=first("due_soon"), escalated=first("all", due="escalated"))

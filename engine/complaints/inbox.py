@@ -27,10 +27,9 @@ def messages(uow: UnitOfWork, actor: Actor, *, page: int = 1, per_page: int = 25
     return Page(items=[tuple(row) for row in rows], total=total, page=page, per_page=per_page)
 
 
-def unread_count(uow: UnitOfWork, actor: Actor) -> int:
-    """How many of the actor's own notifications are unread (the navigation's count)."""
-    return uow.session.scalar(select(func.count()).select_from(Notification).where(
-        Notification.user_id == actor.id, Notification.read_at.is_(None))) or 0
+def unread(actor: Actor):
+    """The actor's own unread notifications' ids (the navigation counts them, `engine.complaints.desk`)."""
+    return select(Notification.id).where(Notification.user_id == actor.id, Notification.read_at.is_(None))
 
 
 @use_case

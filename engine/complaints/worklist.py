@@ -260,9 +260,9 @@ class Waiting:
 
 
 def waiting(session: Session, actor: Actor, now: datetime) -> Waiting:
-    """Count what waits for the actor, on the task table alone, in one pass over the open tasks the actor holds
-    or sees: every page shows these counts, and six separate counts cost 30 ms a page at 30,000 open tasks
-    (docs/PERFORMANCE.md, "1,000,000 complaints")."""
+    """Count what waits for the actor exactly (the first page's tiles), on the task table alone, in one pass over the
+    open tasks the actor holds or sees: six separate counts cost 30 ms at 30,000 open tasks (docs/PERFORMANCE.md,
+    "1,000,000 complaints"). The other pages' navigation counts less: `pool_counts`."""
     visible, mine = _visible(actor), WorkTask.assignee_id == actor.id
     approvals = (WorkTask.role == actor.role) if actor.role in MANAGER_ROLES else false()
     counts = session.execute(select(
@@ -274,6 +274,19 @@ def waiting(session: Session, actor: Actor, now: datetime) -> Waiting:
         func.count().filter(visible, approvals),
     ).where(WorkTask.status == "open", or_(visible, mine))).one()
     return Waiting(*(n or 0 for n in counts))
+
+
+def pool_counts(actor: Actor, now: datetime, limit: int) -> tuple:
+    """The navigation's two counts as scalar subqueries: the actor's open tasks ("mine") and the role's pool nobody
+    holds ("queue"), each stopping at `limit` rows: a large pool is not read through on every page view (a pool
+    smaller than `limit` still is, from the open-task index; docs/PERFORMANCE.md, "1,000,000 complaints")."""
+    return tuple(capped_count(select(WorkTask.id).where(*_scope(actor, scope, now)), limit)
+                 for scope in ("mine", "queue"))
+
+
+def capped_count(query, limit: int):
+    """How many rows `query` has, counting at most `limit` (a scalar subquery)."""
+    return select(func.count()).select_from(query.limit(limit).subquery()).scalar_subquery()
 
 
 def _visible(actor: Actor):

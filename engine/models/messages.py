@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.models.base import Base
@@ -15,7 +15,12 @@ class Notification(Base):
     """The outbox: each notification once (`dedupe_key`), sent by SMTP when configured, at most once."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_unsent", "sent_at", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_unsent", "sent_at", "next_attempt_at"),
+        # The navigation's unread count on every page: only unread rows, however many a user has read.
+        Index("ix_outbox_unread", "user_id", postgresql_where=text("read_at IS NULL"),
+              sqlite_where=text("read_at IS NULL")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)

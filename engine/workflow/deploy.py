@@ -18,7 +18,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from engine import clock
 from engine.config import load_settings
@@ -222,6 +222,7 @@ def last_deployment(session: Session, process_id: str, source: str) -> ModelDepl
 
 
 def current_version(session: Session, process_id: str) -> ProcessVersion | None:
-    """The version new complaints of `process_id` start on."""
-    return session.scalar(select(ProcessVersion).where(
+    """The version new complaints of `process_id` start on, without its serialized spec (read when first used):
+    every task list asks for it, and the spec is ≈ 200 KB (docs/PERFORMANCE.md, "1,000,000 complaints")."""
+    return session.scalar(select(ProcessVersion).options(defer(ProcessVersion.spec_json)).where(
         ProcessVersion.process_id == process_id, ProcessVersion.is_current.is_(True)))

@@ -1,0 +1,36 @@
+"""task lists and navigation counts from indexes alone: the open-task index carries the list columns (PostgreSQL
+INCLUDE; SQLite keeps its plain partial index), and unread notifications get a partial index of their own
+
+Revision ID: 0019
+Revises: 0018
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0019"
+down_revision = "0018"
+branch_labels = None
+depends_on = None
+
+# As engine/models/work.py has them when this revision was written.
+OPEN_TASK_COLUMNS = ["complaint_id", "role", "department", "assignee_id", "escalated_to", "warned_at", "created_at",
+                     "name", "title", "title_en"]
+
+
+def _open_due(include: list[str]) -> None:
+    if op.get_context().dialect.name != "postgresql":
+        return
+    op.drop_index("ix_work_tasks_open_due", table_name="work_tasks")
+    op.create_index("ix_work_tasks_open_due", "work_tasks", ["due_at", "id"], postgresql_include=include,
+                    postgresql_where=sa.text("status = 'open'"))
+
+
+def upgrade() -> None:
+    _open_due(OPEN_TASK_COLUMNS)
+    op.create_index("ix_outbox_unread", "outbox", ["user_id"], postgresql_where=sa.text("read_at IS NULL"),
+                    sqlite_where=sa.text("read_at IS NULL"))
+
+
+def downgrade() -> None:
+    op.drop_index("ix_outbox_unread", table_name="outbox")
+    _open_due([])
