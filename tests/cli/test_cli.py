@@ -1,6 +1,12 @@
-"""The `complaints` command as a user runs it: real processes, real database, exit codes and JSON."""
+"""The `complaints` command as a user runs it: real processes, real database, exit codes and JSON.
+
+The commands are forks of a process that has imported their code (`tests/workers/prestarted.py`: milliseconds of
+CPU instead of 0.7 s for a new interpreter; the command's code, arguments, environment, standard input, output
+and exit status are its own). The console script itself, as installed, runs in the tests of `validate` and of
+the clock override."""
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -17,6 +23,7 @@ from engine.db import UnitOfWork, open_database
 from engine.people import deputies
 from engine.people.users import actor_by_username
 from tests.lifecycle import ANSWERS, INTAKE
+from tests.workers import prestarted
 
 CLI = str(Path(sys.executable).parent / "complaints")
 NOW = "2026-11-23T09:00:00+00:00"
@@ -24,16 +31,25 @@ NOW = "2026-11-23T09:00:00+00:00"
 pytestmark = pytest.mark.slow  # every test runs the command as a subprocess
 
 
-def _command(database_url: str, instance: Path):
+def _command(database_url: str, instance: Path, script: bool = False):
     """`complaints …` on `database_url` at NOW: arguments, stdin (text, or an object sent as JSON) and any
-    environment variables to change; returns the finished process."""
+    environment variables to change; returns the finished process. A fork of the prestarted process, or with
+    `script` the installed console script in a new interpreter."""
     env = dict(os.environ, DATABASE_URL=database_url, COMPLAINTS_INSTANCE=str(instance),
                COMPLAINTS_ALLOW_CLOCK_OVERRIDE="1", COMPLAINTS_NOW=NOW)
+    calls = itertools.count()
 
     def call(*args, stdin: object = "", **overrides) -> subprocess.CompletedProcess:
         text = stdin if isinstance(stdin, str) else json.dumps(stdin)
-        return subprocess.run([CLI, *args], input=text, capture_output=True, text=True, timeout=120,
-                              env=dict(env, **overrides))
+        if script:
+            return subprocess.run([CLI, *args], input=text, capture_output=True, text=True, timeout=120,
+                                  env=dict(env, **overrides))
+        files = instance / "calls" / str(next(calls))
+        files.mkdir(parents=True)
+        (files / "stdin").write_text(text)
+        code, stdout = prestarted.run(list(args), dict(env, **overrides), files / "stdout", stdin=files / "stdin",
+                                      errors=files / "stderr")
+        return subprocess.CompletedProcess([CLI, *args], code, stdout, (files / "stderr").read_text())
 
     return call
 
@@ -43,6 +59,12 @@ def run(database_url, tmp_path):
     """The command on a copy of the test session's template, which holds what `complaints init --demo` makes
     at NOW (schema, workflows/ deployed, the demo users): a process fewer per test (tests/conftest.py)."""
     return _command(database_url, tmp_path)
+
+
+@pytest.fixture
+def run_script(database_url, tmp_path):
+    """`run` by the installed console script, in a new interpreter."""
+    return _command(database_url, tmp_path, script=True)
 
 
 @pytest.fixture
@@ -124,8 +146,8 @@ def test_a_deputy_works_the_department_heads_tasks_from_the_command_line(run, da
                COMPLAINTS_NOW=later).stdout.count('"id"') == 0
 
 
-def test_clock_override_needs_to_be_allowed(run):
-    started = run("start", "--user", "agent1", "--json", stdin=INTAKE, COMPLAINTS_ALLOW_CLOCK_OVERRIDE="0")
+def test_clock_override_needs_to_be_allowed(run_script):
+    started = run_script("start", "--user", "agent1", "--json", stdin=INTAKE, COMPLAINTS_ALLOW_CLOCK_OVERRIDE="0")
     due = json.loads(started.stdout)["open_tasks"][0]["due_at"]
     assert not due.startswith("2026-11-23T09:30"), "COMPLAINTS_NOW must be ignored without the allow flag"
 

@@ -1,27 +1,29 @@
 """`complaints tokens`: create (printed once), list, revoke — and the token works on the API."""
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from tests.api.conftest import problem
+from tests.workers import prestarted
 
-CLI = str(Path(sys.executable).parent / "complaints")
-
-pytestmark = pytest.mark.slow  # runs the command as a subprocess
+pytestmark = pytest.mark.slow  # runs the command as a process of its own (a fork: tests/workers/prestarted.py)
 
 
-def test_tokens_from_the_command_line(system, client):
+def test_tokens_from_the_command_line(system, client, tmp_path):
     env = dict(os.environ, DATABASE_URL=system.settings.database_url,
                COMPLAINTS_INSTANCE=str(system.settings.instance_dir))
+    calls = itertools.count()
 
     def run(*args):
-        return subprocess.run([CLI, "tokens", *args], capture_output=True, text=True, timeout=120, env=env)
+        call = next(calls)
+        output, errors = tmp_path / f"{call}.out", tmp_path / f"{call}.err"
+        code, stdout = prestarted.run(["tokens", *args], env, output, errors=errors)
+        return subprocess.CompletedProcess(["complaints", "tokens", *args], code, stdout, errors.read_text())
 
     created = run("create", "--user", "agent1", "--name", "script")
     assert created.returncode == 0, created.stderr
