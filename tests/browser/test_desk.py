@@ -137,6 +137,9 @@ def test_an_assignment_and_a_deputy_are_audited(system, live_server, pages):
     assert events(system, "deputy_appointed")[0].data["deputy"] == "agent2"
 
 
+# On SQLite only: the file field's words and its chooser are the browser's; the upload's way through the
+# database is checked on both backends (tests/web/test_evidence.py).
+@pytest.mark.one_backend
 def test_file_fields_speak_the_page_language(system, live_server, pages):
     cid = start(system).complaint_id
     agent = pages.open()  # Chromium's own words are English here ("Choose Files", "No file chosen")
@@ -157,6 +160,9 @@ def test_file_fields_speak_the_page_language(system, live_server, pages):
     assert "破损照片.png" in agent.locator("body").inner_text() and "发票.pdf" in agent.locator("body").inner_text()
 
 
+# On SQLite only: the clipboard is the browser's; the link's page, on both backends:
+# tests/web/test_customer_link_page.py.
+@pytest.mark.one_backend
 def test_the_copy_button_puts_the_customers_link_on_the_clipboard(system, live_server, pages):
     cid = start(system).complaint_id
     agent = pages.open()

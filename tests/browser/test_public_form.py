@@ -1,6 +1,9 @@
 """The public complaint form in Chromium, on a desktop (1366 px) and a phone (390 px), in Chinese (the default,
 whatever the browser's language) and in English: a complaint with a photo that an agent then judges with the
-suggested category shown; a refused form that keeps every field; the page of a limit that was hit."""
+suggested category shown; a refused form that keeps every field; the page of a limit that was hit.
+
+Every size and language on SQLite; on PostgreSQL the first (1366 px, Chinese) only: the sizes and languages are
+the page's layout and words, which the database cannot change; the submission's way through it is the same."""
 from __future__ import annotations
 
 import re
@@ -10,12 +13,18 @@ import pytest
 from engine.bootstrap import DEMO_PASSWORD
 from tests.browser.conftest import serve
 from tests.browser.test_walkthrough import ANSWERS, fill
+from tests.conftest import BACKENDS
 from tests.web.conftest import make_app
 from tests.web.test_evidence import png
 
 pytestmark = pytest.mark.browser
 
 SIZES = [(1366, "zh"), (390, "zh"), (1366, "en"), (390, "en")]
+#: (database, width, language) of each test: every size on SQLite, the first on PostgreSQL when configured.
+VARIANTS = pytest.mark.parametrize(
+    ("database_url", "width", "lang"),
+    [("sqlite", *size) for size in SIZES] + [(backend, *SIZES[0]) for backend in BACKENDS[1:]],
+    indirect=["database_url"])
 TEXTS = {
     "zh": {"title": "提交投诉", "done": "谢谢，我们已收到您的投诉", "suggested": "系统建议的分类",
            "again": "请重新选择文件", "limited": "提交次数过多", "changed": "类别已改为：商品质量。"},
@@ -53,7 +62,7 @@ def _fill(page, values: dict[str, str], photo) -> None:
     page.set_input_files("#files", files=[{"name": "外箱.png", "mimeType": "image/png", "buffer": photo}])
 
 
-@pytest.mark.parametrize(("width", "lang"), SIZES)
+@VARIANTS
 def test_a_photo_starts_a_complaint_that_an_agent_judges_with_the_suggestion(live_server, pages, width, lang):
     words = TEXTS[lang]
     customer = _open(pages, width, lang, live_server)
@@ -89,7 +98,7 @@ def test_a_photo_starts_a_complaint_that_an_agent_judges_with_the_suggestion(liv
     assert "商品质量" in agent.content() and reference in agent.content()
 
 
-@pytest.mark.parametrize(("width", "lang"), SIZES)
+@VARIANTS
 def test_a_refused_form_keeps_every_field(live_server, pages, width, lang):
     words = TEXTS[lang]
     page = _open(pages, width, lang, live_server)
@@ -117,7 +126,7 @@ def limited_server(system):
     yield from serve(app)
 
 
-@pytest.mark.parametrize(("width", "lang"), SIZES)
+@VARIANTS
 def test_a_limit_answers_with_a_page_of_its_own(limited_server, pages, width, lang):
     page = _open(pages, width, lang, limited_server)
     _fill(page, VALUES, png())
