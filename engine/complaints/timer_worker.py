@@ -24,12 +24,18 @@ log = logging.getLogger(__name__)
 YOUNG_COLLECTION = 20_000
 
 
+#: Set by `tune_collector`: each batch of timers pauses the collector and collects once when it ends.
+_collector = {"per_batch": False}
+
+
 def tune_collector() -> None:
     """For a process that runs the worker alone (`complaints worker`): what start-up loaded stays for the
-    process's life, so it is moved out of the collector's view (`gc.freeze`), and young objects are collected
-    less often. Not for the web server's embedded worker thread: the setting is the whole process's."""
+    process's life, so it is moved out of the collector's view (`gc.freeze`), young objects are collected
+    less often, and not at all while a batch of timers fires (`timers.run_due`'s `collect_per_batch`). Not
+    for the web server's embedded worker thread: the setting is the whole process's."""
     gc.freeze()
     gc.set_threshold(YOUNG_COLLECTION, 10, 10)
+    _collector["per_batch"] = True
 
 
 def run_worker(db: Database, settings: Settings, render: notifications.Renderer, stop: threading.Event,
@@ -38,7 +44,7 @@ def run_worker(db: Database, settings: Settings, render: notifications.Renderer,
     few minutes), sleep when idle."""
     while not stop.is_set():
         try:
-            result = run_due(db, stop=stop)
+            result = run_due(db, stop=stop, collect_per_batch=_collector["per_batch"])
             notifications.send_pending(db, settings.smtp_url, settings.mail_sender, render)
             evidence.clean_pending_if_due(db, settings)
         except Exception:  # noqa: BLE001 - e.g. the database is briefly down: keep the worker alive

@@ -1,6 +1,7 @@
 """Time limits, warnings, breaches, escalation, penalties and deferrals — time moves by the program's clock."""
 from __future__ import annotations
 
+import gc
 from datetime import timedelta
 
 import pytest
@@ -364,3 +365,35 @@ def test_an_idle_worker_sleeps_until_the_next_timer_is_due(system):
     assert timer_worker._idle_wait(system.db, 2.0) == 2.0, "never longer than the poll interval"
     clock.set_now(first + timedelta(seconds=1))
     assert timer_worker._idle_wait(system.db, 2.0) == 0.05, "due already (held by another worker): look again soon"
+
+
+def test_a_worker_process_collects_a_batchs_garbage_once_when_the_batch_ends(system, monkeypatch):
+    """`complaints worker` (`timer_worker.tune_collector`): the collector waits while a batch fires and
+    frees the batch's workflows (cycles of tasks and their workflow) in one young collection after it; the
+    batch fires as it would otherwise, and the collector runs again after a batch that failed."""
+    cids = [start(system).complaint_id for _ in range(3)]
+    _past_every_due(system)
+    fire_batch, during, collected = timers._fire_batch, [], []
+
+    def watched(*args):
+        during.append(gc.isenabled())
+        fire_batch(*args)
+
+    def callback(phase, info):
+        if phase == "stop":
+            collected.append(info)
+
+    monkeypatch.setattr(timers, "_fire_batch", watched)
+    gc.callbacks.append(callback)
+    try:
+        result = timers.run_due(system.db, collect_per_batch=True)
+    finally:
+        gc.callbacks.remove(callback)
+    assert (result.batches, result.complaints, result.fired) == (1, 3, 6)
+    assert during == [False] and gc.isenabled()
+    assert any(info["generation"] == 0 and info["collected"] > 100 for info in collected), "the workflows freed"
+    assert all(count(system, Penalty, complaint_id=cid) == 1 for cid in cids)
+    monkeypatch.setattr(timers, "_claim", lambda *a: (_ for _ in ()).throw(RuntimeError("database gone")))
+    with pytest.raises(RuntimeError):
+        timers.run_due(system.db, collect_per_batch=True)
+    assert gc.isenabled()
