@@ -1,8 +1,9 @@
-"""Writing a batch's rows with Core executemany instead of ORM objects (the timer worker's batch,
-docs/PERFORMANCE.md "Timers"): the ORM's per-object bookkeeping cost more than the database's work.
+"""Writing a batch's rows with Core instead of ORM objects (the timer worker's batch, docs/PERFORMANCE.md
+"Timers"): the ORM's per-object bookkeeping cost more than the database's work.
 
 * New rows that nothing reads back in the same transaction (audit events, penalty ledger rows) are collected
-  as plain dicts while `collecting` is active and inserted with one executemany per table.
+  as plain dicts while `collecting` is active and inserted with one statement per table (`insert_rows`: on
+  PostgreSQL `INSERT … SELECT … FROM unnest(…)`, on SQLite an executemany); the outbox's rows too.
 * Changed loaded rows (complaints, timers, tasks) are written by `write_changed`: one `UPDATE` per table and
   set of changed columns — on PostgreSQL one statement for all of its rows (`UPDATE … FROM unnest(…)`), on
   SQLite an executemany — after which the session takes the new values as stored.
@@ -14,6 +15,8 @@ from contextlib import contextmanager
 from typing import Any, cast
 
 from sqlalchemy import Column, String, Table, bindparam, insert, inspect, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapper, Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -46,13 +49,56 @@ def collecting(session: Session) -> Iterator[None]:
 
 
 def insert_collected(session: Session) -> None:
-    """Insert the rows collected so far, one executemany per table, in the order they were added (audit ids
-    keep the order of the events)."""
+    """Insert the rows collected so far, one statement per table (`insert_rows`), in the order they were added
+    (audit ids keep the order of the events)."""
     buffer: dict[Table, list[dict]] = session.info.get(BUFFER) or {}
     for table, rows in buffer.items():
         if rows:
-            session.connection().execute(insert(table), rows)
+            insert_rows(session.connection(), table, rows)
     buffer.clear()
+
+
+def insert_rows(connection: Connection, table: Table, rows: list[dict], unique: tuple[str, ...] = ()) -> None:
+    """INSERT `rows` in their order; with `unique`, a row whose value of those columns is there already is
+    skipped (`ON CONFLICT DO NOTHING`). On PostgreSQL one `INSERT … SELECT … FROM unnest(…)` (as
+    `_update_from_arrays`: psycopg's per-row work and PostgreSQL's per-statement work once, not once a row)
+    when every row has the same keys and no column they leave out has a default of the program's; otherwise
+    an executemany (SQLite, or defaults to apply)."""
+    names = list(rows[0])
+    postgres = connection.dialect.name == "postgresql"
+    if not postgres or any(c.default is not None for c in table.columns if c.key not in rows[0]) \
+            or any(row.keys() != rows[0].keys() for row in rows):
+        statement = insert(table) if not unique else \
+            (postgresql_insert if postgres else sqlite_insert)(table).on_conflict_do_nothing(index_elements=unique)
+        connection.execute(statement, rows)
+        return
+    columns = [table.c[name] for name in names]
+    quote = connection.dialect.identifier_preparer.quote
+    listed = ", ".join(quote(c.name) for c in columns)
+    conflict = f" ON CONFLICT ({', '.join(quote(n) for n in unique)}) DO NOTHING" if unique else ""
+    # Only our tables' and columns' names are written into the text; every value is bound.
+    sql = (f"INSERT INTO {quote(table.name)} ({listed}) SELECT * FROM "  # noqa: S608
+           f"unnest({', '.join(_casts(connection, columns))}) AS v ({listed}){conflict}")
+    connection.exec_driver_sql(sql, tuple(_arrays(connection, columns, [[row[n] for n in names] for row in rows])))
+
+
+def _casts(connection: Connection, columns: list[Column]) -> list[str]:
+    """Each column's array parameter, in binary (`%b`), cast to the column's type (an array of NULLs would
+    otherwise have none); text to unbounded VARCHAR, so a value too long for its column fails on assignment
+    instead of being cut."""
+    dialect = connection.dialect
+    return [f"%b::{'VARCHAR' if isinstance(c.type, String) else c.type.compile(dialect=dialect)}[]" for c in columns]
+
+
+def _arrays(connection: Connection, columns: list[Column], rows: list) -> list[list]:
+    """One list a column of the rows' values (each row a sequence in the order of `columns`), as the column's
+    type binds them."""
+    arrays = []
+    for index, column in enumerate(columns):
+        process = column.type._cached_bind_processor(connection.dialect)
+        values = [row[index] for row in rows]
+        arrays.append(values if process is None else [process(v) for v in values])
+    return arrays
 
 
 def write_changed(session: Session, model: type[Base], objects: Iterable[Any]) -> None:
@@ -92,18 +138,11 @@ def _update_from_arrays(connection: Connection, table: Table, key: Column, targe
     Each column's values travel as one array parameter, so the statement's text depends only on the columns:
     psycopg parses it once and prepares it, where a `VALUES` list of every row's parameters is parsed anew
     each batch. The arrays go in binary (`%b`): in text, psycopg escapes every quote of a stored workflow
-    state (JSON) through a regex callback, ten times the cost of the whole write. Each array is cast to its
-    column's type (an array of NULLs would otherwise have none); text to unbounded VARCHAR, so a value too
-    long for its column fails on assignment instead of being cut."""
-    dialect = connection.dialect
-    quote = dialect.identifier_preparer.quote
+    state (JSON) through a regex callback, ten times the cost of the whole write (`_casts`)."""
+    quote = connection.dialect.identifier_preparer.quote
     every = [key, *targets]
-    casts = [f"%b::{'VARCHAR' if isinstance(c.type, String) else c.type.compile(dialect=dialect)}[]" for c in every]
-    arrays = []
-    for index, column in enumerate(every):
-        process = column.type._cached_bind_processor(dialect)
-        values = [row[index] for row in rows]
-        arrays.append(values if process is None else [process(v) for v in values])
+    casts = _casts(connection, every)
+    arrays = _arrays(connection, every, rows)
     names = ", ".join(quote(c.name) for c in every)
     assignments = ", ".join(f"{quote(c.name)} = v.{quote(c.name)}" for c in targets)
     name = quote(table.name)

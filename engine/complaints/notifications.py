@@ -14,11 +14,9 @@ from typing import cast
 from urllib.parse import urlparse
 
 from sqlalchemy import Table, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from engine import clock
+from engine import bulk, clock
 from engine.db import Database, UnitOfWork
 from engine.models import Notification, User
 from engine.people.roles import DEPARTMENT_HEAD
@@ -66,15 +64,12 @@ def insert_rows(session: Session, rows: list[dict]) -> None:
     rows = list({r["dedupe_key"]: r for r in rows}.values())
     if not rows:
         return
-    dialect = session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    # Parameters apart from the statement (executemany): its text is the same for any number of rows, so it is
-    # compiled once per process instead of once per batch. Core, not the ORM's bulk insert: nothing reads the
-    # rows back as objects, and its per-row bookkeeping cost more than the insert (docs/PERFORMANCE.md, "Timers").
+    # Core, not the ORM's bulk insert: nothing reads the rows back as objects, and its per-row bookkeeping cost
+    # more than the insert; on PostgreSQL one statement for every row (docs/PERFORMANCE.md, "Timers").
     table = cast(Table, Notification.__table__)
     if session.autoflush:  # as the ORM's statement would: rows the new ones refer to are written first
         session.flush()
-    session.connection().execute(insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"]), rows)
+    bulk.insert_rows(session.connection(), table, rows, unique=("dedupe_key",))
 
 
 def send_pending(db: Database, smtp_url: str | None, sender: str, render: Renderer | None) -> int:
