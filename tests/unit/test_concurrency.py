@@ -1,7 +1,6 @@
 """Concurrent submissions of the same task: exactly one wins, the rest get a conflict, state stays whole."""
 from __future__ import annotations
 
-import multiprocessing
 import threading
 
 import pytest
@@ -12,6 +11,7 @@ from engine.db import UnitOfWork, open_database
 from engine.errors import Conflict
 from engine.models import AuditEvent, Complaint, WorkTask
 from tests.lifecycle import ANSWERS, open_task, start
+from tests.workers import prestarted
 
 WORKERS = 8
 
@@ -76,7 +76,9 @@ def test_eight_processes_complete_the_same_task(system, database_url):
     cid = start(system).complaint_id
     row = open_task(system, cid)
     before = _version(system, cid)
-    ctx = multiprocessing.get_context("spawn")
+    # Forks of the fork server, which has imported the engine (tests/workers/prestarted.py): eight processes of
+    # their own, each with its own connection, without eight new interpreters importing it all.
+    ctx = prestarted.CONTEXT
     barrier, results = ctx.Barrier(WORKERS), ctx.Queue()
     procs = [ctx.Process(target=_process_main, args=(database_url, system.actor("agent1"), row.id, barrier, results))
              for _ in range(WORKERS)]

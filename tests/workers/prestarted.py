@@ -23,8 +23,9 @@ PRELOAD = ["pytest", "web", "web.cli", "web.server", "engine.complaints.timer_wo
            "engine.complaints.mail_intake", "engine.workflow.runtime", "gunicorn.app.base", "gunicorn.arbiter",
            "gunicorn.workers.sync", "gunicorn.workers.gthread"]
 
-_CONTEXT = multiprocessing.get_context("forkserver")
-_CONTEXT.set_forkserver_preload(PRELOAD)
+#: The fork server's context: also for tests that start processes of their own code (tests/unit/test_concurrency.py).
+CONTEXT = multiprocessing.get_context("forkserver")
+CONTEXT.set_forkserver_preload(PRELOAD)
 
 
 def _command(args: list[str], env: dict[str, str], log: str, prelude: str, stdin: str, errors: str) -> None:
@@ -56,7 +57,7 @@ class Command:
     def __init__(self, args: list[str], env: dict[str, str], log: Path, prelude: str = "",
                  stdin: Path | None = None, errors: Path | None = None):
         self.args, self.log = args, log
-        self._process = _CONTEXT.Process(target=_command, daemon=True, args=(
+        self._process = CONTEXT.Process(target=_command, daemon=True, args=(
             args, env, str(log), prelude, str(stdin or ""), str(errors or "")))
         self._process.start()
         self.pid: int = self._process.pid
