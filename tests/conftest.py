@@ -81,7 +81,11 @@ def pytest_collection_modifyitems(items):
     tests selected, deal the `faults` tests into one lane per worker and put each lane first in the share of
     the list `--dist worksteal` hands that worker: each worker starts with its lane, one after another, while
     the others work through the rest (and take from the tails of the queues). Alone, one after another, they
-    took 9½ minutes, mostly waiting for restarts (README: Tests)."""
+    took 9½ minutes, mostly waiting for restarts (README: Tests).
+
+    The other long tests (`_seconds`) come next, longest first, each into the share with the fewest seconds so
+    far (the lanes' included); the short ones last, in their order. The tails the workers steal from, and so
+    the last tests of the run, are short ones: no worker sits idle at the end while another runs a long test."""
     for item in items:
         callspec = getattr(item, "callspec", None)
         if callspec and "postgres" in (callspec.params.get("database_url"), callspec.params.get("empty_database_url")):
@@ -99,13 +103,45 @@ def pytest_collection_modifyitems(items):
                    key=lambda lane: len(lanes[lane]))
         lanes[lane].append(item)
         item.stash[_LANE] = lane
+    seconds = [sum(_seconds(item) for item in lane) for lane in lanes]
+    long: list[list[pytest.Item]] = [[] for _ in range(workers)]
     rest = [item for item in items if not item.get_closest_marker("faults")]
+    for item in sorted((item for item in rest if _seconds(item)), key=_seconds, reverse=True):
+        share = min((share for share in range(workers) if len(lanes[share]) + len(long[share]) < shares[share]),
+                    key=lambda share: seconds[share])
+        long[share].append(item)
+        seconds[share] += _seconds(item)
+    short = [item for item in rest if not _seconds(item)]
     ordered: list[pytest.Item] = []
-    for lane, share in zip(lanes, shares, strict=True):
-        ordered += lane + rest[:share - len(lane)]
-        del rest[:share - len(lane)]
-    items[:] = ordered + rest
+    for lane, first, share in zip(lanes, long, shares, strict=True):
+        count = share - len(lane) - len(first)
+        ordered += lane + first + short[:count]
+        del short[:count]
+    items[:] = ordered + short
     return selected
+
+
+#: Tests of many seconds that no marker tells (the authorisation matrix's 1,552 requests, Hypothesis runs, every
+#: path of the configured process), by name: `_seconds` counts them long.
+LONG_TESTS = ("tests/web/test_authorization_matrix.py::test_every_route_for_every_role",
+              "tests/api/test_schemathesis.py::", "tests/unit/test_properties.py::",
+              "tests/modelling/test_configured_process.py::test_every_path_runs_the_configured_process")
+
+
+def _seconds(item: pytest.Item) -> float:
+    """About how long the test takes on the 2-core test machine, for the schedule; 0 for a short one. The
+    PostgreSQL variant of a test takes longer than the SQLite one (more round trips, a reset after each test)."""
+    if item.get_closest_marker("faults"):
+        seconds = 40.0
+    elif item.nodeid.startswith(LONG_TESTS):
+        seconds = 20.0
+    elif item.get_closest_marker("browser"):
+        seconds = 8.0
+    elif item.get_closest_marker("slow"):
+        seconds = 4.0
+    else:
+        return 0.0
+    return seconds * 1.5 if item.get_closest_marker("postgres") else seconds
 
 
 _LANE = pytest.StashKey[int]()
