@@ -102,9 +102,10 @@ def _arrays(connection: Connection, columns: list[Column], rows: list) -> list[l
 
 
 def write_changed(session: Session, model: type[Base], objects: Iterable[Any]) -> None:
-    """UPDATE the changed columns of loaded `objects` of `model` with one executemany per set of changed
+    """UPDATE the changed columns of loaded `objects` of `model` with one statement per set of changed
     columns, then tell the session that these values are stored (its flush then has nothing left to write
-    for them). Only for rows the caller holds locked: unlike the ORM, no version counter is checked."""
+    for them, and does not look at them). Only for rows the caller holds locked: unlike the ORM, no version
+    counter is checked."""
     table = cast(Table, model.__table__)
     mapper: Mapper[Any] = inspect(model)
     columns = {prop.key: prop.columns[0].key for prop in mapper.column_attrs}
@@ -129,6 +130,11 @@ def write_changed(session: Session, model: type[Base], objects: Iterable[Any]) -
         for obj, _pk, changed in items:
             for name, value in changed.items():
                 set_committed_value(obj, name, value)
+            state = inspect(obj)
+            if not state.committed_state:
+                # Nothing of it is left to write: marked clean as a flush marks what it wrote, so that the
+                # session's next flush does not look at it again (≈ 3 % of a timer's CPU).
+                state._commit_all(state.dict, session.identity_map)
 
 
 def _update_from_arrays(connection: Connection, table: Table, key: Column, targets: list[Column],

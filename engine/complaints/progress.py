@@ -66,9 +66,12 @@ class Case:
         self._record = False
 
 
-def load_workflow(complaint: Complaint, version: LoadedVersion) -> Any:
-    """The complaint's workflow from its stored state (to look at it; steps use `locked_case`)."""
-    return store.load_state(complaint.state, version.spec, version.subprocess_specs, runtime.script_engine())
+def load_workflow(complaint: Complaint, version: LoadedVersion, engine: Any = None) -> Any:
+    """The complaint's workflow from its stored state (to look at it; steps use `locked_case`). `engine`: a
+    script engine of `runtime.script_engine` to use (it holds nothing of a workflow: the timer worker's batch
+    shares one), else a new one."""
+    return store.load_state(complaint.state, version.spec, version.subprocess_specs,
+                            engine or runtime.script_engine())
 
 
 def held_timers(session: Session, complaint_id: int) -> set[str]:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, event, insert, select
 
 from engine import bulk, clock
 from engine.db import UnitOfWork
-from engine.models import AuditEvent, Notification
+from engine.models import AuditEvent, Complaint, Notification, Timer
+from tests.lifecycle import start
 
 
 def _events(tag: str) -> list[dict]:
@@ -57,3 +58,37 @@ def test_an_outbox_row_whose_key_is_there_is_skipped(system):
                                      .where(Notification.dedupe_key.like("bulk:%")).order_by(Notification.id)).all()
     assert [tuple(r) for r in stored] == [("bulk:a", "first", {"k": "a"}), ("bulk:b", "first", {"k": "b"}),
                                           ("bulk:c", "second", {"k": "c"})]
+
+
+def test_written_rows_are_stored_and_left_clean_for_the_next_flush(system):
+    """`write_changed` stores the changed columns and marks the rows clean, as a flush that wrote them would:
+    the session's next flush sends nothing for them."""
+    cid = start(system).complaint_id
+    statements: list[str] = []
+    with UnitOfWork(system.db) as uow:
+        session = uow.session
+        complaint = session.get_one(Complaint, cid)
+        timers = list(session.scalars(select(Timer).where(Timer.complaint_id == cid)))
+        complaint.variables = dict(complaint.variables, note="改")
+        complaint.lock_version += 1
+        for timer in timers:
+            timer.last_error = "x"
+        assert complaint in session.dirty
+        bulk.write_changed(session, Complaint, [complaint])
+        bulk.write_changed(session, Timer, timers)
+        assert not session.dirty
+
+        def sent(*args):
+            statements.append(args[2])
+
+        event.listen(session.get_bind(), "before_cursor_execute", sent)
+        try:
+            session.flush()
+        finally:
+            event.remove(session.get_bind(), "before_cursor_execute", sent)
+        assert statements == []
+        uow.commit()
+    with UnitOfWork(system.db, write=False) as uow:
+        stored = uow.session.get_one(Complaint, cid)
+        assert stored.variables["note"] == "改" and stored.lock_version == complaint.lock_version
+        assert {t.last_error for t in uow.session.scalars(select(Timer).where(Timer.complaint_id == cid))} == {"x"}
