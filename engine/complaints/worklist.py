@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import false, func, or_, select
+from sqlalchemy import false, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import util as sql_util
 
@@ -121,6 +121,8 @@ class Page:
     total: int
     page: int
     per_page: int
+    #: Counting stopped: there are more than `total` (`list_tasks`' `count_limit`).
+    more: bool = False
 
     @property
     def pages(self) -> int:
@@ -209,29 +211,44 @@ def _deputy(actor: Actor):
 
 def list_tasks(session: Session, actor: Actor, scope: str, now: datetime, *, page: int = 1,
                per_page: int = 50, sort: str = "due", descending: bool = False,
-               filters: Filters | None = None) -> Page:
+               filters: Filters | None = None, count_limit: int | None = None) -> Page:
     """One page of open tasks in `scope` for `actor`, narrowed by `filters`, read from the task table and
-    the complaint's list columns only."""
+    the complaint's list columns only. With `count_limit` the total is counted up to that many (or up to this page's
+    last row, if further) and `more` says there are more; without, exactly."""
     filtered = _filtered(actor, filters or Filters(), now)
-    conditions = _scope(actor, scope, now) + filtered
-    # Counted on the task table alone unless a filter reads the complaint: at 1,000,000 complaints the join
-    # cost a key lookup per open task (docs/PERFORMANCE.md, "1,000,000 complaints").
-    base = select(WorkTask.id).where(*conditions)
-    if any(Complaint.__table__ in sql_util.find_tables(c, check_columns=True) for c in filtered):
-        base = base.join(Complaint, Complaint.id == WorkTask.complaint_id)
-    total = session.scalar(select(func.count()).select_from(base.subquery()))
+    # The queue in its disjoint parts, each an index range (`_pool`); any other list in one.
+    parts = [select(WorkTask.id).where(*part, *filtered)
+             for part in (_pool(actor) if scope == "queue" else [_scope(actor, scope, now)])]
+    # Read on the task table alone unless a filter or the order reads the complaint: at 1,000,000 complaints the
+    # join cost a key lookup per open task (docs/PERFORMANCE.md, "1,000,000 complaints").
+    joined = any(_reads_complaint(c) for c in filtered)
+    if joined:
+        parts = [_with_complaint(q) for q in parts]
+    page = max(1, page)
+    shown = page * per_page
+    limit = None if count_limit is None else max(count_limit, shown) + 1
+    total = sum(session.scalar(select(func.count()).select_from(q.limit(limit).subquery())) or 0 for q in parts)
+    more = limit is not None and total >= limit
+    total = min(total, limit - 1) if limit is not None else total
+    if total <= shown - per_page:  # nothing on this page: no need to read it
+        return Page(items=[], total=total, page=page, per_page=per_page, more=more)
     column = SORTS.get(sort, WorkTask.due_at)
-    order = column.desc() if descending else column.asc()
+    order = (column.desc() if descending else column.asc()).nulls_last()
+    if not joined and _reads_complaint(order):
+        parts = [_with_complaint(q) for q in parts]
+    # The page's tasks are chosen first, on the task table in index order, each part read up to this page's last
+    # row; only those are joined to their complaints (a misestimated range once joined thousands before sorting).
+    firsts = [q.order_by(order, WorkTask.id).limit(shown).subquery() for q in parts]
+    chosen = select(firsts[0].c.id) if len(firsts) == 1 else union_all(*(select(f.c.id) for f in firsts))
     query = (select(WorkTask.id, WorkTask.complaint_id, WorkTask.name, WorkTask.title, WorkTask.title_en,
                     WorkTask.role, WorkTask.department, WorkTask.created_at, WorkTask.due_at, WorkTask.warned_at,
                     WorkTask.escalated_to, Complaint.reference, Complaint.level, Complaint.category,
                     Complaint.customer_name, User.username, User.display_name)
              .join(Complaint, Complaint.id == WorkTask.complaint_id)
              .outerjoin(User, User.id == WorkTask.assignee_id)
-             .where(*conditions)
+             .where(WorkTask.id.in_(chosen))
              # NULL due times last either way; id as a tie-breaker keeps pages stable.
-             .order_by(order.nulls_last(), WorkTask.id))
-    page = max(1, page)
+             .order_by(order, WorkTask.id))
     items = [
         TaskListItem(
             id=r.id, complaint_id=r.complaint_id, reference=r.reference, name=r.name, title=r.title,
@@ -239,9 +256,34 @@ def list_tasks(session: Session, actor: Actor, scope: str, now: datetime, *, pag
             category=r.category, customer_name=r.customer_name, created_at=r.created_at, due_at=r.due_at,
             warned=r.warned_at is not None, escalated_to=r.escalated_to, assignee_name=r.display_name,
         )
-        for r in session.execute(query.limit(per_page).offset((page - 1) * per_page))
+        for r in session.execute(query.limit(per_page).offset(shown - per_page))
     ]
-    return Page(items=items, total=total or 0, page=page, per_page=per_page)
+    return Page(items=items, total=total, page=page, per_page=per_page, more=more)
+
+
+def _with_complaint(query):
+    return query.join(Complaint, Complaint.id == WorkTask.complaint_id)
+
+
+def _reads_complaint(clause) -> bool:
+    return Complaint.__table__ in sql_util.find_tables(clause, check_columns=True)
+
+
+def _pool(actor: Actor) -> list[list]:
+    """The role's pool nobody holds (the "queue" scope: open, unheld, visible, worked by the actor's role) as
+    disjoint parts, each read from a partial index of unheld open tasks (`ix_work_tasks_pool`,
+    `ix_work_tasks_pool_escalated`). As one condition with OR the planner read every open task in due order
+    (docs/PERFORMANCE.md, "1,000,000 complaints")."""
+    unheld = [WorkTask.status == "open", WorkTask.assignee_id.is_(None)]
+    if actor.role == DEPARTMENT_HEAD:  # what a department head sees is their role's, so theirs to work
+        return [unheld + [_visible(actor)]]
+    # Whatever the actor's role works they see (overseers see everything).
+    parts = [unheld + [WorkTask.role == actor.role],
+             unheld + [WorkTask.escalated_to == actor.role, WorkTask.role != actor.role]]
+    if actor.acting_for:
+        parts.append(unheld + [_deputy(actor), WorkTask.role != actor.role,
+                               or_(WorkTask.escalated_to.is_(None), WorkTask.escalated_to != actor.role)])
+    return parts
 
 
 @dataclass(frozen=True)
@@ -280,8 +322,8 @@ def pool_counts(actor: Actor, now: datetime, limit: int) -> tuple:
     """The navigation's two counts as scalar subqueries: the actor's open tasks ("mine") and the role's pool nobody
     holds ("queue"), each stopping at `limit` rows: a large pool is not read through on every page view (a pool
     smaller than `limit` still is, from the open-task index; docs/PERFORMANCE.md, "1,000,000 complaints")."""
-    return tuple(capped_count(select(WorkTask.id).where(*_scope(actor, scope, now)), limit)
-                 for scope in ("mine", "queue"))
+    mine = capped_count(select(WorkTask.id).where(*_scope(actor, "mine", now)), limit)
+    return mine, sum((capped_count(select(WorkTask.id).where(*part), limit) for part in _pool(actor)), literal(0))
 
 
 def capped_count(query, limit: int):

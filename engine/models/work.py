@@ -14,6 +14,8 @@ from engine.models.people import User
 #: What the task lists show and filter on and the navigation counts by, besides the key (due_at, id).
 OPEN_TASK_COLUMNS = ("complaint_id", "role", "department", "assignee_id", "escalated_to", "warned_at", "created_at",
                      "name", "title", "title_en")
+#: Open tasks nobody holds.
+POOL = "status = 'open' AND assignee_id IS NULL"
 
 
 class WorkTask(Base):
@@ -29,6 +31,12 @@ class WorkTask(Base):
         # heap (docs/PERFORMANCE.md, "1,000,000 complaints"); SQLite has no INCLUDE.
         Index("ix_work_tasks_open_due", "due_at", "id", postgresql_where=text("status = 'open'"),
               sqlite_where=text("status = 'open'"), postgresql_include=list(OPEN_TASK_COLUMNS)),
+        # The roles' pools nobody holds (the queues and the navigation's count of them), by role and by the role
+        # a missed deadline escalated to: a pool is an index range, however many other tasks are open.
+        Index("ix_work_tasks_pool", "role", "due_at", "id", postgresql_include=["department"],
+              postgresql_where=text(POOL), sqlite_where=text(POOL)),
+        Index("ix_work_tasks_pool_escalated", "escalated_to", "due_at", "id", postgresql_include=["role"],
+              postgresql_where=text(POOL), sqlite_where=text(POOL)),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)

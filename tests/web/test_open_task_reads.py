@@ -12,9 +12,10 @@ from engine import clock
 from engine.complaints import casework, desk, worklist
 from engine.complaints.notifications import notify
 from engine.db import UnitOfWork
-from engine.models import User
+from engine.models import User, WorkTask
 from tests.lifecycle import start
 from tests.web.conftest import text_of
+from web import tasks as web_tasks
 
 
 def _nav(html: str, name: str) -> str | None:
@@ -43,6 +44,26 @@ def test_the_navigation_stops_counting_at_its_limit_and_says_so(system, login, m
     assert _nav(text_of(agent.get("/tasks/mine")), "unclaimed") == "3"
 
 
+def test_a_task_list_stops_counting_at_its_limit_and_says_so(system, login, monkeypatch):
+    for _ in range(4):
+        start(system, user="cs_manager")  # the agents' pool
+    agent = login("agent2", locale="en")
+    monkeypatch.setattr(web_tasks, "PER_PAGE", 1)
+    monkeypatch.setattr(web_tasks, "COUNT_LIMIT", 2)
+
+    def shown(page: int) -> tuple[str, str, bool, int]:
+        html = text_of(agent.get(f"/tasks/queue?page={page}"))
+        count = re.search(r'<h1>[^<]*<span class="count">([^<]+)</span>', html).group(1)
+        of = re.search(r"Page \d+ of ([^<]+)</span>", html).group(1)
+        return count, of, "Next" in html, html.count('data-task="judge_validity"')
+
+    assert shown(1) == ("2+", "2+", True, 1)  # more than 2
+    assert shown(3) == ("3+", "3+", True, 1)  # counted as far as the page asked for, and one more
+    assert shown(4) == ("4", "4", False, 1)  # the last page: counted exactly
+    monkeypatch.setattr(web_tasks, "COUNT_LIMIT", 4)
+    assert shown(1) == ("4", "4", True, 1)
+
+
 def test_the_navigation_counts_what_the_lists_hold(system):
     start(system)  # judge_validity, held by its recorder agent1
     start(system, user="cs_manager")
@@ -55,6 +76,33 @@ def test_the_navigation_counts_what_the_lists_hold(system):
         assert (shown.mine, shown.unclaimed) == (mine, unclaimed) == (lists["mine"], lists["queue"]), username
 
 
+def test_the_queue_read_in_parts_is_the_queue_and_pages_add_up(system):
+    """The pool read in disjoint parts (`worklist._pool`) holds exactly the tasks the queue's one condition names,
+    and a list read page by page, in any order, is the list read at once."""
+    for level in ("dissatisfied", "very_dissatisfied", "dissatisfied", "very_dissatisfied"):
+        start(system, user="cs_manager", level=level)  # the agents' pool
+    start(system)
+    with UnitOfWork(system.db) as uow:  # one of the pool escalated to the customer service managers
+        task = uow.session.scalars(select(WorkTask).where(WorkTask.assignee_id.is_(None))).first()
+        task.escalated_to = "cs_manager"
+        uow.commit()
+    with UnitOfWork(system.db, write=False) as uow:
+        for username in ("agent1", "agent2", "cs_manager", "gm", "head_logistics"):
+            actor, now = system.actor(username), clock.now()
+            named = set(uow.session.scalars(select(WorkTask.id).where(*worklist._scope(actor, "queue", now))))
+            for scope in ("queue", "mine", "all"):
+                for sort in ("due", "reference", "level", "created"):
+                    whole = worklist.list_tasks(uow.session, actor, scope, now, per_page=100, sort=sort)
+                    pages = [worklist.list_tasks(uow.session, actor, scope, now, page=n, per_page=2, sort=sort)
+                             for n in range(1, 5)]
+                    assert [t.id for p in pages for t in p.items] == [t.id for t in whole.items], (username, sort)
+                    assert {p.total for p in pages} == {whole.total} == {len(whole.items)}
+                    if scope == "queue":
+                        assert {t.id for t in whole.items} == named, username
+        assert len(named) == 0 and worklist.list_tasks(
+            uow.session, system.actor("cs_manager"), "queue", now).total == 1
+
+
 def test_the_complaint_page_leaves_the_workflow_state_unread(system):
     cid = start(system).complaint_id
     with UnitOfWork(system.db, write=False) as uow:
@@ -64,9 +112,9 @@ def test_the_complaint_page_leaves_the_workflow_state_unread(system):
 
 
 def test_task_lists_and_counts_read_the_open_task_index_alone(system):
-    """30,000 open tasks among 90,000: no list or count of the general manager reads the whole task table, and the
-    list of all open tasks (page and count) is an index-only scan of the open tasks' covering index (PostgreSQL's
-    plans)."""
+    """30,000 open tasks among 90,000: no list or count of the general manager reads the whole task table, the list of
+    all open tasks (page and count) is an index-only scan of the open tasks' covering index, and the pool nobody
+    holds is read from its own index (PostgreSQL's plans)."""
     if system.db.engine.dialect.name != "postgresql":
         pytest.skip("query plans are PostgreSQL's")
     cid = start(system).complaint_id
@@ -100,8 +148,10 @@ def test_task_lists_and_counts_read_the_open_task_index_alone(system):
             connection = uow.session.connection()
             plans[name] = ["\n".join(connection.exec_driver_sql(f"EXPLAIN {statement}", params).scalars())
                            for statement, params in captured]
-    assert [len(p) for p in plans.values()] == [1, 2, 2, 2]
+    assert [len(p) for p in plans.values()] == [1, 3, 2, 2]  # the queue: a count per part, then the page
     for shown in (p for ps in plans.values() for p in ps):
         assert "Seq Scan on work_tasks" not in shown, shown
     for shown in plans["all"]:
         assert "Index Only Scan using ix_work_tasks_open_due on work_tasks" in shown, shown
+    for shown in [plans["navigation"][0], *plans["queue"]]:  # the pool: by role, and by escalation
+        assert re.search(r"Scan using ix_work_tasks_pool(_escalated)? on work_tasks", shown), shown

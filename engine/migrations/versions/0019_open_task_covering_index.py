@@ -1,5 +1,6 @@
-"""task lists and navigation counts from indexes alone: the open-task index carries the list columns (PostgreSQL
-INCLUDE; SQLite keeps its plain partial index), and unread notifications get a partial index of their own
+"""task lists and navigation counts from indexes: the open-task index carries the list columns (PostgreSQL
+INCLUDE; SQLite keeps its plain partial index), the pools nobody holds are indexed by role and by escalation, and
+unread notifications get a partial index of their own
 
 Revision ID: 0019
 Revises: 0018
@@ -15,6 +16,7 @@ depends_on = None
 # As engine/models/work.py has them when this revision was written.
 OPEN_TASK_COLUMNS = ["complaint_id", "role", "department", "assignee_id", "escalated_to", "warned_at", "created_at",
                      "name", "title", "title_en"]
+POOL = "status = 'open' AND assignee_id IS NULL"
 
 
 def _open_due(include: list[str]) -> None:
@@ -27,10 +29,16 @@ def _open_due(include: list[str]) -> None:
 
 def upgrade() -> None:
     _open_due(OPEN_TASK_COLUMNS)
+    op.create_index("ix_work_tasks_pool", "work_tasks", ["role", "due_at", "id"], postgresql_include=["department"],
+                    postgresql_where=sa.text(POOL), sqlite_where=sa.text(POOL))
+    op.create_index("ix_work_tasks_pool_escalated", "work_tasks", ["escalated_to", "due_at", "id"],
+                    postgresql_include=["role"], postgresql_where=sa.text(POOL), sqlite_where=sa.text(POOL))
     op.create_index("ix_outbox_unread", "outbox", ["user_id"], postgresql_where=sa.text("read_at IS NULL"),
                     sqlite_where=sa.text("read_at IS NULL"))
 
 
 def downgrade() -> None:
     op.drop_index("ix_outbox_unread", table_name="outbox")
+    op.drop_index("ix_work_tasks_pool_escalated", table_name="work_tasks")
+    op.drop_index("ix_work_tasks_pool", table_name="work_tasks")
     _open_due([])
