@@ -1,6 +1,8 @@
 """One member of staff at a time: on a database seeded with `python -m bench.seed URL COUNT`, request the task lists
 and a complaint page with the Flask test client in this process (no server, no concurrency) and print, per role and
-page, the median and p95 of the request time, the part spent in SQL and the number of queries.
+page, the median and p95 of the request time, the part spent in SQL, the number of queries, and the CPU time a
+request cost this process and its PostgreSQL backend (mean, from /proc: it depends far less on what else runs on
+the machine than the times do).
 
 `python -m bench.pages URL [REQUESTS] [user,user,…]` (default 30 requests per page and user; one user of each role
 of `bench.seed.bench_staff`). Figures in docs/PERFORMANCE.md, "1,000,000 complaints".
@@ -31,6 +33,15 @@ WARM = 2
 COMPLAINT_LINK = re.compile(r'href="/complaints/(\d+)"')
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process on this machine (0 when it is elsewhere or gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _p95(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
@@ -43,6 +54,13 @@ def measure(url: str, requests: int = 30, people: tuple[str, ...] = PEOPLE) -> N
         app = create_app(replace(load_settings({}), database_url=url, instance_dir=Path(folder)), db)
         app.config.update(TESTING=True, WTF_CSRF_ENABLED=False)
         sql = {"seconds": 0.0, "queries": 0}
+        backends: set[int] = set()
+
+        @event.listens_for(db.engine, "connect")
+        def _backend(dbapi_connection, record):
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                backends.add(cursor.fetchone()[0])
 
         @event.listens_for(db.engine, "before_cursor_execute")
         def _started(conn, cursor, statement, params, context, many):
@@ -62,7 +80,10 @@ def measure(url: str, requests: int = 30, people: tuple[str, ...] = PEOPLE) -> N
                 or COMPLAINT_LINK.findall(client.get("/tasks/all").get_data(as_text=True))
             for page in PAGES:
                 walls, sqls, queries = [], [], []
+                cpu = 0.0
                 for n in range(WARM + requests):
+                    if n == WARM:
+                        cpu = -time.process_time() - sum(_cpu_seconds(b) for b in backends)
                     path = f"/complaints/{complaints[n % len(complaints)]}" if page == "complaint" else page
                     sql.update(seconds=0.0, queries=0)
                     started = time.perf_counter()
@@ -72,9 +93,10 @@ def measure(url: str, requests: int = 30, people: tuple[str, ...] = PEOPLE) -> N
                         walls.append((time.perf_counter() - started) * 1000)
                         sqls.append(sql["seconds"] * 1000)
                         queries.append(sql["queries"])
+                cpu += time.process_time() + sum(_cpu_seconds(b) for b in backends)
                 print(f"  {username:17} {page:16} p50 {statistics.median(walls):6.1f} ms  p95 {_p95(walls):6.1f} ms"
                       f"   SQL p50 {statistics.median(sqls):5.1f} ms  p95 {_p95(sqls):5.1f} ms"
-                      f"   {statistics.median(queries):.0f} queries", flush=True)
+                      f"   {statistics.median(queries):.0f} queries   CPU {cpu / requests * 1000:5.1f} ms", flush=True)
         db.dispose()
 
 
