@@ -31,7 +31,15 @@ def select_locale() -> str:
 
 
 def lang() -> str:
-    return str(get_locale() or DEFAULT_LOCALE)
+    """The page language's code ("zh", "en"), found once per request (`translations`: a list asks for it on
+    every row)."""
+    if not g:
+        return str(get_locale() or DEFAULT_LOCALE)
+    try:
+        return g._page_lang
+    except AttributeError:
+        g._page_lang = found = str(get_locale() or DEFAULT_LOCALE)
+        return found
 
 
 def tz() -> tzinfo:
