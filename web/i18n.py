@@ -33,13 +33,13 @@ def select_locale() -> str:
 def lang() -> str:
     """The page language's code ("zh", "en"), found once per request (`translations`: a list asks for it on
     every row)."""
-    if not g:
-        return str(get_locale() or DEFAULT_LOCALE)
     try:
         return g._page_lang
     except AttributeError:
         g._page_lang = found = str(get_locale() or DEFAULT_LOCALE)
         return found
+    except RuntimeError:  # outside a request: no locale, as Flask-Babel
+        return str(get_locale() or DEFAULT_LOCALE)
 
 
 def tz() -> tzinfo:
@@ -51,13 +51,13 @@ def translations() -> NullTranslations:
     """The page's message catalogue, looked up once per request: Flask-Babel finds it anew for every text
     (context, domain, locale: about 20 µs), which a full task list pays some 130 times (docs/PERFORMANCE.md,
     "1,000,000 complaints"). The page language is fixed once chosen (Flask-Babel keeps it for the request too)."""
-    if not g:  # outside a request: no catalogue, as Flask-Babel
-        return get_translations()
     try:
         return g._page_translations
     except AttributeError:
         g._page_translations = found = get_translations()
         return found
+    except RuntimeError:  # outside a request: no catalogue, as Flask-Babel
+        return get_translations()
 
 
 def gettext(string: str, **variables) -> str:
