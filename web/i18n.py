@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from babel.support import NullTranslations
 from flask import Flask, current_app, g, request, session
-from flask_babel import Domain, get_locale, get_translations
+from flask_babel import Domain, get_locale
 from flask_login import current_user
 
 from engine.errors import ServiceError
@@ -15,6 +15,7 @@ from engine.people.users import LOCALES
 from forms.errors import FieldError, FieldErrors
 from forms.render import Words
 from web import messages
+from web.catalogue import forget, gettext, translations
 
 DEFAULT_LOCALE = "zh"
 #: Wraps a text that has no translation when `I18N_MARK_MISSING` is on (tests look for it).
@@ -31,8 +32,8 @@ def select_locale() -> str:
 
 
 def lang() -> str:
-    """The page language's code ("zh", "en"), found once per request (`translations`: a list asks for it on
-    every row)."""
+    """The page language's code ("zh", "en"), found once per request (as `web.catalogue.translations`: a list
+    asks for it on every row)."""
     try:
         return g._page_lang
     except AttributeError:
@@ -45,25 +46,6 @@ def lang() -> str:
 def tz() -> tzinfo:
     """The display time zone (settings) as a zoneinfo object (safe with `datetime.replace`, unlike pytz)."""
     return ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
-
-
-def translations() -> NullTranslations:
-    """The page's message catalogue, looked up once per request: Flask-Babel finds it anew for every text
-    (context, domain, locale: about 20 µs), which a full task list pays some 130 times (docs/PERFORMANCE.md,
-    "1,000,000 complaints"). The page language is fixed once chosen (Flask-Babel keeps it for the request too)."""
-    try:
-        return g._page_translations
-    except AttributeError:
-        g._page_translations = found = get_translations()
-        return found
-    except RuntimeError:  # outside a request: no catalogue, as Flask-Babel
-        return get_translations()
-
-
-def gettext(string: str, **variables) -> str:
-    """`flask_babel.gettext` on the request's catalogue (`translations`)."""
-    text = translations().ugettext(string)
-    return text % variables if variables else text
 
 
 def words() -> Words:
@@ -110,7 +92,7 @@ def init_app(app: Flask) -> None:
     def _mark_missing_translations() -> None:
         if current_app.config["I18N_MARK_MISSING"]:
             _marking.as_default()
-            g.pop("_page_translations", None)  # a text translated before this one was from the other domain
+            forget()  # a text translated before this one was from the other domain
 
 
 # --- refusals ------------------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from flask import g, has_request_context
-from flask_babel import lazy_gettext as _l
+
+from web.catalogue import lazy_gettext as _l
 
 ROLES = {
     "agent": _l("Agent"),

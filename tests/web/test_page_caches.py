@@ -12,7 +12,7 @@ from flask_babel import format_datetime
 
 from tests.lifecycle import start
 from tests.web.conftest import text_of
-from web import create_app, i18n, present
+from web import create_app, i18n, labels, present
 
 STAMP = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d")
 FLASH = re.compile(r'<div class="flash[^>]*>.*?</div>', re.S)
@@ -41,9 +41,10 @@ def test_local_time_reads_as_babel_wrote_it(system, zone):
 
 def test_catalogue_is_the_requests_language(system, app):
     """Each request translates in its own language, however many came before it in another one."""
-    for locale, claim in (("zh", "领取"), ("en", "Claim"), ("zh", "领取")):
+    for locale, claim, agent in (("zh", "领取", "客服"), ("en", "Claim", "Agent"), ("zh", "领取", "客服")):
         with app.test_request_context(headers={"Accept-Language": locale}):
             assert i18n.gettext("Claim") == claim
+            assert str(labels.ROLES["agent"]) == agent  # a label named at import, translated when shown
             assert app.jinja_env.from_string("{{ _('Claim') }} {{ _('by %(date)s', date='x') }}").render() == \
                 f"{claim} {'x 前' if locale == 'zh' else 'by x'}"
             assert "_page_translations" in g
