@@ -81,7 +81,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["refusal"] = message  # a field error or service error in the page language
 
     # The templates' `_()` and friends, as Flask-Babel installs them but on the request's catalogue.
-    app.jinja_env.install_gettext_callables(
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]  # added by the i18n extension
         gettext=lambda s: translations().ugettext(s),
         ngettext=lambda s, p, n: translations().ungettext(s, p, n),
         pgettext=lambda c, s: translations().upgettext(c, s),
