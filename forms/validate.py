@@ -19,7 +19,8 @@ MAX_DEPTH = 4
 MAX_STRING = 20000
 #: Free texts entered outside a model's form: comments, contacts, deferral requests and decisions.
 MAX_TEXT = 4000
-RESERVED_KEYS = frozenset({"typename"})  # breaks SpiffWorkflow deserialization (notes, trap 7)
+#: Breaks restoring a SpiffWorkflow state (docs/ARCHITECTURE.md, SpiffWorkflow fact 4).
+RESERVED_KEYS = frozenset({"typename"})
 #: Local times this close to the calendar's ends overflow when shown in another time zone (year 1, 9999).
 CALENDAR_MARGIN = timedelta(days=2)
 

@@ -4,21 +4,32 @@ The page language is fixed once chosen (Flask-Babel keeps it for the request too
 `web.labels` can name texts lazily without importing `web.i18n` (which needs the labels)."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from babel.support import NullTranslations
 from flask import g
 from flask_babel import get_translations
 from flask_babel.speaklater import LazyString
 
+T = TypeVar("T")
+
+
+def per_request(key: str, find: Callable[[], T]) -> T:
+    """`find()` once per request, kept on `g` under `key` (outside an application context: found each time)."""
+    try:
+        return getattr(g, key)
+    except AttributeError:
+        found = find()
+        setattr(g, key, found)
+        return found
+    except RuntimeError:
+        return find()
+
 
 def translations() -> NullTranslations:
     """The request's catalogue (outside a request: none, as Flask-Babel)."""
-    try:
-        return g._page_translations
-    except AttributeError:
-        g._page_translations = found = get_translations()
-        return found
-    except RuntimeError:
-        return get_translations()
+    return per_request("_page_translations", get_translations)
 
 
 def forget() -> None:

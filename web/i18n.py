@@ -6,7 +6,7 @@ from datetime import tzinfo
 from zoneinfo import ZoneInfo
 
 from babel.support import NullTranslations
-from flask import Flask, current_app, g, request, session
+from flask import Flask, current_app, request, session
 from flask_babel import Domain, get_locale
 from flask_login import current_user
 
@@ -15,7 +15,7 @@ from engine.people.users import LOCALES
 from forms.errors import FieldError, FieldErrors
 from forms.render import Words
 from web import messages
-from web.catalogue import forget, gettext, translations
+from web.catalogue import forget, gettext, per_request, translations
 
 DEFAULT_LOCALE = "zh"
 #: Wraps a text that has no translation when `I18N_MARK_MISSING` is on (tests look for it).
@@ -34,13 +34,7 @@ def select_locale() -> str:
 def lang() -> str:
     """The page language's code ("zh", "en"), found once per request (as `web.catalogue.translations`: a list
     asks for it on every row)."""
-    try:
-        return g._page_lang
-    except AttributeError:
-        g._page_lang = found = str(get_locale() or DEFAULT_LOCALE)
-        return found
-    except RuntimeError:  # outside a request: no locale, as Flask-Babel
-        return str(get_locale() or DEFAULT_LOCALE)
+    return per_request("_page_lang", lambda: str(get_locale() or DEFAULT_LOCALE))
 
 
 def tz() -> tzinfo:

@@ -1,8 +1,8 @@
 """Parsing, validating and deploying process models.
 
 A bundle is the folder of a process: BPMN and DMN files plus the form files they reference, as
-`{relative path: text}`. Deploying checks what SpiffWorkflow itself does not (SPIFFWORKFLOW-NOTES
-trap 5) and refuses a bad model with problems that name the file, the element and the line.
+`{relative path: text}`. Deploying checks what SpiffWorkflow itself does not (docs/ARCHITECTURE.md,
+SpiffWorkflow fact 3) and refuses a bad model with problems that name the file, the element and the line.
 A deployed bundle is a `ProcessVersion`, identified by the hash of its content.
 
 `model_forms` (form files), `model_checks` (each file's checks), `parser_problems` (the parser's errors,

@@ -1,4 +1,4 @@
-"""The checks of each BPMN and DMN file that SpiffWorkflow does not make (SPIFFWORKFLOW-NOTES trap 5):
+"""The checks of each BPMN and DMN file that SpiffWorkflow does not make (docs/ARCHITECTURE.md, SpiffWorkflow fact 3):
 conditions, timers and scripts the sandbox accepts, references that resolve, user tasks in role lanes, forms
 that exist, a time limit on every user task, classification rules that match the forms."""
 from __future__ import annotations

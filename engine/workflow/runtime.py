@@ -118,8 +118,8 @@ def _advance(workflow: BpmnWorkflow, element: str | None = None) -> OpenTasks:
 
 
 def script_engine() -> PythonScriptEngine:
-    """A fresh sandboxed script engine (never SpiffWorkflow's default one: notes, trap 3); model code runs in
-    this process's isolated workers (`engine.workflow.sandbox.isolation`)."""
+    """A fresh sandboxed script engine (never SpiffWorkflow's default one: docs/ARCHITECTURE.md, SpiffWorkflow
+    fact 2); model code runs in this process's isolated workers (`engine.workflow.sandbox.isolation`)."""
     return make_script_engine(MODEL_FUNCTIONS, isolated=True)
 
 
@@ -168,7 +168,7 @@ def find_task(workflow: BpmnWorkflow, task_id: str):
 
 
 def is_ready(task) -> bool:
-    """Only READY tasks may run: `task.run()` itself does not check (notes, trap 1)."""
+    """Only READY tasks may run: `task.run()` itself does not check (docs/ARCHITECTURE.md, SpiffWorkflow fact 1)."""
     return task.state == TaskState.READY
 
 

@@ -335,7 +335,7 @@ def _loads(text: str) -> dict:
 def load_state(state_json: str, spec, subprocess_specs: dict, script_engine) -> BpmnWorkflow:
     """Restore a workflow from `dump_state` output with the given (cached) specs.
 
-    The script engine is not serialized (SPIFFWORKFLOW-NOTES trap 3): it is set here, every time.
+    The script engine is not serialized (docs/ARCHITECTURE.md, SpiffWorkflow fact 2): it is set here, every time.
     """
     dct = _loads(state_json)
     fmt = dct.pop("format", None)
