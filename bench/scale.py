@@ -14,8 +14,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, text
 
+from bench.timers import claim_plan
 from engine import clock
-from engine.complaints import reports, timers
+from engine.complaints import reports
 from engine.db import UnitOfWork, open_database
 from engine.models import Complaint, Timer
 from engine.people.users import actor_by_username
@@ -54,18 +55,7 @@ def claim(db) -> None:
             Timer.status == "waiting", Timer.next_attempt_at <= now))
         waiting = uow.session.scalar(select(func.count()).select_from(Timer).where(Timer.status == "waiting"))
     for retry in (False, True):
-        query = timers._claim_query(now, timers.BATCH, retry=retry, postgres=True)
-        compiled = query.compile(db.engine)
-        samples = []
-        with db.engine.connect() as conn:
-            for _ in range(20):
-                began = time.perf_counter()
-                claimed = len(conn.execute(query).all())
-                samples.append(time.perf_counter() - began)
-                conn.rollback()
-            plan = conn.exec_driver_sql(f"EXPLAIN (ANALYZE, BUFFERS) {compiled}", compiled.params).scalars().all()
-            conn.rollback()
-        median = sorted(samples)[len(samples) // 2] * 1000
+        median, claimed, plan = claim_plan(db, now, retry=retry, explain="ANALYZE, BUFFERS")
         print(f"scale: {'retry' if retry else 'batch'} claim ({claimed} of {due:,} due, {waiting:,} waiting): "
               f"{median:.2f} ms from Python (median of 20; target < 5 ms; {_load()}); plan:\n    "
               + "\n    ".join(plan))

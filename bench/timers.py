@@ -162,20 +162,21 @@ def _run_workers(db, url: str, workers: int, now: str, count: int) -> dict:
             "cpu": cpu, "database_cpu": database_cpu, "load": os.getloadavg()[0]}
 
 
-def _claim_plan(db, now) -> tuple[float, str]:
-    """The claim with every timer due: its time (median of 20, rolled back) and PostgreSQL's plan."""
-    query = timers._claim_query(now, timers.BATCH, retry=False, postgres=True)
+def claim_plan(db, now, *, retry: bool = False, explain: str = "ANALYZE") -> tuple[float, int, list[str]]:
+    """The worker's claim of a batch (`retry`: of retried timers) at `now`: its time in ms from Python (median of
+    20, each rolled back), how many timers it claimed, and PostgreSQL's plan (`EXPLAIN (explain)`)."""
+    query = timers._claim_query(now, timers.BATCH, retry=retry, postgres=True)
     compiled = query.compile(db.engine)
     samples = []
     with db.engine.connect() as conn:
         for _ in range(20):
             started = time.perf_counter()
-            conn.execute(query).all()
+            claimed = len(conn.execute(query).all())
             samples.append(time.perf_counter() - started)
             conn.rollback()
-        plan = "\n".join(conn.exec_driver_sql(f"EXPLAIN ANALYZE {compiled}", compiled.params).scalars())
+        plan = conn.exec_driver_sql(f"EXPLAIN ({explain}) {compiled}", compiled.params).scalars().all()
         conn.rollback()
-    return sorted(samples)[len(samples) // 2] * 1000, plan
+    return sorted(samples)[len(samples) // 2] * 1000, claimed, list(plan)
 
 
 def run(argv: list[str] | None = None) -> list[dict]:
@@ -196,7 +197,7 @@ def run(argv: list[str] | None = None) -> list[dict]:
             raise RuntimeError(f"{due} timers due, expected {count}: the model's first-response timers changed")
         _snapshot(admin, schema)
         _restore(admin, schema)  # statistics fresh, as the runs and a live system (autovacuum) have them
-        claim_ms, plan = _claim_plan(db, now)
+        claim_ms, _, plan = claim_plan(db, now)
         for workers in (1, 2):
             _restore(admin, schema)
             rows.append(_run_workers(db, url, workers, now.isoformat(), count))
@@ -206,7 +207,7 @@ def run(argv: list[str] | None = None) -> list[dict]:
         clock.set_now(None)
     print(f"\n{count:,} due timers on PostgreSQL ({count // 2:,} complaints, warning + deadline each), "
           f"batches of {timers.BATCH} timers; setup {seed_seconds:.0f} s (complaints recorded through the engine)")
-    print(f"claim with {count:,} due: {claim_ms:.2f} ms; plan:\n    " + plan.replace("\n", "\n    "))
+    print(f"claim with {count:,} due: {claim_ms:.2f} ms; plan:\n    " + "\n    ".join(plan))
     print("timers/s: from the first firing seen; with start: from starting the processes. CPU: seconds the worker "
           "processes (with their sandbox workers) and their PostgreSQL backends used from the first firing seen to "
           "the last; timers per CPU second hardly depend on what else the machine runs")
