@@ -17,7 +17,7 @@ from engine.people.access import check_admin
 from engine.people.roles import ROLES
 from web import labels
 from web.context import actor, reading, staff_blueprint, writing
-from web.forms import REQUIRED, ActionForm, OneValueForm, saved
+from web.forms import REQUIRED, ActionForm, OneValueForm, form_page, saved
 
 bp = staff_blueprint("admin", __name__)
 MAX_PASSWORD = 200
@@ -91,7 +91,7 @@ def new_user():
             email=form.email.data or None))[0]:
         flash(_("User %(user)s added.", user=form.username.data.strip()), "success")
         return redirect(url_for("admin.users"))
-    return render_template("admin/user_new.html", form=form), 422 if request.method == "POST" else 200
+    return form_page("admin/user_new.html", form)
 
 
 def _user_page(user_id: int, profile: ProfileForm, reset: ResetPasswordForm, status: int = 200):
@@ -221,4 +221,4 @@ def own_password():
         login_user(user)
         flash(_("Your password is changed. Your other sessions and API tokens have ended."), "success")
         return redirect(url_for("tasks.index"))
-    return render_template("admin/password.html", form=form), 422 if request.method == "POST" else 200
+    return form_page("admin/password.html", form)

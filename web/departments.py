@@ -14,7 +14,7 @@ from engine.errors import Code, InvalidInput, NotFound
 from engine.people import departments
 from engine.people.access import check_admin
 from web.context import actor, reading, staff_blueprint, writing
-from web.forms import REQUIRED, ActionForm, OneValueForm, saved
+from web.forms import REQUIRED, ActionForm, OneValueForm, form_page, saved
 from web.i18n import lang, message
 
 bp = staff_blueprint("departments", __name__)
@@ -49,7 +49,7 @@ def new():
         flash(_("Department %(department)s added. The process owner routes complaints to it in the model.",
                 department=name.strip()), "success")
         return redirect(url_for("departments.index"))
-    return render_template("admin/department_new.html", form=form), 422 if request.method == "POST" else 200
+    return form_page("admin/department_new.html", form)
 
 
 def _department(code: str) -> departments.Department:

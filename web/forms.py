@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import datetime, time
 from typing import Any
 
+from flask import render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -144,3 +145,8 @@ def saved(form: FlaskForm, change: Callable[[UnitOfWork], Any]) -> tuple[bool, A
             field = getattr(form, name, None)
             (field if field is not None else first).errors = list(texts)
         return False, None
+
+
+def form_page(template: str, form: FlaskForm) -> tuple[str, int]:
+    """The page of a form that `saved` did not save: 422 when it was posted (refused), 200 when first shown."""
+    return render_template(template, form=form), 422 if request.method == "POST" else 200
