@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import re
 
-import pytest
-from sqlalchemy import event, inspect, select, text
+from sqlalchemy import event, inspect, select
 
 from engine import clock
 from engine.complaints import casework, desk, worklist
@@ -14,6 +13,7 @@ from engine.complaints.notifications import notify
 from engine.db import UnitOfWork
 from engine.models import User, WorkTask
 from tests.lifecycle import start
+from tests.plans import many_rows, plan
 from tests.web.conftest import text_of
 from web import tasks as web_tasks
 
@@ -115,18 +115,11 @@ def test_task_lists_and_counts_read_the_open_task_index_alone(system):
     """30,000 open tasks among 90,000: no list or count of the general manager reads the whole task table, the list of
     all open tasks (page and count) is an index-only scan of the open tasks' covering index, and the pool nobody
     holds is read from its own index (PostgreSQL's plans)."""
-    if system.db.engine.dialect.name != "postgresql":
-        pytest.skip("query plans are PostgreSQL's")
-    cid = start(system).complaint_id
-    with system.db.engine.begin() as conn:
-        conn.execute(text(
-            "INSERT INTO work_tasks (id, complaint_id, name, title, role, status, created_at, due_at) "
-            "SELECT 'bulk-' || g, :cid, 'gm_review', '总经理审核', "
-            "CASE WHEN g % 8 = 0 THEN 'general_manager' ELSE 'department_head' END, "
-            "CASE WHEN g % 3 = 0 THEN 'open' ELSE 'completed' END, now(), now() + g * interval '1 minute' "
-            "FROM generate_series(1, 90000) g"), {"cid": cid})
-    with system.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("VACUUM ANALYZE work_tasks"))
+    many_rows(system, "INSERT INTO work_tasks (id, complaint_id, name, title, role, status, created_at, due_at) "
+              "SELECT 'bulk-' || g, :cid, 'gm_review', '总经理审核', "
+              "CASE WHEN g % 8 = 0 THEN 'general_manager' ELSE 'department_head' END, "
+              "CASE WHEN g % 3 = 0 THEN 'open' ELSE 'completed' END, now(), now() + g * interval '1 minute' "
+              "FROM generate_series(1, 90000) g", "VACUUM ANALYZE work_tasks")
     gm = system.actor("gm")
     plans: dict[str, list[str]] = {}
     for name in ("navigation", "queue", "all", "due_soon"):
@@ -146,8 +139,7 @@ def test_task_lists_and_counts_read_the_open_task_index_alone(system):
             finally:
                 event.remove(system.db.engine, "before_cursor_execute", keep)
             connection = uow.session.connection()
-            plans[name] = ["\n".join(connection.exec_driver_sql(f"EXPLAIN {statement}", params).scalars())
-                           for statement, params in captured]
+            plans[name] = [plan(connection, statement, params) for statement, params in captured]
     assert [len(p) for p in plans.values()] == [1, 3, 2, 2]  # the queue: a count per part, then the page
     for shown in (p for ps in plans.values() for p in ps):
         assert "Seq Scan on work_tasks" not in shown, shown

@@ -22,6 +22,7 @@ from engine.workflow.functions import is_no_deadline
 from engine.workflow.versions import load_version
 from tests.backlog import start_many
 from tests.lifecycle import start
+from tests.plans import many_rows, plan
 from tests.workers import prestarted
 
 COMPLAINTS = 500  # two timers each (warning + deadline of the first response) = 1,000 timers
@@ -229,20 +230,14 @@ def test_a_timer_that_kills_its_worker_becomes_an_incident_instead_of_a_crash_lo
 
 def test_the_claim_reads_an_index_range_at_scale(system):
     """200,000 timer rows, 50 due: the claim walks an index in due order and stops (PostgreSQL's plan)."""
-    if system.db.engine.dialect.name != "postgresql":
-        pytest.skip("query plans are PostgreSQL's")
-    cid = start(system).complaint_id
-    with system.db.engine.begin() as conn:
-        conn.execute(text(
-            "INSERT INTO timers (id, complaint_id, name, kind, due_at, next_attempt_at, status, attempts) "
-            "SELECT 'bulk-' || g, :cid, 'judge_validity_deadline', 'deadline', now() - interval '1 year', "
-            "now() - interval '1 year', CASE WHEN g % 4000 = 0 THEN 'waiting' ELSE 'fired' END, "
-            "CASE WHEN g % 8000 = 0 THEN 1 ELSE 0 END FROM generate_series(1, 200000) g"), {"cid": cid})
-        conn.execute(text("ANALYZE timers"))
+    many_rows(system, "INSERT INTO timers (id, complaint_id, name, kind, due_at, next_attempt_at, status, attempts) "
+              "SELECT 'bulk-' || g, :cid, 'judge_validity_deadline', 'deadline', now() - interval '1 year', "
+              "now() - interval '1 year', CASE WHEN g % 4000 = 0 THEN 'waiting' ELSE 'fired' END, "
+              "CASE WHEN g % 8000 = 0 THEN 1 ELSE 0 END FROM generate_series(1, 200000) g", "ANALYZE timers")
     clock.advance(timedelta(days=1))
     for retry in (False, True):
         compiled = timers._claim_query(clock.now(), timers.BATCH, retry, postgres=True).compile(system.db.engine)
         with system.db.engine.connect() as conn:
-            plan = "\n".join(conn.exec_driver_sql(f"EXPLAIN {compiled}", compiled.params).scalars())
-        assert "Seq Scan on timers" not in plan, plan
-        assert ("ix_timers_retry" if retry else "ix_timers_due") in plan, plan
+            shown = plan(conn, str(compiled), compiled.params)
+        assert "Seq Scan on timers" not in shown, shown
+        assert ("ix_timers_retry" if retry else "ix_timers_due") in shown, shown
