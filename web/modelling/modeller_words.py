@@ -1,104 +1,53 @@
 """The words of the browser modeller (its own, and bpmn-js's and the properties panel's) in the page language,
-handed to its script."""
+handed to its script: each English text, the key the script looks it up by, and its translation."""
 from __future__ import annotations
 
 from flask_babel import gettext as _
 
+from web.mail import N_
+
+#: The words the modeller's script shows.
+MODELLER_WORDS = (
+    N_("Role"), N_("Lane role"), N_("Lane (who does it)"), N_("(none)"), N_("Form and instructions"),
+    N_("Form (JSON Schema file)"), N_("UI schema file"), N_("Title (English)"), N_("Instructions (Chinese)"),
+    N_("Instructions (English)"), N_("Condition"), N_("Condition (Python expression)"),
+    N_('e.g. category == "counterfeit"; leave empty on the default flow'), N_("Script (Python)"),
+    N_("Pre-script (Python)"), N_("Post-script (Python)"), N_("Decision table"), N_("Message variable"),
+    N_("Scripts and decisions"), N_("Deadline"), N_("What the timer means (sla)"),
+    N_('Timer values are Python: quote durations, e.g. "PT30M", or name a policy variable such as sla_handover'),
+    N_("(a plain timer)"), N_("warning: notify the holder"), N_("deadline: penalty and escalation"),
+    N_("The diagram could not be opened:"), N_("The decision table could not be opened:"),
+    N_("Name of the new form (e.g. legal_review):"), N_("Hint:"), N_("Technical detail"),
+    N_("The model cannot be deployed:"), N_("The model is valid."), N_("Some test cases failed:"),
+    N_("All test cases passed."), N_("Draft saved."), N_("Validating…"), N_("Running the test cases…"),
+    N_("Deploy this draft? New complaints will start on it."), N_("Deploying…"),
+)
+#: bpmn-js's and the properties panel's own words (palette, context pad, panel groups and fields) for the elements
+#: this engine runs: the modeller's `translate` service reads them.
+PANEL_WORDS = (
+    N_("General"), N_("Name"), N_("ID"), N_("Documentation"), N_("Element documentation"), N_("Process documentation"),
+    N_("Executable"), N_("Version tag"), N_("Process ID"), N_("Process name"), N_("Timer"), N_("Type"), N_("Value"),
+    N_("Date"), N_("Duration"), N_("Cycle"), N_("Message"), N_("Global message reference"), N_("Signal"),
+    N_("Global signal reference"), N_("Multi-instance"), N_("Loop cardinality"), N_("Completion condition"),
+    N_("Condition expression"), N_("Activate hand tool"), N_("Activate lasso tool"),
+    N_("Activate create/remove space tool"), N_("Activate global connect tool"), N_("Create start event"),
+    N_("Create end event"), N_("Create intermediate/boundary event"), N_("Create gateway"), N_("Create task"),
+    N_("Create expanded sub-process"), N_("Create data object reference"), N_("Create data store reference"),
+    N_("Create pool/participant"), N_("Create group"), N_("Append task"), N_("Append end event"), N_("Append gateway"),
+    N_("Append intermediate/boundary event"), N_("Append receive task"), N_("Append message intermediate catch event"),
+    N_("Append timer intermediate catch event"), N_("Append signal intermediate catch event"),
+    N_("Append conditional intermediate catch event"), N_("Append compensation activity"), N_("Add text annotation"),
+    N_("Add lane above"), N_("Add lane below"), N_("Divide into two lanes"), N_("Divide into three lanes"),
+    N_("Change element"), N_("Connect to other element"), N_("Connect using association"),
+    N_("Connect using data input association"), N_("Delete"),
+)
+
 
 def modeller_text() -> dict[str, str]:
     """The words the modeller's script shows, in the page language."""
-    return {
-        "Role": _("Role"), "Lane role": _("Lane role"), "Lane (who does it)": _("Lane (who does it)"),
-        "(none)": _("(none)"), "Form and instructions": _("Form and instructions"),
-        "Form (JSON Schema file)": _("Form (JSON Schema file)"), "UI schema file": _("UI schema file"),
-        "Title (English)": _("Title (English)"), "Instructions (Chinese)": _("Instructions (Chinese)"),
-        "Instructions (English)": _("Instructions (English)"), "Condition": _("Condition"),
-        "Condition (Python expression)": _("Condition (Python expression)"),
-        'e.g. category == "counterfeit"; leave empty on the default flow':
-            _('e.g. category == "counterfeit"; leave empty on the default flow'),
-        "Script (Python)": _("Script (Python)"), "Pre-script (Python)": _("Pre-script (Python)"),
-        "Post-script (Python)": _("Post-script (Python)"), "Decision table": _("Decision table"),
-        "Message variable": _("Message variable"), "Scripts and decisions": _("Scripts and decisions"),
-        "Deadline": _("Deadline"), "What the timer means (sla)": _("What the timer means (sla)"),
-        'Timer values are Python: quote durations, e.g. "PT30M", or name a policy variable such as sla_handover':
-            _('Timer values are Python: quote durations, e.g. "PT30M", or name a policy variable such as '
-              'sla_handover'),
-        "(a plain timer)": _("(a plain timer)"), "warning: notify the holder": _("warning: notify the holder"),
-        "deadline: penalty and escalation": _("deadline: penalty and escalation"),
-        "The diagram could not be opened:": _("The diagram could not be opened:"),
-        "The decision table could not be opened:": _("The decision table could not be opened:"),
-        "Name of the new form (e.g. legal_review):": _("Name of the new form (e.g. legal_review):"),
-        "Hint:": _("Hint:"), "Technical detail": _("Technical detail"),
-        "The model cannot be deployed:": _("The model cannot be deployed:"),
-        "The model is valid.": _("The model is valid."), "Some test cases failed:": _("Some test cases failed:"),
-        "All test cases passed.": _("All test cases passed."), "Draft saved.": _("Draft saved."),
-        "Validating…": _("Validating…"), "Running the test cases…": _("Running the test cases…"),
-        "Deploy this draft? New complaints will start on it.":
-            _("Deploy this draft? New complaints will start on it."),
-        "Deploying…": _("Deploying…"),
-    }
+    return {text: _(text) for text in MODELLER_WORDS}
 
 
 def panel_text() -> dict[str, str]:
-    """bpmn-js's and the properties panel's own words (palette, context pad, panel groups and fields) for the
-    elements this engine runs, in the page language: the modeller's `translate` service reads them."""
-    return {
-        "General": _("General"),
-        "Name": _("Name"),
-        "ID": _("ID"),
-        "Documentation": _("Documentation"),
-        "Element documentation": _("Element documentation"),
-        "Process documentation": _("Process documentation"),
-        "Executable": _("Executable"),
-        "Version tag": _("Version tag"),
-        "Process ID": _("Process ID"),
-        "Process name": _("Process name"),
-        "Timer": _("Timer"),
-        "Type": _("Type"),
-        "Value": _("Value"),
-        "Date": _("Date"),
-        "Duration": _("Duration"),
-        "Cycle": _("Cycle"),
-        "Message": _("Message"),
-        "Global message reference": _("Global message reference"),
-        "Signal": _("Signal"),
-        "Global signal reference": _("Global signal reference"),
-        "Multi-instance": _("Multi-instance"),
-        "Loop cardinality": _("Loop cardinality"),
-        "Completion condition": _("Completion condition"),
-        "Condition expression": _("Condition expression"),
-        "Activate hand tool": _("Activate hand tool"),
-        "Activate lasso tool": _("Activate lasso tool"),
-        "Activate create/remove space tool": _("Activate create/remove space tool"),
-        "Activate global connect tool": _("Activate global connect tool"),
-        "Create start event": _("Create start event"),
-        "Create end event": _("Create end event"),
-        "Create intermediate/boundary event": _("Create intermediate/boundary event"),
-        "Create gateway": _("Create gateway"),
-        "Create task": _("Create task"),
-        "Create expanded sub-process": _("Create expanded sub-process"),
-        "Create data object reference": _("Create data object reference"),
-        "Create data store reference": _("Create data store reference"),
-        "Create pool/participant": _("Create pool/participant"),
-        "Create group": _("Create group"),
-        "Append task": _("Append task"),
-        "Append end event": _("Append end event"),
-        "Append gateway": _("Append gateway"),
-        "Append intermediate/boundary event": _("Append intermediate/boundary event"),
-        "Append receive task": _("Append receive task"),
-        "Append message intermediate catch event": _("Append message intermediate catch event"),
-        "Append timer intermediate catch event": _("Append timer intermediate catch event"),
-        "Append signal intermediate catch event": _("Append signal intermediate catch event"),
-        "Append conditional intermediate catch event": _("Append conditional intermediate catch event"),
-        "Append compensation activity": _("Append compensation activity"),
-        "Add text annotation": _("Add text annotation"),
-        "Add lane above": _("Add lane above"),
-        "Add lane below": _("Add lane below"),
-        "Divide into two lanes": _("Divide into two lanes"),
-        "Divide into three lanes": _("Divide into three lanes"),
-        "Change element": _("Change element"),
-        "Connect to other element": _("Connect to other element"),
-        "Connect using association": _("Connect using association"),
-        "Connect using data input association": _("Connect using data input association"),
-        "Delete": _("Delete"),
-    }
+    """bpmn-js's and the properties panel's words, in the page language."""
+    return {text: _(text) for text in PANEL_WORDS}
