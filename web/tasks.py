@@ -128,8 +128,7 @@ def _hand_over(use_case, task_id: str, done: str, back_to: str):
 
 @bp.get("/task/<task_id>")
 def show(task_id: str):
-    with reading() as uow:
-        view = casework.task_view(uow, actor(), task_id)
+    view = _view(task_id)
     if view.row.status != "open":
         return _handled(view, {}), 409
     return _page(view, _initial_values(view), {})
@@ -138,11 +137,13 @@ def show(task_id: str):
 @bp.post("/task/<task_id>")
 def submit(task_id: str):
     with reading() as uow:
-        view = casework.task_view(uow, actor(), task_id)
+        # The checks and the form of the task page; what the page shows besides (history, draft) is read only
+        # when the form is shown again.
+        row, meta, complaint = tasks.task_for_form(uow, actor(), task_id)
     values = schema_forms.posted_values()
-    if view.row.status != "open":
-        return _handled(view, values), 409
-    form = view.meta.form
+    if row.status != "open":
+        return _handled(_view(task_id), values), 409
+    form = meta.form
     errors: FieldErrors = {}
     posted = schema_forms.posted_uploads(form, values, errors)
     settings = state().settings
@@ -151,8 +152,8 @@ def submit(task_id: str):
         # a refused file is said too rather than saving a draft without it.
         errors.update(raw_errors(form, values))
         if errors:
-            schema_forms.keep_uploads(posted, values, view.complaint.id, errors)
-            return _page(view, values, errors), 422
+            schema_forms.keep_uploads(posted, values, complaint.id, errors)
+            return _page(_view(task_id), values, errors), 422
         with writing() as uow:
             drafts.save(uow, actor(), task_id, values, evidence.Files(schema_forms.all_uploads(posted), settings))
         flash(_("Draft saved. You can come back to it at any time."), "success")
@@ -171,13 +172,13 @@ def submit(task_id: str):
         except InvalidInput as err:
             errors = dict(err.errors)
         except Conflict:
-            schema_forms.keep_uploads(posted, values, view.complaint.id, {})
+            schema_forms.keep_uploads(posted, values, complaint.id, {})
             return _conflict(task_id, values)
     if errors:
-        schema_forms.keep_uploads(posted, values, view.complaint.id, errors)
-        return _page(view, values, errors, version), 422
-    flash(_("Done: %(task)s.", task=title(view.row)), "success")
-    return redirect(url_for("complaints.show", complaint_id=view.complaint.id))
+        schema_forms.keep_uploads(posted, values, complaint.id, errors)
+        return _page(_view(task_id), values, errors, version), 422
+    flash(_("Done: %(task)s.", task=title(row)), "success")
+    return redirect(url_for("complaints.show", complaint_id=complaint.id))
 
 
 @bp.post("/task/<task_id>/deferral")
@@ -195,11 +196,16 @@ def request_deferral(task_id: str):
         else:
             flash(_("Deferral requested. The general manager decides."), "success")
             return redirect(url_for("tasks.show", task_id=task_id))
-    with reading() as uow:
-        view = casework.task_view(uow, actor(), task_id)
+    view = _view(task_id)
     if view.row.status != "open":
         return _handled(view, {}), 409
     return _page(view, _initial_values(view), {}, deferral_form=form), 422
+
+
+def _view(task_id: str) -> casework.TaskView:
+    """The task page's view of a task the actor may work on."""
+    with reading() as uow:
+        return casework.task_view(uow, actor(), task_id)
 
 
 def _initial_values(view: casework.TaskView) -> dict[str, list[str]]:
@@ -213,8 +219,7 @@ def _initial_values(view: casework.TaskView) -> dict[str, list[str]]:
 def _conflict(task_id: str, values: dict[str, list[str]]):
     """Someone changed the complaint first. If the task is still open for this user, show the form again
     with what they typed and the new version; otherwise say it is handled. Either way: 409, nothing saved."""
-    with reading() as uow:
-        view = casework.task_view(uow, actor(), task_id)
+    view = _view(task_id)
     if view.row.status == "open" and view.assignee in (None, actor().username):
         flash(_("The complaint changed while you were working on it. Check the form and send it again."),
               "warning")
@@ -227,6 +232,8 @@ def _page(view: casework.TaskView, values: dict[str, list[str]], errors: dict[st
     """The task form with `values` as typed and `errors` beside their fields."""
     with reading() as uow:
         attached = {e.id: e for e in evidence.of_complaint(uow, view.complaint.id)}
+        # The model's task by name (None when the version does not have it), for titles in the round panels.
+        task_meta = load_version(uow.session, view.complaint.version_id).tasks.get
     variables = view.complaint.variables or {}
     every = merged(list(view.forms.values()))
     source = view.meta.instructions_en if lang() == "en" and view.meta.instructions_en \
@@ -239,17 +246,10 @@ def _page(view: casework.TaskView, values: dict[str, list[str]], errors: dict[st
         version=view.complaint.lock_version if version is None else version,
         instructions=instructions, attached=attached,
         data=complaint_data({k: f for k, f in view.forms.items() if k == casework.INTAKE}, variables),
-        rounds=rounds_shown(view.history, view.forms, _task_meta(view)) if view.history else [],
-        since=since_shown(view.history, view.forms, _task_meta(view)),
+        rounds=rounds_shown(view.history, view.forms, task_meta) if view.history else [],
+        since=since_shown(view.history, view.forms, task_meta),
         held_by_other=view.assignee not in (None, actor().username), action_form=ActionForm(),
         deferral_form=deferral_form or DeferralForm(formdata=None), suggestion=classification.suggestion_for(view))
-
-
-def _task_meta(view: casework.TaskView):
-    """The model's task by name (None when the version does not have it), for titles in the round panels."""
-    with reading() as uow:
-        version = load_version(uow.session, view.complaint.version_id)
-    return version.tasks.get
 
 
 def _handled(view: casework.TaskView, values: dict[str, list[str]]) -> str:
