@@ -43,13 +43,14 @@ class Appointment:
         return self.ended_at is None and self.starts_at <= now < self.ends_at
 
 
-def _running(now: datetime):
+def running(now: datetime):
+    """The conditions of an appointment that runs at `now`."""
     return (Deputy.ended_at.is_(None), Deputy.starts_at <= now, Deputy.ends_at > now)
 
 
 def acting_for(session: Session, user_id: int, now: datetime) -> tuple[str, ...]:
     """The departments whose tasks the user works as deputy at `now` (sorted, no repeats)."""
-    rows = session.scalars(select(Deputy.department).where(Deputy.deputy_id == user_id, *_running(now)))
+    rows = session.scalars(select(Deputy.department).where(Deputy.deputy_id == user_id, *running(now)))
     return tuple(sorted(set(rows)))
 
 
@@ -58,7 +59,7 @@ def principal_of(session: Session, actor: Actor, department: str, now: datetime)
     actor is not a running deputy for it (the earliest running appointment decides)."""
     return session.scalar(
         select(User.username).join(Deputy, Deputy.principal_id == User.id)
-        .where(Deputy.deputy_id == actor.id, Deputy.department == department, *_running(now))
+        .where(Deputy.deputy_id == actor.id, Deputy.department == department, *running(now))
         .order_by(Deputy.starts_at, Deputy.id).limit(1))
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from engine import audit, clock
 from engine.db import UnitOfWork, use_case
 from engine.errors import Code, Conflict, InvalidInput, NotFound
-from engine.models import AuditEvent, User
+from engine.models import AuditEvent, Deputy, User
 from engine.people import departments, deputies, tokens
 from engine.people.access import check_admin
 from engine.people.roles import DEPARTMENT_HEAD, ROLES, Actor
@@ -100,11 +100,20 @@ class StaffMember:
 
 
 def load_member(uow: UnitOfWork, user_id: int) -> StaffMember | None:
-    """The active user with this id, or None (unknown or deactivated: the session ends)."""
-    user = uow.session.get(User, user_id)
-    if user is None or not user.active:
+    """The active user with this id, or None (unknown or deactivated: the session ends).
+
+    Every request of a signed-in user asks this: one statement, the user's row with the departments they stand in
+    for as a running deputy joined to it (as `deputies.acting_for` reads them)."""
+    rows = uow.session.execute(
+        select(User.id, User.username, User.role, User.department, User.display_name, User.locale, User.active,
+               User.session_epoch, Deputy.department.label("acting"))
+        .outerjoin(Deputy, and_(Deputy.deputy_id == User.id, *deputies.running(clock.now())))
+        .where(User.id == user_id)).all()
+    if not rows or not rows[0].active:
         return None
-    actor = replace(actor_of(user), acting_for=deputies.acting_for(uow.session, user.id, clock.now()))
+    user = rows[0]
+    actor = Actor(id=user.id, username=user.username, role=user.role, department=user.department,
+                  acting_for=tuple(sorted({row.acting for row in rows if row.acting is not None})))
     return StaffMember(actor=actor, display_name=user.display_name, locale=user.locale,
                        session_epoch=user.session_epoch)
 
