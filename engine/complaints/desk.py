@@ -3,9 +3,10 @@ pool 待领取任务, overdue and due soon, for managers approvals and escalatio
 deferral requests, and unread notifications)."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
-from sqlalchemy import func, literal, select
+from sqlalchemy import Select, func, literal, select
 
 from engine import clock
 from engine.complaints import inbox, worklist
@@ -61,12 +62,21 @@ class Desk:
 
 def counts(uow: UnitOfWork, actor: Actor) -> Navigation:
     """The navigation's counts in one round trip, each read from an index and stopping at `NAV_LIMIT`."""
+    row = uow.session.execute(_navigation(actor)).one()
+    return Navigation(mine=row[0] or 0, unclaimed=row[1] or 0, unread=row[2] or 0, deferrals=row[3] or 0,
+                      incidents=timer_incidents.waiting(uow.session, actor))
+
+
+@functools.lru_cache(maxsize=1024)
+def _navigation(actor: Actor) -> Select:
+    """The navigation's query for `actor`, built once per person and process: building it and its cache key took
+    three times as long as running it, on every page (docs/PERFORMANCE.md, "1,000,000 complaints"). It reads
+    nothing that depends on the time (the actor's tasks, the role's pool, unread notifications, deferrals), and the
+    actor (frozen: id, role, department, the departments they stand in for) is the key."""
     mine, unclaimed = worklist.pool_counts(actor, clock.now(), NAV_LIMIT)
     unread = worklist.capped_count(inbox.unread(actor), NAV_LIMIT)
     pending = worklist.capped_count(_pending(), NAV_LIMIT) if may_decide_deferrals(actor) else literal(0)
-    row = uow.session.execute(select(mine, unclaimed, unread, pending)).one()
-    return Navigation(mine=row[0] or 0, unclaimed=row[1] or 0, unread=row[2] or 0, deferrals=row[3] or 0,
-                      incidents=timer_incidents.waiting(uow.session, actor))
+    return select(mine, unclaimed, unread, pending)
 
 
 def _pending():

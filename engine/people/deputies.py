@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, aliased
 
 from engine import audit, clock
@@ -43,8 +43,8 @@ class Appointment:
         return self.ended_at is None and self.starts_at <= now < self.ends_at
 
 
-def running(now: datetime):
-    """The conditions of an appointment that runs at `now`."""
+def running(now: datetime | ColumnElement[datetime]):
+    """The conditions of an appointment that runs at `now` (a time, or a parameter of a statement built once)."""
     return (Deputy.ended_at.is_(None), Deputy.starts_at <= now, Deputy.ends_at > now)
 
 
