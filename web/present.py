@@ -232,7 +232,13 @@ def enum_label(form: FormDefinition | None, field: str, value) -> str:
     if value is None:
         return ""
     prop = form.properties.get(field, {}) if form is not None else {}
-    return enum_labels(prop, lang()).get(str(value), str(value))
+    # A list asks this once a row: the labels of a property are made once per request (the entry holds the
+    # property, so its id is not reused while the request lasts).
+    made = g.setdefault("_enum_labels", {})
+    entry = made.get((id(prop), lang()))
+    if entry is None or entry[0] is not prop:
+        entry = made[(id(prop), lang())] = (prop, enum_labels(prop, lang()))
+    return entry[1].get(str(value), str(value))
 
 
 def complaint_data(forms: dict[str, FormDefinition], variables: dict) -> list[ShownValue]:
