@@ -1,10 +1,11 @@
 """The task table: open user tasks mirrored from workflows, and the lists people work from."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import false, func, literal, or_, select, union_all
+from sqlalchemy import ColumnElement, Select, bindparam, false, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import util as sql_util
 
@@ -149,7 +150,12 @@ class Filters:
     text: str | None = None
 
 
-def _filtered(actor: Actor, filters: Filters, now: datetime) -> list:
+#: A moment in a list's conditions: a time, or a parameter of a statement built once (`_list_queries`).
+Moment = datetime | ColumnElement[datetime]
+
+
+def _filtered(actor: Actor, filters: Filters, now: Moment, soon: Moment) -> list:
+    """The conditions of `filters`; `soon`: the end of the due-soon window (`now` + `DUE_SOON`)."""
     conditions = []
     if filters.level:
         conditions.append(Complaint.level == filters.level)
@@ -160,7 +166,7 @@ def _filtered(actor: Actor, filters: Filters, now: datetime) -> list:
     if filters.due == "overdue":
         conditions.append(WorkTask.due_at < now)
     elif filters.due == "due_soon":
-        conditions.extend((WorkTask.due_at >= now, WorkTask.due_at < now + DUE_SOON))
+        conditions.extend((WorkTask.due_at >= now, WorkTask.due_at < soon))
     elif filters.due == "warned":
         conditions.append(WorkTask.warned_at.is_not(None))
     elif filters.due == "escalated":
@@ -182,7 +188,8 @@ def _filtered(actor: Actor, filters: Filters, now: datetime) -> list:
     return conditions
 
 
-def _scope(actor: Actor, scope: str, now: datetime) -> list:
+def _scope(actor: Actor, scope: str, now: Moment, soon: Moment | None = None) -> list:
+    """The conditions of the list `scope`; `soon`: the end of the due-soon window (default `now` + `DUE_SOON`)."""
     if scope not in SCOPES:
         raise ValueError(f"unknown task list {scope!r}")
     conditions = [WorkTask.status == "open"]
@@ -194,7 +201,7 @@ def _scope(actor: Actor, scope: str, now: datetime) -> list:
     elif scope == "overdue":
         conditions.append(WorkTask.due_at < now)
     elif scope == "due_soon":
-        conditions.extend((WorkTask.due_at >= now, WorkTask.due_at < now + DUE_SOON))
+        conditions.extend((WorkTask.due_at >= now, WorkTask.due_at < (now + DUE_SOON if soon is None else soon)))
     # "all": every open task the actor sees (managers assign and reassign from it).
     return conditions
 
@@ -215,23 +222,48 @@ def list_tasks(session: Session, actor: Actor, scope: str, now: datetime, *, pag
     """One page of open tasks in `scope` for `actor`, narrowed by `filters`, read from the task table and
     the complaint's list columns only. With `count_limit` the total is counted up to that many (or up to this page's
     last row, if further) and `more` says there are more; without, exactly."""
-    filtered = _filtered(actor, filters or Filters(), now)
+    page = max(1, page)
+    counts, query = _list_queries(actor, scope, page, per_page, sort, descending, filters or Filters(), count_limit)
+    moments = {"now": now, "soon": now + DUE_SOON}
+    shown = page * per_page
+    limit = None if count_limit is None else max(count_limit, shown) + 1
+    total = sum(session.scalar(q, moments) or 0 for q in counts)
+    more = limit is not None and total >= limit
+    total = min(total, limit - 1) if limit is not None else total
+    if total <= shown - per_page:  # nothing on this page: no need to read it
+        return Page(items=[], total=total, page=page, per_page=per_page, more=more)
+    items = [
+        TaskListItem(
+            id=r.id, complaint_id=r.complaint_id, reference=r.reference, name=r.name, title=r.title,
+            title_en=r.title_en, role=r.role, department=r.department, assignee=r.username, level=r.level,
+            category=r.category, customer_name=r.customer_name, created_at=r.created_at, due_at=r.due_at,
+            warned=r.warned_at is not None, escalated_to=r.escalated_to, assignee_name=r.display_name,
+        )
+        for r in session.execute(query, moments)
+    ]
+    return Page(items=items, total=total, page=page, per_page=per_page, more=more)
+
+
+@functools.lru_cache(maxsize=512)
+def _list_queries(actor: Actor, scope: str, page: int, per_page: int, sort: str, descending: bool, filters: Filters,
+                  count_limit: int | None) -> tuple[list[Select], Select]:
+    """`list_tasks`' counting statements and its page's statement, built once per list, person and process with the
+    time as parameters (`now`, `soon`): building them and their cache keys cost more than running them, on every
+    list page (docs/PERFORMANCE.md, "1,000,000 complaints")."""
+    now: Moment = bindparam("now")
+    soon: Moment = bindparam("soon")
+    filtered = _filtered(actor, filters, now, soon)
     # The queue in its disjoint parts, each an index range (`_pool`); any other list in one.
     parts = [select(WorkTask.id).where(*part, *filtered)
-             for part in (_pool(actor) if scope == "queue" else [_scope(actor, scope, now)])]
+             for part in (_pool(actor) if scope == "queue" else [_scope(actor, scope, now, soon)])]
     # Read on the task table alone unless a filter or the order reads the complaint: at 1,000,000 complaints the
     # join cost a key lookup per open task (docs/PERFORMANCE.md, "1,000,000 complaints").
     joined = any(_reads_complaint(c) for c in filtered)
     if joined:
         parts = [_with_complaint(q) for q in parts]
-    page = max(1, page)
     shown = page * per_page
     limit = None if count_limit is None else max(count_limit, shown) + 1
-    total = sum(session.scalar(select(func.count()).select_from(q.limit(limit).subquery())) or 0 for q in parts)
-    more = limit is not None and total >= limit
-    total = min(total, limit - 1) if limit is not None else total
-    if total <= shown - per_page:  # nothing on this page: no need to read it
-        return Page(items=[], total=total, page=page, per_page=per_page, more=more)
+    counts = [select(func.count()).select_from(q.limit(limit).subquery()) for q in parts]
     column = SORTS.get(sort, WorkTask.due_at)
     order = (column.desc() if descending else column.asc()).nulls_last()
     if not joined and _reads_complaint(order):
@@ -249,16 +281,7 @@ def list_tasks(session: Session, actor: Actor, scope: str, now: datetime, *, pag
              .where(WorkTask.id.in_(chosen))
              # NULL due times last either way; id as a tie-breaker keeps pages stable.
              .order_by(order, WorkTask.id))
-    items = [
-        TaskListItem(
-            id=r.id, complaint_id=r.complaint_id, reference=r.reference, name=r.name, title=r.title,
-            title_en=r.title_en, role=r.role, department=r.department, assignee=r.username, level=r.level,
-            category=r.category, customer_name=r.customer_name, created_at=r.created_at, due_at=r.due_at,
-            warned=r.warned_at is not None, escalated_to=r.escalated_to, assignee_name=r.display_name,
-        )
-        for r in session.execute(query.limit(per_page).offset(shown - per_page))
-    ]
-    return Page(items=items, total=total, page=page, per_page=per_page, more=more)
+    return counts, query.limit(per_page).offset(shown - per_page)
 
 
 def _with_complaint(query):
