@@ -20,7 +20,7 @@ from forms.schema import FormDefinition
 from web import labels
 from web.context import reading
 from web.i18n import gettext, lang, tz, words
-from web.row_links import RowLink
+from web.row_links import RowLink, site_url
 
 #: How an evidence file is named in form data (`engine.complaints.evidence.Upload.id`).
 _EVIDENCE_ID = re.compile(r"[0-9a-f]{32}")
@@ -348,3 +348,4 @@ def init_app(app: Flask) -> None:
     app.add_template_global(labels.department, "department_name")
     app.add_template_global(lambda: lang(), "lang")
     app.add_template_global(RowLink, "row_link")
+    app.add_template_global(site_url, "site_url")
