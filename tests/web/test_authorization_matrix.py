@@ -31,9 +31,10 @@ from engine.complaints import customer_link as surveys
 from engine.complaints import deferrals, evidence, mail_attempts, mail_incidents
 from engine.db import UnitOfWork
 from engine.modelling import drafts as model_drafts
-from engine.models import AuditEvent, Base, Complaint, MailAttempt, ProcessVersion, Timer
+from engine.models import AuditEvent, Complaint, MailAttempt, ProcessVersion, Timer
 from engine.people import tokens as api_tokens
 from engine.people.roles import SYSTEM
+from tests.fingerprint import fingerprint
 from tests.lifecycle import ANSWERS, INTAKE, open_task, start, step
 
 # --- who -----------------------------------------------------------------------------------------------
@@ -632,12 +633,9 @@ def _complaint_state(system, complaint_id: int) -> tuple[int, int]:
     return lock_version, events
 
 
-def _database_state(system) -> tuple[dict[str, list[tuple]], list[str]]:
-    """Every row of every table, and the files in the evidence folder."""
-    rows = {}
-    with system.db.engine.connect() as conn:
-        for table in Base.metadata.sorted_tables:
-            rows[table.name] = [tuple(r) for r in conn.execute(select(table).order_by(*table.primary_key))]
+def _database_state(system) -> tuple[dict[str, tuple[int, str]], list[str]]:
+    """Every row of every table (as digests), and the files in the evidence folder."""
+    rows = fingerprint(system.db.engine)
     folder = evidence.evidence_folder(system.settings)
     files = sorted(str(p.relative_to(folder)) for p in folder.rglob("*")) if folder.exists() else []
     return rows, files
