@@ -29,6 +29,9 @@ def _copy(system, database_url, tmp_path):
     system.db.engine.dispose()  # a template database must have no other sessions while it is copied
     admin = create_engine(primary.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
+        # Nor the session that resets the database between tests (tests/postgres_reuse.py opens it again).
+        conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name"),
+                     {"name": primary.database})
         conn.execute(text(f'CREATE DATABASE "{replica}" TEMPLATE "{primary.database}"'))
 
     def drop():
