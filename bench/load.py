@@ -13,7 +13,8 @@ Environment: BENCH_COMPLAINTS (100000), BENCH_LOAD_SECONDS (120), BENCH_USERS (3
 the mean pause of a user between actions), BENCH_WARMUP_SECONDS (15), BENCH_CAPACITY_SECONDS (60),
 BENCH_BACKENDS (postgres,sqlite), BENCH_SEEDED (set: BENCH_DATABASE_URL already holds a database seeded with
 `python -m bench.seed URL COUNT`, e.g. the 1,000,000 complaints of docs/PERFORMANCE.md; it is used as it is, PostgreSQL
-only, and kept).
+only, and kept), BENCH_SERVE_ARGS (more arguments for `complaints serve` on PostgreSQL, e.g. `--workers 2 --threads 1`;
+the later of two equal options wins).
 """
 from __future__ import annotations
 
@@ -52,8 +53,11 @@ POSTGRES = os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@1
 SEEDED = bool(os.environ.get("BENCH_SEEDED"))
 #: (request name, p95 target in ms) from the issue.
 TARGETS = {"task submit": 100, "task list": 50}
+#: How the PostgreSQL server is started: 4 gunicorn workers (of 4 threads, `complaints serve`'s default) unless
+#: BENCH_SERVE_ARGS says more.
+SERVE_ARGS = ["--workers", "4", *os.environ.get("BENCH_SERVE_ARGS", "").split()]
 ROWS = ("task list", "complaint page", "claim", "claim (taken by another)", "task form", "task submit",
-        "intake form", "intake submit")
+        "task submit (changed meanwhile)", "intake form", "intake submit")
 
 
 def _free_port() -> int:
@@ -213,12 +217,12 @@ def run() -> dict:
     """Measure each configured backend and print its figures."""
     results = {}
     if SEEDED:
-        return {"postgres": _measure("PostgreSQL, gunicorn 4 workers", POSTGRES, ["--workers", "4"])}
+        return {"postgres": _measure(f"PostgreSQL, serve {' '.join(SERVE_ARGS)}", POSTGRES, SERVE_ARGS)}
     backends = os.environ.get("BENCH_BACKENDS", "postgres,sqlite").split(",")
     if "postgres" in backends and (found := _postgres_schema()) is not None:
         url, drop = found
         try:
-            results["postgres"] = _measure("PostgreSQL, gunicorn 4 workers", url, ["--workers", "4"])
+            results["postgres"] = _measure(f"PostgreSQL, serve {' '.join(SERVE_ARGS)}", url, SERVE_ARGS)
         finally:
             drop()
     if "sqlite" in backends:
