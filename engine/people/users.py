@@ -3,8 +3,9 @@ password and sessions."""
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import Select, and_, bindparam, select
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -75,9 +76,19 @@ DUMMY_HASH = ("scrypt:32768:8:1$8NttQhTbMBi3oUAI$005e61b60e4624b6985660000900fb6
               "b1a596269a2a4d77a464952833012d9230db8ed3624332c322b9f85f8841222")
 
 
-def actor_of(user: User) -> Actor:
-    """The acting identity of a user row."""
-    return Actor(id=user.id, username=user.username, role=user.role, department=user.department)
+class _Identity(Protocol):
+    """What an acting identity is made of: a user row, or a row of `load_member`'s statement."""
+
+    id: int
+    username: str
+    role: str
+    department: str | None
+
+
+def actor_of(user: _Identity, acting_for: tuple[str, ...] = ()) -> Actor:
+    """The acting identity of a user row; `acting_for`: the departments they stand in for as a running deputy."""
+    return Actor(id=user.id, username=user.username, role=user.role, department=user.department,
+                 acting_for=acting_for)
 
 
 def actor_by_username(uow: UnitOfWork, username: str) -> Actor:
@@ -87,7 +98,7 @@ def actor_by_username(uow: UnitOfWork, username: str) -> Actor:
     user = uow.session.scalar(select(User).where(User.username == username, User.active.is_(True)))
     if user is None:
         raise NotFound(Code.NO_ACTIVE_USER, user=username)
-    return replace(actor_of(user), acting_for=deputies.acting_for(uow.session, user.id, clock.now()))
+    return actor_of(user, deputies.acting_for(uow.session, user.id, clock.now()))
 
 
 @dataclass(frozen=True)
@@ -109,8 +120,7 @@ def load_member(uow: UnitOfWork, user_id: int) -> StaffMember | None:
     if not rows or not rows[0].active:
         return None
     user = rows[0]
-    actor = Actor(id=user.id, username=user.username, role=user.role, department=user.department,
-                  acting_for=tuple(sorted({row.acting for row in rows if row.acting is not None})))
+    actor = actor_of(user, tuple(sorted({row.acting for row in rows if row.acting is not None})))
     return StaffMember(actor=actor, display_name=user.display_name, locale=user.locale,
                        session_epoch=user.session_epoch)
 
