@@ -14,6 +14,7 @@ from engine.bootstrap import DEMO_PASSWORD
 from engine.complaints import deferrals
 from engine.db import UnitOfWork
 from engine.models import AuditEvent
+from tests.browser.navigation import submit
 from tests.lifecycle import open_task, start, step
 from tests.web.test_evidence import PDF, png
 
@@ -74,7 +75,7 @@ def test_each_role_lands_on_its_waiting_work(system, live_server, pages):
 
     manager = pages.open("en-US")
     sign_in(manager, live_server, "cs_manager")
-    manager.click('button[name="locale"][value="en"]')
+    submit(manager, 'button[name="locale"][value="en"]')
     assert "What waits for you" in manager.locator("h1").inner_text()
     assert tile(manager, "overdue") >= 1 and tile(manager, "approvals") == 0
     assert own
@@ -123,13 +124,13 @@ def test_an_assignment_and_a_deputy_are_audited(system, live_server, pages):
     head.select_option("select[name=deputy]", "agent2")
     head.fill("input[name=starts_at]", "2026-11-23T17:00")
     head.fill("input[name=ends_at]", "2026-11-25T17:00")
-    head.click("button[type=submit].primary")
+    submit(head, "button[type=submit].primary")
     assert head.locator(".badge.ok").count() == 1  # running
     deputy = pages.open()
     sign_in(deputy, live_server, "agent2")
     deputy.goto(f"{live_server}/tasks/queue")
     row = deputy.locator('tr[data-task="analyse_and_propose"]')
-    row.locator("button", has_text="领取").click()
+    submit(deputy, row.locator("button", has_text="领取"))
     deputy.goto(f"{live_server}/complaints/{pool}")
     assert "以责任代理人身份处理了：分析原因并提出方案" in deputy.locator("#timeline").inner_text()
     [acted] = events(system, "acted_as_deputy")

@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from tests.browser.navigation import submit
 from tests.browser.test_walkthrough import ANSWERS, diagram_markers, fill, sign_in
 
 pytestmark = pytest.mark.browser
@@ -55,7 +56,7 @@ def test_an_on_site_complaint_settled_on_the_spot(live_server, pages):
     assert "10 minutes" in head.locator("main").inner_text()
     # "Settled" chosen but the solution left out: refused with the field named, nothing recorded.
     fill(head, {"on_site_settled": "true"})
-    head.click('button[name="_action"][value="submit"]')
+    submit(head, 'button[name="_action"][value="submit"]')
     assert "This field is required." in head.locator("#field-solution_detail").inner_text()
     assert "This field is required." in head.locator("#field-customer_agreed").inner_text()
     fill(head, {"solution_type": "exchange", "solution_detail": "当场换新一件", "customer_agreed": "true"})

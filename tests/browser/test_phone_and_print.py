@@ -12,6 +12,7 @@ import re
 import pytest
 
 from engine.bootstrap import DEMO_PASSWORD
+from tests.browser.navigation import submit
 from tests.lifecycle import start, step
 from tests.web.test_evidence import PDF, png
 
@@ -47,8 +48,7 @@ def sign_in(context, base: str, username: str):
     page.goto(f"{base}/login")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", DEMO_PASSWORD)
-    page.click("button[type=submit].primary")
-    page.wait_for_load_state()
+    submit(page, "button[type=submit].primary")
     return page
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from engine.bootstrap import DEMO_PASSWORD
 from tests.browser.conftest import serve
+from tests.browser.navigation import submit
 from tests.browser.test_walkthrough import ANSWERS, fill
 from tests.conftest import BACKENDS
 from tests.web.conftest import make_app
@@ -134,8 +135,7 @@ def test_a_limit_answers_with_a_page_of_its_own(limited_server, pages, width, la
     page.wait_for_url(re.compile(r"/complain/done$"))
     page.goto(f"{limited_server}/complain")
     _fill(page, dict(VALUES, order_id="JD-2002"), png())
-    page.click("button[type=submit]")
-    page.wait_for_selector("h1")
+    submit(page, "button[type=submit]")
     assert TEXTS[lang]["limited"] in page.locator("h1").inner_text()
     assert page.locator("a", has_text="中文" if lang == "zh" else "English").count() == 1
     _fits(page)

@@ -9,6 +9,7 @@ import re
 import pytest
 
 from engine.bootstrap import DEMO_PASSWORD
+from tests.browser.navigation import submit
 from tests.web.test_evidence import png
 from tests.web.test_language_purity import _texts, english_in
 
@@ -65,8 +66,7 @@ def open_from(page, base: str, listed: str, task: str) -> None:
     agent tasks) or `queue` (待领取任务: the role's tasks nobody holds)."""
     page.goto(f"{base}/tasks/{listed}")
     assert_one_language(page)
-    page.click(f'tr[data-task="{task}"] a.task-link')
-    page.wait_for_load_state()
+    submit(page, f'tr[data-task="{task}"] a.task-link')
     assert_one_language(page)
 
 

@@ -10,6 +10,7 @@ import pytest
 from engine import workcalendar
 from engine.db import UnitOfWork
 from engine.models import CalendarDay, DepartmentHours
+from tests.browser.navigation import submit
 from tests.browser.test_desk import sign_in
 
 pytestmark = pytest.mark.browser
@@ -41,8 +42,7 @@ def test_the_administrator_enters_the_2027_schedule_from_the_warning(system, liv
         form.locator("input[name=day]").fill(day)
         form.locator("select[name=kind]").select_option(kind)
         form.locator("input[name=name]").fill(name)
-        form.locator("button[type=submit]").click()
-        page.wait_for_load_state()
+        submit(page, form.locator("button[type=submit]"))
 
     enter("2027-02-08", "holiday", "春节")
     enter("2027-02-09", "holiday", "春节")
@@ -50,8 +50,7 @@ def test_the_administrator_enters_the_2027_schedule_from_the_warning(system, liv
     assert page.locator(".flash-success").is_visible()
     assert page.locator('[data-source="database"]').count() == 1
     assert page.locator("tr[data-day]").count() == 3
-    page.locator('tr[data-day="2027-02-09"] button').click()
-    page.wait_for_load_state()
+    submit(page, 'tr[data-day="2027-02-09"] button')
     assert page.locator("tr[data-day]").count() == 2
     assert _days(system, 2027) == {date(2027, 2, 8): ("holiday", "春节"), date(2027, 2, 20): ("workday", "春节调休")}
     # A day without a name is refused beside its field, nothing saved.
@@ -63,15 +62,13 @@ def test_the_administrator_enters_the_2027_schedule_from_the_warning(system, liv
     page.locator('a[rel="prev"]').click()
     page.wait_for_url("**/admin/calendar?year=2026")
     assert page.locator('[data-source="package"]').count() == 1
-    page.locator("#import-year").click()
-    page.wait_for_load_state()
+    submit(page, "#import-year")
     assert page.locator('[data-source="database"]').count() == 1 and len(_days(system, 2026)) == 39
 
     hours = page.locator("#hours-logistics")
     hours.locator("input[name=starts]").fill("09:00")
     hours.locator("input[name=ends]").fill("18:00")
-    hours.locator("button[type=submit]").click()
-    page.wait_for_load_state()
+    submit(page, hours.locator("button[type=submit]"))
     with UnitOfWork(system.db, write=False) as uow:
         row = uow.session.get(DepartmentHours, "logistics")
     assert row is not None and (row.starts, row.ends) == (time(9), time(18))
