@@ -8,8 +8,6 @@ from alembic import op
 
 revision = "0015"
 down_revision = "0014"
-branch_labels = None
-depends_on = None
 
 # As engine/models/complaints.py has them when this revision was written.
 REPORT_COLUMNS = ["department", "category", "level", "channel", "valid", "first_response_at", "customer_contact",

@@ -9,8 +9,6 @@ from alembic import op
 
 revision = "0017"
 down_revision = "0016"
-branch_labels = None
-depends_on = None
 
 #: The departments and their names as `engine.people.roles.DEPARTMENTS` and the catalogues had them.
 SEED = [("logistics", "储运部", "Logistics"), ("quality", "质量管理部", "Quality management"),

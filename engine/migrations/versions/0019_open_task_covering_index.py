@@ -10,8 +10,6 @@ from alembic import op
 
 revision = "0019"
 down_revision = "0018"
-branch_labels = None
-depends_on = None
 
 # As engine/models/work.py has them when this revision was written.
 OPEN_TASK_COLUMNS = ["complaint_id", "role", "department", "assignee_id", "escalated_to", "warned_at", "created_at",
