@@ -1,7 +1,5 @@
 """initial schema
 
-Revision ID: 0001
-Revises: 
 Create Date: 2026-11-22 16:38:15.089220
 """
 from alembic import op

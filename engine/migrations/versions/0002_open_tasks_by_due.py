@@ -1,8 +1,4 @@
-"""open tasks by due time: a partial index for the task lists' default order
-
-Revision ID: 0002
-Revises: 0001
-"""
+"""open tasks by due time: a partial index for the task lists' default order"""
 import sqlalchemy as sa
 from alembic import op
 

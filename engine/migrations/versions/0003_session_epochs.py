@@ -1,8 +1,4 @@
-"""session epochs: signing out ends a session on the server too
-
-Revision ID: 0003
-Revises: 0002
-"""
+"""session epochs: signing out ends a session on the server too"""
 import sqlalchemy as sa
 from alembic import op
 

@@ -1,8 +1,4 @@
-"""timer retries: a partial index on timers attempted before without success
-
-Revision ID: 0004
-Revises: 0003
-"""
+"""timer retries: a partial index on timers attempted before without success"""
 import sqlalchemy as sa
 from alembic import op
 

@@ -1,8 +1,4 @@
-"""API tokens with an expiry date and a read-only scope; customer links that can be revoked
-
-Revision ID: 0005
-Revises: 0004
-"""
+"""API tokens with an expiry date and a read-only scope; customer links that can be revoked"""
 import sqlalchemy as sa
 from alembic import op
 

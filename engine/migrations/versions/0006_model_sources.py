@@ -1,8 +1,4 @@
-"""Where each model version came from and every deployment (start-up only redeploys a changed folder)
-
-Revision ID: 0006
-Revises: 0005
-"""
+"""Where each model version came from and every deployment (start-up only redeploys a changed folder)"""
 import sqlalchemy as sa
 from alembic import op
 

@@ -1,8 +1,4 @@
-"""受理时间 on every complaint; the penalty ledger holds decided deductions as well as timeouts (issue 12)
-
-Revision ID: 0007
-Revises: 0006
-"""
+"""受理时间 on every complaint; the penalty ledger holds decided deductions as well as timeouts (issue 12)"""
 import sqlalchemy as sa
 from alembic import op
 

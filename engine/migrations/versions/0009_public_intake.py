@@ -1,8 +1,5 @@
 """Customers file complaints themselves (issue 18): classifications, the mailbox's messages, evidence and
 contacts that came from the customer (no member of staff)
-
-Revision ID: 0009
-Revises: 0007
 """
 import sqlalchemy as sa
 from alembic import op

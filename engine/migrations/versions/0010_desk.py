@@ -1,8 +1,4 @@
-"""The staff's desk (issue 14): notifications read or unread, deputy appointments (责任代理人)
-
-Revision ID: 0010
-Revises: 0009
-"""
+"""The staff's desk (issue 14): notifications read or unread, deputy appointments (责任代理人)"""
 import sqlalchemy as sa
 from alembic import op
 

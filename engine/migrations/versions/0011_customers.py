@@ -1,8 +1,4 @@
-"""Customer records (issue 17): customers keyed by phone / e-mail / platform account; complaints name theirs
-
-Revision ID: 0011
-Revises: 0010
-"""
+"""Customer records (issue 17): customers keyed by phone / e-mail / platform account; complaints name theirs"""
 import sqlalchemy as sa
 from alembic import op
 

@@ -1,8 +1,4 @@
-"""Remedies tracked (issue 17): refunds, returns, re-shipments and courier claims; the logistics sub-type
-
-Revision ID: 0012
-Revises: 0011
-"""
+"""Remedies tracked (issue 17): refunds, returns, re-shipments and courier claims; the logistics sub-type"""
 import sqlalchemy as sa
 from alembic import op
 

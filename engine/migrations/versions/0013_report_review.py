@@ -1,8 +1,4 @@
-"""Reports reach the general manager and the departments (issue 17): review, receipts, order volumes
-
-Revision ID: 0013
-Revises: 0012
-"""
+"""Reports reach the general manager and the departments (issue 17): review, receipts, order volumes"""
 import sqlalchemy as sa
 from alembic import op
 

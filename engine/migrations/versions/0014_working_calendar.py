@@ -1,8 +1,5 @@
 """The company's working calendar (holidays and 调休 make-up working days) and departments' working hours,
 entered by the administrator
-
-Revision ID: 0014
-Revises: 0013
 """
 import sqlalchemy as sa
 from alembic import op

@@ -1,8 +1,5 @@
 """reports read a month from the index alone: the receipt and closing-time indexes carry the report columns
 (PostgreSQL INCLUDE; SQLite keeps its plain indexes)
-
-Revision ID: 0015
-Revises: 0014
 """
 from alembic import op
 

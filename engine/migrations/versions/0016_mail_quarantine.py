@@ -1,8 +1,5 @@
 """the mailbox: messages that keep failing are counted and set aside (mail_attempts), refused ones keep their
 reason, and a sender's complaints of the last hour are found by index (issue 18)
-
-Revision ID: 0016
-Revises: 0015
 """
 import sqlalchemy as sa
 from alembic import op

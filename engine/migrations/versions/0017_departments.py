@@ -1,8 +1,5 @@
 """departments as a table the administrator manages, seeded with the five the code listed before
 (docs/ARCHITECTURE.md, "Departments")
-
-Revision ID: 0017
-Revises: 0016
 """
 import sqlalchemy as sa
 from alembic import op

@@ -1,8 +1,5 @@
 """sign-in throttling counts in the database, shared by every web worker when no Redis is configured
 (rate_limits; issue 13)
-
-Revision ID: 0018
-Revises: 0017
 """
 import sqlalchemy as sa
 from alembic import op

@@ -1,9 +1,6 @@
 """task lists and navigation counts from indexes: the open-task index carries the list columns (PostgreSQL
 INCLUDE; SQLite keeps its plain partial index), the pools nobody holds are indexed by role and by escalation, and
 unread notifications get a partial index of their own
-
-Revision ID: 0019
-Revises: 0018
 """
 import sqlalchemy as sa
 from alembic import op
