@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, abort, current_app, request
+from flask import Blueprint, Flask, abort, current_app, g, has_request_context, request
 from flask_login import current_user, login_required
 
 from engine.config import Settings
@@ -42,9 +42,33 @@ def actor() -> Actor:
     return current_user.actor
 
 
-def reading() -> UnitOfWork:
-    """A read-only unit of work."""
-    return UnitOfWork(state().db, write=False)
+class _RequestReading:
+    """`with reading() as uow` inside a request: the request's one read unit of work (`reading`)."""
+
+    def __init__(self, uow: UnitOfWork):
+        self.uow = uow
+
+    def __enter__(self) -> UnitOfWork:
+        return self.uow
+
+    def __exit__(self, kind, *_exc) -> None:
+        if kind is not None:  # a failed statement leaves the transaction unusable: the next read starts anew
+            self.uow.session.close()
+
+
+def reading() -> _RequestReading | UnitOfWork:
+    """A read-only unit of work: in a request, the same one for all its reads (the signed-in user, the
+    navigation's counts, the page), ended before a write (`writing`) and when the request ends.
+
+    Each unit of work is a pool checkout, BEGIN and ROLLBACK, and a page read in 3-4 of them
+    (docs/PERFORMANCE.md, "1,000,000 complaints"). Ending it before a write keeps what is read after the write
+    from an older snapshot (SQLite keeps one per read transaction) or the session's identity map.
+    """
+    if not has_request_context():
+        return UnitOfWork(state().db, write=False)
+    if "reading" not in g:
+        g.reading = UnitOfWork(state().db, write=False).__enter__()
+    return _RequestReading(g.reading)
 
 
 def reading_reports() -> UnitOfWork:
@@ -54,11 +78,20 @@ def reading_reports() -> UnitOfWork:
 
 
 def writing() -> UnitOfWork:
-    """A unit of work for one service call that changes something."""
+    """A unit of work for one service call that changes something (its own transaction, one commit)."""
+    _end_reading()
     return UnitOfWork(state().db)
 
 
+def _end_reading(_error: BaseException | None = None) -> None:
+    # The session stays the request's: a read after this starts a new transaction on it (Session.close).
+    if has_request_context() and "reading" in g:
+        g.reading.session.close()
+
+
 def init_app(app: Flask) -> None:
+    app.teardown_request(_end_reading)
+
     @app.context_processor
     def _globals() -> dict:
         signed_in = current_user.is_authenticated

@@ -217,7 +217,6 @@ def of_complaint(session: Session, complaint_id: int) -> list[Remedy]:
     return list(session.scalars(select(Remedy).where(Remedy.complaint_id == complaint_id).order_by(Remedy.id)))
 
 
-@use_case
 def remedies_view(uow: UnitOfWork, actor: Actor, complaint_id: int, tz) -> RemediesView:
     """What the complaint page shows: the remedies, the 7-day no-reason return check and, for a complaint about a
     review, the window in which the review can still be changed."""
