@@ -18,7 +18,7 @@ from web.context import actor, reading, staff_blueprint, state, writing
 from web.forms import CommentForm, ContactForm, WithdrawForm
 from web.i18n import field_errors, lang, tz
 from web.modelling import model_file_response
-from web.present import complaint_data, timeline
+from web.present import complaint_data, know_names, timeline
 
 bp = staff_blueprint("complaints", __name__)
 
@@ -96,6 +96,7 @@ def _complaint_page(complaint_id: int, comment_form: CommentForm, contact_form: 
     with reading() as uow:
         view = casework.complaint_view(uow, actor(), complaint_id)
         shown = remedies.remedies_view(uow, actor(), complaint_id, tz())
+    know_names(view.names)
     if contact_form.contacted_at.data is None and not contact_form.errors:
         now = clock.now().astimezone(tz())
         contact_form.contacted_at.data = now.replace(second=0, microsecond=0, tzinfo=None)

@@ -105,12 +105,21 @@ def person(username: str | None) -> str:
         return ""
     if username in _NOT_PEOPLE:
         return labels.label(labels.ACTORS, username)
+    known = g.get("_known_names")
+    if known is not None and username in known:
+        return known[username] or username
     names = g.get("_display_names")
     if names is None:
         with reading() as uow:
             names = dict(uow.session.execute(select(User.username, User.display_name)).all())
         g._display_names = names
     return names.get(username) or username
+
+
+def know_names(names: Mapping[str, str]) -> None:
+    """Display names (username → name) a page's view has read already: `person` finds them without reading
+    every user's name."""
+    g._known_names = {**g.get("_known_names", {}), **names}
 
 
 def person_by_id(user_id) -> str:

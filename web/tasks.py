@@ -19,7 +19,7 @@ from web import classification, labels, schema_forms
 from web.context import actor, page_number, reading, safe_next, staff_blueprint, state, writing
 from web.forms import ActionForm, DeferralForm
 from web.i18n import field_errors, lang, tz, words
-from web.present import complaint_data, enum_label, rounds_shown, since_shown, title
+from web.present import complaint_data, enum_label, know_names, rounds_shown, since_shown, title
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -211,7 +211,9 @@ def request_deferral(task_id: str):
 def _view(task_id: str) -> casework.TaskView:
     """The task page's view of a task the actor may work on."""
     with reading() as uow:
-        return casework.task_view(uow, actor(), task_id)
+        view = casework.task_view(uow, actor(), task_id)
+    know_names(view.names)
+    return view
 
 
 def _initial_values(view: casework.TaskView) -> dict[str, list[str]]:

@@ -2,10 +2,10 @@
 staff pages are built from (the complaint with its timeline, a task with its form)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import defer
 
 from engine import audit, clock
@@ -160,7 +160,8 @@ class ComplaintView:
     #: Model element id → (title, English title), as the complaint's model version names them: its user tasks
     #: and its end events (the complaint's `outcome`).
     titles: dict[str, tuple[str, str | None]]
-    #: Username → display name, for everyone in the timeline.
+    #: Username → display name, for everyone the page names (the timeline, who holds the open tasks, who
+    #: asked for a deferral, who decided a deduction).
     names: dict[str, str]
     completed_tasks: list[str]
     can_contribute: bool
@@ -176,31 +177,33 @@ def complaint_view(uow: UnitOfWork, actor: Actor, complaint_id: int) -> Complain
     session = uow.session
     version = load_version(session, complaint.version_id)
     events = audit.timeline(session, complaint.id)
-    open_rows = tasks.open_rows(session, complaint.id)
+    open_rows = session.execute(
+        select(WorkTask, User.username).outerjoin(User, User.id == WorkTask.assignee_id)
+        .where(WorkTask.complaint_id == complaint.id, WorkTask.status == "open").order_by(WorkTask.created_at)).all()
     comments = list(session.execute(
         select(Comment, User.display_name).join(User, User.id == Comment.author_id)
         .where(Comment.complaint_id == complaint.id).order_by(Comment.id)))
     contacts = list(session.execute(
         select(Contact, User.display_name).outerjoin(User, User.id == Contact.recorded_by_id)
         .where(Contact.complaint_id == complaint.id).order_by(Contact.contacted_at, Contact.id)))
-    assignees = _usernames(uow, {r.assignee_id for r in open_rows if r.assignee_id})
-    names = display_names(uow, {e.actor_name for e in events} | set(assignees.values()))
+    requests = deferrals.list_deferrals(uow, actor, status=None, complaint_id=complaint.id)
+    ledger = deadlines.breaches(session, complaint.id)
+    people = {e.actor_name for e in events} | {name for _row, name in open_rows} \
+        | {d["requested_by"] for d in requests} | {p["decided_by"] for p in ledger}
     return ComplaintView(
         complaint=complaint,
-        open_tasks=[OpenTask(row=r, assignee=assignees.get(r.assignee_id) if r.assignee_id else None,
-                             workable=can_work(actor, r))
-                    for r in open_rows],
+        open_tasks=[OpenTask(row=r, assignee=name, workable=can_work(actor, r)) for r, name in open_rows],
         events=events,
         comments=[Note(item=c, author=name) for c, name in comments],
         contacts=[Note(item=c, author=name or "") for c, name in contacts],
         evidence=evidence.of_complaint(uow, complaint.id),
         forms=forms_of(version),
         titles={**version.end_titles, **{name: (meta.title, meta.title_en) for name, meta in version.tasks.items()}},
-        names=names,
+        names=display_names(uow, {name for name in people if name}),
         completed_tasks=[e.task_name for e in events if e.kind == "task_completed" and e.task_name],
         can_contribute=may_contribute(actor),
-        deferrals=deferrals.list_deferrals(uow, actor, status=None, complaint_id=complaint.id),
-        ledger=deadlines.breaches(session, complaint.id),
+        deferrals=requests,
+        ledger=ledger,
     )
 
 
@@ -226,12 +229,6 @@ def model_xml(uow: UnitOfWork, actor: Actor, complaint_id: int) -> str:
     raise NotFound(Code.VERSION_HAS_NO_BPMN)
 
 
-def _usernames(uow: UnitOfWork, ids: set[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    return dict(uow.session.execute(select(User.id, User.username).where(User.id.in_(ids))).all())
-
-
 # --- the task page -----------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -252,24 +249,29 @@ class TaskView:
     #: The answers by round (this round first) and, for a proposal sent back, the previous answer and the
     #: approver's instruction (engine.complaints.rounds).
     history: rounds.History | None = None
+    #: Username → display name of who holds the task and who answered in its history.
+    names: dict[str, str] = field(default_factory=dict)
 
 
 def task_view(uow: UnitOfWork, actor: Actor, task_id: str) -> TaskView:
     """A task the actor may work on, with its form, the complaint, and the values to show."""
     row, meta, complaint = tasks.task_for_form(uow, actor, task_id)
-    done_before = uow.session.scalar(select(AuditEvent.id).where(
-        AuditEvent.complaint_id == complaint.id, AuditEvent.kind == "task_completed",
-        AuditEvent.task_name == row.name).limit(1))
     variables = complaint.variables or {}
     history = rounds.history(uow.session, complaint, row.name)
+    done_before = any(answer.task == row.name for number in history.rounds for answer in number.answers)
     prefill = {} if done_before else {k: variables[k] for k in meta.form.properties if k in variables}
     if history.previous is not None:  # sent back in this round: start from what was proposed
         prefill = {k: v for k, v in history.previous.data.items() if k in meta.form.properties}
-    assignee = _usernames(uow, {row.assignee_id}).get(row.assignee_id) if row.assignee_id else None
+    # Who holds the task and who answered before it, by display name, in one read.
+    actors = {answer.actor for number in history.rounds for answer in number.answers if answer.actor}
+    people = uow.session.execute(select(User.id, User.username, User.display_name).where(
+        or_(User.id == row.assignee_id, User.username.in_(actors)))).all() if row.assignee_id or actors else []
+    assignee = next((username for user_id, username, _name in people if user_id == row.assignee_id), None)
     return TaskView(row=row, meta=meta, complaint=complaint, assignee=assignee,
                     draft=drafts.load(uow, actor, task_id), prefill=prefill,
                     forms=forms_of(load_version(uow.session, complaint.version_id)),
-                    deferral_pending=bool(deferrals.pending_tasks(uow.session, {task_id})), history=history)
+                    deferral_pending=bool(deferrals.pending_tasks(uow.session, {task_id})), history=history,
+                    names={username: name for _id, username, name in people})
 
 
 def check_can_add_to(uow: UnitOfWork, actor: Actor, complaint_id: int) -> None:
