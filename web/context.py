@@ -71,10 +71,12 @@ def reading() -> _RequestReading | UnitOfWork:
     return _RequestReading(g.reading)
 
 
-def reading_reports() -> UnitOfWork:
+def reading_reports() -> _RequestReading | UnitOfWork:
     """A read-only unit of work for reports and search: on the read replica when one is configured, so
-    that long report queries never compete with the staff's writes on the primary."""
-    return UnitOfWork(state().reports_db or state().db, write=False)
+    that long report queries never compete with the staff's writes on the primary; else the request's
+    (`reading`)."""
+    reports_db = state().reports_db
+    return UnitOfWork(reports_db, write=False) if reports_db is not None else reading()
 
 
 def writing() -> UnitOfWork:

@@ -17,7 +17,8 @@ def test_a_page_reads_in_one_unit_of_work(system, login):
     checkouts, commits = [], []
     event.listen(system.db.engine.pool, "checkout", lambda *_: checkouts.append(1))
     event.listen(system.db.engine, "commit", lambda *_: commits.append(1))
-    for page in ("/home", "/tasks/mine", "/tasks/queue", f"/complaints/{complaint_id}", f"/task/{task.id}"):
+    for page in ("/home", "/tasks/mine", "/tasks/queue", f"/complaints/{complaint_id}", f"/task/{task.id}",
+                 "/search?q=x", "/reports"):
         checkouts.clear()
         assert agent.get(page).status_code == 200
         assert len(checkouts) == 1, page
