@@ -9,6 +9,7 @@ from typing import TypeVar
 
 from babel.support import NullTranslations
 from flask import g
+from flask.globals import _cv_app
 from flask_babel import get_translations
 from flask_babel.speaklater import LazyString
 
@@ -17,14 +18,17 @@ T = TypeVar("T")
 
 def per_request(key: str, find: Callable[[], T]) -> T:
     """`find()` once per request, kept on `g` under `key` (outside an application context: found each time)."""
+    # The context's `g` itself, what the `g` proxy finds on each use: a full list asks some 250 times (a third
+    # of the proxy's 1.1 µs).
+    app_context = _cv_app.get(None)
+    if app_context is None:
+        return find()
     try:
-        return getattr(g, key)
+        return getattr(app_context.g, key)
     except AttributeError:
         found = find()
-        setattr(g, key, found)
+        setattr(app_context.g, key, found)
         return found
-    except RuntimeError:
-        return find()
 
 
 def translations() -> NullTranslations:
