@@ -38,9 +38,8 @@ def lang() -> str:
 
 
 def tz() -> tzinfo:
-    """The display time zone (settings) as a zoneinfo object (safe with `datetime.replace`, unlike pytz), found once
-    per request (a list asks three times a row)."""
-    return per_request("_page_zone", lambda: ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"]))
+    """The display time zone (settings) as a zoneinfo object (safe with `datetime.replace`, unlike pytz)."""
+    return ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
 
 
 def words() -> Words:
