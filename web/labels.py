@@ -1,14 +1,9 @@
 """Names of the engine's codes (roles, departments, statuses, events…) in the page language."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from flask import g, has_request_context
 
 from web.catalogue import lazy_gettext as _l
-
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
 
 ROLES = {
     "agent": _l("Agent"),
@@ -219,20 +214,17 @@ def label(table: dict, code: str | None) -> str:
     return str(table[code]) if code in table else code
 
 
-def department_names(chinese: bool | None = None, session: Session | None = None) -> dict[str, str]:
+def department_names(chinese: bool | None = None) -> dict[str, str]:
     """Every department's name in the page language (or as `chinese` says) by code, in the administrator's
-    order (the departments table, read once per request: docs/ARCHITECTURE.md, "Departments"). `session`: a
-    unit of work's the page has open anyway, to read them with (else one is opened)."""
+    order (the departments table, read once per request, in the request's read unit of work:
+    docs/ARCHITECTURE.md, "Departments")."""
     from engine.people import departments
     from web.context import reading
     from web.i18n import lang
 
     if "department_names" not in g:
-        if session is not None:
-            g.department_names = departments.names(session)
-        else:
-            with reading() as uow:
-                g.department_names = departments.names(uow.session)
+        with reading() as uow:
+            g.department_names = departments.names(uow.session)
     chinese = lang() == "zh" if chinese is None else chinese
     return {code: zh if chinese else en for code, (zh, en) in g.department_names.items()}
 

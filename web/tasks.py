@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from datetime import UTC
-from typing import TYPE_CHECKING
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -20,9 +19,6 @@ from web.context import actor, page_number, reading, safe_next, staff_blueprint,
 from web.forms import ActionForm, DeferralForm
 from web.i18n import field_errors, lang, tz, words
 from web.present import complaint_data, enum_label, know_names, rounds_shown, since_shown, title
-
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
 
 bp = staff_blueprint("tasks", __name__)
 PER_PAGE = 25
@@ -64,21 +60,19 @@ def task_list(scope: str):
                                   per_page=PER_PAGE, sort=sort, descending=descending, filters=filters,
                                   count_limit=COUNT_LIMIT)
         intake = casework.intake_forms(uow, state().settings.process_id).get(casework.INTAKE)
-        choices = filter_choices(intake, uow.session)
     return render_template("tasks/list.html", scope=scope, page=page, sort=sort,
                            descending=descending, intake=intake, action_form=ActionForm(), me=actor(),
-                           filters=shown, choices=choices)
+                           filters=shown, choices=filter_choices(intake))
 
 
-def filter_choices(intake, session: Session) -> dict[str, list[tuple[str, str]]]:
-    """The offered values of the level and category filters (the intake form's), and departments (read with
-    `session`, the list's own unit of work)."""
+def filter_choices(intake) -> dict[str, list[tuple[str, str]]]:
+    """The offered values of the level and category filters (the intake form's), and departments."""
     def options(name: str) -> list[tuple[str, str]]:
         spec = intake.properties.get(name, {}) if intake is not None else {}
         return [(v, enum_label(intake, name, v)) for v in spec.get("enum", [])]
 
     return {"level": options("level"), "category": options("category"),
-            "department": list(labels.department_names(session=session).items())}
+            "department": list(labels.department_names().items())}
 
 
 @bp.post("/tasks/claim")

@@ -73,7 +73,7 @@ def _navigation(actor: Actor) -> Select:
     three times as long as running it, on every page (docs/PERFORMANCE.md, "1,000,000 complaints"). It reads
     nothing that depends on the time (the actor's tasks, the role's pool, unread notifications, deferrals), and the
     actor (frozen: id, role, department, the departments they stand in for) is the key."""
-    mine, unclaimed = worklist.pool_counts(actor, clock.now(), NAV_LIMIT)
+    mine, unclaimed = worklist.pool_counts(actor, NAV_LIMIT)
     unread = worklist.capped_count(inbox.unread(actor), NAV_LIMIT)
     pending = worklist.capped_count(_pending(), NAV_LIMIT) if may_decide_deferrals(actor) else literal(0)
     return select(mine, unclaimed, unread, pending)

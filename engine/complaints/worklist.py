@@ -341,11 +341,13 @@ def waiting(session: Session, actor: Actor, now: datetime) -> Waiting:
     return Waiting(*(n or 0 for n in counts))
 
 
-def pool_counts(actor: Actor, now: datetime, limit: int) -> tuple:
+def pool_counts(actor: Actor, limit: int) -> tuple:
     """The navigation's two counts as scalar subqueries: the actor's open tasks ("mine") and the role's pool nobody
     holds ("queue"), each stopping at `limit` rows: a large pool is not read through on every page view (a pool
-    smaller than `limit` still is, from the open-task index; docs/PERFORMANCE.md, "1,000,000 complaints")."""
-    mine = capped_count(select(WorkTask.id).where(*_scope(actor, "mine", now)), limit)
+    smaller than `limit` still is, from the open-task index; docs/PERFORMANCE.md, "1,000,000 complaints").
+    Neither reads the time, so the statement can be built once per person (`desk`); "mine" gets a parameter for
+    it that is never given, so that a condition on the time added later fails instead of being frozen in."""
+    mine = capped_count(select(WorkTask.id).where(*_scope(actor, "mine", bindparam("now"))), limit)
     return mine, sum((capped_count(select(WorkTask.id).where(*part), limit) for part in _pool(actor)), literal(0))
 
 
