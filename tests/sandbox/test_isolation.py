@@ -157,22 +157,54 @@ def test_literals_and_bare_names_need_no_round_trip(sandbox, monkeypatch):
 
 
 def test_threads_share_the_pool_and_get_their_own_answers(sandbox):
-    answers, errors = {}, []
+    answers = {}
 
     def ask(number):
+        for _ in range(20):
+            answers[number] = sandbox.evaluate("n * 2", {"n": number})
+
+    assert not _in_threads(ask, 8)
+    assert answers == {number: number * 2 for number in range(8)}
+    assert len(isolation.pool().workers()) <= isolation.POOL_SIZE
+
+
+def _in_threads(call, count: int) -> list[Exception]:
+    """Run `call(number)` in `count` threads at once; the errors they raised."""
+    errors = []
+
+    def run(number):
         try:
-            for _ in range(20):
-                answers[number] = sandbox.evaluate("n * 2", {"n": number})
-        except Exception as err:  # noqa: BLE001 - collected and asserted below
+            call(number)
+        except Exception as err:  # noqa: BLE001 - collected and asserted by the caller
             errors.append(err)
 
-    threads = [threading.Thread(target=ask, args=(number,)) for number in range(8)]
+    threads = [threading.Thread(target=run, args=(number,)) for number in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert not errors and answers == {number: number * 2 for number in range(8)}
-    assert len(isolation.pool().workers()) <= isolation.POOL_SIZE
+    return errors
+
+
+def test_callers_at_once_on_a_pool_of_dead_workers_all_get_answers(sandbox, monkeypatch):
+    """CI once failed here: a caller's replacement for a dead worker was taken by another caller, and its retry
+    found a second dead worker."""
+    monkeypatch.setattr(isolation, "_pool", isolation.WorkerPool())
+    assert not _in_threads(lambda number: sandbox.evaluate("stall(0.5)", {}), isolation.POOL_SIZE)
+    workers = isolation.pool().workers()
+    assert len(workers) == isolation.POOL_SIZE
+    for pid in workers:
+        os.kill(pid, signal.SIGKILL)
+    time.sleep(0.1)
+    answers = {}
+
+    def ask(number):
+        for _ in range(5):
+            answers[number] = sandbox.evaluate("n * 2", {"n": number})
+
+    assert not _in_threads(ask, 3 * isolation.POOL_SIZE)
+    assert answers == {number: number * 2 for number in range(3 * isolation.POOL_SIZE)}
+    isolation.pool().close()
 
 
 def test_a_forked_process_starts_a_pool_of_its_own(sandbox):

@@ -152,20 +152,22 @@ class WorkerPool:
 
     def call(self, request: bytes, call_id: str) -> dict:
         """Run `request` (whose answer must carry `call_id`) on a worker; a worker that fails is replaced before
-        the error is raised. A worker found dead before the request reached it is replaced and the request goes to
-        the replacement."""
+        the error is raised. A worker found dead before the request reached it (or holding an earlier answer) is
+        replaced by a new one started for this request alone, so that with many callers at once no other caller
+        can take the replacement first and hand this one a second dead worker."""
+        worker = self._take()
         for retry in (False, True):
-            worker = self._take()
             try:
                 answer = worker.call(request, call_id)
                 break
             except _Stale:
                 worker.kill()
-                self._replace()
                 if retry:
+                    self._replace()
                     raise SandboxError("two sandbox workers in a row could not answer this request (they died "
                                        "before it reached them, or answered another one)",
                                        _UNAVAILABLE) from None
+                worker = _Worker()  # takes the dead one's place in the count
             except BaseException:
                 worker.kill()
                 self._replace()
