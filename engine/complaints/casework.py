@@ -106,7 +106,7 @@ def complaint_details(uow: UnitOfWork, actor: Actor, complaint_id: int) -> dict:
     complaint = get_complaint(uow, actor, complaint_id)
     version = load_version(uow.session, complaint.version_id)
     open_tasks = []
-    for row in tasks.open_rows(uow.session, complaint.id):
+    for row, _holder in tasks.open_rows(uow.session, complaint.id):
         item = tasks.task_dict(uow.session, row)
         meta = version.task(row.name)
         item["form"] = {"schema": meta.form.schema, "ui": meta.form.ui}
@@ -177,9 +177,7 @@ def complaint_view(uow: UnitOfWork, actor: Actor, complaint_id: int) -> Complain
     session = uow.session
     version = load_version(session, complaint.version_id)
     events = audit.timeline(session, complaint.id)
-    open_rows = session.execute(
-        select(WorkTask, User.username).outerjoin(User, User.id == WorkTask.assignee_id)
-        .where(WorkTask.complaint_id == complaint.id, WorkTask.status == "open").order_by(WorkTask.created_at)).all()
+    open_rows = tasks.open_rows(session, complaint.id)
     comments = list(session.execute(
         select(Comment, User.display_name).join(User, User.id == Comment.author_id)
         .where(Comment.complaint_id == complaint.id).order_by(Comment.id)))
