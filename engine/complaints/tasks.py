@@ -166,10 +166,9 @@ def step_result(session: Session, complaint: Complaint, open_rows: list[WorkTask
 
 def open_rows(session: Session, complaint_id: int) -> list[tuple[WorkTask, str | None]]:
     """The complaint's open task rows, oldest first, each with the username of who holds it (None: nobody)."""
-    return list(session.execute(
+    return [(row, holder) for row, holder in session.execute(
         select(WorkTask, User.username).outerjoin(User, User.id == WorkTask.assignee_id)
-        .where(WorkTask.complaint_id == complaint_id, WorkTask.status == "open").order_by(WorkTask.created_at))
-        .tuples())
+        .where(WorkTask.complaint_id == complaint_id, WorkTask.status == "open").order_by(WorkTask.created_at))]
 
 
 def task_dict(session: Session, row: WorkTask) -> dict:
